@@ -1,0 +1,122 @@
+"""Callbacks for the Unfold admin: the sidebar, the environment badge and the dashboard."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import OPEN_STAGES, Stage
+from incidents.selectors import incident_open_count, incident_stage_counts
+
+
+def _can(permission: str):
+    return lambda request: request.user.has_perm(permission)
+
+
+def _item(title, icon: str, url_name: str, permission: str) -> dict:
+    return {
+        "title": title,
+        "icon": icon,
+        "link": reverse_lazy(url_name),
+        "permission": _can(permission),
+    }
+
+
+def sidebar_navigation(request: HttpRequest) -> list[dict]:
+    """The sidebar grouped by what people do, each link shown only to those allowed to open it."""
+    return [
+        {
+            "title": _("Incidents"),
+            "items": [
+                {
+                    "title": _("Dashboard"),
+                    "icon": "dashboard",
+                    "link": reverse_lazy("admin:index"),
+                },
+                _item(
+                    _("Incidents"),
+                    "report",
+                    "admin:incidents_incident_changelist",
+                    "incidents.view_incident",
+                ),
+                _item(
+                    _("Problem groups"),
+                    "bug_report",
+                    "admin:incidents_problemgroup_changelist",
+                    "incidents.view_problemgroup",
+                ),
+            ],
+        },
+        {
+            "title": _("Devices & locations"),
+            "items": [
+                _item(
+                    _("Devices"),
+                    "devices",
+                    "admin:locations_device_changelist",
+                    "locations.view_device",
+                ),
+                _item(
+                    _("Locations"),
+                    "location_on",
+                    "admin:locations_location_changelist",
+                    "locations.view_location",
+                ),
+            ],
+        },
+        {
+            "title": _("People & departments"),
+            "collapsible": True,
+            "items": [
+                _item(
+                    _("Employees"),
+                    "badge",
+                    "admin:incidents_employee_changelist",
+                    "incidents.view_employee",
+                ),
+                _item(
+                    _("Departments"),
+                    "groups",
+                    "admin:incidents_department_changelist",
+                    "incidents.view_department",
+                ),
+                _item(_("Roles"), "shield_person", "admin:auth_group_changelist", "auth.view_group"),
+            ],
+        },
+        {
+            "title": _("Settings"),
+            "collapsible": True,
+            "items": [
+                _item(
+                    _("Stage ownership"),
+                    "account_tree",
+                    "admin:incidents_stageownership_changelist",
+                    "incidents.change_stageownership",
+                ),
+            ],
+        },
+    ]
+
+
+def environment_callback(request: HttpRequest) -> list[str]:
+    if settings.IS_PRODUCTION:
+        return [_("Production"), "success"]
+    return [_("Embedded"), "info"]
+
+
+def dashboard_callback(request: HttpRequest, context: dict) -> dict:
+    """What is open where: a card per stage linking to the filtered incident list."""
+    counts = incident_stage_counts()
+    changelist = reverse("admin:incidents_incident_changelist")
+    context["stage_cards"] = [
+        {
+            "stage": stage,
+            "label": stage.label,
+            "count": counts[stage],
+            "url": f"{changelist}?stage__in={stage.value}",
+            "open": stage in OPEN_STAGES,
+        }
+        for stage in Stage
+    ]
+    context["open_count"] = incident_open_count()
+    return context

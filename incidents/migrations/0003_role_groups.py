@@ -1,0 +1,14 @@
+from django.db import migrations
+
+from incidents.roles import sync_role_groups
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("incidents", "0002_incident_device_links"),
+        ("locations", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(sync_role_groups, migrations.RunPython.noop)]

@@ -1,0 +1,105 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import Role
+from incidents.fields import CodeField
+
+
+class Department(models.Model):
+    """A department that owns workflow stages: production, FAE, X-ray lab, EE, ME…"""
+
+    name = models.CharField(_("name"), max_length=100)
+    code = CodeField(
+        _("code"), max_length=16, help_text=_("Short code, e.g. FAE. Used in imports and labels.")
+    )
+    description = models.TextField(_("description"), blank=True)
+    supervisors = models.ManyToManyField(
+        "incidents.Employee",
+        blank=True,
+        related_name="supervised_departments",
+        verbose_name=_("supervisors"),
+        help_text=_("Supervisors assign, approve and reject the stages this department owns."),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"],
+                name="department_code_unique",
+                violation_error_message=_("A department with this code already exists."),
+            ),
+            models.UniqueConstraint(
+                fields=["name"],
+                name="department_name_unique",
+                violation_error_message=_("A department with this name already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class EmployeeManager(UserManager):
+    def get_by_natural_key(self, username):
+        return self.get(**{self.model.USERNAME_FIELD: username})
+
+
+class Employee(AbstractUser):
+    """A person in the factory: badge number, department and login account."""
+
+    employee_number = CodeField(
+        _("employee number"),
+        max_length=32,
+        help_text=_("The number printed on the badge (工号); its QR code identifies the person."),
+    )
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    department = models.ForeignKey(
+        "incidents.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="employees",
+        verbose_name=_("department"),
+    )
+    # Everyone who logs in works in the admin: it is the product, not a back office.
+    is_staff = models.BooleanField(
+        _("can log in to the admin"),
+        default=True,
+        help_text=_("Untick to keep the record (e.g. as a device holder) without admin access."),
+    )
+
+    objects = EmployeeManager()
+
+    REQUIRED_FIELDS = ["employee_number", "email"]
+
+    class Meta:
+        ordering = ["employee_number"]
+        verbose_name = _("employee")
+        verbose_name_plural = _("employees")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee_number"],
+                name="employee_number_unique",
+                violation_error_message=_("An employee with this employee number already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_full_name()} ({self.employee_number})"
+
+    def get_full_name(self) -> str:
+        return self.display_name or super().get_full_name() or self.username
+
+    def get_short_name(self) -> str:
+        return self.get_full_name()
+
+    def has_role(self, role: Role) -> bool:
+        return self.groups.filter(name=role).exists()
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_superuser or self.has_role(Role.ADMIN)

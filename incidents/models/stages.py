@@ -1,0 +1,37 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import OPEN_STAGES, Stage
+
+
+class StageOwnership(models.Model):
+    """Which department owns an open workflow stage (its supervisors assign and review it)."""
+
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
+    department = models.ForeignKey(
+        "incidents.Department",
+        on_delete=models.PROTECT,
+        related_name="owned_stages",
+        verbose_name=_("department"),
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("stage ownership")
+        verbose_name_plural = _("stage ownership")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage"],
+                name="stage_ownership_stage_unique",
+                violation_error_message=_("This stage already has an owning department."),
+            ),
+            models.CheckConstraint(
+                condition=Q(stage__in=OPEN_STAGES),
+                name="stage_ownership_open_stage",
+                violation_error_message=_("Only open stages are owned by a department."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} → {self.department}"

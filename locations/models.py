@@ -1,0 +1,111 @@
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from incidents.fields import CodeField
+from locations.choices import LocationKind
+
+
+class Location(models.Model):
+    """A place a device can be: building, area, shelf or lab, identified by its QR label code."""
+
+    code = CodeField(
+        _("code"), max_length=64, help_text=_("The code on the QR label, e.g. WH-B2-05.")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=LocationKind.choices, default=LocationKind.AREA
+    )
+    parent = models.ForeignKey(
+        "locations.Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive locations cannot receive devices.")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"],
+                name="location_code_unique",
+                violation_error_message=_("A location with this code already exists."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")),
+                name="location_not_own_parent",
+                violation_error_message=_("A location cannot be its own parent."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+    def ancestors(self) -> list["Location"]:
+        """From the building down to the direct parent."""
+        chain, node, seen = [], self.parent, {self.pk}
+        while node is not None and node.pk not in seen:
+            chain.append(node)
+            seen.add(node.pk)
+            node = node.parent
+        return list(reversed(chain))
+
+
+class Device(models.Model):
+    """A unit under test, identified by its serial number, wherever it is and whoever holds it."""
+
+    serial_number = CodeField(_("serial number"), max_length=64)
+    project = models.CharField(_("project"), max_length=100, blank=True)
+    hardware_version = models.CharField(_("hardware version"), max_length=50, blank=True)
+    rom_version = models.CharField(_("ROM version"), max_length=50, blank=True)
+    config = models.CharField(_("config"), max_length=100, blank=True)
+    fail_station = models.CharField(_("fail station"), max_length=100, blank=True)
+    fail_item = models.CharField(
+        _("fail item"), max_length=200, blank=True, help_text=_("The failure mode, e.g. BT_RSSI.")
+    )
+    test_log_url = models.CharField(
+        _("test log link"), max_length=500, blank=True, help_text=_("URL or share path.")
+    )
+    location = models.ForeignKey(
+        "locations.Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="devices",
+        verbose_name=_("current location"),
+    )
+    holder = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="held_devices",
+        verbose_name=_("current holder"),
+    )
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["serial_number"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["serial_number"],
+                name="device_serial_number_unique",
+                violation_error_message=_("A device with this serial number already exists."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial_number

@@ -1,0 +1,3 @@
+"""WebSocket routes. The per-incident chat rooms are mounted here."""
+
+websocket_urlpatterns: list = []
