@@ -14,11 +14,11 @@ try:
 except ImproperlyConfigured as error:
     sys.exit(f"Configuration error: {error}")
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
 
-from messaging.routing import websocket_urlpatterns  # noqa: E402
+from messaging.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(
     {

@@ -80,7 +80,9 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "admin:incidents_department_changelist",
                     "incidents.view_department",
                 ),
-                _item(_("Roles"), "shield_person", "admin:auth_group_changelist", "auth.view_group"),
+                _item(
+                    _("Roles"), "shield_person", "admin:auth_group_changelist", "auth.view_group"
+                ),
             ],
         },
         {

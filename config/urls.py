@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 
@@ -12,6 +13,9 @@ def health(request: HttpRequest) -> JsonResponse:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
 
+
+admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
+admin.site.index_title = _("Dashboard")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

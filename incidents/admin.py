@@ -252,9 +252,9 @@ class IncidentAdmin(SimpleHistoryAdmin, ModelAdmin):
         "device",
         "stage_label",
         "stage_age",
-        "problem_group",
+        "problem_group_number",
         "fail_item",
-        "reporter",
+        "reporter_name",
         "opened_at",
     ]
     list_display_links = ["number", "device"]
@@ -318,6 +318,11 @@ class IncidentAdmin(SimpleHistoryAdmin, ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
 
+    def save_related(self, request, form, formsets, change) -> None:
+        # On add, incident_open already saved everything the add form carries.
+        if change:
+            super().save_related(request, form, formsets, change)
+
     @display(description=_("incident"), ordering="id")
     def number(self, incident: Incident) -> str:
         return f"#{incident.pk}"
@@ -331,6 +336,14 @@ class IncidentAdmin(SimpleHistoryAdmin, ModelAdmin):
         if not incident.is_open:
             return "—"
         return timesince(incident.stage_entered_at, depth=1)
+
+    @display(description=_("problem group"), ordering="problem_group__number")
+    def problem_group_number(self, incident: Incident) -> str:
+        return incident.problem_group.number if incident.problem_group else "—"
+
+    @display(description=_("reporter"), ordering="reporter__display_name")
+    def reporter_name(self, incident: Incident) -> str:
+        return incident.reporter.get_full_name() if incident.reporter else "—"
 
     @display(description=_("fail item"), ordering="device__fail_item")
     def fail_item(self, incident: Incident) -> str:

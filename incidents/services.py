@@ -74,12 +74,14 @@ def incident_open(
     `stage` other than `reported` is for bringing in records that already progressed
     elsewhere (legacy imports, demo data); the workflow moves incidents on from there.
     """
-    if Incident.objects.select_for_update().filter(device=device).exclude(
-        stage__in=TERMINAL_STAGES
-    ).exists():
+    if (
+        Incident.objects.select_for_update()
+        .filter(device=device)
+        .exclude(stage__in=TERMINAL_STAGES)
+        .exists()
+    ):
         raise ValidationError(
-            _("Device %(serial)s already has an open incident.")
-            % {"serial": device.serial_number}
+            _("Device %(serial)s already has an open incident.") % {"serial": device.serial_number}
         )
     opened_at = opened_at or timezone.now()
     incident = Incident(

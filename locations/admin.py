@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from incidents.admin import STAGE_COLORS
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
 from locations.models import Device, Location
+from locations.services import location_would_cycle
 
 
 class DeviceInline(TabularInline):
@@ -30,8 +32,21 @@ class DeviceInline(TabularInline):
         return False
 
 
+class LocationForm(forms.ModelForm):
+    class Meta:
+        model = Location
+        fields = ["code", "name", "kind", "parent", "is_active"]
+
+    def clean_parent(self):
+        parent = self.cleaned_data["parent"]
+        if self.instance.pk and location_would_cycle(location=self.instance, parent=parent):
+            raise forms.ValidationError(_("A location cannot sit inside itself."))
+        return parent
+
+
 @admin.register(Location)
 class LocationAdmin(SimpleHistoryAdmin, ModelAdmin):
+    form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
     list_display_links = ["code", "name"]
     list_filter = [("kind", ChoicesCheckboxFilter), "is_active", ("parent", RelatedDropdownFilter)]
@@ -89,7 +104,10 @@ class DeviceAdmin(SimpleHistoryAdmin, ModelAdmin):
     list_select_related = ["location", "holder"]
     inlines = [IncidentInline]
     fieldsets = (
-        (None, {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")}),
+        (
+            None,
+            {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
+        ),
         (_("Failure"), {"fields": ("fail_station", "fail_item", "test_log_url")}),
         (_("Custody"), {"fields": ("location", "holder")}),
     )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the services the test suite needs, on 127.0.0.1 only:
-# PostgreSQL, Redis, and Chromium with a CJK font for the browser tests. Safe to run again.
+# PostgreSQL, Redis, Chromium with a CJK font for the browser tests, and gettext for the
+# translation checks. Safe to run again.
 set -euo pipefail
 
 DB_USER=app
@@ -12,6 +13,7 @@ missing=()
 command -v pg_ctlcluster >/dev/null && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v msgcmp >/dev/null || missing+=(gettext)
 fc-list 2>/dev/null | grep -qi 'noto.*cjk' || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} ..."

@@ -1,0 +1,48 @@
+"""A demo supervisor logs in, switches to Chinese, opens the incident list and a device."""
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page: Page, base_url: str, username: str, password: str = "demo") -> None:
+    page.goto(f"{base_url}/")
+    page.get_by_label(re.compile("Username|用户名")).fill(username)
+    page.get_by_label(re.compile("Password|密码")).fill(password)
+    page.get_by_role("button", name=re.compile("Log in|登录")).click()
+
+
+class SupervisorBrowsingTests:
+    def test_supervisor_switches_to_chinese_and_opens_incidents_and_a_device(
+        self, page: Page, live_server_url: str, tmp_path
+    ):
+        log_in(page, live_server_url, "fae_lead")
+        expect(page.get_by_test_id("stage-cards")).to_contain_text("open incidents")
+
+        page.get_by_text("吴娜 Wu Na").first.click()
+        page.get_by_role("button", name=re.compile("简体中文")).click()
+
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+        expect(page.get_by_test_id("stage-cards")).to_contain_text("个未关闭的异常事件")
+        page.locator("a[href='/admin/incidents/incident/']").first.click()
+        expect(page).to_have_title(re.compile("异常设备追踪"))
+        expect(page.locator("#result_list")).to_contain_text("FAE复测")
+        page.screenshot(path=tmp_path / "incidents-zh.png", full_page=True)
+
+        page.locator("a[href='/admin/locations/device/']").first.click()
+        first_device = page.locator("#result_list th.field-serial_number a").first
+        serial = first_device.inner_text().strip()
+        first_device.click()
+
+        expect(page.locator("input[name=serial_number]")).to_have_value(serial)
+        expect(page.get_by_text("当前位置").first).to_be_visible()
+        page.screenshot(path=tmp_path / "device-zh.png", full_page=True)
+        assert (tmp_path / "incidents-zh.png").stat().st_size > 10_000
+
+    def test_wrong_password_is_refused_with_a_message(self, page: Page, live_server_url: str):
+        log_in(page, live_server_url, "fae_lead", password="not-the-password")
+
+        expect(page.locator("body")).to_contain_text("Please enter the correct username")

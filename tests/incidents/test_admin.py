@@ -1,0 +1,186 @@
+"""Every admin page: rendered for an admin, refused to anonymous users, configuration closed to
+staff. Runs over the whole admin registry so a new model cannot slip through untested."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from fixtures.demo import load_demo
+from incidents.models import Incident
+from tests.factories import DeviceFactory, IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_pages() -> list[tuple[str, str]]:
+    """(label, url) of the changelist, add, change and history page of every registered model."""
+    pages = []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        base = f"admin:{opts.app_label}_{opts.model_name}"
+        pages.append((f"{opts.label} list", reverse(f"{base}_changelist")))
+        pages.append((f"{opts.label} add", reverse(f"{base}_add")))
+        obj = model_admin.get_queryset(_AdminRequest()).first()
+        if obj is not None:
+            pages.append((f"{opts.label} change", reverse(f"{base}_change", args=[obj.pk])))
+            pages.append((f"{opts.label} history", reverse(f"{base}_history", args=[obj.pk])))
+    return pages
+
+
+class _AdminRequest:
+    """Enough of a request for get_queryset()."""
+
+    class user:
+        is_superuser = True
+
+
+@pytest.fixture
+def demo(db):
+    load_demo()
+
+
+class AdminPagesTests:
+    def test_every_page_renders_for_an_admin(self, demo, admin_client):
+        pages = admin_pages()
+        failures = [
+            (label, url, status)
+            for label, url in pages
+            if (status := admin_client.get(url).status_code) != 200
+        ]
+
+        assert len(pages) >= 30
+        assert failures == []
+
+    def test_every_page_sends_anonymous_users_to_the_login(self, demo, client):
+        login = reverse("admin:login")
+        failures = [
+            (label, url)
+            for label, url in admin_pages()
+            if (response := client.get(url)).status_code != 302
+            or not response["Location"].startswith(login)
+        ]
+
+        assert failures == []
+
+    def test_dashboard_counts_incidents_per_stage(self, demo, admin_client):
+        response = admin_client.get(reverse("admin:index"))
+
+        cards = {card["stage"]: card["count"] for card in response.context["stage_cards"]}
+        assert sum(cards.values()) == Incident.objects.count() == 50
+        assert all(count > 0 for count in cards.values())
+
+    def test_root_redirects_to_the_admin(self, client):
+        response = client.get("/")
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("admin:index")
+
+
+CONFIGURATION_PAGES = [
+    "admin:auth_group_changelist",
+    "admin:auth_group_add",
+    "admin:incidents_department_add",
+    "admin:incidents_stageownership_add",
+    "admin:incidents_employee_add",
+]
+
+
+class ConfigurationPermissionTests:
+    @pytest.mark.parametrize("url_name", CONFIGURATION_PAGES)
+    def test_staff_cannot_open_configuration_pages(self, staff_client, url_name):
+        assert staff_client.get(reverse(url_name)).status_code == 403
+
+    @pytest.mark.parametrize("url_name", CONFIGURATION_PAGES)
+    def test_supervisor_cannot_open_configuration_pages(self, supervisor_client, url_name):
+        assert supervisor_client.get(reverse(url_name)).status_code == 403
+
+    def test_staff_cannot_change_stage_ownership(self, staff_client):
+        from incidents.models import StageOwnership
+
+        ownership = StageOwnership.objects.first()
+        url = reverse("admin:incidents_stageownership_change", args=[ownership.pk])
+        response = staff_client.post(url, {"stage": ownership.stage, "department": ""})
+
+        assert response.status_code == 403
+
+    def test_staff_reads_incidents_and_devices(self, staff_client):
+        incident = IncidentFactory()
+
+        for url in (
+            reverse("admin:incidents_incident_changelist"),
+            reverse("admin:incidents_incident_change", args=[incident.pk]),
+            reverse("admin:locations_device_changelist"),
+            reverse("admin:locations_device_change", args=[incident.device.pk]),
+        ):
+            assert staff_client.get(url).status_code == 200, url
+
+    def test_sidebar_hides_configuration_from_staff(self, staff_client, admin_client):
+        url = reverse("admin:index")
+        stage_ownership = reverse("admin:incidents_stageownership_changelist")
+
+        assert stage_ownership not in staff_client.get(url).content.decode()
+        assert stage_ownership in admin_client.get(url).content.decode()
+
+    def test_user_without_any_role_cannot_open_incidents(self, client):
+        from tests.factories import EmployeeFactory
+
+        client.force_login(EmployeeFactory())
+
+        assert client.get(reverse("admin:incidents_incident_changelist")).status_code == 403
+
+
+class IncidentAdminTests:
+    def test_admin_opens_an_incident_for_a_device(self, admin_client, admin_user):
+        device = DeviceFactory()
+
+        response = admin_client.post(
+            reverse("admin:incidents_incident_add"),
+            {
+                "device": device.pk,
+                "reporter": admin_user.pk,
+                "description": "Fails BT test three times",
+                "opened_at_0": "2026-11-20",
+                "opened_at_1": "10:00:00",
+            },
+        )
+
+        assert response.status_code == 302, response.content.decode()[:2000]
+        incident = Incident.objects.get(device=device)
+        assert incident.stage == "reported"
+        assert incident.reporter == admin_user
+
+    def test_second_open_incident_for_a_device_is_refused_with_a_message(self, admin_client):
+        existing = IncidentFactory()
+
+        response = admin_client.post(
+            reverse("admin:incidents_incident_add"),
+            {"device": existing.device.pk, "opened_at_0": "2026-11-20", "opened_at_1": "10:00"},
+        )
+
+        assert response.status_code == 200
+        assert "already has an open incident" in response.content.decode()
+        assert Incident.objects.filter(device=existing.device).count() == 1
+
+    def test_change_form_cannot_change_the_stage(self, admin_client):
+        incident = IncidentFactory()
+        url = reverse("admin:incidents_incident_change", args=[incident.pk])
+
+        response = admin_client.post(
+            url, {"stage": "returned", "description": "edited", "reporter": incident.reporter.pk}
+        )
+
+        incident.refresh_from_db()
+        assert response.status_code == 302
+        assert incident.description == "edited"
+        assert incident.stage == "reported"
+
+
+class LanguageTests:
+    def test_switching_to_chinese_translates_the_admin(self, admin_client):
+        admin_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/admin/"})
+
+        page = admin_client.get(reverse("admin:incidents_incident_changelist")).content.decode()
+
+        assert "异常设备追踪" in page
+        assert "事件" in page
+        assert "Select action" not in page

@@ -1,0 +1,68 @@
+import pytest
+from django.core.management import call_command
+from django.db import models
+
+from fixtures.demo import DEMO_PASSWORD, demo_employees
+from incidents.choices import Role, Stage
+from incidents.models import Department, Employee, Incident, ProblemGroup, StageOwnership
+from locations.models import Device, Location
+
+pytestmark = pytest.mark.django_db
+
+SEEDED = [Employee, Department, StageOwnership, Location, Device, ProblemGroup, Incident]
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every seeded row's concrete field values, so 'the same data' means exactly that."""
+    result = {}
+    for model in SEEDED:
+        fields = [
+            f.attname
+            for f in model._meta.concrete_fields
+            if not isinstance(f, models.DateTimeField) and f.attname != "password"
+        ]
+        result[model._meta.label] = sorted(model.objects.values_list(*fields))
+    return result
+
+
+class SeedDemoTests:
+    def test_running_twice_leaves_the_same_data(self):
+        call_command("seed_demo")
+        first = snapshot()
+
+        call_command("seed_demo")
+
+        assert snapshot() == first
+
+    def test_creates_people_of_every_department_and_incidents_in_every_stage(self):
+        call_command("seed_demo")
+
+        for department in Department.objects.all():
+            assert department.supervisors.count() == 1, department
+            assert department.employees.filter(groups__name=Role.STAFF).count() == 2, department
+        assert Device.objects.count() == 50
+        assert set(Incident.objects.values_list("stage", flat=True)) == set(Stage.values)
+
+    def test_every_demo_login_works_with_the_demo_password(self):
+        call_command("seed_demo")
+
+        for row in demo_employees():
+            employee = Employee.objects.get(username=row["username"])
+            assert employee.check_password(DEMO_PASSWORD), row["username"]
+            assert employee.is_staff and employee.is_active
+
+    def test_supervisors_carry_the_supervisor_role(self):
+        call_command("seed_demo")
+
+        lead = Employee.objects.get(username="fae_lead")
+        assert lead.has_role(Role.SUPERVISOR)
+        assert lead.supervised_departments.get().code == "FAE"
+
+    def test_refuses_to_run_in_production_without_the_explicit_flag(self, settings):
+        from django.core.management.base import CommandError
+
+        settings.IS_PRODUCTION = True
+
+        with pytest.raises(CommandError, match="Refusing"):
+            call_command("seed_demo")
+        assert not Device.objects.exists()
