@@ -25,7 +25,7 @@ run: venv
 	@echo "  Abnormal Device Tracking is running at http://$(HOST):$(PORT)/"
 	@$(PY) manage.py demo_logins
 	@echo
-	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets
+	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --lifespan off
 
 services:
 	bash scripts/services.sh

@@ -200,7 +200,8 @@ UNFOLD = {
     "SITE_HEADER": _("Abnormal Device Tracking"),
     "SITE_SUBHEADER": _("Failure analysis across departments"),
     "SITE_SYMBOL": "developer_board",
-    "SITE_URL": "/",
+    # The admin is the whole site: no "return to site" link that would lead back here.
+    "SITE_URL": None,
     "SHOW_HISTORY": True,
     "SHOW_VIEW_ON_SITE": False,
     "SHOW_LANGUAGES": True,

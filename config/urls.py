@@ -16,6 +16,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
 admin.site.index_title = _("Dashboard")
+admin.site.site_url = None
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),

@@ -18,7 +18,7 @@ from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from incidents import services
-from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage
+from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Role, Stage
 from incidents.models import Department, Employee, Incident, ProblemGroup, StageOwnership
 
 STAGE_COLORS = {
@@ -116,9 +116,10 @@ class EmployeeAdmin(BaseUserAdmin, ModelAdmin):
 
     @display(description=_("roles"))
     def roles(self, employee: Employee) -> str:
-        names = [str(group.name) for group in employee.groups.all()]
-        if employee.is_superuser:
-            names.insert(0, "superuser")
+        labels = dict(Role.choices)
+        names = [str(labels.get(group.name, group.name)) for group in employee.groups.all()]
+        if employee.is_superuser and str(Role.ADMIN.label) not in names:
+            names.insert(0, str(Role.ADMIN.label))
         return ", ".join(names) or "—"
 
 
@@ -274,10 +275,10 @@ class IncidentAdmin(SimpleHistoryAdmin, ModelAdmin):
     ]
     autocomplete_fields = ["device", "reporter", "problem_group"]
     list_select_related = ["device", "problem_group", "reporter"]
-    readonly_fields = ["stage_label", "stage_entered_at", "closed_at"]
+    readonly_fields = ["current_stage", "stage_entered_at", "closed_at"]
     date_hierarchy = "opened_at"
     fieldsets = (
-        (None, {"fields": ("device", "stage_label", "problem_group", "description")}),
+        (None, {"fields": ("device", "current_stage", "problem_group", "description")}),
         (_("Dates"), {"fields": ("reporter", "opened_at", "stage_entered_at", "closed_at")}),
     )
 
@@ -330,6 +331,10 @@ class IncidentAdmin(SimpleHistoryAdmin, ModelAdmin):
     @display(description=_("stage"), ordering="stage", label=STAGE_COLORS)
     def stage_label(self, incident: Incident):
         return incident.stage, incident.get_stage_display()
+
+    @display(description=_("stage"))
+    def current_stage(self, incident: Incident) -> str:
+        return incident.get_stage_display()
 
     @display(description=_("in stage for"), ordering="stage_entered_at")
     def stage_age(self, incident: Incident) -> str:
