@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -207,6 +208,7 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     "ENVIRONMENT": "config.unfold.environment_callback",
     "DASHBOARD_CALLBACK": "config.unfold.dashboard_callback",
+    "STYLES": [lambda request: static("css/adt.css")],
     "COLORS": {
         "primary": {
             "50": "oklch(97.1% .013 17.38)",
@@ -232,3 +234,5 @@ UNFOLD = {
 
 # History is a trail, not an undo button: reverting would bypass the workflow.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from incidents import selectors
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.selectors import incident_open_count, incident_stage_counts
 
@@ -22,6 +23,37 @@ def _item(title, icon: str, url_name: str, permission: str) -> dict:
     }
 
 
+def _queue(title, icon: str, queue: str) -> dict:
+    """A work queue: the incident list filtered to it, with its size as a badge."""
+    return {
+        "title": title,
+        "icon": icon,
+        "link": lambda request: reverse("admin:incidents_incident_changelist") + f"?work={queue}",
+        "permission": _can("incidents.view_incident"),
+        "badge": f"config.unfold.{queue}_badge",
+    }
+
+
+def _badge(count: int) -> str:
+    return str(count)
+
+
+def mine_badge(request: HttpRequest) -> str:
+    return _badge(selectors.work_queue(request.user, "mine").count())
+
+
+def review_badge(request: HttpRequest) -> str:
+    return _badge(selectors.work_queue(request.user, "review").count())
+
+
+def unassigned_badge(request: HttpRequest) -> str:
+    return _badge(selectors.work_queue(request.user, "unassigned").count())
+
+
+def unread_badge(request: HttpRequest) -> str:
+    return _badge(selectors.unread_notification_count(request.user))
+
+
 def sidebar_navigation(request: HttpRequest) -> list[dict]:
     """The sidebar grouped by what people do, each link shown only to those allowed to open it."""
     return [
@@ -32,6 +64,21 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "title": _("Dashboard"),
                     "icon": "dashboard",
                     "link": reverse_lazy("admin:index"),
+                },
+                _queue(_("Assigned to me"), "assignment_ind", "mine"),
+                _queue(_("Waiting for my review"), "rate_review", "review"),
+                _queue(_("Unassigned in my department"), "inbox", "unassigned"),
+                {
+                    **_item(
+                        _("Notifications"),
+                        "notifications",
+                        "admin:incidents_notification_changelist",
+                        "incidents.view_notification",
+                    ),
+                    "link": lambda request: (
+                        reverse("admin:incidents_notification_changelist") + "?unread=1"
+                    ),
+                    "badge": "config.unfold.unread_badge",
                 },
                 _item(
                     _("Incidents"),

@@ -56,3 +56,57 @@ DEFAULT_STAGE_OWNERS = {
     Stage.ME_ANALYSIS: DepartmentCode.ME,
     Stage.FINAL_RETEST: DepartmentCode.FAE,
 }
+
+
+class Step(models.TextChoices):
+    """Where an incident is inside its current stage."""
+
+    UNASSIGNED = "unassigned", _("Waiting for assignment")
+    ASSIGNED = "assigned", _("In progress")
+    SUBMITTED = "submitted", _("Waiting for review")
+    CLOSED = "closed", _("Closed")
+
+
+class Verdict(models.TextChoices):
+    PASS = "pass", _("Pass")
+    FAIL = "fail", _("Fail")
+    RESOLVED = "resolved", _("Resolved")
+    NOT_RESOLVED = "not_resolved", _("Not resolved")
+
+
+# The verdicts an analysis result may carry in each stage; `reported` needs none to move on.
+STAGE_VERDICTS: dict[Stage, tuple[Verdict, ...]] = {
+    Stage.FAE_RETEST: (Verdict.PASS, Verdict.FAIL),
+    Stage.XRAY: (Verdict.PASS, Verdict.FAIL),
+    Stage.EE_ANALYSIS: (Verdict.RESOLVED, Verdict.NOT_RESOLVED),
+    Stage.ME_ANALYSIS: (Verdict.RESOLVED, Verdict.NOT_RESOLVED),
+    Stage.FINAL_RETEST: (Verdict.PASS, Verdict.FAIL),
+}
+
+# The failure-analysis graph of DESIGN.md: (stage, verdict of its latest analysis) → next stage.
+NEXT_STAGE: dict[tuple[Stage, Verdict | None], Stage] = {
+    (Stage.REPORTED, None): Stage.FAE_RETEST,
+    (Stage.FAE_RETEST, Verdict.PASS): Stage.RETURNED,
+    (Stage.FAE_RETEST, Verdict.FAIL): Stage.XRAY,
+    (Stage.XRAY, Verdict.PASS): Stage.EE_ANALYSIS,
+    (Stage.XRAY, Verdict.FAIL): Stage.ME_ANALYSIS,
+    (Stage.EE_ANALYSIS, Verdict.RESOLVED): Stage.FINAL_RETEST,
+    (Stage.EE_ANALYSIS, Verdict.NOT_RESOLVED): Stage.SCRAPPED,
+    (Stage.ME_ANALYSIS, Verdict.RESOLVED): Stage.FINAL_RETEST,
+    (Stage.ME_ANALYSIS, Verdict.NOT_RESOLVED): Stage.SCRAPPED,
+    (Stage.FINAL_RETEST, Verdict.PASS): Stage.RETURNED,
+    (Stage.FINAL_RETEST, Verdict.FAIL): Stage.SCRAPPED,
+}
+
+
+class WorkflowAction(models.TextChoices):
+    """What happened to an incident; one timeline entry each."""
+
+    OPEN = "open", _("Opened")
+    ASSIGN = "assign", _("Assigned")
+    RECORD = "record", _("Operation record added")
+    RESULT = "result", _("Analysis result added")
+    SUBMIT = "submit", _("Submitted for review")
+    APPROVE = "approve", _("Approved")
+    REJECT = "reject", _("Sent back")
+    CANCEL = "cancel", _("Cancelled")

@@ -8,7 +8,16 @@ approves, only the assignee submits) are enforced by the services on top of thes
 from incidents.choices import Role
 
 _DOMAIN_MODELS = {
-    "incidents": ["incident", "problemgroup", "historicalincident", "historicalproblemgroup"],
+    "incidents": [
+        "incident",
+        "problemgroup",
+        "historicalincident",
+        "historicalproblemgroup",
+        "operationrecord",
+        "attachment",
+        "analysisresult",
+        "incidentevent",
+    ],
     "locations": ["device", "location", "historicaldevice", "historicallocation"],
 }
 _CONFIGURATION_MODELS = {
@@ -29,11 +38,19 @@ def _perms(models: dict[str, list[str]], actions: tuple[str, ...]) -> set[str]:
 _READ_ALL = _perms(_DOMAIN_MODELS, ("view",)) | _perms(
     {"incidents": ["department", "employee", "stageownership"]}, ("view",)
 )
-_STAFF = _READ_ALL | {
-    "incidents.add_incident",
-    "locations.add_device",
-    "locations.change_device",
-}
+_OWN_NOTIFICATIONS = {"incidents.view_notification", "incidents.change_notification"}
+# Adding records is further limited to the incident's assignee by the services.
+_STAFF = (
+    _READ_ALL
+    | _OWN_NOTIFICATIONS
+    | {
+        "incidents.add_operationrecord",
+        "incidents.add_analysisresult",
+        "incidents.add_incident",
+        "locations.add_device",
+        "locations.change_device",
+    }
+)
 _SUPERVISOR = _STAFF | {
     "incidents.change_incident",
     "incidents.add_problemgroup",
@@ -44,6 +61,7 @@ _SUPERVISOR = _STAFF | {
 _ADMIN = (
     _perms(_DOMAIN_MODELS, ("view", "add", "change", "delete"))
     | _perms(_CONFIGURATION_MODELS, ("view", "add", "change", "delete"))
+    | _OWN_NOTIFICATIONS
     | {"auth.view_permission"}
 )
 

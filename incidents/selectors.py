@@ -1,9 +1,16 @@
 """Reads for dashboards and lists."""
 
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 
-from incidents.choices import OPEN_STAGES, Stage
-from incidents.models import Incident
+from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
+from incidents.models import (
+    Employee,
+    Incident,
+    IncidentEvent,
+    Notification,
+    OperationRecord,
+    StageOwnership,
+)
 
 
 def incident_stage_counts() -> dict[str, int]:
@@ -16,3 +23,130 @@ def incident_stage_counts() -> dict[str, int]:
 
 def incident_open_count() -> int:
     return Incident.objects.filter(stage__in=OPEN_STAGES).count()
+
+
+# --- one incident -----------------------------------------------------------------------------
+def incident_timeline(incident: Incident) -> list[IncidentEvent]:
+    """Every event of the incident, newest first, with the people already loaded."""
+    return list(incident.events.select_related("actor", "assignee").order_by("-created_at", "-id"))
+
+
+def incident_records_by_stage(incident: Incident) -> list[dict]:
+    """Operation records (with attachments) and analysis results grouped by stage, the stage
+    worked on most recently first, newest entries first inside each."""
+    records = (
+        incident.operation_records.select_related("created_by")
+        .prefetch_related("attachments")
+        .order_by("-created_at", "-id")
+    )
+    results = incident.analysis_results.select_related("created_by", "operation_record").order_by(
+        "-created_at", "-id"
+    )
+    groups: dict[str, dict] = {}
+    for item in [*records, *results]:
+        group = groups.setdefault(
+            item.stage,
+            {"stage": Stage(item.stage), "records": [], "results": [], "latest": item.created_at},
+        )
+        group["records" if isinstance(item, OperationRecord) else "results"].append(item)
+        group["latest"] = max(group["latest"], item.created_at)
+    for group in groups.values():
+        group["is_current"] = group["stage"] == incident.stage
+        group["is_locked"] = not group["is_current"] or not incident.is_open
+    return sorted(groups.values(), key=lambda group: group["latest"], reverse=True)
+
+
+# Where each stage sits in the workflow picture (x, y in a 760 by 250 drawing).
+_GRAPH_POSITIONS = {
+    Stage.REPORTED: (70, 40),
+    Stage.FAE_RETEST: (230, 40),
+    Stage.RETURNED: (690, 40),
+    Stage.XRAY: (230, 130),
+    Stage.EE_ANALYSIS: (400, 130),
+    Stage.FINAL_RETEST: (560, 130),
+    Stage.ME_ANALYSIS: (400, 215),
+    Stage.SCRAPPED: (690, 215),
+    Stage.CANCELLED: (70, 215),
+}
+
+
+_BOX_HALF_WIDTH, _BOX_HALF_HEIGHT = 62, 16
+
+
+def _to_box_edge(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+    """Where the line from the centre of box 1 towards point 2 leaves box 1."""
+    dx, dy = x2 - x1, y2 - y1
+    scale = min(
+        _BOX_HALF_WIDTH / abs(dx) if dx else float("inf"),
+        _BOX_HALF_HEIGHT / abs(dy) if dy else float("inf"),
+    )
+    return round(x1 + dx * scale, 1), round(y1 + dy * scale, 1)
+
+
+def workflow_graph(incident: Incident, timeline: list[IncidentEvent]) -> dict:
+    """The stage graph of DESIGN.md with the current stage and the path taken marked."""
+    moves = [
+        (event.from_stage, event.to_stage)
+        for event in timeline
+        if event.action in (WorkflowAction.APPROVE, WorkflowAction.CANCEL)
+    ]
+    visited = {incident.stage} | {stage for move in moves for stage in move}
+    taken = set(moves)
+    nodes = [
+        {
+            "stage": stage,
+            "label": stage.label,
+            "x": x,
+            "y": y,
+            "state": "current"
+            if stage == incident.stage
+            else ("visited" if stage in visited else "other"),
+        }
+        for stage, (x, y) in _GRAPH_POSITIONS.items()
+    ]
+    edges = []
+    for (source, verdict), target in NEXT_STAGE.items():
+        (x1, y1), (x2, y2) = _GRAPH_POSITIONS[source], _GRAPH_POSITIONS[target]
+        (sx, sy), (tx, ty) = _to_box_edge(x1, y1, x2, y2), _to_box_edge(x2, y2, x1, y1)
+        edges.append(
+            {
+                "x1": sx,
+                "y1": sy,
+                "x2": tx,
+                "y2": ty,
+                "label": Verdict(verdict).label if verdict else "",
+                "lx": (x1 + x2) / 2,
+                "ly": (y1 + y2) / 2 - 6,
+                "taken": (source, target) in taken,
+            }
+        )
+    return {"nodes": nodes, "edges": edges}
+
+
+# --- work queues ------------------------------------------------------------------------------
+def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
+    """Incidents in one of a person's queues: `mine` (assigned to me, in progress), `review`
+    (submitted in a stage I supervise), `unassigned` (waiting in a stage my department owns)."""
+    incidents = Incident.objects.filter(stage__in=OPEN_STAGES)
+    if queue == "mine":
+        return incidents.filter(assignee=user, step=Step.ASSIGNED)
+    if queue == "review":
+        stages = StageOwnership.objects.filter(department__supervisors=user).values("stage")
+        return incidents.filter(step=Step.SUBMITTED, stage__in=stages)
+    if queue == "unassigned":
+        owned = StageOwnership.objects.filter(
+            Q(department__supervisors=user) | Q(department__employees=user)
+        ).values("stage")
+        return incidents.filter(step=Step.UNASSIGNED, stage__in=owned)
+    return incidents.none()
+
+
+def work_queue_counts(user: Employee) -> dict[str, int]:
+    return {queue: work_queue(user, queue).count() for queue in WORK_QUEUES}
+
+
+WORK_QUEUES = ("mine", "review", "unassigned")
+
+
+def unread_notification_count(user: Employee) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

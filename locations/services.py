@@ -45,3 +45,22 @@ def location_would_cycle(*, location: Location, parent: Location | None) -> bool
             return True
         node = node.parent
     return False
+
+
+@transaction.atomic
+def device_register(*, serial_number: str, registered_by: Employee | None, **fields) -> Device:
+    """Register a new device; a serial number that exists already is refused, never merged."""
+    serial_number = (serial_number or "").strip()
+    if not serial_number:
+        raise ValidationError(_("A serial number is needed."))
+    existing = Device.objects.filter(serial_number=serial_number).first()
+    if existing is not None:
+        raise ValidationError(
+            _("Device %(serial)s is already registered; pick it instead of creating it again.")
+            % {"serial": existing.serial_number}
+        )
+    device = Device(serial_number=serial_number, **fields)
+    device.full_clean()
+    device._history_user = registered_by
+    device.save()
+    return device

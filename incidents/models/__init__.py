@@ -1,5 +1,18 @@
+from incidents.models.events import IncidentEvent, Notification
 from incidents.models.incidents import Incident, ProblemGroup
 from incidents.models.people import Department, Employee
+from incidents.models.records import AnalysisResult, Attachment, OperationRecord
 from incidents.models.stages import StageOwnership
 
-__all__ = ["Department", "Employee", "Incident", "ProblemGroup", "StageOwnership"]
+__all__ = [
+    "AnalysisResult",
+    "Attachment",
+    "Department",
+    "Employee",
+    "Incident",
+    "IncidentEvent",
+    "Notification",
+    "OperationRecord",
+    "ProblemGroup",
+    "StageOwnership",
+]

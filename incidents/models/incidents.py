@@ -3,10 +3,19 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, FSMModelMixin
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage
+from incidents import rules
+from incidents.choices import (
+    NEXT_STAGE,
+    OPEN_STAGES,
+    TERMINAL_STAGES,
+    ProblemGroupStatus,
+    Stage,
+    Step,
+    Verdict,
+)
 from incidents.fields import CodeField
 
 problem_group_number_validator = RegexValidator(
@@ -51,8 +60,25 @@ class ProblemGroup(models.Model):
         return f"{self.number} {self.title}".strip()
 
 
-class Incident(FSMModelMixin, models.Model):
-    """A device pulled off the line after failing a test station, and its analysis."""
+def _is_open(incident) -> bool:
+    return incident.is_open
+
+
+def _has_record_this_round(incident) -> bool:
+    return incident.has_record_this_round()
+
+
+def _has_next_stage(incident) -> bool:
+    return incident.next_stage() is not None
+
+
+class Incident(ConcurrentTransitionMixin, models.Model):
+    """A device pulled off the line after failing a test station, and its analysis.
+
+    Two state machines: `stage` walks the failure-analysis graph of DESIGN.md, `step` the small
+    cycle inside each stage (unassigned → assigned → submitted → approved | sent back). Both are
+    protected: only the transitions below change them, and the services run those atomically.
+    """
 
     device = models.ForeignKey(
         "locations.Device",
@@ -76,6 +102,25 @@ class Incident(FSMModelMixin, models.Model):
         default=Stage.REPORTED,
         protected=True,
         db_index=True,
+    )
+    step = FSMField(
+        _("step"),
+        max_length=16,
+        choices=Step.choices,
+        default=Step.UNASSIGNED,
+        protected=True,
+        db_index=True,
+    )
+    assignee = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_incidents",
+        verbose_name=_("assignee"),
+    )
+    stage_round = models.PositiveSmallIntegerField(
+        _("round"), default=1, help_text=_("Goes up each time the stage is sent back.")
     )
     reporter = models.ForeignKey(
         "incidents.Employee",
@@ -120,3 +165,87 @@ class Incident(FSMModelMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.stage not in TERMINAL_STAGES
+
+    def has_record_this_round(self) -> bool:
+        return self.operation_records.filter(stage=self.stage, round=self.stage_round).exists()
+
+    def latest_verdict(self) -> Verdict | None:
+        """The verdict of the newest analysis result of the current stage, if any."""
+        result = (
+            self.analysis_results.filter(stage=self.stage)
+            .exclude(verdict="")
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        return Verdict(result.verdict) if result else None
+
+    def next_stage(self) -> Stage | None:
+        """Where approval would send the incident now; None while a verdict is missing."""
+        verdict = self.latest_verdict() if rules.needs_verdict(self) else None
+        return NEXT_STAGE.get((self.stage, verdict))
+
+    # --- transitions inside a stage -----------------------------------------------------------
+    @transition(
+        field=step,
+        source=[Step.UNASSIGNED, Step.ASSIGNED],
+        target=Step.ASSIGNED,
+        conditions=[_is_open],
+        permission=rules.is_stage_supervisor,
+    )
+    def assign(self, *, assignee) -> None:
+        self.assignee = assignee
+
+    @transition(
+        field=step,
+        source=Step.ASSIGNED,
+        target=Step.SUBMITTED,
+        conditions=[_is_open, _has_record_this_round],
+        permission=rules.is_assignee,
+    )
+    def submit(self) -> None:
+        pass
+
+    @transition(
+        field=step,
+        source=Step.SUBMITTED,
+        target=Step.ASSIGNED,
+        conditions=[_is_open],
+        permission=rules.is_stage_supervisor,
+    )
+    def reject(self) -> None:
+        self.stage_round += 1
+
+    @transition(field=step, source="*", target=RETURN_VALUE(Step.UNASSIGNED, Step.CLOSED))
+    def _start_stage(self, *, closing: bool) -> Step:
+        return Step.CLOSED if closing else Step.UNASSIGNED
+
+    # --- transitions between stages -----------------------------------------------------------
+    @transition(
+        field=stage,
+        source=sorted({source for source, _verdict in NEXT_STAGE}),
+        target=RETURN_VALUE(*Stage.values),
+        conditions=[lambda incident: incident.step == Step.SUBMITTED, _has_next_stage],
+        permission=rules.is_stage_supervisor,
+    )
+    def approve(self) -> Stage:
+        next_stage = self.next_stage()
+        self._enter_stage(next_stage)
+        return next_stage
+
+    @transition(
+        field=stage,
+        source=OPEN_STAGES,
+        target=Stage.CANCELLED,
+        permission=rules.can_cancel,
+    )
+    def cancel(self) -> None:
+        self._enter_stage(Stage.CANCELLED)
+
+    def _enter_stage(self, stage: Stage) -> None:
+        now = timezone.now()
+        closing = stage in TERMINAL_STAGES
+        self._start_stage(closing=closing)
+        self.assignee = None
+        self.stage_round = 1
+        self.stage_entered_at = now
+        self.closed_at = now if closing else None

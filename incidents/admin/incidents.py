@@ -1,0 +1,363 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import FileResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import (
+    ChoicesCheckboxFilter,
+    RangeDateTimeFilter,
+    RelatedDropdownFilter,
+)
+from unfold.decorators import display
+from unfold.widgets import UnfoldAdminTextInputWidget
+
+from incidents import rules, selectors, services
+from incidents.admin.workflow import WorkflowAdminMixin
+from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
+from incidents.models import Attachment, Incident, ProblemGroup
+from locations.models import Device
+from locations.services import device_register
+
+STAGE_COLORS = {
+    Stage.REPORTED: "warning",
+    Stage.FAE_RETEST: "info",
+    Stage.XRAY: "info",
+    Stage.EE_ANALYSIS: "info",
+    Stage.ME_ANALYSIS: "info",
+    Stage.FINAL_RETEST: "info",
+    Stage.RETURNED: "success",
+    Stage.SCRAPPED: "danger",
+    Stage.CANCELLED: "default",
+}
+STEP_COLORS = {
+    Step.UNASSIGNED: "warning",
+    Step.ASSIGNED: "info",
+    Step.SUBMITTED: "primary",
+    Step.CLOSED: "default",
+}
+PROBLEM_GROUP_COLORS = {
+    ProblemGroupStatus.OPEN: "warning",
+    ProblemGroupStatus.INVESTIGATING: "info",
+    ProblemGroupStatus.RESOLVED: "success",
+    ProblemGroupStatus.CLOSED: "default",
+}
+
+
+class ProblemGroupIncidentInline(TabularInline):
+    model = Incident
+    fields = ["device", "stage", "opened_at", "reporter"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProblemGroup)
+class ProblemGroupAdmin(SimpleHistoryAdmin, ModelAdmin):
+    list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
+    list_display_links = ["number", "title"]
+    list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateTimeFilter)]
+    list_filter_submit = True
+    search_fields = ["number", "title", "description"]
+    inlines = [ProblemGroupIncidentInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                incident_count=Count("incidents", distinct=True),
+                open_count=Count(
+                    "incidents", filter=Q(incidents__stage__in=OPEN_STAGES), distinct=True
+                ),
+            )
+        )
+
+    @display(description=_("status"), ordering="status", label=PROBLEM_GROUP_COLORS)
+    def status_label(self, group: ProblemGroup):
+        return group.status, group.get_status_display()
+
+    @display(description=_("incidents"), ordering="incident_count")
+    def incident_count(self, group: ProblemGroup) -> int:
+        return group.incident_count
+
+    @display(description=_("open"), ordering="open_count")
+    def open_count(self, group: ProblemGroup) -> int:
+        return group.open_count
+
+
+class MyWorkFilter(admin.SimpleListFilter):
+    """The work queues: what is mine to do, to review, or waiting in my department."""
+
+    title = _("my work")
+    parameter_name = "work"
+
+    def lookups(self, request, model_admin):
+        counts = selectors.work_queue_counts(request.user)
+        labels = {
+            "mine": _("Assigned to me"),
+            "review": _("Waiting for my review"),
+            "unassigned": _("Unassigned in my department"),
+        }
+        return [(queue, f"{labels[queue]} ({counts[queue]})") for queue in selectors.WORK_QUEUES]
+
+    def queryset(self, request, queryset):
+        if self.value() in selectors.WORK_QUEUES:
+            return queryset.filter(pk__in=selectors.work_queue(request.user, self.value()))
+        return queryset
+
+
+class IncidentAddForm(forms.ModelForm):
+    """Open an incident for a registered device, or register the device by its serial number."""
+
+    serial_number = forms.CharField(
+        label=_("or a new device's serial number"),
+        required=False,
+        max_length=64,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_("Registers the device. A serial number already registered is refused."),
+    )
+    project = forms.CharField(label=_("project"), required=False, widget=UnfoldAdminTextInputWidget)
+    fail_station = forms.CharField(
+        label=_("fail station"), required=False, widget=UnfoldAdminTextInputWidget
+    )
+    fail_item = forms.CharField(
+        label=_("fail item"), required=False, widget=UnfoldAdminTextInputWidget
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["device", "reporter", "problem_group", "description", "opened_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["device"].required = False
+
+    def clean(self):
+        data = super().clean()
+        device, serial = data.get("device"), (data.get("serial_number") or "").strip()
+        if bool(device) == bool(serial):
+            raise forms.ValidationError(
+                _("Pick a registered device or type a new serial number (one of the two).")
+            )
+        if serial and Device.objects.filter(serial_number=serial).exists():
+            self.add_error(
+                "serial_number",
+                _("Device %(serial)s is already registered; pick it in the device field.")
+                % {"serial": serial},
+            )
+        if device and device.incidents.filter(stage__in=OPEN_STAGES).exists():
+            self.add_error(
+                "device",
+                _("Device %(serial)s already has an open incident.")
+                % {"serial": device.serial_number},
+            )
+        return data
+
+
+@admin.register(Incident)
+class IncidentAdmin(WorkflowAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+    list_display = [
+        "number",
+        "device",
+        "stage_label",
+        "step_label",
+        "assignee_name",
+        "stage_age",
+        "problem_group_number",
+        "fail_item",
+        "opened_at",
+    ]
+    list_display_links = ["number", "device"]
+    list_filter = [
+        MyWorkFilter,
+        ("stage", ChoicesCheckboxFilter),
+        ("step", ChoicesCheckboxFilter),
+        ("problem_group", RelatedDropdownFilter),
+        ("opened_at", RangeDateTimeFilter),
+    ]
+    list_filter_submit = True
+    search_fields = [
+        "=id",
+        "device__serial_number",
+        "device__project",
+        "device__fail_item",
+        "problem_group__number",
+        "assignee__display_name",
+        "description",
+    ]
+    autocomplete_fields = ["device", "reporter", "problem_group"]
+    list_select_related = ["device", "problem_group", "assignee"]
+    readonly_fields = [
+        "current_stage",
+        "current_step",
+        "assignee",
+        "stage_round",
+        "stage_entered_at",
+        "closed_at",
+    ]
+    fieldsets = (
+        (None, {"fields": ("device", "current_stage", "current_step", "assignee", "stage_round")}),
+        (_("Details"), {"fields": ("problem_group", "description")}),
+        (_("Dates"), {"fields": ("reporter", "opened_at", "stage_entered_at", "closed_at")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "device",
+                    "serial_number",
+                    "project",
+                    "fail_station",
+                    "fail_item",
+                )
+            },
+        ),
+        (_("Incident"), {"fields": ("reporter", "problem_group", "description", "opened_at")}),
+    )
+    change_form_outer_after_template = "admin/incidents/incident/workflow_panel.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = IncidentAddForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [*self.readonly_fields, "device", "opened_at", "reporter"]
+
+    def get_changeform_initial_data(self, request):
+        return {"reporter": request.user.pk, "opened_at": timezone.now()}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        incident = self._incident(request, object_id)
+        timeline = selectors.incident_timeline(incident)
+        extra_context = {
+            **(extra_context or {}),
+            "timeline": timeline,
+            "record_groups": selectors.incident_records_by_stage(incident),
+            "graph": selectors.workflow_graph(incident, timeline),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        download = path(
+            "attachment/<uuid:attachment_id>/",
+            self.admin_site.admin_view(self.attachment_view),
+            name="incidents_attachment_download",
+        )
+        return [download, *super().get_urls()]
+
+    def attachment_view(self, request, attachment_id):
+        """Attachments are served only to people who may see the incident, by unguessable id."""
+        attachment = get_object_or_404(
+            Attachment.objects.select_related("record__incident"), pk=attachment_id
+        )
+        if not rules.can_view(attachment.record.incident, request.user):
+            raise PermissionDenied
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=not attachment.is_image,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
+    def save_form(self, request, form, change):
+        if change:
+            return super().save_form(request, form, change)
+        data = form.cleaned_data
+        try:
+            device = data["device"] or device_register(
+                serial_number=data["serial_number"],
+                registered_by=request.user,
+                project=data["project"],
+                fail_station=data["fail_station"],
+                fail_item=data["fail_item"],
+            )
+            return services.incident_open(
+                device=device,
+                reporter=data["reporter"],
+                problem_group=data["problem_group"],
+                description=data["description"],
+                opened_at=data["opened_at"],
+            )
+        except (ValidationError, services.WorkflowError) as error:
+            # Someone registered the same device or opened it a moment ago.
+            raise IncidentAddRace(str(getattr(error, "message", error))) from error
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except IncidentAddRace as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(request.get_full_path())
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # On add, incident_open already saved everything the add form carries.
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    @display(description=_("incident"), ordering="id")
+    def number(self, incident: Incident) -> str:
+        return f"#{incident.pk}"
+
+    @display(description=_("stage"), ordering="stage", label=STAGE_COLORS)
+    def stage_label(self, incident: Incident):
+        return incident.stage, incident.get_stage_display()
+
+    @display(description=_("step"), ordering="step", label=STEP_COLORS)
+    def step_label(self, incident: Incident):
+        return incident.step, incident.get_step_display()
+
+    @display(description=_("stage"))
+    def current_stage(self, incident: Incident) -> str:
+        return incident.get_stage_display()
+
+    @display(description=_("step"))
+    def current_step(self, incident: Incident) -> str:
+        return incident.get_step_display()
+
+    @display(description=_("assignee"), ordering="assignee__display_name")
+    def assignee_name(self, incident: Incident) -> str:
+        return incident.assignee.get_full_name() if incident.assignee else "—"
+
+    @display(description=_("in stage for"), ordering="stage_entered_at")
+    def stage_age(self, incident: Incident) -> str:
+        if not incident.is_open:
+            return "—"
+        return timesince(incident.stage_entered_at, depth=1)
+
+    @display(description=_("problem group"), ordering="problem_group__number")
+    def problem_group_number(self, incident: Incident) -> str:
+        return incident.problem_group.number if incident.problem_group else "—"
+
+    @display(description=_("fail item"), ordering="device__fail_item")
+    def fail_item(self, incident: Incident) -> str:
+        return incident.device.fail_item
+
+
+class IncidentAddRace(Exception):
+    """The add form was valid but the device changed before it was saved."""

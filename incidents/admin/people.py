@@ -1,0 +1,159 @@
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.filters.admin import RelatedDropdownFilter
+from unfold.decorators import display
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from incidents import services
+from incidents.choices import Role
+from incidents.models import Department, Employee, StageOwnership
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(BaseGroupAdmin, ModelAdmin):
+    search_fields = ["name"]
+
+
+class EmployeeCreationForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = Employee
+        fields = ("username", "employee_number", "display_name", "email", "department")
+
+
+class EmployeeChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = Employee
+
+
+@admin.register(Employee)
+class EmployeeAdmin(BaseUserAdmin, ModelAdmin):
+    form = EmployeeChangeForm
+    add_form = EmployeeCreationForm
+    change_password_form = AdminPasswordChangeForm
+    list_display = [
+        "employee_number",
+        "display_name",
+        "username",
+        "department",
+        "roles",
+        "is_active",
+        "last_login",
+    ]
+    list_display_links = ["employee_number", "display_name"]
+    list_filter = [
+        ("department", RelatedDropdownFilter),
+        "groups",
+        "is_active",
+        "is_superuser",
+    ]
+    search_fields = ["employee_number", "display_name", "username", "email"]
+    ordering = ["employee_number"]
+    autocomplete_fields = ["department"]
+    list_select_related = ["department"]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Person"), {"fields": ("employee_number", "display_name", "email", "department")}),
+        (
+            _("Roles and permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "employee_number",
+                    "display_name",
+                    "email",
+                    "department",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @display(description=_("roles"))
+    def roles(self, employee: Employee) -> str:
+        labels = dict(Role.choices)
+        names = [str(labels.get(group.name, group.name)) for group in employee.groups.all()]
+        if employee.is_superuser and str(Role.ADMIN.label) not in names:
+            names.insert(0, str(Role.ADMIN.label))
+        return ", ".join(names) or "—"
+
+
+class EmployeeInline(TabularInline):
+    model = Employee
+    fields = ["employee_number", "display_name", "username", "is_active"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("members")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Department)
+class DepartmentAdmin(ModelAdmin):
+    list_display = ["code", "name", "supervisor_names", "member_count", "stages"]
+    list_display_links = ["code", "name"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["supervisors"]
+    inlines = [EmployeeInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(member_count=Count("employees", distinct=True))
+            .prefetch_related("supervisors", "owned_stages")
+        )
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        services.department_set_supervisors(
+            department=form.instance, supervisors=list(form.cleaned_data["supervisors"])
+        )
+
+    @display(description=_("supervisors"))
+    def supervisor_names(self, department: Department) -> str:
+        return ", ".join(s.get_full_name() for s in department.supervisors.all()) or "—"
+
+    @display(description=_("members"), ordering="member_count")
+    def member_count(self, department: Department) -> int:
+        return department.member_count
+
+    @display(description=_("owned stages"))
+    def stages(self, department: Department) -> str:
+        return ", ".join(str(o.get_stage_display()) for o in department.owned_stages.all()) or "—"
+
+
+@admin.register(StageOwnership)
+class StageOwnershipAdmin(ModelAdmin):
+    list_display = ["stage_label", "department"]
+    list_editable = ["department"]
+    list_display_links = ["stage_label"]
+    autocomplete_fields = ["department"]
+    search_fields = ["stage", "department__name", "department__code"]
+    list_select_related = ["department"]
+
+    @display(description=_("stage"), ordering="stage")
+    def stage_label(self, ownership: StageOwnership) -> str:
+        return ownership.get_stage_display()

@@ -1,0 +1,256 @@
+"""The workflow as admin actions: buttons on the incident page, row actions and bulk actions
+on the changelist. Each is a thin call to a service; the rules decide what is shown, the
+services refuse anything else whatever path it came by."""
+
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from unfold.decorators import action
+
+from incidents import forms as workflow_forms
+from incidents import rules, services
+from incidents.choices import WorkflowAction
+from incidents.models import Incident
+
+# Each button: the workflow action it performs, its form, and its icon.
+DETAIL_ACTIONS = {
+    "assign_action": (WorkflowAction.ASSIGN, workflow_forms.AssignForm),
+    "record_action": (WorkflowAction.RECORD, workflow_forms.OperationRecordForm),
+    "result_action": (WorkflowAction.RESULT, workflow_forms.AnalysisResultForm),
+    "submit_action": (WorkflowAction.SUBMIT, workflow_forms.SubmitForm),
+    "approve_action": (WorkflowAction.APPROVE, workflow_forms.ApproveForm),
+    "reject_action": (WorkflowAction.REJECT, workflow_forms.RejectForm),
+    "cancel_action": (WorkflowAction.CANCEL, workflow_forms.CancelForm),
+}
+
+
+def _is_supervisor(user) -> bool:
+    return user.is_active and user.supervised_departments.exists()
+
+
+class WorkflowAdminMixin:
+    """Mixed into IncidentAdmin."""
+
+    actions_detail = list(DETAIL_ACTIONS)
+    actions_row = ["assign_action", "approve_action"]
+    actions = ["bulk_assign", "bulk_approve", "bulk_reject", "bulk_cancel", "bulk_problem_group"]
+
+    # --- which buttons show ---------------------------------------------------------------------
+    def get_actions_detail(self, request, object_id):
+        incident = self._incident(request, object_id)
+        return [
+            unfold_action
+            for unfold_action in super().get_actions_detail(request, object_id)
+            if rules.refusal(incident, self._workflow_action(unfold_action), request.user) is None
+        ]
+
+    def get_actions_row(self, request):
+        allowed = super().get_actions_row(request)
+        return allowed if _is_supervisor(request.user) else []
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        user = request.user
+        if not _is_supervisor(user):
+            for name in ("bulk_assign", "bulk_approve", "bulk_reject"):
+                actions.pop(name, None)
+            if not rules.is_admin(user):
+                actions.pop("bulk_cancel", None)
+        if not user.has_perm("incidents.change_incident"):
+            actions.pop("bulk_problem_group", None)
+        return actions
+
+    def _workflow_action(self, unfold_action) -> WorkflowAction:
+        return DETAIL_ACTIONS[unfold_action.method.original_function_name][0]
+
+    def _incident(self, request, object_id) -> Incident:
+        cache = request.__dict__.setdefault("_incidents", {})
+        if object_id not in cache:
+            cache[object_id] = get_object_or_404(
+                Incident.objects.select_related("device", "assignee"), pk=object_id
+            )
+        return cache[object_id]
+
+    # --- one incident: a small form page per action ---------------------------------------------
+    def _workflow_view(self, request: HttpRequest, object_id, name: str):
+        workflow_action, form_class = DETAIL_ACTIONS[name]
+        incident = self._incident(request, object_id)
+        change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        reason = rules.refusal(incident, workflow_action, request.user)
+        if reason:
+            messages.error(request, reason)
+            return HttpResponseRedirect(change_url)
+        form = form_class(request.POST or None, request.FILES or None, incident=incident)
+        if request.method == "POST" and form.is_valid():
+            try:
+                form.perform(by=request.user)
+            except services.IncidentChanged as error:
+                messages.error(request, error.message)
+                return HttpResponseRedirect(change_url)
+            except services.WorkflowError as error:
+                form.add_error(None, error.message)
+            else:
+                incident.refresh_from_db()
+                messages.success(
+                    request,
+                    _("%(action)s: incident #%(id)s is now %(stage)s, %(step)s.")
+                    % {
+                        "action": workflow_action.label,
+                        "id": incident.pk,
+                        "stage": incident.get_stage_display(),
+                        "step": incident.get_step_display(),
+                    },
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": incident,
+            "title": f"{form.submit_label} · {incident}",
+            "form": form,
+            "workflow_action": workflow_action,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/incidents/incident/workflow_form.html", context)
+
+    @action(description=gettext_lazy("Assign"), url_path="assign", icon="person_add")
+    def assign_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "assign_action")
+
+    @action(description=gettext_lazy("Add operation record"), url_path="record", icon="build")
+    def record_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "record_action")
+
+    @action(description=gettext_lazy("Add analysis result"), url_path="result", icon="science")
+    def result_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "result_action")
+
+    @action(description=gettext_lazy("Submit for review"), url_path="submit", icon="send")
+    def submit_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "submit_action")
+
+    @action(description=gettext_lazy("Approve"), url_path="approve", icon="check_circle")
+    def approve_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "approve_action")
+
+    @action(description=gettext_lazy("Send back"), url_path="reject", icon="undo")
+    def reject_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "reject_action")
+
+    @action(description=gettext_lazy("Cancel incident"), url_path="cancel", icon="block")
+    def cancel_action(self, request, object_id):
+        return self._workflow_view(request, object_id, "cancel_action")
+
+    # --- many incidents from the changelist -----------------------------------------------------
+    def _bulk_action(self, request, queryset, *, name, title, done_label, call, form_class=None):
+        """Ask for the action's input first when it needs any (the selection travels along),
+        then run `call(incident, data)` on each incident and report what was done and refused."""
+        data = {}
+        if form_class is not None:
+            form = form_class(request.POST if "apply" in request.POST else None)
+            if not form.is_valid():
+                context = {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": title,
+                    "form": form,
+                    "incidents": queryset.select_related("device"),
+                    "action_name": name,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                }
+                return TemplateResponse(request, "admin/incidents/incident/bulk_form.html", context)
+            data = form.cleaned_data
+        done, refused = [], []
+        for incident in queryset.order_by("pk"):
+            try:
+                call(incident, data)
+            except services.WorkflowError as error:
+                refused.append(f"#{incident.pk}: {error.message}")
+            else:
+                done.append(f"#{incident.pk}")
+        if done:
+            messages.success(
+                request,
+                _("%(what)s %(count)d: %(ids)s")
+                % {"what": done_label, "count": len(done), "ids": ", ".join(done)},
+            )
+        for line in refused:
+            messages.warning(request, _("Refused %(line)s") % {"line": line})
+        return None
+
+    @action(description=gettext_lazy("Assign selected incidents to one person"))
+    def bulk_assign(self, request, queryset):
+        return self._bulk_action(
+            request,
+            queryset,
+            name="bulk_assign",
+            title=_("Assign incidents"),
+            done_label=_("Assigned"),
+            form_class=workflow_forms.BulkAssignForm,
+            call=lambda incident, data: services.incident_assign(
+                incident=incident,
+                assignee=data["assignee"],
+                by=request.user,
+                comment=data["comment"],
+            ),
+        )
+
+    @action(description=gettext_lazy("Approve selected incidents"))
+    def bulk_approve(self, request, queryset):
+        return self._bulk_action(
+            request,
+            queryset,
+            name="bulk_approve",
+            title=_("Approve incidents"),
+            done_label=_("Approved"),
+            call=lambda incident, data: services.incident_approve(
+                incident=incident, by=request.user
+            ),
+        )
+
+    @action(description=gettext_lazy("Send selected incidents back"))
+    def bulk_reject(self, request, queryset):
+        return self._bulk_action(
+            request,
+            queryset,
+            name="bulk_reject",
+            title=_("Send incidents back"),
+            done_label=_("Sent back"),
+            form_class=workflow_forms.BulkReasonForm,
+            call=lambda incident, data: services.incident_reject(
+                incident=incident, by=request.user, reason=data["reason"]
+            ),
+        )
+
+    @action(description=gettext_lazy("Cancel selected incidents"))
+    def bulk_cancel(self, request, queryset):
+        return self._bulk_action(
+            request,
+            queryset,
+            name="bulk_cancel",
+            title=_("Cancel incidents"),
+            done_label=_("Cancelled"),
+            form_class=workflow_forms.BulkReasonForm,
+            call=lambda incident, data: services.incident_cancel(
+                incident=incident, by=request.user, reason=data["reason"]
+            ),
+        )
+
+    @action(description=gettext_lazy("Put selected incidents in a problem group"))
+    def bulk_problem_group(self, request, queryset):
+        return self._bulk_action(
+            request,
+            queryset,
+            name="bulk_problem_group",
+            title=_("Problem group"),
+            done_label=_("Updated"),
+            form_class=workflow_forms.BulkProblemGroupForm,
+            call=lambda incident, data: services.incident_set_problem_group(
+                incident=incident, problem_group=data["problem_group"], by=request.user
+            ),
+        )

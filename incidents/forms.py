@@ -1,0 +1,187 @@
+"""Forms behind the workflow buttons. Each parses input and calls one service; the services
+decide what is allowed."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from unfold.widgets import (
+    UnfoldAdminSelectWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+)
+
+from incidents import rules, services
+from incidents.choices import NEXT_STAGE, STAGE_VERDICTS, Verdict
+from incidents.models import Employee, Incident, OperationRecord, ProblemGroup
+
+
+def _textarea(rows: int = 3) -> forms.Textarea:
+    return UnfoldAdminTextareaWidget(attrs={"rows": rows})
+
+
+class WorkflowForm(forms.Form):
+    """Base of the per-incident forms: remembers the state the person saw when they opened it."""
+
+    expected_stage = forms.CharField(widget=forms.HiddenInput)
+    expected_step = forms.CharField(widget=forms.HiddenInput)
+    submit_label = _("Confirm")
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        kwargs.setdefault(
+            "initial", {"expected_stage": incident.stage, "expected_step": incident.step}
+        )
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+
+    @property
+    def expected(self) -> tuple[str, str]:
+        return self.cleaned_data["expected_stage"], self.cleaned_data["expected_step"]
+
+    # The service this form calls, and which cleaned fields it passes on by name.
+    service = None
+    passes: tuple[str, ...] = ()
+
+    def perform(self, *, by: Employee):
+        arguments = {name: self.cleaned_data.get(name, "") for name in self.passes}
+        return type(self).service(
+            incident=self.incident, by=by, expected=self.expected, **arguments
+        )
+
+
+class AssignForm(WorkflowForm):
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"), queryset=Employee.objects.none(), widget=UnfoldAdminSelectWidget
+    )
+    comment = forms.CharField(label=_("Note for the assignee"), required=False, widget=_textarea(2))
+    submit_label = _("Assign")
+    service = staticmethod(services.incident_assign)
+    passes = ("assignee", "comment")
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, incident=incident, **kwargs)
+        department = rules.stage_owner(incident.stage)
+        self.fields["assignee"].queryset = (
+            Employee.objects.filter(department=department, is_active=True)
+            if department
+            else Employee.objects.none()
+        )
+        if incident.assignee_id:
+            self.fields["assignee"].initial = incident.assignee_id
+
+
+class SubmitForm(WorkflowForm):
+    comment = forms.CharField(label=_("Note for the reviewer"), required=False, widget=_textarea(2))
+    submit_label = _("Submit for review")
+    service = staticmethod(services.incident_submit)
+    passes = ("comment",)
+
+
+class ApproveForm(WorkflowForm):
+    comment = forms.CharField(label=_("Comment"), required=False, widget=_textarea(2))
+    submit_label = _("Approve")
+    service = staticmethod(services.incident_approve)
+    passes = ("comment",)
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, incident=incident, **kwargs)
+        next_stage = incident.next_stage()
+        self.next_stage = next_stage.label if next_stage else None
+
+
+class RejectForm(WorkflowForm):
+    reason = forms.CharField(label=_("Why is it sent back?"), widget=_textarea(3))
+    submit_label = _("Send back")
+    service = staticmethod(services.incident_reject)
+    passes = ("reason",)
+
+
+class CancelForm(WorkflowForm):
+    reason = forms.CharField(label=_("Why is it cancelled?"), widget=_textarea(3))
+    submit_label = _("Cancel incident")
+    service = staticmethod(services.incident_cancel)
+    passes = ("reason",)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+class OperationRecordForm(WorkflowForm):
+    action = forms.CharField(
+        label=_("Action taken"),
+        max_length=200,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_("e.g. Retest on station RF-OTA, X-ray scan of the shield can, reflow of U12"),
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=_textarea(4))
+    files = MultipleFileField(
+        label=_("Attachments"),
+        required=False,
+        widget=MultipleFileInput(attrs={"class": "block text-sm"}),
+        help_text=_("Logs, photos, X-ray images; several files at once."),
+    )
+    submit_label = _("Add operation record")
+    service = staticmethod(services.operation_record_add)
+    passes = ("action", "notes", "files")
+
+
+class AnalysisResultForm(WorkflowForm):
+    findings = forms.CharField(label=_("Findings"), widget=_textarea(4))
+    verdict = forms.ChoiceField(label=_("Verdict"), required=False, widget=UnfoldAdminSelectWidget)
+    operation_record = forms.ModelChoiceField(
+        label=_("Based on operation record"),
+        queryset=OperationRecord.objects.none(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+    )
+    submit_label = _("Add analysis result")
+    service = staticmethod(services.analysis_result_add)
+    passes = ("findings", "verdict", "operation_record")
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, incident=incident, **kwargs)
+        verdicts = STAGE_VERDICTS.get(incident.stage, ())
+        if verdicts:
+            self.fields["verdict"].choices = [("", _("No verdict yet"))] + [
+                (v, f"{Verdict(v).label} → {NEXT_STAGE[(incident.stage, v)].label}")
+                for v in verdicts
+            ]
+        else:
+            del self.fields["verdict"]
+        self.fields["operation_record"].queryset = incident.operation_records.filter(
+            stage=incident.stage
+        )
+
+
+# --- changelist (bulk) forms ------------------------------------------------------------------
+class BulkAssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        label=_("Assignee"),
+        queryset=Employee.objects.filter(is_active=True, department__isnull=False),
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("Incidents whose stage belongs to another department are refused."),
+    )
+    comment = forms.CharField(label=_("Note for the assignee"), required=False, widget=_textarea(2))
+
+
+class BulkReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=_textarea(3))
+
+
+class BulkProblemGroupForm(forms.Form):
+    problem_group = forms.ModelChoiceField(
+        label=_("Problem group"),
+        queryset=ProblemGroup.objects.all(),
+        required=False,
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("Leave empty to take the incidents out of their problem group."),
+    )

@@ -1,0 +1,114 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import Stage, Step, WorkflowAction
+
+
+class IncidentEvent(models.Model):
+    """One entry of an incident's timeline: who did what, when, from where to where, and why."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("incident"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=WorkflowAction.choices)
+    actor = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incident_events",
+        verbose_name=_("by"),
+    )
+    from_stage = models.CharField(_("from stage"), max_length=32, choices=Stage.choices)
+    to_stage = models.CharField(_("to stage"), max_length=32, choices=Stage.choices)
+    from_step = models.CharField(_("from step"), max_length=16, choices=Step.choices, blank=True)
+    to_step = models.CharField(_("to step"), max_length=16, choices=Step.choices, blank=True)
+    assignee = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assignee"),
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("timeline entry")
+        verbose_name_plural = _("timeline entries")
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def changed_stage(self) -> bool:
+        return self.from_stage != self.to_stage
+
+
+class Notification(models.Model):
+    """Something a person should look at, shown unread in the admin and sent by e-mail.
+
+    The text is put together when shown, so each reader gets it in their own language.
+    """
+
+    recipient = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("incident"),
+    )
+    action = models.CharField(_("action"), max_length=16, choices=WorkflowAction.choices)
+    actor = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        context = {
+            "id": self.incident_id,
+            "stage": self.get_stage_display(),
+            "actor": self.actor.get_full_name() if self.actor else _("someone"),
+        }
+        messages = {
+            WorkflowAction.ASSIGN: _("%(actor)s assigned incident #%(id)s (%(stage)s) to you."),
+            WorkflowAction.SUBMIT: _(
+                "%(actor)s submitted incident #%(id)s (%(stage)s) for review."
+            ),
+            WorkflowAction.APPROVE: _("%(actor)s approved incident #%(id)s; it is now %(stage)s."),
+            WorkflowAction.REJECT: _("%(actor)s sent incident #%(id)s (%(stage)s) back to you."),
+            WorkflowAction.CANCEL: _("%(actor)s cancelled incident #%(id)s."),
+        }
+        text = messages.get(self.action, _("Incident #%(id)s changed.")) % context
+        return f"{text} {self.comment}".strip() if self.comment else text

@@ -1,0 +1,111 @@
+import uuid
+from pathlib import PurePath
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import Stage, Verdict
+
+
+class OperationRecord(models.Model):
+    """What the assignee did in a stage (retest, X-ray scan, rework…), with its attachments."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        related_name="operation_records",
+        verbose_name=_("incident"),
+    )
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    action = models.CharField(_("action taken"), max_length=200)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.PROTECT,
+        related_name="operation_records",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("operation record")
+        verbose_name_plural = _("operation records")
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} · {self.action}"
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """A random name under attachments/: the uploader's file name never reaches the disk."""
+    suffix = PurePath(filename).suffix.lower()
+    return f"attachments/{attachment.created_at:%Y/%m}/{attachment.id.hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A file uploaded with an operation record: a log, a photo, an X-ray image."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    record = models.ForeignKey(
+        "incidents.OperationRecord",
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("operation record"),
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class AnalysisResult(models.Model):
+    """Findings of a stage and the verdict that decides where the incident goes next."""
+
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.CASCADE,
+        related_name="analysis_results",
+        verbose_name=_("incident"),
+    )
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    operation_record = models.ForeignKey(
+        "incidents.OperationRecord",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="analysis_results",
+        verbose_name=_("based on"),
+    )
+    findings = models.TextField(_("findings"))
+    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices, blank=True)
+    created_by = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.PROTECT,
+        related_name="analysis_results",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("analysis result")
+        verbose_name_plural = _("analysis results")
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} · {self.get_verdict_display() or '—'}"

@@ -1,0 +1,68 @@
+"""Tell the people concerned: an unread notification in the admin and an e-mail, both only
+once the change that caused them has committed."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+
+from incidents.choices import WorkflowAction
+from incidents.models import Employee, Incident, Notification
+
+logger = logging.getLogger(__name__)
+
+
+def notify(
+    *,
+    incident: Incident,
+    action: WorkflowAction,
+    recipients: list[Employee],
+    actor: Employee | None,
+    comment: str = "",
+) -> list[Notification]:
+    """Queue a notification for each recipient but the actor; e-mail them after commit."""
+    seen, notifications = set(), []
+    for person in recipients:
+        if person is None or person.pk in seen or person == actor or not person.is_active:
+            continue
+        seen.add(person.pk)
+        notifications.append(
+            Notification(
+                recipient=person,
+                incident=incident,
+                action=action,
+                actor=actor,
+                stage=incident.stage,
+                comment=comment,
+            )
+        )
+    Notification.objects.bulk_create(notifications)
+    ids = [n.pk for n in notifications]
+    if ids:
+        transaction.on_commit(lambda: _send_emails(ids))
+    return notifications
+
+
+def _send_emails(notification_ids: list[int]) -> None:
+    notifications = Notification.objects.filter(pk__in=notification_ids).select_related(
+        "recipient", "actor", "incident"
+    )
+    with translation.override(settings.LANGUAGE_CODE):
+        for notification in notifications:
+            if not notification.recipient.email:
+                continue
+            link = settings.SITE_BASE_URL + reverse(
+                "admin:incidents_incident_change", args=[notification.incident_id]
+            )
+            try:
+                send_mail(
+                    subject=f"[ADT] {notification.text}"[:150],
+                    message=f"{notification.text}\n\n{link}\n",
+                    from_email=None,
+                    recipient_list=[notification.recipient.email],
+                )
+            except OSError:
+                logger.exception("Could not e-mail notification %s", notification.pk)

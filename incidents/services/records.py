@@ -1,0 +1,141 @@
+"""Operation records with their attachments, and analysis results, added by the assignee."""
+
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from incidents.choices import STAGE_VERDICTS, Verdict, WorkflowAction
+from incidents.models import AnalysisResult, Attachment, Employee, Incident, OperationRecord
+from incidents.services.errors import WorkflowError
+from incidents.services.workflow import Expected, check_allowed, lock_incident, log_event
+
+# What may be attached: logs, data, documents and images. Nothing a browser would run.
+ALLOWED_ATTACHMENT_TYPES = {
+    ".log": "text/plain",
+    ".txt": "text/plain",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".xml": "text/plain",
+    ".zip": "application/zip",
+    ".7z": "application/x-7z-compressed",
+    ".gz": "application/gzip",
+    ".pdf": "application/pdf",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".dcm": "application/dicom",
+}
+
+
+def attachment_check(upload: UploadedFile) -> str:
+    """The content type to store for an upload, or a WorkflowError saying what is wrong."""
+    name = PurePath(upload.name or "").name
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in ALLOWED_ATTACHMENT_TYPES:
+        raise WorkflowError(
+            _("%(name)s: files of this type cannot be attached. Allowed: %(allowed)s.")
+            % {"name": name, "allowed": " ".join(sorted(ALLOWED_ATTACHMENT_TYPES))}
+        )
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise WorkflowError(
+            _("%(name)s is %(size)s; attachments may be at most %(limit)s.")
+            % {
+                "name": name,
+                "size": filesizeformat(upload.size),
+                "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+            }
+        )
+    return ALLOWED_ATTACHMENT_TYPES[suffix]
+
+
+@transaction.atomic
+def operation_record_add(
+    *,
+    incident: Incident,
+    by: Employee,
+    action: str,
+    notes: str = "",
+    files: list[UploadedFile] = (),
+    expected: Expected = None,
+) -> OperationRecord:
+    """The assignee records what was done in this round, with any logs, photos or images."""
+    action = (action or "").strip()
+    if not action:
+        raise WorkflowError(_("Say what was done (the action taken)."))
+    content_types = [attachment_check(upload) for upload in files]
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.RECORD, by)
+    record = OperationRecord.objects.create(
+        incident=incident,
+        stage=incident.stage,
+        round=incident.stage_round,
+        action=action,
+        notes=notes,
+        created_by=by,
+    )
+    for upload, content_type in zip(files, content_types, strict=True):
+        attachment = Attachment(
+            record=record,
+            original_name=get_valid_filename(PurePath(upload.name).name)[:255],
+            size=upload.size,
+            content_type=content_type,
+        )
+        attachment.file.save(upload.name, upload, save=False)
+        attachment.save()
+    before = (incident.stage, incident.step)
+    log_event(incident, WorkflowAction.RECORD, by, before, action)
+    return record
+
+
+@transaction.atomic
+def analysis_result_add(
+    *,
+    incident: Incident,
+    by: Employee,
+    findings: str,
+    verdict: str = "",
+    operation_record: OperationRecord | None = None,
+    expected: Expected = None,
+) -> AnalysisResult:
+    """The assignee states findings and, where the stage needs one, the verdict."""
+    findings = (findings or "").strip()
+    if not findings:
+        raise WorkflowError(_("Describe the findings."))
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.RESULT, by)
+    allowed = STAGE_VERDICTS.get(incident.stage, ())
+    if verdict and verdict not in allowed:
+        choices = ", ".join(str(Verdict(v).label) for v in allowed) or _("none")
+        raise WorkflowError(
+            _("%(verdict)s is not a verdict of %(stage)s (possible: %(choices)s).")
+            % {"verdict": verdict, "stage": incident.get_stage_display(), "choices": choices}
+        )
+    if operation_record is not None and (
+        operation_record.incident_id != incident.pk or operation_record.stage != incident.stage
+    ):
+        raise WorkflowError(_("The linked operation record belongs to another incident or stage."))
+    result = AnalysisResult.objects.create(
+        incident=incident,
+        stage=incident.stage,
+        round=incident.stage_round,
+        operation_record=operation_record,
+        findings=findings,
+        verdict=verdict,
+        created_by=by,
+    )
+    before = (incident.stage, incident.step)
+    comment = f"{result.get_verdict_display()}: {findings}" if verdict else findings
+    log_event(incident, WorkflowAction.RESULT, by, before, comment[:500])
+    return result

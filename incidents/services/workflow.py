@@ -1,0 +1,285 @@
+"""The workflow transitions, each run atomically on a locked incident row.
+
+Every function takes the person acting (`by`) and, optionally, the (stage, step) they saw when
+they clicked (`expected`): if someone else changed the incident meanwhile, they are told so
+instead of acting on a state they never saw.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import TransitionNotAllowed, has_transition_perm
+
+from incidents import rules
+from incidents.choices import TERMINAL_STAGES, Stage, Step, WorkflowAction
+from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
+from incidents.services.errors import IncidentChanged, WorkflowError
+from incidents.services.notifications import notify
+from locations.models import Device
+
+Expected = tuple[str, str] | None
+
+
+def lock_incident(incident: Incident | int, expected: Expected = None) -> Incident:
+    """The incident, re-read under a row lock so concurrent transitions run one after another."""
+    pk = incident.pk if isinstance(incident, Incident) else incident
+    locked = Incident.objects.select_for_update(of=("self",)).select_related("device").get(pk=pk)
+    if expected is not None and (locked.stage, locked.step) != tuple(expected):
+        raise IncidentChanged(
+            _(
+                "Incident #%(id)s changed while you were looking at it: it is now %(stage)s, "
+                "%(step)s. Nothing was done; reload and try again."
+            )
+            % {"id": pk, "stage": locked.get_stage_display(), "step": locked.get_step_display()}
+        )
+    return locked
+
+
+def check_allowed(incident: Incident, action: WorkflowAction, by: Employee) -> None:
+    reason = rules.refusal(incident, action, by)
+    if reason:
+        raise WorkflowError(reason)
+
+
+def _run(incident: Incident, transition: str, by: Employee, **kwargs) -> None:
+    """Run a model transition; the rules were checked already, the FSM checks them again."""
+    method = getattr(incident, transition)
+    if not has_transition_perm(method, by):
+        raise WorkflowError(
+            _("This action is not allowed on incident #%(id)s now.") % {"id": incident.pk}
+        )
+    try:
+        method(**kwargs)
+    except TransitionNotAllowed as error:
+        raise WorkflowError(str(error)) from error
+    incident.save()
+
+
+def log_event(
+    incident: Incident,
+    action: WorkflowAction,
+    by: Employee | None,
+    before: tuple[str, str],
+    comment: str = "",
+    assignee: Employee | None = None,
+    at: datetime | None = None,
+) -> IncidentEvent:
+    return IncidentEvent.objects.create(
+        created_at=at or timezone.now(),
+        incident=incident,
+        action=action,
+        actor=by,
+        from_stage=before[0],
+        from_step=before[1],
+        to_stage=incident.stage,
+        to_step=incident.step,
+        assignee=assignee,
+        comment=comment,
+    )
+
+
+def _required(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise WorkflowError(_("Please give a %(what)s.") % {"what": what})
+    return text
+
+
+@transaction.atomic
+def incident_assign(
+    *,
+    incident: Incident,
+    assignee: Employee,
+    by: Employee,
+    comment: str = "",
+    expected: Expected = None,
+) -> Incident:
+    """A supervisor of the owning department gives the stage to one of its people."""
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.ASSIGN, by)
+    department = rules.stage_owner(incident.stage)
+    in_department = assignee.department_id == department.pk or (
+        department.supervisors.filter(pk=assignee.pk).exists()
+    )
+    if not assignee.is_active or not in_department:
+        raise WorkflowError(
+            _(
+                "%(person)s is not an active member of %(department)s, which owns %(stage)s; "
+                "assign someone from that department."
+            )
+            % {
+                "person": assignee,
+                "department": department.name,
+                "stage": incident.get_stage_display(),
+            }
+        )
+    before = (incident.stage, incident.step)
+    _run(incident, "assign", by, assignee=assignee)
+    log_event(incident, WorkflowAction.ASSIGN, by, before, comment, assignee=assignee)
+    notify(
+        incident=incident,
+        action=WorkflowAction.ASSIGN,
+        recipients=[assignee],
+        actor=by,
+        comment=comment,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_submit(
+    *, incident: Incident, by: Employee, comment: str = "", expected: Expected = None
+) -> Incident:
+    """The assignee hands the stage's records and results to the supervisors for review."""
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.SUBMIT, by)
+    before = (incident.stage, incident.step)
+    _run(incident, "submit", by)
+    log_event(incident, WorkflowAction.SUBMIT, by, before, comment, assignee=incident.assignee)
+    department = rules.stage_owner(incident.stage)
+    notify(
+        incident=incident,
+        action=WorkflowAction.SUBMIT,
+        recipients=list(department.supervisors.all()),
+        actor=by,
+        comment=comment,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_approve(
+    *, incident: Incident, by: Employee, comment: str = "", expected: Expected = None
+) -> Incident:
+    """A supervisor accepts the stage; the verdict of its latest analysis picks the next one."""
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.APPROVE, by)
+    before = (incident.stage, incident.step)
+    worked_by = incident.assignee
+    _run(incident, "approve", by)
+    log_event(incident, WorkflowAction.APPROVE, by, before, comment, assignee=worked_by)
+    recipients = [worked_by]
+    if incident.is_open:
+        next_department = rules.stage_owner(incident.stage)
+        recipients += list(next_department.supervisors.all()) if next_department else []
+    else:
+        recipients.append(incident.reporter)
+    notify(
+        incident=incident,
+        action=WorkflowAction.APPROVE,
+        recipients=recipients,
+        actor=by,
+        comment=comment,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_reject(
+    *, incident: Incident, by: Employee, reason: str, expected: Expected = None
+) -> Incident:
+    """A supervisor sends the stage back to its assignee with a reason."""
+    reason = _required(reason, _("reason for sending it back"))
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.REJECT, by)
+    before = (incident.stage, incident.step)
+    _run(incident, "reject", by)
+    log_event(incident, WorkflowAction.REJECT, by, before, reason, assignee=incident.assignee)
+    notify(
+        incident=incident,
+        action=WorkflowAction.REJECT,
+        recipients=[incident.assignee],
+        actor=by,
+        comment=reason,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_cancel(
+    *, incident: Incident, by: Employee, reason: str, expected: Expected = None
+) -> Incident:
+    """A supervisor of the owning department or an admin closes the incident for good."""
+    reason = _required(reason, _("reason for cancelling"))
+    incident = lock_incident(incident, expected)
+    check_allowed(incident, WorkflowAction.CANCEL, by)
+    before = (incident.stage, incident.step)
+    worked_by = incident.assignee
+    department = rules.stage_owner(incident.stage)
+    _run(incident, "cancel", by)
+    log_event(incident, WorkflowAction.CANCEL, by, before, reason, assignee=worked_by)
+    supervisors = list(department.supervisors.all()) if department else []
+    notify(
+        incident=incident,
+        action=WorkflowAction.CANCEL,
+        recipients=[worked_by, incident.reporter, *supervisors],
+        actor=by,
+        comment=reason,
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_set_problem_group(
+    *, incident: Incident, problem_group: ProblemGroup | None, by: Employee
+) -> Incident:
+    """Join (or with None, leave) a problem group; closed incidents keep theirs."""
+    incident = lock_incident(incident)
+    if not by.has_perm("incidents.change_incident"):
+        raise WorkflowError(_("You may not change incidents' problem groups."))
+    incident.problem_group = problem_group
+    incident._history_user = by
+    incident.save(update_fields=["problem_group"])
+    return incident
+
+
+def problem_group_get_or_create(*, number: str, title: str = "") -> ProblemGroup:
+    group, _created = ProblemGroup.objects.get_or_create(
+        number=number.strip(), defaults={"title": title}
+    )
+    return group
+
+
+@transaction.atomic
+def incident_open(
+    *,
+    device: Device,
+    reporter: Employee | None,
+    description: str = "",
+    problem_group: ProblemGroup | None = None,
+    opened_at: datetime | None = None,
+    stage: Stage = Stage.REPORTED,
+) -> Incident:
+    """Open an incident for a device that has none open.
+
+    `stage` other than `reported` is for bringing in records that already progressed
+    elsewhere (legacy imports, demo data); the workflow moves incidents on from there.
+    """
+    # Lock the device so two people opening an incident for it at once cannot both succeed.
+    Device.objects.select_for_update().filter(pk=device.pk).exists()
+    if device.incidents.exclude(stage__in=TERMINAL_STAGES).exists():
+        raise WorkflowError(
+            _("Device %(serial)s already has an open incident.") % {"serial": device.serial_number}
+        )
+    opened_at = opened_at or timezone.now()
+    incident = Incident(
+        device=device,
+        reporter=reporter,
+        description=description,
+        problem_group=problem_group,
+        opened_at=opened_at,
+        stage_entered_at=opened_at,
+        stage=Stage(stage),
+        step=Step.CLOSED if stage in TERMINAL_STAGES else Step.UNASSIGNED,
+        closed_at=opened_at if stage in TERMINAL_STAGES else None,
+    )
+    # Stage and step are protected (only transitions change them); validate the rest.
+    incident.full_clean(exclude=["stage", "step"])
+    incident._history_user = reporter
+    incident.save()
+    log_event(
+        incident, WorkflowAction.OPEN, reporter, (incident.stage, incident.step), at=opened_at
+    )
+    return incident

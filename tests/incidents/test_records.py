@@ -1,0 +1,325 @@
+"""Operation records with attachments, and analysis results: where uploaded files land, which
+ones are refused, and that a refusal leaves nothing behind — no row and no file."""
+
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from incidents.choices import Stage, Verdict, WorkflowAction
+from incidents.models import AnalysisResult, Attachment, OperationRecord
+from incidents.services import (
+    WorkflowError,
+    analysis_result_add,
+    incident_approve,
+    incident_assign,
+    incident_submit,
+    operation_record_add,
+)
+from tests.incidents.test_workflow import (
+    assigned,
+    build_team,
+    open_incident,
+    snapshot,
+    walk_stage,
+)
+
+pytestmark = pytest.mark.django_db
+
+LOG = b"2025-03-01 08:00:01 BT_RSSI -92 dBm FAIL\n"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Uploads of this file go to a folder of their own, never the real media folder."""
+    root = tmp_path / "media"
+    settings.MEDIA_ROOT = root
+    return root
+
+
+@pytest.fixture
+def team():
+    return build_team()
+
+
+@pytest.fixture
+def incident(team):
+    return assigned(team, Stage.FAE_RETEST)
+
+
+@pytest.fixture
+def worker(team):
+    return team.worker(Stage.FAE_RETEST)
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def upload(name: str, content: bytes = LOG, content_type: str = "text/plain"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+class AttachmentStorageTests:
+    def test_an_attachment_is_stored_under_a_random_name_in_the_media_folder(
+        self, incident, worker, media_root
+    ):
+        record = operation_record_add(
+            incident=incident, by=worker, action="Retest", files=[upload("station3.log")]
+        )
+
+        attachment = record.attachments.get()
+        stored = Path(attachment.file.path)
+        assert stored.is_file()
+        assert stored.is_relative_to(media_root / "attachments")
+        assert stored.name == f"{attachment.id.hex}.log"
+        assert "station3" not in attachment.file.name
+        assert stored.read_bytes() == LOG
+        assert attachment.original_name == "station3.log"
+        assert attachment.size == len(LOG)
+        assert attachment.content_type == "text/plain"
+        assert files_under(media_root) == [stored]
+
+    def test_the_content_type_comes_from_the_extension_not_from_the_browser(
+        self, incident, worker
+    ):
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="X-ray photo",
+            files=[upload("board.PNG", b"\x89PNG\r\n\x1a\n", content_type="text/html")],
+        )
+
+        attachment = record.attachments.get()
+        assert attachment.content_type == "image/png"
+        assert attachment.is_image
+        assert attachment.file.name.endswith(".png")
+
+    def test_two_uploads_with_the_same_name_are_kept_apart(self, incident, worker, media_root):
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="Retest twice",
+            files=[upload("run.log", b"first"), upload("run.log", b"second")],
+        )
+
+        first, second = record.attachments.order_by("created_at")
+        assert first.file.name != second.file.name
+        assert {Path(a.file.path).read_bytes() for a in (first, second)} == {b"first", b"second"}
+        assert len(files_under(media_root)) == 2
+
+    def test_a_path_in_the_uploaded_name_does_not_escape_the_media_folder(
+        self, incident, worker, media_root, tmp_path
+    ):
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="Retest",
+            files=[upload("../../etc/passwd.log")],
+        )
+
+        attachment = record.attachments.get()
+        stored = Path(attachment.file.path).resolve()
+        assert stored.is_relative_to((media_root / "attachments").resolve())
+        assert stored.name == f"{attachment.id.hex}.log"
+        assert attachment.original_name == "passwd.log"
+        assert not (tmp_path / "etc").exists()
+        assert files_under(media_root) == [Path(attachment.file.path)]
+
+    @pytest.mark.parametrize(
+        ("uploaded", "kept"),
+        [
+            ("my report (v2).log", "my_report_v2.log"),
+            ("..\\..\\boot.ini.log", "....boot.ini.log"),
+            ("<script>.txt", "script.txt"),
+            ("测试日志.csv", "测试日志.csv"),
+        ],
+    )
+    def test_the_original_name_is_kept_only_in_a_safe_form(
+        self, incident, worker, media_root, uploaded, kept
+    ):
+        record = operation_record_add(
+            incident=incident, by=worker, action="Retest", files=[upload(uploaded)]
+        )
+
+        attachment = record.attachments.get()
+        assert attachment.original_name == kept
+        assert "/" not in attachment.original_name
+        assert "\\" not in attachment.original_name
+        assert Path(attachment.file.path).resolve().is_relative_to(media_root.resolve())
+
+    def test_a_record_is_logged_in_the_timeline(self, incident, worker):
+        operation_record_add(
+            incident=incident, by=worker, action="Retest", files=[upload("run.log")]
+        )
+
+        event = incident.events.filter(action=WorkflowAction.RECORD).get()
+        assert event.actor == worker
+        assert event.comment == "Retest"
+
+
+class AttachmentLimitTests:
+    def test_a_file_over_the_size_limit_is_refused_and_nothing_is_saved(
+        self, settings, incident, worker, media_root
+    ):
+        settings.ATTACHMENT_MAX_BYTES = 1024
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError) as refused:
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Retest",
+                files=[upload("huge-dump.log", b"x" * 2048)],
+            )
+
+        assert refused.value.message == (
+            "huge-dump.log is 2.0\xa0KB; attachments may be at most 1.0\xa0KB."
+        )
+        assert snapshot(incident) == before
+        assert not OperationRecord.objects.filter(incident=incident).exists()
+        assert not Attachment.objects.exists()
+        assert files_under(media_root) == []
+
+    def test_a_file_of_exactly_the_limit_is_accepted(self, settings, incident, worker):
+        settings.ATTACHMENT_MAX_BYTES = 1024
+
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="Retest",
+            files=[upload("exact.log", b"x" * 1024)],
+        )
+
+        assert record.attachments.get().size == 1024
+
+    def test_one_file_too_big_refuses_the_whole_record(
+        self, settings, incident, worker, media_root
+    ):
+        settings.ATTACHMENT_MAX_BYTES = 100
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError, match="big.log is"):
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Retest",
+                files=[upload("small.log", b"ok"), upload("big.log", b"x" * 101)],
+            )
+
+        assert snapshot(incident) == before
+        assert not Attachment.objects.exists()
+        assert files_under(media_root) == []
+
+    @pytest.mark.parametrize(
+        "name",
+        ["setup.exe", "report.html", "drawing.svg", "SETUP.EXE", "station.log.exe", "noext"],
+    )
+    def test_forbidden_types_are_refused_and_nothing_is_saved(
+        self, incident, worker, media_root, name
+    ):
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError) as refused:
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Retest",
+                files=[upload("fine.log"), upload(name, b"MZ\x90\x00")],
+            )
+
+        assert refused.value.message.startswith(
+            f"{name}: files of this type cannot be attached. Allowed: "
+        )
+        assert ".log" in refused.value.message
+        assert snapshot(incident) == before
+        assert not Attachment.objects.exists()
+        assert files_under(media_root) == []
+
+    def test_an_upload_by_someone_who_may_not_add_records_writes_no_file(
+        self, team, incident, media_root
+    ):
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError, match="Only the assignee"):
+            operation_record_add(
+                incident=incident,
+                by=team.fae_colleague,
+                action="Retest",
+                files=[upload("run.log")],
+            )
+
+        assert snapshot(incident) == before
+        assert files_under(media_root) == []
+
+
+class AnalysisResultTests:
+    def test_a_result_may_be_based_on_a_record_of_the_same_stage(self, incident, worker):
+        record = operation_record_add(incident=incident, by=worker, action="Retest")
+
+        result = analysis_result_add(
+            incident=incident,
+            by=worker,
+            findings="Fails at -92 dBm",
+            verdict=Verdict.FAIL,
+            operation_record=record,
+        )
+
+        assert result.operation_record == record
+        assert (result.stage, result.round, result.verdict) == (Stage.FAE_RETEST, 1, "fail")
+        assert result.created_by == worker
+
+    def test_a_result_based_on_a_record_of_another_incident_is_refused(
+        self, team, incident, worker
+    ):
+        other = assigned(team, Stage.FAE_RETEST)
+        foreign_record = operation_record_add(incident=other, by=worker, action="Retest")
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError) as refused:
+            analysis_result_add(
+                incident=incident,
+                by=worker,
+                findings="Fails",
+                verdict=Verdict.FAIL,
+                operation_record=foreign_record,
+            )
+
+        assert refused.value.message == (
+            "The linked operation record belongs to another incident or stage."
+        )
+        assert snapshot(incident) == before
+        assert not AnalysisResult.objects.filter(incident=incident).exists()
+
+    def test_a_result_based_on_a_record_of_an_earlier_stage_is_refused(self, team):
+        incident = assigned(team, Stage.REPORTED)
+        prod_worker = team.worker(Stage.REPORTED)
+        old_record = operation_record_add(incident=incident, by=prod_worker, action="Noticed")
+        # Walk on from the record's stage: finish reported, then start FAE retest.
+        incident_submit(incident=incident, by=prod_worker)
+        incident_approve(incident=incident, by=team.supervisor(Stage.REPORTED))
+        incident_assign(
+            incident=incident,
+            assignee=team.worker(Stage.FAE_RETEST),
+            by=team.supervisor(Stage.FAE_RETEST),
+        )
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError, match="belongs to another incident or stage"):
+            analysis_result_add(
+                incident=incident,
+                by=team.worker(Stage.FAE_RETEST),
+                findings="Fails",
+                verdict=Verdict.FAIL,
+                operation_record=old_record,
+            )
+
+        assert snapshot(incident) == before
+
+    def test_results_of_a_walked_stage_stay_with_their_stage(self, team):
+        incident = walk_stage(open_incident(team, Stage.FAE_RETEST), team, Verdict.FAIL)
+
+        result = incident.analysis_results.get()
+        assert (result.stage, result.verdict) == (Stage.FAE_RETEST, Verdict.FAIL)
+        assert incident.stage == Stage.XRAY
+        assert incident.latest_verdict() is None
