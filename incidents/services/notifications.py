@@ -58,8 +58,10 @@ def _send_emails(notification_ids: list[int]) -> None:
                 "admin:incidents_incident_change", args=[notification.incident_id]
             )
             try:
+                # A header is one line: reasons written over several lines are folded.
+                subject = " ".join(f"[ADT] {notification.text}".split())[:150]
                 send_mail(
-                    subject=f"[ADT] {notification.text}"[:150],
+                    subject=subject,
                     message=f"{notification.text}\n\n{link}\n",
                     from_email=None,
                     recipient_list=[notification.recipient.email],

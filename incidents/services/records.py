@@ -1,11 +1,14 @@
 """Operation records with their attachments, and analysis results, added by the assignee."""
 
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
@@ -85,15 +88,23 @@ def operation_record_add(
         notes=notes,
         created_by=by,
     )
-    for upload, content_type in zip(files, content_types, strict=True):
-        attachment = Attachment(
-            record=record,
-            original_name=get_valid_filename(PurePath(upload.name).name)[:255],
-            size=upload.size,
-            content_type=content_type,
-        )
-        attachment.file.save(upload.name, upload, save=False)
-        attachment.save()
+    written = []
+    try:
+        for upload, content_type in zip(files, content_types, strict=True):
+            attachment = Attachment(
+                record=record,
+                original_name=get_valid_filename(PurePath(upload.name).name)[:255],
+                size=upload.size,
+                content_type=content_type,
+            )
+            attachment.file.save(upload.name, upload, save=False)
+            written.append(attachment.file.name)
+            attachment.save()
+    except BaseException:
+        # The rows roll back with the transaction; the files must not outlive them.
+        for name in written:
+            default_storage.delete(name)
+        raise
     before = (incident.stage, incident.step)
     log_event(incident, WorkflowAction.RECORD, by, before, action)
     return record
@@ -139,3 +150,25 @@ def analysis_result_add(
     comment = f"{result.get_verdict_display()}: {findings}" if verdict else findings
     log_event(incident, WorkflowAction.RESULT, by, before, comment[:500])
     return result
+
+
+def attachments_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]:
+    """Delete files under attachments/ that no attachment row points to (left by a transaction
+    that rolled back after its files were written); return their names."""
+    known = set(Attachment.objects.values_list("file", flat=True))
+    cutoff = timezone.now() - older_than
+    removed = []
+
+    def walk(folder: str) -> None:
+        folders, files = default_storage.listdir(folder)
+        for name in files:
+            path = f"{folder}/{name}"
+            if path not in known and default_storage.get_modified_time(path) <= cutoff:
+                default_storage.delete(path)
+                removed.append(path)
+        for sub in folders:
+            walk(f"{folder}/{sub}")
+
+    if default_storage.exists("attachments"):
+        walk("attachments")
+    return removed

@@ -1,10 +1,12 @@
 """Operation records with attachments, and analysis results: where uploaded files land, which
 ones are refused, and that a refusal leaves nothing behind — no row and no file."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
 from incidents.choices import Stage, Verdict, WorkflowAction
 from incidents.models import AnalysisResult, Attachment, OperationRecord
@@ -16,6 +18,7 @@ from incidents.services import (
     incident_submit,
     operation_record_add,
 )
+from incidents.services.records import attachments_prune
 from tests.incidents.test_workflow import (
     assigned,
     build_team,
@@ -80,9 +83,7 @@ class AttachmentStorageTests:
         assert attachment.content_type == "text/plain"
         assert files_under(media_root) == [stored]
 
-    def test_the_content_type_comes_from_the_extension_not_from_the_browser(
-        self, incident, worker
-    ):
+    def test_the_content_type_comes_from_the_extension_not_from_the_browser(self, incident, worker):
         record = operation_record_add(
             incident=incident,
             by=worker,
@@ -199,7 +200,7 @@ class AttachmentLimitTests:
         settings.ATTACHMENT_MAX_BYTES = 100
         before = snapshot(incident)
 
-        with pytest.raises(WorkflowError, match="big.log is"):
+        with pytest.raises(WorkflowError, match=r"big\.log is"):
             operation_record_add(
                 incident=incident,
                 by=worker,
@@ -251,6 +252,47 @@ class AttachmentLimitTests:
 
         assert snapshot(incident) == before
         assert files_under(media_root) == []
+
+    def test_files_of_a_record_that_fails_while_saving_are_removed_at_once(
+        self, incident, worker, media_root, monkeypatch
+    ):
+        saved = Attachment.save
+
+        def fail_on_second(attachment, *args, **kwargs):
+            if Attachment.objects.exists():
+                raise RuntimeError("disk full")
+            return saved(attachment, *args, **kwargs)
+
+        monkeypatch.setattr(Attachment, "save", fail_on_second)
+
+        with pytest.raises(RuntimeError):
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Retest",
+                files=[upload("run.log"), upload("photo.png")],
+            )
+
+        assert not Attachment.objects.exists()
+        assert files_under(media_root) == []
+
+    def test_files_left_by_a_later_rollback_are_pruned_and_live_ones_kept(
+        self, incident, worker, media_root
+    ):
+        kept = operation_record_add(
+            incident=incident, by=worker, action="Kept", files=[upload("kept.log")]
+        )
+        with pytest.raises(RuntimeError), transaction.atomic():
+            operation_record_add(
+                incident=incident, by=worker, action="Retest", files=[upload("run.log")]
+            )
+            raise RuntimeError("something later in the same request failed")
+        assert len(files_under(media_root)) == 2
+
+        removed = attachments_prune(older_than=timedelta(0))
+
+        assert len(removed) == 1
+        assert files_under(media_root) == [media_root / kept.attachments.get().file.name]
 
 
 class AnalysisResultTests:

@@ -97,7 +97,9 @@ def open_incident(team: Team, stage: Stage = Stage.REPORTED) -> Incident:
 def assigned(team: Team, stage: Stage = Stage.FAE_RETEST) -> Incident:
     """An incident in `stage`, given to the stage's staff member."""
     incident = open_incident(team, stage)
-    return incident_assign(incident=incident, assignee=team.worker(stage), by=team.supervisor(stage))
+    return incident_assign(
+        incident=incident, assignee=team.worker(stage), by=team.supervisor(stage)
+    )
 
 
 def submitted(
@@ -211,9 +213,7 @@ def prepare(action: str, team: Team) -> Incident:
 
 def perform(action: str, incident: Incident, by: Employee, team: Team):
     if action == "assign":
-        return incident_assign(
-            incident=incident, assignee=team.worker(Stage.FAE_RETEST), by=by
-        )
+        return incident_assign(incident=incident, assignee=team.worker(Stage.FAE_RETEST), by=by)
     if action == "record":
         return operation_record_add(incident=incident, by=by, action="Retested on station 5")
     if action == "result":
@@ -666,8 +666,7 @@ class BadInputTests:
             perform(action, incident, ACTORS[who](team), team)
 
         assert refused.value.message == (
-            f"Incident #{incident.pk} is closed (Returned to the line); "
-            "it cannot change any more."
+            f"Incident #{incident.pk} is closed (Returned to the line); it cannot change any more."
         )
         assert snapshot(incident) == before
 
@@ -713,9 +712,7 @@ class BadInputTests:
         before = snapshot(incident)
 
         with pytest.raises(WorkflowError) as refused:
-            incident_reject(
-                incident=incident, by=team.supervisor(Stage.FAE_RETEST), reason=reason
-            )
+            incident_reject(incident=incident, by=team.supervisor(Stage.FAE_RETEST), reason=reason)
 
         assert refused.value.message == "Please give a reason for sending it back."
         assert snapshot(incident) == before
@@ -1092,21 +1089,37 @@ class EmailTests:
         assert recipients(incident, WorkflowAction.ASSIGN) == {worker}
         assert mailoutbox == []
 
+    def test_a_reason_written_over_several_lines_is_e_mailed(
+        self, team, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        incident = submitted(team)
+        reason = "Retest at 40 °C.\nAttach the station log."
+
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_reject(incident=incident, by=team.supervisor(Stage.FAE_RETEST), reason=reason)
+
+        assert [mail.to for mail in mailoutbox] == [[team.worker(Stage.FAE_RETEST).email]]
+        assert "Attach the station log." in mailoutbox[0].body
+        assert "\n" not in mailoutbox[0].subject
+
     def test_a_rolled_back_change_leaves_no_notification_and_sends_no_e_mail(
         self, team, mailoutbox, django_capture_on_commit_callbacks
     ):
         incident = open_incident(team, Stage.FAE_RETEST)
         before = snapshot(incident)
 
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(RuntimeError), transaction.atomic():
-                incident_assign(
-                    incident=incident,
-                    assignee=team.worker(Stage.FAE_RETEST),
-                    by=team.supervisor(Stage.FAE_RETEST),
-                )
-                assert Notification.objects.filter(incident=incident).count() == 1
-                raise RuntimeError("something later in the same request failed")
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            incident_assign(
+                incident=incident,
+                assignee=team.worker(Stage.FAE_RETEST),
+                by=team.supervisor(Stage.FAE_RETEST),
+            )
+            assert Notification.objects.filter(incident=incident).count() == 1
+            raise RuntimeError("something later in the same request failed")
 
         assert callbacks == []
         assert not Notification.objects.filter(incident=incident).exists()
@@ -1118,9 +1131,11 @@ class EmailTests:
     ):
         incident = submitted(team)
 
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(WorkflowError):
-                incident_approve(incident=incident, by=team.admin)
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(WorkflowError),
+        ):
+            incident_approve(incident=incident, by=team.admin)
 
         assert callbacks == []
         assert mailoutbox == []
