@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -9,8 +9,9 @@ from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
     RelatedDropdownFilter,
 )
-from unfold.decorators import display
+from unfold.decorators import action, display
 
+from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
@@ -103,6 +104,7 @@ class DeviceAdmin(SimpleHistoryAdmin, ModelAdmin):
     autocomplete_fields = ["location", "holder"]
     list_select_related = ["location", "holder"]
     inlines = [IncidentInline]
+    actions = ["open_incidents"]
     fieldsets = (
         (
             None,
@@ -125,3 +127,28 @@ class DeviceAdmin(SimpleHistoryAdmin, ModelAdmin):
         if not device.open_stage:
             return "—"
         return device.open_stage, Stage(device.open_stage).label
+
+    def has_open_incidents_permission(self, request) -> bool:
+        return request.user.has_perm("incidents.add_incident")
+
+    @action(
+        description=_("Open an incident for each selected device"),
+        permissions=["open_incidents"],
+    )
+    def open_incidents(self, request, queryset):
+        opened, refused = [], []
+        for device in queryset.order_by("serial_number"):
+            try:
+                incident = incident_services.incident_open(device=device, reporter=request.user)
+            except incident_services.WorkflowError as error:
+                refused.append(error.message)
+            else:
+                opened.append(f"#{incident.pk} {device.serial_number}")
+        if opened:
+            messages.success(
+                request,
+                _("Opened %(count)d incident(s): %(list)s")
+                % {"count": len(opened), "list": ", ".join(opened)},
+            )
+        for reason in refused:
+            messages.warning(request, reason)

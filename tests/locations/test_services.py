@@ -1,8 +1,17 @@
 import pytest
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
+from incidents.models import Incident
 from locations.services import device_move, location_would_cycle
-from tests.factories import DeviceFactory, LocationFactory, StaffFactory
+from tests.factories import (
+    DeviceFactory,
+    EmployeeFactory,
+    IncidentFactory,
+    LocationFactory,
+    StaffFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +58,6 @@ class LocationTreeTests:
 
 class LocationAdminTests:
     def test_admin_refuses_to_put_a_location_under_its_own_child(self, admin_client):
-        from django.urls import reverse
-
         building = LocationFactory(code="BLD")
         area = LocationFactory(code="BLD-1", parent=building)
 
@@ -63,3 +70,31 @@ class LocationAdminTests:
         assert response.status_code == 200
         assert "cannot sit inside itself" in response.content.decode()
         assert building.parent is None
+
+
+class OpenIncidentsBulkActionTests:
+    def test_opens_one_incident_per_device_and_refuses_devices_already_open(self, client):
+        fresh, busy = DeviceFactory(), IncidentFactory().device
+        reporter = StaffFactory()
+        client.force_login(reporter)
+
+        response = client.post(
+            reverse("admin:locations_device_changelist"),
+            {"action": "open_incidents", "_selected_action": [fresh.pk, busy.pk]},
+        )
+
+        texts = [str(m) for m in get_messages(response.wsgi_request)]
+        assert Incident.objects.get(device=fresh).reporter == reporter
+        assert Incident.objects.filter(device=busy).count() == 1
+        assert any("Opened 1 incident(s)" in t for t in texts)
+        assert any(f"{busy.serial_number} already has an open incident" in t for t in texts)
+
+    def test_people_who_may_not_report_do_not_get_the_action(self, client):
+        client.force_login(EmployeeFactory())
+
+        response = client.post(
+            reverse("admin:locations_device_changelist"),
+            {"action": "open_incidents", "_selected_action": [DeviceFactory().pk]},
+        )
+
+        assert response.status_code == 403
