@@ -224,8 +224,13 @@ UNFOLD = {
             "950": "oklch(25.8% .092 26.042)",
         },
     },
+    # "Where is device X": Ctrl+K on any page searches devices, people and locations.
+    "COMMAND": {
+        "search_models": ["locations.device", "incidents.employee", "locations.location"],
+    },
     "SIDEBAR": {
         "show_search": True,
+        "command_search": True,
         "show_all_applications": False,
         "navigation": "config.unfold.sidebar_navigation",
     },

@@ -109,6 +109,12 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "admin:locations_location_changelist",
                     "locations.view_location",
                 ),
+                _item(
+                    _("Scan station"),
+                    "qr_code_scanner",
+                    "admin:locations_device_scan",
+                    "locations.change_device",
+                ),
             ],
         },
         {

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
@@ -10,13 +12,19 @@ from unfold.contrib.filters.admin import (
     RelatedDropdownFilter,
 )
 from unfold.decorators import action, display
+from unfold.widgets import UnfoldAdminTextInputWidget
 
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
+from locations import selectors
+from locations.label_admin import LabelAdminMixin
 from locations.models import Device, Location
-from locations.services import location_would_cycle
+from locations.services import custody_check, location_would_cycle
+from locations.views import ScanStationApiView, ScanStationView
+
+LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
 
 
 class DeviceInline(TabularInline):
@@ -46,7 +54,7 @@ class LocationForm(forms.ModelForm):
 
 
 @admin.register(Location)
-class LocationAdmin(SimpleHistoryAdmin, ModelAdmin):
+class LocationAdmin(LabelAdminMixin, SimpleHistoryAdmin, ModelAdmin):
     form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
     list_display_links = ["code", "name"]
@@ -55,6 +63,8 @@ class LocationAdmin(SimpleHistoryAdmin, ModelAdmin):
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
     inlines = [DeviceInline]
+    actions = ["print_labels"]
+    actions_detail = LABEL_ACTIONS
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(device_count=Count("devices"))
@@ -76,8 +86,46 @@ class IncidentInline(TabularInline):
         return False
 
 
+class DeviceForm(forms.ModelForm):
+    move_reason = forms.CharField(
+        label=_("Reason for the move"),
+        required=False,
+        max_length=100,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_("Kept in the device's trail when its location or holder changes."),
+    )
+
+    class Meta:
+        model = Device
+        fields = [
+            "serial_number",
+            "project",
+            "hardware_version",
+            "rom_version",
+            "config",
+            "fail_station",
+            "fail_item",
+            "test_log_url",
+            "location",
+            "holder",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        changed = {"location", "holder"} & set(self.changed_data)
+        try:
+            custody_check(
+                location=data.get("location") if "location" in changed else None,
+                holder=data.get("holder") if "holder" in changed else None,
+            )
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+        return data
+
+
 @admin.register(Device)
-class DeviceAdmin(SimpleHistoryAdmin, ModelAdmin):
+class DeviceAdmin(LabelAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+    form = DeviceForm
     list_display = [
         "serial_number",
         "project",
@@ -104,15 +152,32 @@ class DeviceAdmin(SimpleHistoryAdmin, ModelAdmin):
     autocomplete_fields = ["location", "holder"]
     list_select_related = ["location", "holder"]
     inlines = [IncidentInline]
-    actions = ["open_incidents"]
+    actions = ["open_incidents", "print_labels"]
+    actions_detail = LABEL_ACTIONS
+    change_form_outer_after_template = "locations/device_trail.html"
     fieldsets = (
         (
             None,
             {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
         ),
         (_("Failure"), {"fields": ("fail_station", "fail_item", "test_log_url")}),
-        (_("Custody"), {"fields": ("location", "holder")}),
+        (_("Custody"), {"fields": ("location", "holder", "move_reason")}),
     )
+
+    def get_urls(self):
+        return [
+            path(
+                "scan/",
+                self.admin_site.admin_view(ScanStationView.as_view(model_admin=self)),
+                name="locations_device_scan",
+            ),
+            path(
+                "scan/api/",
+                self.admin_site.admin_view(ScanStationApiView.as_view(model_admin=self)),
+                name="locations_device_scan_api",
+            ),
+            *super().get_urls(),
+        ]
 
     def get_queryset(self, request):
         open_stage = Incident.objects.filter(device=OuterRef("pk"), stage__in=OPEN_STAGES)
@@ -121,6 +186,19 @@ class DeviceAdmin(SimpleHistoryAdmin, ModelAdmin):
             .get_queryset(request)
             .annotate(open_stage=Subquery(open_stage.values("stage")[:1]))
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        device = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "trail": selectors.device_trail(device) if device else [],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if {"location", "holder"} & set(form.changed_data):
+            obj._change_reason = form.cleaned_data.get("move_reason", "")
+        super().save_model(request, obj, form, change)
 
     @display(description=_("open incident"), ordering="open_stage", label=STAGE_COLORS)
     def open_stage(self, device: Device):

@@ -22,6 +22,7 @@ from incidents import rules, selectors, services
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
 from incidents.models import Attachment, Incident, ProblemGroup
+from locations import selectors as location_selectors
 from locations.models import Device
 from locations.services import device_register
 
@@ -250,6 +251,8 @@ class IncidentAdmin(WorkflowAdminMixin, SimpleHistoryAdmin, ModelAdmin):
         timeline = selectors.incident_timeline(incident)
         extra_context = {
             **(extra_context or {}),
+            "custody_warning": location_selectors.custody_warning(incident),
+            "device_trail": location_selectors.device_trail(incident.device),
             "timeline": timeline,
             "record_groups": selectors.incident_records_by_stage(incident),
             "graph": selectors.workflow_graph(incident, timeline),

@@ -12,6 +12,8 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from incidents import services
 from incidents.choices import Role
 from incidents.models import Department, Employee, StageOwnership
+from locations.label_admin import LabelAdminMixin
+from locations.models import Device
 
 admin.site.unregister(Group)
 
@@ -32,8 +34,22 @@ class EmployeeChangeForm(UserChangeForm):
         model = Employee
 
 
+class HeldDeviceInline(TabularInline):
+    model = Device
+    fk_name = "holder"
+    fields = ["serial_number", "project", "location", "fail_item"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("devices held now")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Employee)
-class EmployeeAdmin(BaseUserAdmin, ModelAdmin):
+class EmployeeAdmin(LabelAdminMixin, BaseUserAdmin, ModelAdmin):
     form = EmployeeChangeForm
     add_form = EmployeeCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -57,6 +73,9 @@ class EmployeeAdmin(BaseUserAdmin, ModelAdmin):
     ordering = ["employee_number"]
     autocomplete_fields = ["department"]
     list_select_related = ["department"]
+    inlines = [HeldDeviceInline]
+    actions = ["print_labels"]
+    actions_detail = ["label_png_action", "label_svg_action"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Person"), {"fields": ("employee_number", "display_name", "email", "department")}),
@@ -147,12 +166,12 @@ class DepartmentAdmin(ModelAdmin):
 
 @admin.register(StageOwnership)
 class StageOwnershipAdmin(ModelAdmin):
-    list_display = ["stage_label", "department"]
-    list_editable = ["department"]
+    list_display = ["stage_label", "department", "work_location"]
+    list_editable = ["department", "work_location"]
     list_display_links = ["stage_label"]
-    autocomplete_fields = ["department"]
+    autocomplete_fields = ["department", "work_location"]
     search_fields = ["stage", "department__name", "department__code"]
-    list_select_related = ["department"]
+    list_select_related = ["department", "work_location"]
 
     @display(description=_("stage"), ordering="stage")
     def stage_label(self, ownership: StageOwnership) -> str:

@@ -15,6 +15,18 @@ class StageOwnership(models.Model):
         related_name="owned_stages",
         verbose_name=_("department"),
     )
+    work_location = models.ForeignKey(
+        "locations.Location",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="stage_ownerships",
+        verbose_name=_("where the work happens"),
+        help_text=_(
+            "The device should be here while the incident is in this stage, e.g. XRAY-LAB. "
+            "The incident page warns when it is not; the scan station says when it arrives."
+        ),
+    )
 
     class Meta:
         ordering = ["id"]

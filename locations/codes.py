@@ -1,0 +1,99 @@
+"""What a scanned code means. The labels this system prints carry a type prefix; a bare legacy
+code (a serial number, an employee number, a location code) is looked up in all three kinds."""
+
+from dataclasses import dataclass
+
+from django.db.models import Model
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from incidents.models import Employee
+from locations.models import Device, Location
+
+
+class CodeKind:
+    DEVICE = "device"
+    EMPLOYEE = "employee"
+    LOCATION = "location"
+
+
+# What a printed label encodes: PREFIX + the key. Scanners type exactly this.
+PREFIXES = {CodeKind.DEVICE: "DEV:", CodeKind.EMPLOYEE: "EMP:", CodeKind.LOCATION: "LOC:"}
+KIND_LABELS = {
+    CodeKind.DEVICE: gettext_lazy("device"),
+    CodeKind.EMPLOYEE: gettext_lazy("person"),
+    CodeKind.LOCATION: gettext_lazy("location"),
+}
+
+
+class ScanError(Exception):
+    """A code that cannot be used; the message says why in words."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Scanned:
+    kind: str
+    obj: Model
+
+    @property
+    def key(self) -> str:
+        return label_key(self.obj)
+
+
+def label_key(obj: Model) -> str:
+    if isinstance(obj, Device):
+        return obj.serial_number
+    if isinstance(obj, Employee):
+        return obj.employee_number
+    return obj.code
+
+
+def label_payload(obj: Model) -> str:
+    """Exactly what a label's QR code encodes for `obj`."""
+    kind = (
+        CodeKind.DEVICE
+        if isinstance(obj, Device)
+        else CodeKind.EMPLOYEE
+        if isinstance(obj, Employee)
+        else CodeKind.LOCATION
+    )
+    return PREFIXES[kind] + label_key(obj)
+
+
+def _lookup(kind: str, key: str) -> Model | None:
+    if kind == CodeKind.DEVICE:
+        return Device.objects.filter(serial_number__iexact=key).first()
+    if kind == CodeKind.EMPLOYEE:
+        return Employee.objects.filter(employee_number__iexact=key).first()
+    return Location.objects.filter(code__iexact=key).first()
+
+
+def resolve(code: str) -> Scanned:
+    """The device, person or location a scanned code stands for, or a ScanError."""
+    code = (code or "").strip()
+    if not code:
+        raise ScanError(_("Nothing was scanned."))
+    for kind, prefix in PREFIXES.items():
+        if code.upper().startswith(prefix):
+            key = code[len(prefix) :].strip()
+            obj = _lookup(kind, key)
+            if obj is None:
+                raise ScanError(
+                    _("No %(kind)s with code %(key)s is registered.")
+                    % {"kind": KIND_LABELS[kind], "key": key}
+                )
+            return Scanned(kind, obj)
+    found = [Scanned(kind, obj) for kind in PREFIXES if (obj := _lookup(kind, code)) is not None]
+    if not found:
+        raise ScanError(_("%(code)s is not a known device, person or location.") % {"code": code})
+    if len(found) > 1:
+        kinds = ", ".join(str(KIND_LABELS[item.kind]) for item in found)
+        raise ScanError(
+            _("%(code)s matches more than one thing (%(kinds)s); scan its printed label instead.")
+            % {"code": code, "kinds": kinds}
+        )
+    return found[0]

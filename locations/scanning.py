@@ -1,0 +1,193 @@
+"""The scan station's state between scans: which device, person and location have been scanned
+so far, and this session's moves. It lives in the user's session (the database), so any app
+process can serve the next scan."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+
+from incidents.models import Employee
+from locations import selectors
+from locations.codes import CodeKind, ScanError, Scanned, resolve
+from locations.models import Device, Location
+from locations.services import custody_check, device_move, device_move_undo
+
+SESSION_KEY = "scan_station"
+MAX_MOVES_KEPT = 20
+MODELS = {CodeKind.DEVICE: Device, CodeKind.EMPLOYEE: Employee, CodeKind.LOCATION: Location}
+
+
+class ScanStation:
+    """One person's scanning session. Every method returns the reply shown on the page."""
+
+    def __init__(self, session, user: Employee):
+        self.session = session
+        self.user = user
+        self.state = session.get(SESSION_KEY) or {"pending": {}, "moves": []}
+
+    def _save(self) -> None:
+        self.session[SESSION_KEY] = self.state
+        self.session.modified = True
+
+    def _pending(self) -> dict[str, object]:
+        found = {}
+        for kind, pk in self.state["pending"].items():
+            obj = MODELS[kind].objects.filter(pk=pk).first()
+            if obj is not None:
+                found[kind] = obj
+        return found
+
+    # --- the three things a person can do -------------------------------------------------------
+    def scan(self, code: str) -> dict:
+        try:
+            scanned = resolve(code)
+            self._accept(scanned)
+        except (ScanError, ValidationError) as error:
+            return self.reply("error", _message(error))
+        pending = self._pending()
+        if len(pending) == 3:
+            return self.commit(reason="")
+        if CodeKind.DEVICE in pending and len(pending) == 2:
+            return self.reply("ready", _("Scan the other one too, or press Enter to move now."))
+        return self.reply("info", _("%(what)s scanned.") % {"what": _describe(scanned.obj)})
+
+    def commit(self, reason: str) -> dict:
+        pending = self._pending()
+        device = pending.get(CodeKind.DEVICE)
+        if device is None or len(pending) < 2:
+            return self.reply("error", _("Scan a device and where it goes or who takes it first."))
+        location = pending.get(CodeKind.LOCATION)
+        holder = pending.get(CodeKind.EMPLOYEE)
+        before = (device.location, device.holder)
+        try:
+            with transaction.atomic():
+                device = device_move(
+                    device=device,
+                    moved_by=self.user,
+                    location=location,
+                    holder=holder,
+                    reason=(reason or "").strip()[:100],
+                )
+                history_id = device.history.order_by("-history_date", "-history_id").first().pk
+        except ValidationError as error:
+            self.state["pending"] = {}
+            self._save()
+            return self.reply("error", _message(error))
+        move = {
+            "history_id": history_id,
+            "device_id": device.pk,
+            "serial": device.serial_number,
+            "from": _place(*before),
+            "to": _place(device.location, device.holder),
+            "at": date_format(localtime(), "H:i:s"),
+        }
+        self.state["moves"] = [move, *self.state["moves"]][:MAX_MOVES_KEPT]
+        self.state["pending"] = {}
+        self._save()
+        message = _("Moved %(serial)s to %(to)s.") % {"serial": device.serial_number, **move}
+        return self.reply("moved", message, device=device)
+
+    def undo(self) -> dict:
+        if not self.state["moves"]:
+            return self.reply("error", _("There is no move to undo in this session."))
+        last = self.state["moves"][0]
+        device = Device.objects.filter(pk=last["device_id"]).first()
+        try:
+            if device is None:
+                raise ValidationError(_("That device no longer exists."))
+            device_move_undo(device=device, history_id=last["history_id"], by=self.user)
+        except ValidationError as error:
+            return self.reply("error", _message(error))
+        self.state["moves"] = self.state["moves"][1:]
+        self._save()
+        return self.reply(
+            "undone", _("Undone: %(serial)s is back at %(from)s.") % last, device=device
+        )
+
+    def clear(self) -> dict:
+        self.state["pending"] = {}
+        self._save()
+        return self.reply("info", _("Cleared. Scan the next device."))
+
+    # --- rules ----------------------------------------------------------------------------------
+    def _accept(self, scanned: Scanned) -> None:
+        pending = self.state["pending"]
+        if pending.get(scanned.kind) == scanned.obj.pk:
+            raise ScanError(_("%(what)s was already scanned.") % {"what": _describe(scanned.obj)})
+        if scanned.kind in pending:
+            if scanned.kind == CodeKind.DEVICE:
+                raise ScanError(
+                    _(
+                        "Finish moving the device scanned first (scan a person or a location), "
+                        "or press Esc to start over."
+                    )
+                )
+            raise ScanError(
+                _("A %(kind)s was scanned already; press Esc to start over.")
+                % {"kind": _("person") if scanned.kind == CodeKind.EMPLOYEE else _("location")}
+            )
+        if scanned.kind == CodeKind.LOCATION:
+            custody_check(location=scanned.obj)
+        elif scanned.kind == CodeKind.EMPLOYEE:
+            custody_check(holder=scanned.obj)
+        pending[scanned.kind] = scanned.obj.pk
+        self._save()
+
+    # --- what the page shows --------------------------------------------------------------------
+    def reply(self, level: str, message: str, device: Device | None = None) -> dict:
+        pending = self._pending()
+        device = device or pending.get(CodeKind.DEVICE)
+        reply = {
+            "level": level,
+            "message": str(message),
+            "pending": {kind: _describe(obj) for kind, obj in pending.items()},
+            "moves": self.state["moves"],
+            "device": None,
+        }
+        if device is not None:
+            device.refresh_from_db()
+            incident = selectors.open_incident(device)
+            reply["device"] = {
+                "serial": device.serial_number,
+                "where": _place(device.location, device.holder),
+                "incident": f"#{incident.pk} · {incident.get_stage_display()}" if incident else "",
+                "gate": _gate_message(incident, device) if incident else "",
+            }
+        return reply
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return getattr(error, "message", str(error))
+
+
+def _describe(obj) -> str:
+    if isinstance(obj, Device):
+        return _("Device %(serial)s") % {"serial": obj.serial_number}
+    return str(obj)
+
+
+def _place(location: Location | None, holder: Employee | None) -> str:
+    parts = [str(location) if location else _("no location")]
+    if holder is not None:
+        parts.append(_("held by %(holder)s") % {"holder": holder.get_full_name()})
+    return ", ".join(parts)
+
+
+def _gate_message(incident, device: Device) -> str:
+    """Tell the person at the station when the stage the device waits for is right here."""
+    needed = selectors.stage_location(incident)
+    if needed is None:
+        return ""
+    if device.location_id == needed.pk:
+        return _("%(stage)s is waiting for this device here (incident #%(id)s).") % {
+            "stage": incident.get_stage_display(),
+            "id": incident.pk,
+        }
+    return _("%(stage)s needs this device at %(code)s.") % {
+        "stage": incident.get_stage_display(),
+        "code": needed.code,
+    }

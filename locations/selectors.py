@@ -1,0 +1,126 @@
+"""Reads about where devices are, who holds them, and where they have been."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from incidents.choices import OPEN_STAGES
+from incidents.models import Employee, Incident, StageOwnership
+from locations.models import Device, Location
+
+DEFAULT_REASONS = ["送分析", "FAE领用", "X-ray检测", "回产线", "入库", "报废"]
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One change of place or holder, in words rather than as a raw history diff."""
+
+    at: datetime
+    by: Employee | None
+    reason: str
+    from_location: Location | None
+    to_location: Location | None
+    from_holder: Employee | None
+    to_holder: Employee | None
+    history_id: int
+
+    @property
+    def moved(self) -> bool:
+        return self.from_location != self.to_location
+
+    @property
+    def handed_over(self) -> bool:
+        return self.from_holder != self.to_holder
+
+    @property
+    def registered(self) -> bool:
+        return self.from_location is None and self.from_holder is None
+
+
+def device_trail(device: Device) -> list[TrailEntry]:
+    """Every change of the device's location or holder, newest first, in three queries
+    whatever the length of the trail."""
+    records = list(
+        device.history.select_related("history_user")
+        .order_by("history_date", "history_id")
+        .only(
+            "history_id",
+            "history_date",
+            "history_change_reason",
+            "history_user",
+            "location_id",
+            "holder_id",
+        )
+    )
+    location_ids = {r.location_id for r in records} - {None}
+    holder_ids = {r.holder_id for r in records} - {None}
+    locations = Location.objects.in_bulk(location_ids)
+    holders = Employee.objects.in_bulk(holder_ids)
+    entries, previous = [], None
+    for record in records:
+        before = (previous.location_id, previous.holder_id) if previous else (None, None)
+        if previous is None or (record.location_id, record.holder_id) != before:
+            entries.append(
+                TrailEntry(
+                    at=record.history_date,
+                    by=record.history_user,
+                    reason=record.history_change_reason or "",
+                    from_location=locations.get(before[0]),
+                    to_location=locations.get(record.location_id),
+                    from_holder=holders.get(before[1]),
+                    to_holder=holders.get(record.holder_id),
+                    history_id=record.history_id,
+                )
+            )
+        previous = record
+    entries.reverse()
+    return entries
+
+
+def recent_reasons(limit: int = 8) -> list[str]:
+    """The reasons people gave for their latest moves, to pick from at the scan station."""
+    reasons = []
+    for reason in (
+        Device.history.exclude(history_change_reason__isnull=True)
+        .exclude(history_change_reason="")
+        .order_by("-history_date")
+        .values_list("history_change_reason", flat=True)[:200]
+    ):
+        if reason not in reasons and not reason.startswith(("Undo", "撤销")):
+            reasons.append(reason)
+        if len(reasons) == limit:
+            break
+    return reasons or DEFAULT_REASONS
+
+
+def open_incident(device: Device) -> Incident | None:
+    return device.incidents.filter(stage__in=OPEN_STAGES).first()
+
+
+def stage_location(incident: Incident) -> Location | None:
+    """Where the incident's current stage does its work, if the stage declares it."""
+    ownership = (
+        StageOwnership.objects.select_related("work_location").filter(stage=incident.stage).first()
+    )
+    return ownership.work_location if ownership else None
+
+
+def custody_warning(incident: Incident) -> str | None:
+    """Why the device is not where its stage needs it, or None when all is well."""
+    if not incident.is_open:
+        return None
+    needed = stage_location(incident)
+    device = incident.device
+    if needed is None or device.location_id == needed.pk:
+        return None
+    return _(
+        "%(stage)s works at %(needed)s, but device %(serial)s is at %(where)s. "
+        "Scan it into %(needed_code)s when it gets there."
+    ) % {
+        "stage": incident.get_stage_display(),
+        "needed": needed,
+        "needed_code": needed.code,
+        "serial": device.serial_number,
+        "where": device.location or _("an unknown place"),
+    }

@@ -1,0 +1,59 @@
+"""Custom admin pages of the physical world: the scan station."""
+
+import json
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext_lazy as _
+from django.views import View
+from django.views.generic import TemplateView
+from unfold.views import UnfoldModelAdminViewMixin
+
+from locations import selectors
+from locations.scanning import ScanStation
+
+WELCOME = _("Scan a device, a person and a location, in any order.")
+
+
+class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
+    """One input that keeps the focus; a barcode scanner types each code and presses Enter."""
+
+    title = _("Scan station")
+    permission_required = ("locations.change_device",)
+    template_name = "locations/scan_station.html"
+
+    def get_context_data(self, **kwargs):
+        station = ScanStation(self.request.session, self.request.user)
+        return super().get_context_data(
+            **kwargs,
+            reasons=selectors.recent_reasons(),
+            initial=station.reply(
+                "info", _("Scan a device, a person and a location, in any order.")
+            ),
+        )
+
+
+class ScanStationApiView(UnfoldModelAdminViewMixin, View):
+    """What the page posts for each scan, commit, undo and clear; answers the new state."""
+
+    title = _("Scan station")
+    permission_required = ("locations.change_device",)
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError:
+            data = {}
+        station = ScanStation(request.session, request.user)
+        operation = data.get("op")
+        if operation == "scan":
+            reply = station.scan(str(data.get("code", "")))
+        elif operation == "commit":
+            reply = station.commit(str(data.get("reason", "")))
+        elif operation == "undo":
+            reply = station.undo()
+        elif operation == "clear":
+            reply = station.clear()
+        else:
+            return JsonResponse({"level": "error", "message": "unknown operation"}, status=400)
+        return JsonResponse(reply)

@@ -1,0 +1,153 @@
+// Scan station: a barcode scanner types a code and presses Enter. Every scan goes to the server,
+// which keeps the state; this script only shows it, keeps the focus and beeps.
+(function () {
+  const root = document.querySelector(".adt-scan");
+  if (!root) return;
+  const api = root.dataset.api;
+  const input = document.getElementById("scan-input");
+  const reason = document.getElementById("scan-reason");
+  const banner = document.getElementById("scan-banner");
+  const deviceBox = document.getElementById("scan-device");
+  const moves = document.getElementById("scan-moves");
+  const texts = JSON.parse(document.getElementById("scan-texts").textContent);
+  const csrf = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.split("=")[1] || "";
+  const AUTO_COMMIT_SECONDS = 4;
+  let countdown = null;
+  let audio = null;
+
+  function beep(ok) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = ok ? 1046 : 220;
+      osc.type = ok ? "sine" : "square";
+      gain.gain.value = 0.15;
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + (ok ? 0.15 : 0.45));
+    } catch (e) { /* no audio device: the banner still says it */ }
+  }
+
+  function stopCountdown() {
+    if (countdown) { clearInterval(countdown.timer); countdown = null; }
+  }
+
+  function startCountdown() {
+    stopCountdown();
+    let left = AUTO_COMMIT_SECONDS;
+    countdown = { timer: setInterval(() => {
+      left -= 1;
+      if (left <= 0) { stopCountdown(); send({ op: "commit", reason: reason.value }); return; }
+      banner.dataset.count = `${texts.moving} ${left}…`;
+      banner.textContent = `${banner.dataset.base} ${banner.dataset.count}`;
+    }, 1000) };
+  }
+
+  function render(reply) {
+    banner.dataset.level = reply.level;
+    banner.dataset.base = reply.message;
+    banner.textContent = reply.message;
+    for (const slot of ["device", "employee", "location"]) {
+      const el = root.querySelector(`[data-slot=${slot}] strong`);
+      el.textContent = reply.pending[slot] || texts.none;
+      el.parentElement.classList.toggle("adt-filled", Boolean(reply.pending[slot]));
+    }
+    if (reply.device) {
+      deviceBox.hidden = false;
+      deviceBox.replaceChildren();
+      const lines = [
+        [texts.device, reply.device.serial],
+        [texts.where, reply.device.where],
+        [texts.incident, reply.device.incident],
+        ["", reply.device.gate],
+      ];
+      for (const [label, value] of lines) {
+        if (!value) continue;
+        const row = document.createElement("div");
+        if (label) { const b = document.createElement("strong"); b.textContent = label + " "; row.append(b); }
+        row.append(value);
+        if (!label) row.className = "adt-scan-gate";
+        deviceBox.append(row);
+      }
+    } else {
+      deviceBox.hidden = true;
+    }
+    moves.replaceChildren(...reply.moves.map((move) => {
+      const li = document.createElement("li");
+      li.textContent = `${move.at} · ${move.serial}: ${move.from} → ${move.to}`;
+      return li;
+    }));
+    if (reply.level === "moved") reason.value = "";
+    if (reply.level === "ready") startCountdown(); else stopCountdown();
+    if (reply.level === "moved" || reply.level === "undone") beep(true);
+    if (reply.level === "error") beep(false);
+  }
+
+  async function send(payload) {
+    stopCountdown();
+    const response = await fetch(api, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(payload),
+      credentials: "same-origin",
+    });
+    render(await response.json());
+    input.focus();
+  }
+
+  document.getElementById("scan-form").addEventListener("submit", (event) => event.preventDefault());
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const code = input.value.trim();
+      input.value = "";
+      send(code ? { op: "scan", code } : { op: "commit", reason: reason.value });
+    } else if (event.key === "Escape") {
+      input.value = "";
+      send({ op: "clear" });
+    }
+  });
+  reason.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); send({ op: "commit", reason: reason.value }); }
+  });
+  root.querySelectorAll(".adt-scan-chip").forEach((chip) => chip.addEventListener("click", () => {
+    reason.value = chip.dataset.reason; input.focus();
+  }));
+  document.getElementById("scan-commit").addEventListener("click", () => send({ op: "commit", reason: reason.value }));
+  document.getElementById("scan-clear").addEventListener("click", () => send({ op: "clear" }));
+  document.getElementById("scan-undo").addEventListener("click", () => send({ op: "undo" }));
+  // The input keeps the focus, except while the reason is being typed.
+  document.addEventListener("click", (event) => {
+    if (!event.target.closest("#scan-reason, a, button, input")) input.focus();
+  });
+  input.addEventListener("blur", () => setTimeout(() => {
+    if (document.activeElement !== reason) input.focus();
+  }, 200));
+
+  // Phones: read QR codes with the camera where the browser can (BarcodeDetector).
+  const cameraButton = document.getElementById("scan-camera");
+  const video = document.getElementById("scan-video");
+  if ("BarcodeDetector" in window && navigator.mediaDevices) {
+    cameraButton.hidden = false;
+    cameraButton.addEventListener("click", async () => {
+      const detector = new window.BarcodeDetector({ formats: ["qr_code", "code_128"] });
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+      video.srcObject = stream; video.hidden = false; await video.play();
+      let last = "";
+      const tick = async () => {
+        if (video.hidden) return;
+        const codes = await detector.detect(video).catch(() => []);
+        if (codes.length && codes[0].rawValue !== last) { last = codes[0].rawValue; await send({ op: "scan", code: last }); }
+        setTimeout(tick, 300);
+      };
+      tick();
+    });
+  }
+
+  render(JSON.parse(document.getElementById("scan-initial").textContent));
+  // The page is hidden until Alpine has started; take the focus once it shows.
+  const grabFocus = () => { input.focus(); if (document.activeElement !== input) setTimeout(grabFocus, 50); };
+  window.addEventListener("load", grabFocus);
+  grabFocus();
+})();
