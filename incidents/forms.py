@@ -7,6 +7,7 @@ from unfold.widgets import (
     UnfoldAdminSelectWidget,
     UnfoldAdminTextareaWidget,
     UnfoldAdminTextInputWidget,
+    UnfoldBooleanSwitchWidget,
 )
 
 from incidents import rules, services
@@ -52,9 +53,15 @@ class AssignForm(WorkflowForm):
         label=_("Assignee"), queryset=Employee.objects.none(), widget=UnfoldAdminSelectWidget
     )
     comment = forms.CharField(label=_("Note for the assignee"), required=False, widget=_textarea(2))
+    hand_over_device = forms.BooleanField(
+        label=_("The assignee takes the device now"),
+        required=False,
+        widget=UnfoldBooleanSwitchWidget,
+        help_text=_("Records the hand-over in the device's trail."),
+    )
     submit_label = _("Assign")
     service = staticmethod(services.incident_assign)
-    passes = ("assignee", "comment")
+    passes = ("assignee", "comment", "hand_over_device")
 
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, incident=incident, **kwargs)

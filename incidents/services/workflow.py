@@ -18,6 +18,7 @@ from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
 from locations.models import Device
+from locations.services import device_move
 
 Expected = tuple[str, str] | None
 
@@ -95,8 +96,10 @@ def incident_assign(
     by: Employee,
     comment: str = "",
     expected: Expected = None,
+    hand_over_device: bool = False,
 ) -> Incident:
-    """A supervisor of the owning department gives the stage to one of its people."""
+    """A supervisor of the owning department gives the stage to one of its people; with
+    `hand_over_device` the assignee also becomes the device's holder (kept in its trail)."""
     incident = lock_incident(incident, expected)
     check_allowed(incident, WorkflowAction.ASSIGN, by)
     department = rules.stage_owner(incident.stage)
@@ -118,6 +121,13 @@ def incident_assign(
     before = (incident.stage, incident.step)
     _run(incident, "assign", by, assignee=assignee)
     log_event(incident, WorkflowAction.ASSIGN, by, before, comment, assignee=assignee)
+    if hand_over_device and incident.device.holder_id != assignee.pk:
+        device_move(
+            device=incident.device,
+            moved_by=by,
+            holder=assignee,
+            reason=_("Assigned for %(stage)s") % {"stage": incident.get_stage_display()},
+        )
     notify(
         incident=incident,
         action=WorkflowAction.ASSIGN,
