@@ -41,6 +41,10 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Performance figures (ratios against baselines measured in the same run), on PostgreSQL.
+bench: venv services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/bench.py
+
 # Regenerate the Chinese catalogue: the project's strings and Unfold's own (Unfold ships none).
 messages: venv
 	bash scripts/messages.sh
