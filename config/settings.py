@@ -226,7 +226,8 @@ UNFOLD = {
     },
     # "Where is device X": Ctrl+K on any page searches devices, people and locations.
     "COMMAND": {
-        "search_models": ["locations.device", "incidents.employee", "locations.location"],
+        "search_models": ["incidents.employee", "locations.location"],
+        "search_callback": "config.unfold.where_is_search",
     },
     "SIDEBAR": {
         "show_search": True,

@@ -4,10 +4,12 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from unfold.dataclasses import SearchResult
 
 from incidents import selectors
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.selectors import incident_open_count, incident_stage_counts
+from locations.models import Device
 
 
 def _can(permission: str):
@@ -150,6 +152,29 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                 ),
             ],
         },
+    ]
+
+
+def where_is_search(request: HttpRequest, term: str) -> list[SearchResult]:
+    """Ctrl+K from any page: a serial number (or part of one) answers where the device is and
+    who holds it, without opening anything."""
+    if not request.user.has_perm("locations.view_device"):
+        return []
+    devices = Device.objects.filter(serial_number__icontains=term.strip()).select_related(
+        "location", "holder"
+    )[:10]
+    return [
+        SearchResult(
+            title=device.serial_number,
+            description=_("at %(where)s · held by %(holder)s")
+            % {
+                "where": device.location or "—",
+                "holder": device.holder.get_full_name() if device.holder else "—",
+            },
+            link=reverse("admin:locations_device_change", args=[device.pk]),
+            icon="location_searching",
+        )
+        for device in devices
     ]
 
 

@@ -98,3 +98,19 @@ class OpenIncidentsBulkActionTests:
         )
 
         assert response.status_code == 403
+
+
+class WhereIsSearchTests:
+    def test_part_of_a_serial_number_answers_where_the_device_is_and_who_holds_it(
+        self, staff_client
+    ):
+        shelf = LocationFactory(code="WH-B2-05", name="Shelf 5")
+        holder = StaffFactory(display_name="Zhou Tao")
+        DeviceFactory(serial_number="C027322286J0", location=shelf, holder=holder)
+
+        response = staff_client.get(reverse("admin:search"), {"s": "7322286", "extended": "1"})
+
+        page = response.content.decode()
+        assert "C027322286J0" in page
+        assert "WH-B2-05" in page
+        assert "Zhou Tao" in page
