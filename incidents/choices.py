@@ -110,3 +110,4 @@ class WorkflowAction(models.TextChoices):
     APPROVE = "approve", _("Approved")
     REJECT = "reject", _("Sent back")
     CANCEL = "cancel", _("Cancelled")
+    IMPORT = "import", _("Updated from the legacy workbook")

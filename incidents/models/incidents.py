@@ -241,6 +241,12 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     def cancel(self) -> None:
         self._enter_stage(Stage.CANCELLED)
 
+    @transition(field=stage, source="*", target=RETURN_VALUE(*Stage.values))
+    def import_stage(self, *, stage: Stage) -> Stage:
+        """A newer legacy workbook moved the incident on; the import follows it."""
+        self._enter_stage(stage)
+        return stage
+
     def _enter_stage(self, stage: Stage) -> None:
         now = timezone.now()
         closing = stage in TERMINAL_STAGES

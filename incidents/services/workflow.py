@@ -293,3 +293,14 @@ def incident_open(
         incident, WorkflowAction.OPEN, reporter, (incident.stage, incident.step), at=opened_at
     )
     return incident
+
+
+@transaction.atomic
+def incident_import_stage(*, incident: Incident, stage: Stage, by: Employee | None) -> Incident:
+    """Follow a newer legacy workbook that has the incident in another stage, on the timeline."""
+    incident = lock_incident(incident)
+    before = (incident.stage, incident.step)
+    incident.import_stage(stage=Stage(stage))
+    incident.save()
+    log_event(incident, WorkflowAction.IMPORT, by, before, _("Stage from the legacy workbook"))
+    return incident

@@ -1,0 +1,61 @@
+import sys
+
+from django.core.management.base import BaseCommand
+
+from incidents.legacy.columns import SHEET_ORDER
+from incidents.legacy.importer import LegacyImporter
+
+
+class Command(BaseCommand):
+    help = (
+        "Import the legacy Excel workbook (employees, locations, incident register, location "
+        "trail) in one transaction: all of it or nothing. Exit status 1 when any row is invalid."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", help="the .xlsx workbook")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check and count, change nothing"
+        )
+
+    def handle(self, *args, path, dry_run, **options):
+        interactive = self.stdout.isatty()
+        self._last_line = ""
+
+        def progress(kind: str, done: int, total: int) -> None:
+            if interactive:
+                width = 30
+                filled = int(width * done / total) if total else width
+                line = f"\r  {kind:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+                self.stdout.write(line, ending="")
+                self.stdout.flush()
+                if done >= total:
+                    self.stdout.write("")
+            else:
+                line = f"  {kind}: {done}/{total}"
+                if line != self._last_line:
+                    self.stdout.write(line)
+                    self._last_line = line
+
+        report = LegacyImporter(path, progress=progress).run(dry_run=dry_run)
+
+        self.stdout.write("")
+        title = "Dry run (nothing was changed):" if dry_run else "Import:"
+        self.stdout.write(title)
+        self.stdout.write(
+            f"  {'sheet':<14} {'created':>8} {'updated':>8} {'unchanged':>10} {'errors':>7}"
+        )
+        for kind in SHEET_ORDER:
+            summary = report.summaries.get(kind)
+            if summary is None:
+                continue
+            self.stdout.write(
+                f"  {kind:<10} {summary.created:>8} {summary.updated:>8} "
+                f"{summary.unchanged:>10} {summary.errors:>7}  {report.sheet_titles.get(kind, '')}"
+            )
+        if report.errors:
+            self.stderr.write(f"{len(report.errors)} problem(s); nothing was imported:")
+            for error in report.errors:
+                self.stderr.write(f"  {error}")
+            sys.exit(1)
+        self.stdout.write(self.style.SUCCESS("Done." if not dry_run else "No problems found."))
