@@ -91,6 +91,19 @@ class LabelSheetTests:
         assert len(qr_texts(first)) == PER_PAGE
         assert len(qr_texts(second)) == 30 - PER_PAGE
 
+    def test_the_longest_and_non_ascii_codes_still_read_back(self, admin_client):
+        longest = DeviceFactory(serial_number="sn-" + "9" * 61)
+        chinese = LocationFactory(code="仓库A-01", name="一号仓库")
+        content = [
+            print_labels(admin_client, "admin:locations_device_changelist", [longest]),
+            print_labels(admin_client, "admin:locations_location_changelist", [chinese]),
+        ]
+
+        texts = [qr_texts(pdf_pages(pdf)[0]) for pdf in content]
+
+        assert texts == [[label_payload(longest)], [label_payload(chinese)]]
+        assert [resolve(t[0]).obj for t in texts] == [longest, chinese]
+
     def test_staff_can_print_device_labels(self, staff_client):
         devices = make_devices(2)
 

@@ -353,6 +353,44 @@ class UndoTests:
         assert custody(device) == before
         assert before[0] == elsewhere.pk
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="Product bug: device_move_undo skips custody_check, so undo puts a device back "
+        "into a location that was made inactive since ('Inactive locations cannot receive "
+        "devices').",
+    )
+    def test_undo_is_refused_when_the_old_place_was_closed_since(self, station):
+        device, lab = DeviceFactory(), LocationFactory()
+        old_place = device.location
+        scan(station, device)
+        scan(station, lab)
+        station(op="commit", reason="")
+        Location.objects.filter(pk=old_place.pk).update(is_active=False)
+
+        reply = station(op="undo")
+
+        assert reply["level"] == "error"
+        assert custody(device)[0] == lab.pk
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="Product bug: device_move_undo skips custody_check, so undo hands a device back "
+        "to a holder who was deactivated since ('cannot hold devices').",
+    )
+    def test_undo_is_refused_when_the_old_holder_left_since(self, station):
+        old_holder = StaffFactory()
+        device = DeviceFactory(holder=old_holder)
+        scan(station, device)
+        scan(station, StaffFactory())
+        station(op="commit", reason="")
+        old_holder.is_active = False
+        old_holder.save()
+
+        reply = station(op="undo")
+
+        assert reply["level"] == "error"
+        assert custody(device)[1] != old_holder.pk
+
     def test_undo_twice_undoes_only_the_last_move(self, station):
         device, place = DeviceFactory(), LocationFactory()
         start = device.location

@@ -236,6 +236,28 @@ class TrailFromEachPathTests:
         newest = device_trail(device)[0]
         assert (newest.to_location, newest.to_holder) == (device.location, device.holder)
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="Product bug: TrailEntry.registered is 'no previous place and no previous holder' "
+        "instead of 'first history row', so the first move of a device registered without a "
+        "place (as the incident add form registers new serial numbers) is shown as a second "
+        "'Registered' entry instead of a move.",
+    )
+    def test_the_first_move_of_a_device_registered_without_a_place_is_a_move(self, admin_client):
+        device = DeviceFactory(location=None)
+        lab = LocationFactory(code="FAE-LAB")
+
+        device_move(device=device, moved_by=StaffFactory(), location=lab, reason="送分析")
+
+        move, registration = device_trail(device)
+        assert registration.registered
+        assert not move.registered
+        assert (move.from_location, move.to_location) == (None, lab)
+        page = admin_client.get(reverse("admin:locations_device_change", args=[device.pk]))
+        trail = trail_html(page)
+        assert trail.count("Registered") == 1
+        assert "— → FAE-LAB" in trail
+
     def test_every_path_lands_in_one_trail_newest_first(self, admin_client):
         supervisor, worker = prod_team()
         device = DeviceFactory()
