@@ -238,6 +238,11 @@ UNFOLD = {
     "LOGIN": {"redirect_after": reverse_lazy("admin:index")},
 }
 
+# The changelists' import/export buttons: importing needs the add permission, exporting the view.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
 # History is a trail, not an undo button: reverting would bypass the workflow.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

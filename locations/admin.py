@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
@@ -11,6 +13,7 @@ from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
     RelatedDropdownFilter,
 )
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
@@ -21,6 +24,7 @@ from incidents.models import Incident
 from locations import selectors
 from locations.label_admin import LabelAdminMixin
 from locations.models import Device, Location
+from locations.resources import DeviceResource, LocationResource
 from locations.services import custody_check, location_would_cycle
 from locations.views import ScanStationApiView, ScanStationView
 
@@ -54,7 +58,11 @@ class LocationForm(forms.ModelForm):
 
 
 @admin.register(Location)
-class LocationAdmin(LabelAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+class LocationAdmin(LabelAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin, ModelAdmin):
+    resource_classes = [LocationResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    formats = [XLSX, CSV]
     form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
     list_display_links = ["code", "name"]
@@ -124,7 +132,11 @@ class DeviceForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(LabelAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+class DeviceAdmin(LabelAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin, ModelAdmin):
+    resource_classes = [DeviceResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    formats = [XLSX, CSV]
     form = DeviceForm
     list_display = [
         "serial_number",

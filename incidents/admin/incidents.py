@@ -8,6 +8,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import (
@@ -15,6 +17,7 @@ from unfold.contrib.filters.admin import (
     RangeDateTimeFilter,
     RelatedDropdownFilter,
 )
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
@@ -22,6 +25,7 @@ from incidents import rules, selectors, services
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
 from incidents.models import Attachment, Incident, ProblemGroup
+from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
 from locations.models import Device
 from locations.services import device_register
@@ -167,7 +171,11 @@ class IncidentAddForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(WorkflowAdminMixin, SimpleHistoryAdmin, ModelAdmin):
+class IncidentAdmin(WorkflowAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin, ModelAdmin):
+    resource_classes = [IncidentResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    formats = [XLSX, CSV]
     list_display = [
         "number",
         "device",

@@ -4,14 +4,18 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import RelatedDropdownFilter
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from incidents import services
 from incidents.choices import Role
 from incidents.models import Department, Employee, StageOwnership
+from incidents.resources import EmployeeResource
 from locations.label_admin import LabelAdminMixin
 from locations.models import Device
 
@@ -49,7 +53,11 @@ class HeldDeviceInline(TabularInline):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(LabelAdminMixin, BaseUserAdmin, ModelAdmin):
+class EmployeeAdmin(LabelAdminMixin, ImportExportModelAdmin, BaseUserAdmin, ModelAdmin):
+    resource_classes = [EmployeeResource]
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+    formats = [XLSX, CSV]
     form = EmployeeChangeForm
     add_form = EmployeeCreationForm
     change_password_form = AdminPasswordChangeForm

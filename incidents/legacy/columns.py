@@ -46,7 +46,7 @@ COLUMNS: dict[str, dict[str, tuple[list[str], bool]]] = {
         "project": (["专案", "project"], False),
         "hardware_version": (["硬件版本", "hardware version"], False),
         "rom_version": (["ROM版本", "rom version"], False),
-        "config": (["Config", "配置"], False),
+        "config": (["Config", "config"], False),
         "fail_station": (["Fail站", "fail station"], False),
         "fail_item": (["Fail项", "fail item"], False),
         "test_log_url": (["测试链接", "test log link"], False),

@@ -86,7 +86,9 @@ class LabelSheetTests:
     def test_thirty_devices_fill_the_first_page_and_continue_on_a_second(self, admin_client):
         devices = make_devices(30)
 
-        first, second = pdf_pages(print_labels(admin_client, "admin:locations_device_changelist", devices))
+        first, second = pdf_pages(
+            print_labels(admin_client, "admin:locations_device_changelist", devices)
+        )
 
         assert len(qr_texts(first)) == PER_PAGE
         assert len(qr_texts(second)) == 30 - PER_PAGE
@@ -107,9 +109,7 @@ class LabelSheetTests:
     def test_staff_can_print_device_labels(self, staff_client):
         devices = make_devices(2)
 
-        pages = pdf_pages(
-            print_labels(staff_client, "admin:locations_device_changelist", devices)
-        )
+        pages = pdf_pages(print_labels(staff_client, "admin:locations_device_changelist", devices))
 
         assert sorted(qr_texts(pages[0])) == sorted(label_payload(d) for d in devices)
 
@@ -185,9 +185,7 @@ class LabelPermissionTests:
     )
     @pytest.mark.parametrize("kind", KINDS)
     @pytest.mark.parametrize("fmt", ["png", "svg"])
-    def test_someone_without_view_permission_cannot_get_a_single_label(
-        self, client, kind, fmt
-    ):
+    def test_someone_without_view_permission_cannot_get_a_single_label(self, client, kind, fmt):
         obj = KINDS[kind]()
         client.force_login(EmployeeFactory())
 
