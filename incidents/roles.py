@@ -21,7 +21,7 @@ _DOMAIN_MODELS = {
     "locations": ["device", "location", "historicaldevice", "historicallocation"],
 }
 _CONFIGURATION_MODELS = {
-    "incidents": ["department", "employee", "stageownership"],
+    "incidents": ["department", "employee", "stageownership", "legacyimport"],
     "auth": ["group"],
 }
 

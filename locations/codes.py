@@ -64,12 +64,22 @@ def label_payload(obj: Model) -> str:
     return PREFIXES[kind] + label_key(obj)
 
 
+LOOKUP_FIELDS = {
+    CodeKind.DEVICE: (Device, "serial_number"),
+    CodeKind.EMPLOYEE: (Employee, "employee_number"),
+    CodeKind.LOCATION: (Location, "code"),
+}
+
+
 def _lookup(kind: str, key: str) -> Model | None:
-    if kind == CodeKind.DEVICE:
-        return Device.objects.filter(serial_number__iexact=key).first()
-    if kind == CodeKind.EMPLOYEE:
-        return Employee.objects.filter(employee_number__iexact=key).first()
-    return Location.objects.filter(code__iexact=key).first()
+    """The record whose key is exactly `key`; else the one record equal to it ignoring case
+    (scanners and keyboards may change case), never a guess between two."""
+    model, field = LOOKUP_FIELDS[kind]
+    exact = model.objects.filter(**{field: key}).first()
+    if exact is not None:
+        return exact
+    candidates = list(model.objects.filter(**{f"{field}__iexact": key})[:2])
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def resolve(code: str) -> Scanned:

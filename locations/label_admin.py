@@ -14,7 +14,7 @@ MAX_LABELS_PER_SHEET_REQUEST = 2000
 class LabelAdminMixin:
     """A bulk action printing A4 label sheets, and PNG/SVG buttons on each object's page."""
 
-    @action(description=_("Print QR labels (A4 PDF)"))
+    @action(description=_("Print QR labels (A4 PDF)"), permissions=["view"])
     def print_labels(self, request, queryset):
         objects = list(queryset[:MAX_LABELS_PER_SHEET_REQUEST])
         response = HttpResponse(label_sheet_pdf(objects), content_type="application/pdf")
@@ -28,10 +28,12 @@ class LabelAdminMixin:
         response["Content-Disposition"] = f'attachment; filename="{label_key(obj)}.{suffix}"'
         return response
 
-    @action(description=_("Label PNG"), url_path="label-png", icon="qr_code")
+    @action(description=_("Label PNG"), url_path="label-png", icon="qr_code", permissions=["view"])
     def label_png_action(self, request, object_id):
         return self._single_label(request, object_id, label_png, "image/png", "png")
 
-    @action(description=_("Label SVG"), url_path="label-svg", icon="qr_code_2")
+    @action(
+        description=_("Label SVG"), url_path="label-svg", icon="qr_code_2", permissions=["view"]
+    )
     def label_svg_action(self, request, object_id):
         return self._single_label(request, object_id, label_svg, "image/svg+xml", "svg")

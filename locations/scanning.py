@@ -40,7 +40,7 @@ class ScanStation:
         return found
 
     # --- the three things a person can do -------------------------------------------------------
-    def scan(self, code: str) -> dict:
+    def scan(self, code: str, reason: str = "") -> dict:
         try:
             scanned = resolve(code)
             self._accept(scanned)
@@ -48,7 +48,7 @@ class ScanStation:
             return self.reply("error", _message(error))
         pending = self._pending()
         if len(pending) == 3:
-            return self.commit(reason="")
+            return self.commit(reason=reason)
         if CodeKind.DEVICE in pending and len(pending) == 2:
             return self.reply("ready", _("Scan the other one too, or press Enter to move now."))
         return self.reply("info", _("%(what)s scanned.") % {"what": _describe(scanned.obj)})

@@ -24,6 +24,7 @@ class TrailEntry:
     from_holder: Employee | None
     to_holder: Employee | None
     history_id: int
+    registered: bool = False
 
     @property
     def moved(self) -> bool:
@@ -32,10 +33,6 @@ class TrailEntry:
     @property
     def handed_over(self) -> bool:
         return self.from_holder != self.to_holder
-
-    @property
-    def registered(self) -> bool:
-        return self.from_location is None and self.from_holder is None
 
 
 def device_trail(device: Device) -> list[TrailEntry]:
@@ -71,6 +68,7 @@ def device_trail(device: Device) -> list[TrailEntry]:
                     from_holder=holders.get(before[1]),
                     to_holder=holders.get(record.holder_id),
                     history_id=record.history_id,
+                    registered=previous is None,
                 )
             )
         previous = record

@@ -57,6 +57,12 @@ def device_move(
     device._history_user = moved_by
     if at is not None:
         device._history_date = at
+        newest = device.history.order_by("-history_date").values_list("history_date", flat=True)
+        if newest and newest[0] > at:
+            # An old move told late (an import): it joins the trail in its place, while the
+            # device stays where its newest entry puts it.
+            Device.history.bulk_history_create([device], update=True)
+            return Device.objects.get(pk=device.pk)
     device.save(update_fields=["location", "holder"])
     return device
 
@@ -74,6 +80,7 @@ def device_move_undo(*, device: Device, history_id: int, by: Employee | None) ->
             _("%(serial)s has moved since; that move can no longer be undone.")
             % {"serial": device.serial_number}
         )
+    custody_check(location=previous.location, holder=previous.holder)
     device.location_id = previous.location_id
     device.holder_id = previous.holder_id
     device._change_reason = _("Undo: %(reason)s") % {

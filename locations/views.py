@@ -47,7 +47,7 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
         station = ScanStation(request.session, request.user)
         operation = data.get("op")
         if operation == "scan":
-            reply = station.scan(str(data.get("code", "")))
+            reply = station.scan(str(data.get("code", "")), str(data.get("reason", "")))
         elif operation == "commit":
             reply = station.commit(str(data.get("reason", "")))
         elif operation == "undo":

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -75,15 +76,15 @@ class _Rollback(Exception):
 
 
 class LegacyImporter:
-    def __init__(self, path: str | Path, *, user: Employee | None = None, progress=None):
-        self.path = path
+    def __init__(self, source: str | Path | BinaryIO, *, user=None, progress=None):
+        self.source = source
         self.user = user
         self.progress: Progress = progress or (lambda kind, done, total: None)
 
     # --- the whole run ---------------------------------------------------------------------------
     def run(self, *, dry_run: bool = False) -> ImportReport:
         report = ImportReport(dry_run=dry_run)
-        book = LegacyWorkbook(self.path)
+        book = LegacyWorkbook(self.source)
         try:
             report.errors.extend(book.errors)
             report.sheet_titles = {kind: sheet.title for kind, sheet in book.sheets.items()}

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import BinaryIO
 
 import openpyxl
 from django.utils import timezone
@@ -92,9 +93,8 @@ def _find_header(worksheet, kind: str) -> Sheet | None:
 class LegacyWorkbook:
     """The four sheets of a legacy workbook, located; `errors` says which could not be found."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+    def __init__(self, source: str | Path | BinaryIO):
+        self.book = openpyxl.load_workbook(source, read_only=True, data_only=True)
         self.sheets: dict[str, Sheet] = {}
         self.errors: list[LegacyError] = []
         self._locate()

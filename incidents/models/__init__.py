@@ -1,4 +1,5 @@
 from incidents.models.events import IncidentEvent, Notification
+from incidents.models.imports import LegacyImport, LegacyImportStatus
 from incidents.models.incidents import Incident, ProblemGroup
 from incidents.models.people import Department, Employee
 from incidents.models.records import AnalysisResult, Attachment, OperationRecord
@@ -11,6 +12,8 @@ __all__ = [
     "Employee",
     "Incident",
     "IncidentEvent",
+    "LegacyImport",
+    "LegacyImportStatus",
     "Notification",
     "OperationRecord",
     "ProblemGroup",

@@ -102,7 +102,7 @@
       event.preventDefault();
       const code = input.value.trim();
       input.value = "";
-      send(code ? { op: "scan", code } : { op: "commit", reason: reason.value });
+      send(code ? { op: "scan", code, reason: reason.value } : { op: "commit", reason: reason.value });
     } else if (event.key === "Escape") {
       input.value = "";
       send({ op: "clear" });
@@ -138,7 +138,7 @@
       const tick = async () => {
         if (video.hidden) return;
         const codes = await detector.detect(video).catch(() => []);
-        if (codes.length && codes[0].rawValue !== last) { last = codes[0].rawValue; await send({ op: "scan", code: last }); }
+        if (codes.length && codes[0].rawValue !== last) { last = codes[0].rawValue; await send({ op: "scan", code: last, reason: reason.value }); }
         setTimeout(tick, 300);
       };
       tick();

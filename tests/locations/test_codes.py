@@ -166,12 +166,6 @@ class LabelPayloadTests:
 
         assert [resolve(label_payload(obj)).obj for obj in objects] == objects
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Product bug: resolve() looks keys up case-insensitively and takes .first(), so of "
-        "two devices whose serial numbers differ only in case (allowed by the case-sensitive "
-        "unique constraint) one label resolves to the other device.",
-    )
     def test_a_label_resolves_to_its_own_device_when_another_serial_differs_only_in_case(self):
         upper = DeviceFactory(serial_number="AB-CASE-1")
         lower = DeviceFactory(serial_number="ab-case-1")

@@ -177,12 +177,6 @@ class LabelPermissionTests:
         assert response.status_code in (302, 403)
         assert response.get("Content-Type") != "application/pdf"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Product bug: the label-png/label-svg detail actions of LabelAdminMixin declare no "
-        "permissions, so any admin login without view permission downloads labels (with the "
-        "device's project and fail item, the person's name) of any object by id.",
-    )
     @pytest.mark.parametrize("kind", KINDS)
     @pytest.mark.parametrize("fmt", ["png", "svg"])
     def test_someone_without_view_permission_cannot_get_a_single_label(self, client, kind, fmt):

@@ -353,12 +353,6 @@ class UndoTests:
         assert custody(device) == before
         assert before[0] == elsewhere.pk
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Product bug: device_move_undo skips custody_check, so undo puts a device back "
-        "into a location that was made inactive since ('Inactive locations cannot receive "
-        "devices').",
-    )
     def test_undo_is_refused_when_the_old_place_was_closed_since(self, station):
         device, lab = DeviceFactory(), LocationFactory()
         old_place = device.location
@@ -372,11 +366,6 @@ class UndoTests:
         assert reply["level"] == "error"
         assert custody(device)[0] == lab.pk
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Product bug: device_move_undo skips custody_check, so undo hands a device back "
-        "to a holder who was deactivated since ('cannot hold devices').",
-    )
     def test_undo_is_refused_when_the_old_holder_left_since(self, station):
         old_holder = StaffFactory()
         device = DeviceFactory(holder=old_holder)

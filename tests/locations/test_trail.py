@@ -217,13 +217,6 @@ class TrailFromEachPathTests:
         assert (newest.by, newest.reason) == (None, "legacy sheet")
         assert registered.at == registered_at and registered.registered
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Product bug: device_move(at=...) with a date older than the device's newest trail "
-        "entry (e.g. a legacy move imported for a device registered today) sets the device's "
-        "current place but files the entry before the newer ones, so device_trail ends at the "
-        "old place and shows the imported move as the registration.",
-    )
     def test_a_move_back_dated_before_the_newest_entry_keeps_the_trail_ending_where_it_is(self):
         device = DeviceFactory()
         lab = LocationFactory()
@@ -237,13 +230,6 @@ class TrailFromEachPathTests:
         newest = device_trail(device)[0]
         assert (newest.to_location, newest.to_holder) == (device.location, device.holder)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="Product bug: TrailEntry.registered is 'no previous place and no previous holder' "
-        "instead of 'first history row', so the first move of a device registered without a "
-        "place (as the incident add form registers new serial numbers) is shown as a second "
-        "'Registered' entry instead of a move.",
-    )
     def test_the_first_move_of_a_device_registered_without_a_place_is_a_move(self, admin_client):
         device = DeviceFactory(location=None)
         lab = LocationFactory(code="FAE-LAB")
@@ -259,7 +245,7 @@ class TrailFromEachPathTests:
         assert trail.count("Registered") == 1
         assert "— → FAE-LAB" in trail
 
-    def test_every_path_lands_in_one_trail_newest_first(self, admin_client):
+    def test_every_path_lands_in_one_trail_newest_first(self):
         supervisor, worker = prod_team()
         device = DeviceFactory()
         first, second = LocationFactory(), LocationFactory()
