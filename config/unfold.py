@@ -145,6 +145,12 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
             "collapsible": True,
             "items": [
                 _item(
+                    _("Import legacy workbook"),
+                    "upload_file",
+                    "admin:incidents_legacyimport_add",
+                    "incidents.add_legacyimport",
+                ),
+                _item(
                     _("Stage ownership"),
                     "account_tree",
                     "admin:incidents_stageownership_changelist",

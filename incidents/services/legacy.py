@@ -8,7 +8,7 @@ import threading
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,7 +48,6 @@ def _report_data(report: ImportReport) -> dict:
 
 def run_legacy_import(job_id, *, dry_run: bool) -> None:
     """The work itself; in a thread of its own, or inline when not in the background."""
-    close_old_connections()
     job = LegacyImport.objects.get(pk=job_id)
 
     def progress(kind: str, done: int, total: int) -> None:

@@ -1,0 +1,124 @@
+"""Legacy workbook import in the admin: upload → dry-run report → confirm → import, with the
+progress of both shown while they run in the background."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+from unfold.decorators import display
+
+from incidents import services
+from incidents.models import LegacyImport, LegacyImportStatus
+from incidents.services.legacy import (
+    legacy_import_confirm,
+    legacy_import_progress,
+    legacy_import_start,
+)
+
+RUNNING = (LegacyImportStatus.CHECKING, LegacyImportStatus.IMPORTING)
+
+
+class UploadForm(forms.Form):
+    workbook = forms.FileField(
+        label=_("Legacy workbook (.xlsx)"),
+        help_text=_(
+            "The sheets 员工, 位置, 异常设备登记 and 位置变更记录 (found by name or by their "
+            "headers). It is checked first; nothing is imported until you confirm."
+        ),
+    )
+
+
+@admin.register(LegacyImport)
+class LegacyImportAdmin(ModelAdmin):
+    list_display = ["original_name", "status_label", "created_by", "created_at", "finished_at"]
+    list_display_links = ["original_name"]
+    list_filter = ["status"]
+    search_fields = ["original_name"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:job_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="incidents_legacyimport_status",
+            ),
+            path(
+                "<uuid:job_id>/confirm/",
+                self.admin_site.admin_view(self.confirm_view),
+                name="incidents_legacyimport_confirm",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request, title, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            **extra,
+        }
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            return super().add_view(request, form_url, extra_context)
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                job = legacy_import_start(upload=form.cleaned_data["workbook"], by=request.user)
+            except services.WorkflowError as error:
+                form.add_error("workbook", error.message)
+            else:
+                return HttpResponseRedirect(
+                    reverse("admin:incidents_legacyimport_change", args=[job.pk])
+                )
+        context = self._context(request, _("Import a legacy workbook"), form=form)
+        return TemplateResponse(request, "incidents/legacy_import_upload.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        job = get_object_or_404(LegacyImport, pk=object_id)
+        if not self.has_view_permission(request, job):
+            return super().change_view(request, object_id, form_url, extra_context)
+        context = self._context(
+            request,
+            str(job),
+            job=job,
+            original=job,
+            status_url=reverse("admin:incidents_legacyimport_status", args=[job.pk]),
+            confirm_url=reverse("admin:incidents_legacyimport_confirm", args=[job.pk]),
+            running=job.status in RUNNING,
+        )
+        return TemplateResponse(request, "incidents/legacy_import_job.html", context)
+
+    def status_view(self, request, job_id):
+        job = get_object_or_404(LegacyImport, pk=job_id)
+        if not self.has_view_permission(request, job):
+            return JsonResponse({}, status=403)
+        return JsonResponse(
+            {
+                "status": job.status,
+                "status_label": str(job.get_status_display()),
+                "running": job.status in RUNNING,
+                "progress": legacy_import_progress(job),
+            }
+        )
+
+    def confirm_view(self, request, job_id):
+        job = get_object_or_404(LegacyImport, pk=job_id)
+        page = reverse("admin:incidents_legacyimport_change", args=[job.pk])
+        if request.method == "POST":
+            try:
+                legacy_import_confirm(job=job, by=request.user)
+            except services.WorkflowError as error:
+                messages.error(request, error.message)
+        return HttpResponseRedirect(page)
+
+    @display(description=_("status"), ordering="status")
+    def status_label(self, job: LegacyImport) -> str:
+        return job.get_status_display()
