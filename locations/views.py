@@ -26,6 +26,14 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
         return super().get_context_data(
             **kwargs,
             reasons=selectors.recent_reasons(),
+            texts={
+                "device": _("Device"),
+                "none": "—",
+                "moving": _("Moving in"),
+                "incident": _("Open incident"),
+                "where": _("Now"),
+                "offline": _("The server did not answer; scan again."),
+            },
             initial=station.reply(
                 "info", _("Scan a device, a person and a location, in any order.")
             ),

@@ -84,8 +84,20 @@
     if (reply.level === "error") beep(false);
   }
 
-  async function send(payload) {
+  // A scanner types faster than the server answers: scans go out one after the other, each
+  // after the previous answer, so none overwrites another's state.
+  let queue = Promise.resolve();
+  function send(payload) {
     stopCountdown();
+    queue = queue.then(() => post(payload)).catch(() => {
+      banner.dataset.level = "error";
+      banner.textContent = texts.offline;
+      beep(false);
+    });
+    return queue;
+  }
+
+  async function post(payload) {
     const response = await fetch(api, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
