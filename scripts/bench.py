@@ -1,5 +1,8 @@
 """Benchmarks: figures, not pass/fail. Run with `make bench`.
 
+Legacy import: a generated 10,000-incident workbook (about 25,000 trail rows) through
+import_legacy, against openpyxl merely reading it and django-import-export's row-by-row import.
+
 Scan throughput: complete moves per second through the real scan station (three requests each:
 device, location, commit, through the admin view with sessions, permissions and the trail),
 against the bare ORM update of the same two fields and the device_move service, measured in the
@@ -83,6 +86,153 @@ def bench_scan_station() -> None:
     print(f"  ratio service / scan station:  {service / station:.1f}x")
 
 
+def make_workbook(path: Path, incidents: int, moves_per_device: float) -> int:
+    """A legacy-shaped workbook of `incidents` register rows and about that many times
+    `moves_per_device` trail rows; returns the number of data rows written."""
+    import random
+
+    import openpyxl
+
+    rng = random.Random(7)
+    book = openpyxl.Workbook(write_only=True)
+    people = book.create_sheet("员工")
+    people.append(["工号", "姓名", "英文名", "邮箱", "部门", "角色"])
+    numbers = [str(50000 + n) for n in range(50)]
+    for number in numbers:
+        people.append([number, f"员工{number}", f"bench.{number}", "", "FAE", "员工"])
+    places = book.create_sheet("位置")
+    places.append(["位置编码", "名称", "上级位置编码"])
+    codes = [f"BW-{n:03d}" for n in range(100)]
+    for code in codes:
+        places.append([code, f"货架 {code}", None])
+    register = book.create_sheet("异常设备登记")
+    register.append(["异常设备登记表"])
+    register.append(
+        [
+            "序号",
+            "设备SN",
+            "专案",
+            "硬件版本",
+            "ROM版本",
+            "Config",
+            "Fail站",
+            "Fail项",
+            "测试链接",
+            "问题编号",
+            "当前节点",
+            "责任人工号",
+            "当前位置",
+            "登记时间",
+            "备注",
+        ]
+    )
+    stages = ["产线上报", "FAE复测", "X-ray", "EE分析", "ME分析", "FAE终测", "已回产线", "已报废"]
+    serials = [f"BN{n:08d}" for n in range(incidents)]
+    for n, serial in enumerate(serials):
+        register.append(
+            [
+                n + 1,
+                serial,
+                "Falcon",
+                "EVT2",
+                "1.0.0",
+                "CFG-A",
+                "RF",
+                "BT_RSSI",
+                "",
+                f"BUG-2025-{n % 50:04d}",
+                stages[n % len(stages)],
+                rng.choice(numbers),
+                rng.choice(codes),
+                f"2025-0{1 + n % 9}-1{n % 10} 10:{n % 60:02d}",
+                "",
+            ]
+        )
+    trail = book.create_sheet("位置变更记录")
+    trail.append(["位置变更记录"])
+    trail.append(["设备SN", "工号", "位置", "变更时间", "原因"])
+    moves = int(incidents * moves_per_device)
+    for n in range(moves):
+        trail.append(
+            [
+                serials[n % incidents],
+                rng.choice(numbers),
+                rng.choice(codes),
+                f"2025/{1 + n % 9}/{1 + n % 28}",
+                "送分析",
+            ]
+        )
+    book.save(path)
+    return len(numbers) + len(codes) + incidents + moves
+
+
+def bench_legacy_import() -> None:
+    import tempfile
+
+    import openpyxl
+    import tablib
+
+    from incidents.legacy.importer import LegacyImporter
+    from incidents.models import Employee
+    from locations.models import Location
+    from locations.resources import DeviceResource
+
+    incidents = int(os.environ.get("BENCH_INCIDENTS", "10000"))
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "legacy.xlsx"
+    rows = make_workbook(path, incidents, 2.5)
+    print(f"Legacy import ({connection.vendor}, {incidents} incidents, {rows} rows in all):")
+
+    def read_only():
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        for sheet in book.worksheets:
+            for _row in sheet.iter_rows(values_only=True):
+                pass
+        book.close()
+
+    start = time.perf_counter()
+    read_only()
+    read_seconds = time.perf_counter() - start
+    print(f"  {'openpyxl reading the workbook once':<46} {rows / read_seconds:>9.0f} rows/s")
+
+    start = time.perf_counter()
+    report = LegacyImporter(path).run()
+    import_seconds = time.perf_counter() - start
+    assert report.ok, report.errors[:5]
+    print(
+        f"  {'import_legacy (check + write, one transaction)':<46} "
+        f"{rows / import_seconds:>9.0f} rows/s  ({import_seconds:.1f} s)"
+    )
+
+    # django-import-export's default row-by-row import of the register sheet, on a sample.
+    sample = min(incidents, int(os.environ.get("BENCH_ROW_BY_ROW", "1000")))
+    book = openpyxl.load_workbook(path, read_only=True)
+    sheet = book["异常设备登记"]
+    values = list(sheet.iter_rows(min_row=2, max_row=2 + sample, values_only=True))
+    book.close()
+    dataset = tablib.Dataset(headers=[str(h) for h in values[0]])
+    for row in values[1:]:
+        dataset.append([("NEW" + str(v)) if i == 1 else v for i, v in enumerate(row)])
+    assert Employee.objects.exists() and Location.objects.exists()
+    start = time.perf_counter()
+    result = DeviceResource().import_data(dataset, dry_run=False)
+    row_seconds = time.perf_counter() - start
+    assert not result.has_errors()
+    row_rate = sample / row_seconds
+    print(
+        f"  {'django-import-export, row by row (devices)':<46} {row_rate:>9.0f} rows/s  "
+        f"(on {sample} rows)"
+    )
+    print(
+        f"  ratio import / openpyxl read:     {import_seconds / read_seconds:.1f}x slower "
+        "(goal: at most 3x)"
+    )
+    print(
+        f"  ratio import / row-by-row import: {(rows / import_seconds) / row_rate:.1f}x faster "
+        "(goal: at least 10x)"
+    )
+
+
 def main() -> None:
     setup_test_environment()
     settings.DEBUG = False
@@ -90,6 +240,8 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         bench_scan_station()
+        print()
+        bench_legacy_import()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -2,6 +2,7 @@
 find the header row among the first rows; hand out each data row with the row number Excel
 shows. One pass, read-only: fit for sheets of 100,000 rows."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -15,16 +16,9 @@ from django.utils.translation import gettext as _
 from incidents.legacy.columns import COLUMNS, SHEET_NAMES, SHEET_ORDER, normalise
 
 HEADER_SEARCH_ROWS = 10
-DATE_FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%Y.%m.%d %H:%M:%S",
-    "%Y.%m.%d %H:%M",
-    "%Y.%m.%d",
+# 2025-03-04 10:22, 2025/3/4, 2025.03.04, with or without a time of day (and seconds).
+DATE_TEXT = re.compile(
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 )
 
 
@@ -171,17 +165,16 @@ def moment(value) -> datetime:
         raw = text(value)
         if not raw:
             raise CellError(_("a date is needed"))
-        for date_format in DATE_FORMATS:
-            try:
-                result = datetime.strptime(raw, date_format)
-                break
-            except ValueError:
-                continue
-        else:
+        match = DATE_TEXT.fullmatch(raw)
+        try:
+            if match is None:
+                raise ValueError(raw)
+            result = datetime(*(int(part) for part in match.groups(default="0")))
+        except ValueError:
             raise CellError(
                 _("'%(value)s' is not a date (use e.g. 2025-03-04 10:22, 2025/3/4 or 2025.03.04)")
                 % {"value": raw}
-            )
+            ) from None
     if timezone.is_naive(result):
         result = timezone.make_aware(result)
     return result
