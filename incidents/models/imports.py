@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,9 @@ class LegacyImport(models.Model):
         verbose_name=_("uploaded by"),
     )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    language = models.CharField(
+        _("language of the report"), max_length=16, default=settings.LANGUAGE_CODE
+    )
     status = models.CharField(
         _("status"),
         max_length=16,

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from incidents.legacy.importer import ImportReport, LegacyImporter
@@ -58,19 +58,22 @@ def run_legacy_import(job_id, *, dry_run: bool) -> None:
         )
 
     try:
-        with job.file.open("rb") as workbook:
+        with translation.override(job.language), job.file.open("rb") as workbook:
             report = LegacyImporter(workbook, user=job.created_by, progress=progress).run(
                 dry_run=dry_run
             )
     except Exception as error:  # a broken file must end as a clear status, not a silent thread
         logger.exception("Legacy import %s failed", job_id)
+        with translation.override(job.language):
+            message = _("Could not read it: %s") % error
         LegacyImport.objects.filter(pk=job_id).update(
             status=LegacyImportStatus.FAILED,
-            report={"ok": False, "sheets": [], "errors": [_("Could not read it: %s") % error]},
+            report={"ok": False, "sheets": [], "errors": [message]},
             finished_at=timezone.now(),
         )
         return
-    data = _report_data(report)
+    with translation.override(job.language):
+        data = _report_data(report)
     if dry_run:
         status = LegacyImportStatus.CHECKED if report.ok else LegacyImportStatus.INVALID
         LegacyImport.objects.filter(pk=job_id).update(dry_run_report=data, status=status)
@@ -102,7 +105,11 @@ def legacy_import_start(*, upload: UploadedFile, by: Employee) -> LegacyImport:
         raise WorkflowError(_("Only administrators import legacy workbooks."))
     if not (upload.name or "").lower().endswith(".xlsx"):
         raise WorkflowError(_("Upload the workbook as an .xlsx file."))
-    job = LegacyImport(original_name=upload.name[:255], created_by=by)
+    job = LegacyImport(
+        original_name=upload.name[:255],
+        created_by=by,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
     job.file.save(upload.name, upload, save=False)
     job.save()
     _start(job, dry_run=True)

@@ -96,3 +96,23 @@ class LegacyImportAdminTests:
         for client in (supervisor_client, staff_client):
             assert upload(client).status_code == 403
         assert not LegacyImport.objects.exists()
+
+
+class ReportLanguageTests:
+    def test_the_report_speaks_the_language_of_the_person_who_uploaded(
+        self, admin_client, django_capture_on_commit_callbacks, tmp_path
+    ):
+        import openpyxl
+
+        book = openpyxl.load_workbook(SAMPLE)
+        book["异常设备登记"]["K5"] = "未知节点"
+        path = tmp_path / "bad.xlsx"
+        book.save(path)
+        admin_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/admin/"})
+
+        with django_capture_on_commit_callbacks(execute=True):
+            upload(admin_client, path.read_bytes())
+
+        assert LegacyImport.objects.get().dry_run_report["errors"] == [
+            "异常设备登记!5: 当前节点: 未知节点“未知节点”"
+        ]
