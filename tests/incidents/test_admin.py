@@ -64,7 +64,7 @@ class AdminPagesTests:
         response = admin_client.get(reverse("admin:index"))
 
         cards = {card["stage"]: card["count"] for card in response.context["stage_cards"]}
-        assert sum(cards.values()) == Incident.objects.count() == 50
+        assert sum(cards.values()) == Incident.objects.count() == 90  # 50 demo + 40 legacy
         assert all(count > 0 for count in cards.values())
 
     def test_root_redirects_to_the_admin(self, client):

@@ -37,10 +37,13 @@ class SeedDemoTests:
     def test_creates_people_of_every_department_and_incidents_in_every_stage(self):
         call_command("seed_demo")
 
-        for department in Department.objects.all():
-            assert department.supervisors.count() == 1, department
-            assert department.employees.filter(groups__name=Role.STAFF).count() == 2, department
-        assert Device.objects.count() == 50
+        demo_numbers = {row["employee_number"] for row in demo_employees()}
+        for code in ("PROD", "FAE", "XRAY", "EE", "ME"):
+            department = Department.objects.get(code=code)
+            people = department.employees.filter(employee_number__in=demo_numbers)
+            assert people.filter(groups__name=Role.SUPERVISOR).count() == 1, department
+            assert people.filter(groups__name=Role.STAFF).count() == 2, department
+        assert Device.objects.count() == 90  # 50 demo devices and 40 from the legacy sample
         assert set(Incident.objects.values_list("stage", flat=True)) == set(Stage.values)
 
     def test_every_demo_login_works_with_the_demo_password(self):
