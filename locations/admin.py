@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
     ChoicesCheckboxFilter,
@@ -19,6 +19,7 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
+from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
 from locations import selectors
@@ -31,18 +32,11 @@ from locations.views import ScanStationApiView, ScanStationView
 LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
 
 
-class DeviceInline(TabularInline):
+class DeviceInline(ReadOnlyInline):
     model = Device
     fk_name = "location"
     fields = ["serial_number", "project", "holder", "fail_item"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
     verbose_name_plural = _("devices here now")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class LocationForm(forms.ModelForm):
@@ -82,16 +76,9 @@ class LocationAdmin(LabelAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin,
         return location.device_count
 
 
-class IncidentInline(TabularInline):
+class IncidentInline(ReadOnlyInline):
     model = Incident
     fields = ["stage", "problem_group", "opened_at", "closed_at"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DeviceForm(forms.ModelForm):

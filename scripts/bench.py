@@ -93,39 +93,23 @@ def make_workbook(path: Path, incidents: int, moves_per_device: float) -> int:
 
     import openpyxl
 
+    from incidents.legacy.columns import SheetKind, headers
+
     rng = random.Random(7)
     book = openpyxl.Workbook(write_only=True)
     people = book.create_sheet("员工")
-    people.append(["工号", "姓名", "英文名", "邮箱", "部门", "角色"])
+    people.append(headers(SheetKind.EMPLOYEES))
     numbers = [str(50000 + n) for n in range(50)]
     for number in numbers:
         people.append([number, f"员工{number}", f"bench.{number}", "", "FAE", "员工"])
     places = book.create_sheet("位置")
-    places.append(["位置编码", "名称", "上级位置编码"])
+    places.append(headers(SheetKind.LOCATIONS))
     codes = [f"BW-{n:03d}" for n in range(100)]
     for code in codes:
         places.append([code, f"货架 {code}", None])
     register = book.create_sheet("异常设备登记")
     register.append(["异常设备登记表"])
-    register.append(
-        [
-            "序号",
-            "设备SN",
-            "专案",
-            "硬件版本",
-            "ROM版本",
-            "Config",
-            "Fail站",
-            "Fail项",
-            "测试链接",
-            "问题编号",
-            "当前节点",
-            "责任人工号",
-            "当前位置",
-            "登记时间",
-            "备注",
-        ]
-    )
+    register.append(headers(SheetKind.REGISTER))
     stages = ["产线上报", "FAE复测", "X-ray", "EE分析", "ME分析", "FAE终测", "已回产线", "已报废"]
     serials = [f"BN{n:08d}" for n in range(incidents)]
     for n, serial in enumerate(serials):
@@ -150,7 +134,7 @@ def make_workbook(path: Path, incidents: int, moves_per_device: float) -> int:
         )
     trail = book.create_sheet("位置变更记录")
     trail.append(["位置变更记录"])
-    trail.append(["设备SN", "工号", "位置", "变更时间", "原因"])
+    trail.append(headers(SheetKind.TRAIL))
     moves = int(incidents * moves_per_device)
     for n in range(moves):
         trail.append(

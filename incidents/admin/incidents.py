@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
     RangeDateTimeFilter,
@@ -22,6 +22,7 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
 from incidents import rules, selectors, services
+from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
 from incidents.models import Attachment, Incident, ProblemGroup
@@ -55,16 +56,9 @@ PROBLEM_GROUP_COLORS = {
 }
 
 
-class ProblemGroupIncidentInline(TabularInline):
+class ProblemGroupIncidentInline(ReadOnlyInline):
     model = Incident
     fields = ["device", "stage", "opened_at", "reporter"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ProblemGroup)

@@ -6,13 +6,14 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
-from unfold.admin import ModelAdmin, TabularInline
+from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from incidents import services
+from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import Role
 from incidents.models import Department, Employee, StageOwnership
 from incidents.resources import EmployeeResource
@@ -38,18 +39,11 @@ class EmployeeChangeForm(UserChangeForm):
         model = Employee
 
 
-class HeldDeviceInline(TabularInline):
+class HeldDeviceInline(ReadOnlyInline):
     model = Device
     fk_name = "holder"
     fields = ["serial_number", "project", "location", "fail_item"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
     verbose_name_plural = _("devices held now")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Employee)
@@ -124,17 +118,10 @@ class EmployeeAdmin(LabelAdminMixin, ImportExportModelAdmin, BaseUserAdmin, Mode
         return ", ".join(names) or "—"
 
 
-class EmployeeInline(TabularInline):
+class EmployeeInline(ReadOnlyInline):
     model = Employee
     fields = ["employee_number", "display_name", "username", "is_active"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
     verbose_name_plural = _("members")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Department)

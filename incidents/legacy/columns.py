@@ -68,7 +68,6 @@ COLUMNS: dict[str, dict[str, tuple[list[str], bool]]] = {
 
 STAGE_SYNONYMS: dict[str, Stage] = {
     **{stage.value: stage for stage in Stage},
-    **{str(stage.label).lower(): stage for stage in Stage},
     "产线上报": Stage.REPORTED,
     "产线fail": Stage.REPORTED,
     "待处理": Stage.REPORTED,
@@ -119,3 +118,8 @@ ROLE_SYNONYMS = {
 
 def normalise(name) -> str:
     return " ".join(str(name or "").split()).lower()
+
+
+def headers(kind: str) -> list[str]:
+    """The header row of a legacy sheet as the factory writes it (Chinese)."""
+    return [names[0] for names, _required in COLUMNS[kind].values()]

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from incidents.choices import Stage, WorkflowAction
-from incidents.legacy.columns import STAGE_SYNONYMS
+from incidents.legacy.columns import STAGE_SYNONYMS, SheetKind, headers
 from incidents.legacy.importer import LegacyImporter
 from incidents.legacy.workbook import CellError, moment
 from incidents.models import Department, Employee, Incident
@@ -27,29 +27,13 @@ needs_samples = pytest.mark.skipif(
 )
 
 EMPLOYEES = [
-    ("工号", "姓名", "英文名", "邮箱", "部门", "角色"),
+    tuple(headers(SheetKind.EMPLOYEES)),
     ("20001", "张三", "san.20001", "", "FAE", "主管"),
     ("20002", "李四", "si.20002", "", "QA", "员工"),
 ]
-LOCATIONS = [("位置编码", "名称", "上级位置编码"), ("L", "实验楼", None), ("L-1", "实验楼1层", "L")]
-REGISTER_HEADER = (
-    "序号",
-    "设备SN",
-    "专案",
-    "硬件版本",
-    "ROM版本",
-    "Config",
-    "Fail站",
-    "Fail项",
-    "测试链接",
-    "问题编号",
-    "当前节点",
-    "责任人工号",
-    "当前位置",
-    "登记时间",
-    "备注",
-)
-TRAIL_HEADER = ("设备SN", "工号", "位置", "变更时间", "原因")
+LOCATIONS = [tuple(headers(SheetKind.LOCATIONS)), ("L", "实验楼", None), ("L-1", "实验楼1层", "L")]
+REGISTER_HEADER = tuple(headers(SheetKind.REGISTER))
+TRAIL_HEADER = tuple(headers(SheetKind.TRAIL))
 
 
 def register_row(
