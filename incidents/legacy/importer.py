@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from incidents.choices import TERMINAL_STAGES, Role, Stage, Step, WorkflowAction
 from incidents.legacy.columns import (
@@ -69,6 +70,10 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def _use_copy() -> bool:
+    return connection.vendor == "postgresql"
 
 
 class _Rollback(Exception):
@@ -434,7 +439,8 @@ class LegacyImporter:
                 outcomes.append("updated")
             else:
                 outcomes.append("unchanged")
-        bulk_create_with_history(new_devices, Device, batch_size=BATCH, default_user=self.user)
+        Device.objects.bulk_create(new_devices, batch_size=BATCH)
+        self._write_history(Device, new_devices, "+")
         bulk_update_with_history(
             changed_devices,
             Device,
@@ -483,7 +489,8 @@ class LegacyImporter:
                 changed = True
             if changed and outcomes[index] == "unchanged":
                 outcomes[index] = "updated"
-        bulk_create_with_history(new_incidents, Incident, batch_size=BATCH, default_user=self.user)
+        Incident.objects.bulk_create(new_incidents, batch_size=BATCH)
+        self._write_history(Incident, new_incidents, "+")
         IncidentEvent.objects.bulk_create(
             [
                 IncidentEvent(
@@ -543,9 +550,43 @@ class LegacyImporter:
             entry._change_reason = row["reason"]
             entries.append(entry)
             summary.created += 1
-        for start in range(0, len(entries), BATCH):
-            Device.history.bulk_history_create(entries[start : start + BATCH], update=True)
-            self.progress(SheetKind.TRAIL, min(start + BATCH, len(entries)), len(entries))
+        self._write_history(Device, entries, "~", progress_kind=SheetKind.TRAIL)
+
+    def _write_history(self, model, instances, history_type: str, progress_kind=None) -> None:
+        """The history rows simple-history's bulk helpers would write for `instances`; on
+        PostgreSQL streamed with COPY, since history is most of what an import writes."""
+        if not _use_copy():
+            model.history.bulk_history_create(
+                instances, update=history_type == "~", batch_size=BATCH
+            )
+            return
+        history = model.history.model
+        tracked = [field.attname for field in history.tracked_fields]
+        columns = [*tracked, "history_date", "history_change_reason", "history_type"]
+        columns.append("history_user_id")
+        quote = connection.ops.quote_name
+        statement = (
+            f"COPY {quote(history._meta.db_table)} "
+            f"({', '.join(quote(column) for column in columns)}) FROM STDIN"
+        )
+        now = timezone.now()
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy_in:
+            for done, instance in enumerate(instances, start=1):
+                user = getattr(instance, "_history_user", None)
+                copy_in.write_row(
+                    [
+                        *(getattr(instance, attname) for attname in tracked),
+                        getattr(instance, "_history_date", now),
+                        getattr(instance, "_change_reason", "") or "",
+                        history_type,
+                        user.pk if user else None,
+                    ]
+                )
+                if progress_kind and done % (PROGRESS_EVERY * 10) == 0:
+                    self.progress(progress_kind, done, len(instances))
+        if progress_kind:
+            self.progress(progress_kind, len(instances), len(instances))
 
     def _stamp(self, obj, at: datetime | None) -> None:
         """History attributes for bulk writes: who imported it, and the legacy date if any."""

@@ -271,3 +271,39 @@ class GeneratedWorkbookTests:
         assert any("异常设备登记!7: 登记时间: '2025-02-30' is not a date" in m for m in messages)
         assert any("位置变更记录!3: 设备SN: device SN-404" in m for m in messages)
         assert table_counts() == before
+
+
+class HistoryWriteTests:
+    @pytest.mark.parametrize("use_copy", [True, False], ids=["copy", "bulk-insert"])
+    def test_both_ways_of_writing_history_give_the_same_trail(
+        self, tmp_path, monkeypatch, use_copy
+    ):
+        from incidents.legacy import importer
+
+        if use_copy and not importer._use_copy():
+            pytest.skip("COPY needs PostgreSQL")
+        monkeypatch.setattr(importer, "_use_copy", lambda: use_copy)
+        path = make_workbook(
+            tmp_path / "w.xlsx",
+            register=[register_row("SN-1", opened="2025/1/6")],
+            trail=[
+                ("SN-1", "20002", "L", "2025-01-07 06:00", "送分析"),
+                ("SN-1", "20001", "L-1", "2025-01-08 09:30", "归还"),
+            ],
+        )
+
+        LegacyImporter(path).run()
+
+        device = Device.objects.get(serial_number="SN-1")
+        trail = list(
+            device.history.order_by("history_date").values_list(
+                "history_type", "history_change_reason", "location__code", "holder__employee_number"
+            )
+        )
+        assert trail == [
+            ("+", "legacy import", "L-1", "20001"),
+            ("~", "送分析", "L", "20002"),
+            ("~", "归还", "L-1", "20001"),
+        ]
+        incident = Incident.objects.get(device=device)
+        assert incident.history.get().history_date == incident.opened_at
