@@ -26,18 +26,22 @@ class ScanStation:
         self.session = session
         self.user = user
         self.state = session.get(SESSION_KEY) or {"pending": {}, "moves": []}
+        self._pending_objects: dict[str, object] | None = None
 
     def _save(self) -> None:
         self.session[SESSION_KEY] = self.state
         self.session.modified = True
+        self._pending_objects = None  # the state changed: read the scanned things again
 
     def _pending(self) -> dict[str, object]:
-        found = {}
-        for kind, pk in self.state["pending"].items():
-            obj = MODELS[kind].objects.filter(pk=pk).first()
-            if obj is not None:
-                found[kind] = obj
-        return found
+        """The scanned device, person and location, read once per state of the session."""
+        if self._pending_objects is None:
+            self._pending_objects = {}
+            for kind, pk in self.state["pending"].items():
+                obj = MODELS[kind].objects.filter(pk=pk).first()
+                if obj is not None:
+                    self._pending_objects[kind] = obj
+        return self._pending_objects
 
     # --- the three things a person can do -------------------------------------------------------
     def scan(self, code: str, reason: str = "") -> dict:
@@ -97,7 +101,7 @@ class ScanStation:
         try:
             if device is None:
                 raise ValidationError(_("That device no longer exists."))
-            device_move_undo(device=device, history_id=last["history_id"], by=self.user)
+            device = device_move_undo(device=device, history_id=last["history_id"], by=self.user)
         except ValidationError as error:
             return self.reply("error", _message(error))
         self.state["moves"] = self.state["moves"][1:]
@@ -147,7 +151,6 @@ class ScanStation:
             "device": None,
         }
         if device is not None:
-            device.refresh_from_db()
             incident = selectors.open_incident(device)
             reply["device"] = {
                 "serial": device.serial_number,
