@@ -24,7 +24,7 @@ from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
 from locations import selectors
 from locations.label_admin import LabelAdminMixin
-from locations.models import Device, Location
+from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.resources import DeviceResource, LocationResource
 from locations.services import custody_check, location_would_cycle
 from locations.views import ScanStationApiView, ScanStationView
@@ -92,18 +92,7 @@ class DeviceForm(forms.ModelForm):
 
     class Meta:
         model = Device
-        fields = [
-            "serial_number",
-            "project",
-            "hardware_version",
-            "rom_version",
-            "config",
-            "fail_station",
-            "fail_item",
-            "test_log_url",
-            "location",
-            "holder",
-        ]
+        fields = ["serial_number", *DEVICE_DETAIL_FIELDS, "location", "holder"]
 
     def clean(self):
         data = super().clean()

@@ -61,6 +61,19 @@ class Location(models.Model):
         return list(reversed(chain))
 
 
+# What a device is, besides its serial number and custody: the columns of the legacy register,
+# the device form and the import/export all list these.
+DEVICE_DETAIL_FIELDS = (
+    "project",
+    "hardware_version",
+    "rom_version",
+    "config",
+    "fail_station",
+    "fail_item",
+    "test_log_url",
+)
+
+
 class Device(models.Model):
     """A unit under test, identified by its serial number, wherever it is and whoever holds it."""
 

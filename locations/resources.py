@@ -3,7 +3,7 @@ from import_export import widgets
 from incidents.legacy.columns import SheetKind
 from incidents.models import Employee
 from incidents.resources import BilingualResource, _field
-from locations.models import Device, Location
+from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 
 
 class LocationResource(BilingualResource):
@@ -39,18 +39,7 @@ class DeviceResource(BilingualResource):
 
     class Meta:
         model = Device
-        fields = (
-            "serial_number",
-            "project",
-            "hardware_version",
-            "rom_version",
-            "config",
-            "fail_station",
-            "fail_item",
-            "test_log_url",
-            "holder",
-            "location",
-        )
+        fields = ("serial_number", *DEVICE_DETAIL_FIELDS, "holder", "location")
         import_id_fields = ("serial_number",)
         skip_unchanged = True
         report_skipped = True

@@ -31,19 +31,10 @@ from incidents.legacy.workbook import CellError, LegacyError, LegacyWorkbook, mo
 from incidents.models import Department, Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.models.incidents import problem_group_number_validator
 from incidents.services.workflow import incident_import_stage
-from locations.models import Device, Location
+from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 
 BATCH = 1000
 PROGRESS_EVERY = 500
-DEVICE_FIELDS = (
-    "project",
-    "hardware_version",
-    "rom_version",
-    "config",
-    "fail_station",
-    "fail_item",
-    "test_log_url",
-)
 IMPORT_REASON = "legacy import"
 
 Progress = Callable[[str, int, int], None]
@@ -271,7 +262,7 @@ class LegacyImporter:
             "location": location,
             "problem_group": group,
             "description": text(values.get("description")),
-            **{name: text(values.get(name)) for name in DEVICE_FIELDS},
+            **{name: text(values.get(name)) for name in DEVICE_DETAIL_FIELDS},
         }
 
     def _check_trail(self, values, errors, seen, number) -> dict:
@@ -417,7 +408,7 @@ class LegacyImporter:
 
         new_devices, changed_devices, outcomes = [], [], []
         for row in rows:
-            wanted = {name: row[name] for name in DEVICE_FIELDS}
+            wanted = {name: row[name] for name in DEVICE_DETAIL_FIELDS}
             location = self.locations.get(row["location"].upper()) if row["location"] else None
             holder = self.employees.get(row["holder"].upper()) if row["holder"] else None
             wanted["location_id"] = location.pk if location else None
@@ -444,7 +435,7 @@ class LegacyImporter:
         bulk_update_with_history(
             changed_devices,
             Device,
-            [*DEVICE_FIELDS, "location", "holder"],
+            [*DEVICE_DETAIL_FIELDS, "location", "holder"],
             batch_size=BATCH,
             default_user=self.user,
         )
