@@ -25,6 +25,9 @@ run: venv
 	@echo "  Abnormal Device Tracking is running at http://$(HOST):$(PORT)/"
 	@$(PY) manage.py demo_logins
 	@echo
+# The background worker (legacy imports) runs beside the server and is stopped with it.
+	$(PY) manage.py db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --lifespan off
 
 services:

@@ -1,7 +1,8 @@
 """Benchmarks: figures, not pass/fail. Run with `make bench`.
 
 Legacy import: a generated 10,000-incident workbook (about 25,000 trail rows) through
-import_legacy, against openpyxl merely reading it and django-import-export's row-by-row import.
+import_legacy, against openpyxl merely reading it and django-import-export's row-by-row import;
+and the peak memory of that import, as the ru_maxrss of a child process that does nothing else.
 
 Scan throughput: complete moves per second through the real scan station (three requests each:
 device, location, commit, through the admin view with sessions, permissions and the trail),
@@ -10,6 +11,8 @@ same run on the same database, so the ratios say what the station costs on this 
 """
 
 import os
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -150,14 +153,62 @@ def make_workbook(path: Path, incidents: int, moves_per_device: float) -> int:
     return len(numbers) + len(codes) + incidents + moves
 
 
+class _RolledBack(Exception):
+    pass
+
+
+def measure_import_memory(path: Path) -> None:
+    """In the child process: import the workbook inside a transaction that is then rolled back,
+    and print the process's peak resident memory (KiB) before the import and after it."""
+    from django.db import transaction
+
+    from incidents.legacy.importer import LegacyImporter
+
+    settings.DEBUG = False  # as in the parent: no query log growing with the import
+    connection.settings_dict["NAME"] = os.environ["BENCH_DATABASE_NAME"]
+    connection.ensure_connection()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        with transaction.atomic():
+            report = LegacyImporter(path).run()
+            assert report.ok, report.errors[:5]
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def import_peak_memory(path: Path) -> str:
+    """The peak memory of importing `path`, measured in a child process (ru_maxrss) so that
+    nothing else this benchmark did counts; the child's import is rolled back."""
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite" and connection.creation.is_in_memory_db(name):
+        return "not measured: the test database is in memory, a child process cannot share it"
+    child = subprocess.run(
+        [sys.executable, __file__],
+        env={**os.environ, "BENCH_MEMORY_OF": str(path), "BENCH_DATABASE_NAME": name},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
+    before, peak = (int(kib) for kib in child.stdout.split()[-2:])
+    return (
+        f"{peak / 1024:>9.0f} MiB peak  (ru_maxrss of a child process that only imports; "
+        f"{before / 1024:.0f} MiB peak before the import began)"
+    )
+
+
 def bench_legacy_import() -> None:
     import tempfile
 
     import openpyxl
     import tablib
 
+    from incidents.choices import Role
     from incidents.legacy.importer import LegacyImporter
     from incidents.models import Employee
+    from incidents.services import employee_create
     from locations.models import Location
     from locations.resources import DeviceResource
 
@@ -179,6 +230,8 @@ def bench_legacy_import() -> None:
     read_seconds = time.perf_counter() - start
     print(f"  {'openpyxl reading the workbook once':<46} {rows / read_seconds:>9.0f} rows/s")
 
+    print(f"  {'import_legacy memory':<46}{import_peak_memory(path)}")
+
     start = time.perf_counter()
     report = LegacyImporter(path).run()
     import_seconds = time.perf_counter() - start
@@ -199,7 +252,10 @@ def bench_legacy_import() -> None:
         dataset.append([("NEW" + str(v)) if i == 1 else v for i, v in enumerate(row)])
     assert Employee.objects.exists() and Location.objects.exists()
     start = time.perf_counter()
-    result = DeviceResource().import_data(dataset, dry_run=False)
+    importer = employee_create(
+        employee_number="B0002", username="bench-admin", roles=(Role.ADMIN,), password=None
+    )
+    result = DeviceResource().import_data(dataset, dry_run=False, user=importer)
     row_seconds = time.perf_counter() - start
     assert not result.has_errors()
     row_rate = sample / row_seconds
@@ -218,6 +274,9 @@ def bench_legacy_import() -> None:
 
 
 def main() -> None:
+    if path := os.environ.get("BENCH_MEMORY_OF"):
+        measure_import_memory(Path(path))
+        return
     setup_test_environment()
     settings.DEBUG = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

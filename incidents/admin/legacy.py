@@ -1,25 +1,35 @@
 """Legacy workbook import in the admin: upload → dry-run report → confirm → import, with the
-progress of both shown while they run in the background."""
+progress of both shown while a background worker runs them, and a failed run started again."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
+from django_tasks_db import admin as task_queue_admin
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from config.uploads import refused_uploads
 from incidents import services
-from incidents.models import LegacyImport, LegacyImportStatus
+from incidents.models import LegacyImport
 from incidents.services.legacy import (
+    RUNNING,
     legacy_import_confirm,
+    legacy_import_fail_stalled,
     legacy_import_progress,
+    legacy_import_retry,
     legacy_import_start,
+    legacy_import_waiting,
 )
 
-RUNNING = (LegacyImportStatus.CHECKING, LegacyImportStatus.IMPORTING)
+# The queue's own admin page (raw task rows, a plain page outside the product's roles) is not
+# offered: an import is followed on its job page. Imported here first so that the admin's
+# autodiscovery, finding the module already loaded, does not register it again.
+admin.site.unregister(task_queue_admin.DBTaskResult)
 
 
 class UploadForm(forms.Form):
@@ -54,6 +64,11 @@ class LegacyImportAdmin(ModelAdmin):
                 self.admin_site.admin_view(self.confirm_view),
                 name="incidents_legacyimport_confirm",
             ),
+            path(
+                "<uuid:job_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="incidents_legacyimport_retry",
+            ),
             *super().get_urls(),
         ]
 
@@ -69,6 +84,10 @@ class LegacyImportAdmin(ModelAdmin):
         if not self.has_add_permission(request):
             return super().add_view(request, form_url, extra_context)
         form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST":
+            # A workbook over the upload limit was dropped while it streamed in: say so.
+            for upload in refused_uploads(request):
+                form.add_error("workbook", upload.message(settings.LEGACY_IMPORT_MAX_BYTES))
         if request.method == "POST" and form.is_valid():
             try:
                 job = legacy_import_start(upload=form.cleaned_data["workbook"], by=request.user)
@@ -78,13 +97,19 @@ class LegacyImportAdmin(ModelAdmin):
                 return HttpResponseRedirect(
                     reverse("admin:incidents_legacyimport_change", args=[job.pk])
                 )
-        context = self._context(request, _("Import a legacy workbook"), form=form)
+        context = self._context(
+            request,
+            _("Import a legacy workbook"),
+            form=form,
+            max_bytes=settings.LEGACY_IMPORT_MAX_BYTES,
+        )
         return TemplateResponse(request, "incidents/legacy_import_upload.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = get_object_or_404(LegacyImport, pk=object_id)
         if not self.has_view_permission(request, job):
             return super().change_view(request, object_id, form_url, extra_context)
+        legacy_import_fail_stalled(job=job)
         context = self._context(
             request,
             str(job),
@@ -92,7 +117,9 @@ class LegacyImportAdmin(ModelAdmin):
             original=job,
             status_url=reverse("admin:incidents_legacyimport_status", args=[job.pk]),
             confirm_url=reverse("admin:incidents_legacyimport_confirm", args=[job.pk]),
+            retry_url=reverse("admin:incidents_legacyimport_retry", args=[job.pk]),
             running=job.status in RUNNING,
+            retries_import=bool(job.dry_run_report.get("ok")),
         )
         return TemplateResponse(request, "incidents/legacy_import_job.html", context)
 
@@ -100,14 +127,21 @@ class LegacyImportAdmin(ModelAdmin):
         job = get_object_or_404(LegacyImport, pk=job_id)
         if not self.has_view_permission(request, job):
             return JsonResponse({}, status=403)
+        legacy_import_fail_stalled(job=job)
         return JsonResponse(
             {
                 "status": job.status,
                 "status_label": str(job.get_status_display()),
                 "running": job.status in RUNNING,
+                "waiting": legacy_import_waiting(job),
                 "progress": legacy_import_progress(job),
             }
         )
+
+    def changelist_view(self, request, extra_context=None):
+        if self.has_view_permission(request):
+            legacy_import_fail_stalled()
+        return super().changelist_view(request, extra_context)
 
     def confirm_view(self, request, job_id):
         job = get_object_or_404(LegacyImport, pk=job_id)
@@ -115,6 +149,16 @@ class LegacyImportAdmin(ModelAdmin):
         if request.method == "POST":
             try:
                 legacy_import_confirm(job=job, by=request.user)
+            except services.WorkflowError as error:
+                messages.error(request, error.message)
+        return HttpResponseRedirect(page)
+
+    def retry_view(self, request, job_id):
+        job = get_object_or_404(LegacyImport, pk=job_id)
+        page = reverse("admin:incidents_legacyimport_change", args=[job.pk])
+        if request.method == "POST":
+            try:
+                legacy_import_retry(job=job, by=request.user)
             except services.WorkflowError as error:
                 messages.error(request, error.message)
         return HttpResponseRedirect(page)

@@ -40,6 +40,11 @@ class LegacyImport(models.Model):
     dry_run_report = models.JSONField(_("dry-run report"), default=dict, blank=True)
     report = models.JSONField(_("import report"), default=dict, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The background run: each start (check, import, start again) is a new attempt, so a worker
+    # that outlived its attempt cannot overwrite the outcome of the next one.
+    attempt = models.PositiveIntegerField(_("attempt"), default=0)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    task_id = models.CharField(_("background task"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,4 +1,5 @@
-"""A real uvicorn server on 127.0.0.1 with the demo data, and Chromium to drive it.
+"""A real uvicorn server on 127.0.0.1 with the demo data and the background worker beside it,
+and Chromium to drive it.
 
 The server runs in its own process on its own database (a fresh PostgreSQL database when the
 suite runs on PostgreSQL), migrated and seeded through the same commands `make run` uses.
@@ -95,7 +96,7 @@ def live_server_url(tmp_path_factory) -> str:
     env.update(DATA_DIR=str(data_dir), DATABASE_URL=database.create(), PYTHONUNBUFFERED="1")
     port = _free_port()
     log = (data_dir / "server.log").open("w")
-    server = None
+    server = worker = None
     try:
         for command in (["migrate", "--no-input"], ["seed_demo"]):
             subprocess.run(
@@ -123,13 +124,25 @@ def live_server_url(tmp_path_factory) -> str:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(f"{url}/health/", server, data_dir / "server.log")
         yield url
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=20)
+        for process in (server, worker):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=20)
         log.close()
         database.drop()
 

@@ -1,6 +1,7 @@
 """Legacy workbook import in the admin: upload, dry-run report, confirm, import — and refused to
 anyone but administrators."""
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ SAMPLE = Path(__file__).resolve().parents[2] / "fixtures" / "legacy_sample.xlsx"
 
 
 @pytest.fixture(autouse=True)
-def inline_imports(settings):
-    """Run the import where the test can wait for it; the browser test covers the thread."""
-    settings.LEGACY_IMPORT_IN_BACKGROUND = False
+def immediate_tasks(settings):
+    """Run the queued work at once, where the test can wait for it; test_legacy_jobs and the
+    browser test cover the real queue and worker."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 def upload(client, content: bytes | None = None, name: str = "legacy.xlsx"):
@@ -75,11 +77,24 @@ class LegacyImportAdminTests:
         ]
         assert not Device.objects.filter(serial_number__startswith="LG").exists()
 
-    def test_a_file_that_is_not_a_workbook_ends_as_failed_with_a_message(
-        self, admin_client, django_capture_on_commit_callbacks
+    def test_a_file_that_is_not_a_workbook_is_refused_on_the_form_with_a_message(
+        self, admin_client
     ):
+        response = upload(admin_client, b"not a zip file")
+
+        assert response.status_code == 200
+        assert "it is not a zip archive" in response.content.decode()
+        assert not LegacyImport.objects.exists()
+
+    def test_a_workbook_that_cannot_be_read_ends_as_failed_with_a_message(
+        self, admin_client, django_capture_on_commit_callbacks, tmp_path
+    ):
+        path = tmp_path / "empty.xlsx"
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("readme.txt", "a zip archive, but no workbook in it")
+
         with django_capture_on_commit_callbacks(execute=True):
-            upload(admin_client, b"not a zip file")
+            upload(admin_client, path.read_bytes())
 
         job = LegacyImport.objects.get()
         assert job.status == LegacyImportStatus.FAILED

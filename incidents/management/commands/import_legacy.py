@@ -1,9 +1,11 @@
 import sys
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from incidents.legacy.columns import SHEET_ORDER
 from incidents.legacy.importer import LegacyImporter
+from incidents.services.errors import WorkflowError
+from incidents.services.legacy import legacy_workbook_check
 
 
 class Command(BaseCommand):
@@ -37,6 +39,10 @@ class Command(BaseCommand):
                     self.stdout.write(line)
                     self._last_line = line
 
+        try:
+            legacy_workbook_check(workbook=path)
+        except (WorkflowError, OSError) as error:
+            raise CommandError(str(error)) from error
         report = LegacyImporter(path, progress=progress).run(dry_run=dry_run)
 
         self.stdout.write("")

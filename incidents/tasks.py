@@ -1,0 +1,11 @@
+"""Background work, queued in the database and run by `manage.py db_worker`."""
+
+from django_tasks import task
+
+from incidents.services.legacy import legacy_import_run
+
+
+@task()
+def legacy_import(*, job_id: str, dry_run: bool, attempt: int) -> None:
+    """Check (a dry run) or import an uploaded legacy workbook: one attempt of its job."""
+    legacy_import_run(job_id=job_id, dry_run=dry_run, attempt=attempt)
