@@ -8,9 +8,11 @@ from incidents.choices import Stage, Step, WorkflowAction
 class IncidentEvent(models.Model):
     """One entry of an incident's timeline: who did what, when, from where to where, and why."""
 
+    # Kept when a superuser deletes the incident: the trail outlives it.
     incident = models.ForeignKey(
         "incidents.Incident",
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="events",
         verbose_name=_("incident"),
     )

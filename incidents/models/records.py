@@ -11,9 +11,11 @@ from incidents.choices import Stage, Verdict
 class OperationRecord(models.Model):
     """What the assignee did in a stage (retest, X-ray scan, rework…), with its attachments."""
 
+    # Kept when a superuser deletes the incident: the trail outlives it.
     incident = models.ForeignKey(
         "incidents.Incident",
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="operation_records",
         verbose_name=_("incident"),
     )
@@ -76,9 +78,11 @@ class Attachment(models.Model):
 class AnalysisResult(models.Model):
     """Findings of a stage and the verdict that decides where the incident goes next."""
 
+    # Kept when a superuser deletes the incident: the trail outlives it.
     incident = models.ForeignKey(
         "incidents.Incident",
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="analysis_results",
         verbose_name=_("incident"),
     )

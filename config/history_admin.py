@@ -1,0 +1,156 @@
+"""Trails in the admin: what they record is never rewritten or deleted from a page.
+
+- `ReadOnlyHistoryAdmin` takes the place of simple-history's `SimpleHistoryAdmin`: a historical
+  version is shown read-only to people who may view the record, and nothing is ever saved from
+  it (simple-history's `SIMPLE_HISTORY_REVERT_DISABLED` only hides the button: its page still
+  saves what is posted to it).
+- `KeptInTrailsAdminMixin` is for the people and places trails name: deleting one that a trail
+  names is refused with the advice to deactivate it, and "Deactivate selected" does that.
+
+Neither imports an app of the project (only the models it is given), so every app can use them.
+"""
+
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets
+from django.http import HttpResponseNotAllowed
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import HistoricalChanges
+from unfold.decorators import action
+
+READ_METHODS = ("GET", "HEAD")
+
+
+class _PastVersionPage:
+    """The model admin as a past version's page uses it: without the panels around the form
+    (workflow, timeline, device trail), which are about the record as it is now."""
+
+    change_form_before_template = None
+    change_form_after_template = None
+    change_form_outer_before_template = None
+    change_form_outer_after_template = None
+
+    def __init__(self, model_admin):
+        self._model_admin = model_admin
+
+    def __getattr__(self, name):
+        return getattr(self._model_admin, name)
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """History pages that only show: a past version is never put back, for anyone."""
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True
+
+    def has_change_history_permission(self, request, obj=None) -> bool:
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # The view simple-history ships saves whatever is posted to it.
+        if request.method not in READ_METHODS:
+            return HttpResponseNotAllowed(READ_METHODS)
+        extra_context = {**(extra_context or {}), "change_history": False}
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def render_history_view(self, request, template, context, **kwargs):
+        adminform = context.get("adminform")
+        if adminform is not None:
+            # Every field shown as text, as on the page of someone who may only view.
+            context["adminform"] = helpers.AdminForm(
+                adminform.form,
+                adminform.fieldsets,
+                {},
+                flatten_fieldsets(adminform.fieldsets),
+                model_admin=_PastVersionPage(self),
+            )
+        return super().render_history_view(request, template, context, **kwargs)
+
+
+def _pointing_at(model, candidates) -> list:
+    """(model, foreign key) of each foreign key among `candidates`' fields that points at
+    `model`."""
+    concrete = model._meta.concrete_model
+    return [
+        (candidate, field)
+        for candidate in candidates
+        for field in candidate._meta.fields
+        if field.many_to_one and field.related_model._meta.concrete_model is concrete
+    ]
+
+
+def _trail_name(trail_model) -> str:
+    if issubclass(trail_model, HistoricalChanges):
+        return _("history of %(things)s") % {
+            "things": trail_model.instance_type._meta.verbose_name_plural
+        }
+    return str(trail_model._meta.verbose_name_plural)
+
+
+def trail_mentions(model, pks, trail_models=()) -> dict:
+    """Which of the records `pks` of `model` a trail names, and where: {pk: [trail names]}.
+
+    Trails are every model's history (device holders and places, who made each change…) and
+    `trail_models` (e.g. the incident timeline), whatever their foreign keys do on delete."""
+    historical = [m for m in apps.get_models() if issubclass(m, HistoricalChanges)]
+    mentions: dict = {}
+    for trail_model, field in _pointing_at(model, [*historical, *trail_models]):
+        named = (
+            trail_model._base_manager.filter(**{f"{field.attname}__in": pks})
+            .values_list(field.attname, flat=True)
+            .distinct()
+        )
+        for pk in named:
+            names = mentions.setdefault(pk, [])
+            if _trail_name(trail_model) not in names:
+                names.append(_trail_name(trail_model))
+    return mentions
+
+
+class KeptInTrailsAdminMixin:
+    """For a model with an `is_active` flag whose records trails name (people, places).
+
+    Deleting a record that a trail names (single page and bulk action alike) is refused, each
+    one listed with the advice to deactivate it; list `deactivate_selected` in `actions` and
+    implement `deactivate(request, obj)` (returns why not, or None once done)."""
+
+    # Trails besides the models' history, e.g. the incident timeline.
+    trail_models: tuple = ()
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        objs = list(objs)
+        mentions = trail_mentions(self.model, [obj.pk for obj in objs], self.trail_models)
+        kept = [
+            _("%(object)s is named in trails (%(trails)s): deactivate it instead of deleting it.")
+            % {"object": obj, "trails": ", ".join(mentions[obj.pk])}
+            for obj in objs
+            if obj.pk in mentions
+        ]
+        return deleted, model_count, perms_needed, [*kept, *protected]
+
+    def deactivate(self, request, obj) -> str | None:
+        raise NotImplementedError
+
+    @action(description=gettext_lazy("Deactivate selected"), permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        done, refused = [], []
+        for obj in queryset.filter(is_active=True):
+            reason = (
+                self.deactivate(request, obj)
+                if self.has_change_permission(request, obj)
+                else _("You may not change %(object)s.") % {"object": obj}
+            )
+            if reason:
+                refused.append(reason)
+            else:
+                done.append(str(obj))
+        if done:
+            messages.success(request, _("Deactivated: %(list)s") % {"list": ", ".join(done)})
+        elif not refused:
+            messages.info(request, _("The selected ones were inactive already."))
+        for reason in refused:
+            messages.warning(request, reason)
