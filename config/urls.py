@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
+
+from config.language import set_language
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -21,6 +23,7 @@ admin.site.site_url = None
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switcher, which also keeps the choice on the person's account.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("health/", health, name="health"),
 ]

@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import action
 
@@ -19,13 +20,18 @@ class LabelAdminMixin:
         objects = list(queryset[:MAX_LABELS_PER_SHEET_REQUEST])
         response = HttpResponse(label_sheet_pdf(objects), content_type="application/pdf")
         name = self.model._meta.model_name
-        response["Content-Disposition"] = f'inline; filename="{name}-labels.pdf"'
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=False, filename=f"{name}-labels.pdf"
+        )
         return response
 
     def _single_label(self, request, object_id, render, content_type: str, suffix: str):
         obj = get_object_or_404(self.get_queryset(request), pk=object_id)
         response = HttpResponse(render(obj), content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{label_key(obj)}.{suffix}"'
+        # The key is typed by people: quotes, semicolons, line breaks or Chinese are encoded.
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{label_key(obj)}.{suffix}"
+        )
         return response
 
     @action(description=_("Label PNG"), url_path="label-png", icon="qr_code", permissions=["view"])

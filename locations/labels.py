@@ -7,6 +7,7 @@ from functools import cache
 from xml.sax.saxutils import escape
 
 import segno
+from django.contrib.auth import get_user_model
 from django.db.models import Model
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.pagesizes import A4
@@ -15,7 +16,6 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from incidents.models import Employee
 from locations.codes import label_key, label_payload
 from locations.models import Device
 
@@ -30,7 +30,7 @@ CJK_FONT = "STSong-Light"
 def label_title(obj: Model) -> str:
     if isinstance(obj, Device):
         return " ".join(filter(None, [obj.project, obj.hardware_version, obj.fail_item]))
-    if isinstance(obj, Employee):
+    if isinstance(obj, get_user_model()):
         return obj.get_full_name()
     return obj.name
 
@@ -137,6 +137,11 @@ def _font(size: int):
         return ImageFont.load_default(size)
 
 
+def _one_line(text: str) -> str:
+    """Printed text on one line: line breaks and other control characters become spaces."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(text)).split())
+
+
 def label_png(obj: Model) -> bytes:
     """One label as PNG, for label printers that take images."""
     qr_buffer = io.BytesIO()
@@ -148,9 +153,9 @@ def label_png(obj: Model) -> bytes:
     image = Image.new("RGB", (size + 520, size), "white")
     image.paste(qr_image, (0, 0))
     draw = ImageDraw.Draw(image)
-    draw.text((size + 16, 20), label_kind(obj), fill="black", font=_font(28))
-    draw.text((size + 16, 64), label_key(obj), fill="black", font=_font(40))
-    draw.text((size + 16, 124), label_title(obj)[:24], fill="black", font=_font(28))
+    draw.text((size + 16, 20), _one_line(label_kind(obj)), fill="black", font=_font(28))
+    draw.text((size + 16, 64), _one_line(label_key(obj)), fill="black", font=_font(40))
+    draw.text((size + 16, 124), _one_line(label_title(obj))[:24], fill="black", font=_font(28))
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()

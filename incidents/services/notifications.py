@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 
+from config.language import language_of
 from incidents.choices import WorkflowAction
 from incidents.models import Employee, Incident, Notification
 
@@ -50,21 +51,24 @@ def _send_emails(notification_ids: list[int]) -> None:
     notifications = Notification.objects.filter(pk__in=notification_ids).select_related(
         "recipient", "actor", "incident"
     )
-    with translation.override(settings.LANGUAGE_CODE):
-        for notification in notifications:
-            if not notification.recipient.email:
-                continue
-            link = settings.SITE_BASE_URL + reverse(
-                "admin:incidents_incident_change", args=[notification.incident_id]
+    for notification in notifications:
+        recipient = notification.recipient
+        if not recipient.email:
+            continue
+        link = settings.SITE_BASE_URL + reverse(
+            "admin:incidents_incident_change", args=[notification.incident_id]
+        )
+        # Each in the language the recipient reads the product in.
+        with translation.override(language_of(recipient) or settings.LANGUAGE_CODE):
+            text = notification.text
+        try:
+            # A header is one line: reasons written over several lines are folded.
+            subject = " ".join(f"[ADT] {text}".split())[:150]
+            send_mail(
+                subject=subject,
+                message=f"{text}\n\n{link}\n",
+                from_email=None,
+                recipient_list=[recipient.email],
             )
-            try:
-                # A header is one line: reasons written over several lines are folded.
-                subject = " ".join(f"[ADT] {notification.text}".split())[:150]
-                send_mail(
-                    subject=subject,
-                    message=f"{notification.text}\n\n{link}\n",
-                    from_email=None,
-                    recipient_list=[notification.recipient.email],
-                )
-            except OSError:
-                logger.exception("Could not e-mail notification %s", notification.pk)
+        except OSError:
+            logger.exception("Could not e-mail notification %s", notification.pk)

@@ -2,6 +2,8 @@
 
 import json
 import os
+import secrets
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -9,12 +11,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+GOOD_SECRET = secrets.token_urlsafe(50)
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": GOOD_SECRET,
+    "ALLOWED_HOSTS": "adt.example.com",
+    "SITE_BASE_URL": "https://adt.example.com",
+}
 PRINT_SETTINGS = (
     "import json, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
     "'layer': settings.CHANNEL_LAYERS['default'], 'debug': settings.DEBUG, "
     "'secret': bool(settings.SECRET_KEY)}))"
 )
+
+
+def print_settings(*names: str) -> str:
+    return (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{n: getattr(settings, n, None) for n in {list(names)!r}}}))"
+    )
+
+
+def example_values() -> dict[str, str]:
+    """The variables `.env.example` sets (its uncommented lines)."""
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")]
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
@@ -88,13 +111,7 @@ class ProductionModeTests:
         assert "Traceback" not in result.stderr
 
     def test_starts_with_debug_off_when_required_settings_are_given(self, tmp_path):
-        result = run(
-            ["-c", PRINT_SETTINGS],
-            tmp_path,
-            DJANGO_ENV="production",
-            SECRET_KEY="x" * 50,
-            ALLOWED_HOSTS="adt.example.com",
-        )
+        result = run(["-c", PRINT_SETTINGS], tmp_path, **PRODUCTION)
 
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["debug"] is False
@@ -105,3 +122,152 @@ class ProductionModeTests:
 
         assert result.returncode != 0
         assert "DJANGO_ENV must be" in result.stderr
+
+
+class ProductionSecretKeyTests:
+    @pytest.mark.parametrize(
+        "command", [["manage.py", "check"], ["-c", "import config.asgi"]], ids=["manage", "asgi"]
+    )
+    def test_the_placeholder_of_the_example_file_is_refused_in_one_line(self, tmp_path, command):
+        placeholder = example_values()["SECRET_KEY"]
+
+        result = run(command, tmp_path, **{**PRODUCTION, "SECRET_KEY": placeholder})
+
+        assert result.returncode != 0
+        assert "SECRET_KEY is the placeholder of .env.example" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+    def test_a_key_shorter_than_50_characters_is_refused_saying_how_long_it_is(self, tmp_path):
+        result = run(["manage.py", "check"], tmp_path, **{**PRODUCTION, "SECRET_KEY": "k" * 49})
+
+        assert result.returncode != 0
+        assert "SECRET_KEY must be at least 50 characters long" in result.stderr
+        assert "(it has 49)" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_a_key_of_50_characters_is_accepted(self, tmp_path):
+        result = run(["-c", PRINT_SETTINGS], tmp_path, **{**PRODUCTION, "SECRET_KEY": "k" * 50})
+
+        assert result.returncode == 0, result.stderr
+
+    def test_the_example_file_with_a_real_secret_is_a_configuration_production_accepts(
+        self, tmp_path
+    ):
+        values = {**example_values(), "SECRET_KEY": GOOD_SECRET}
+
+        result = run(["-c", PRINT_SETTINGS], tmp_path, **values)
+
+        assert values["DJANGO_ENV"] == "production"
+        assert result.returncode == 0, result.stderr
+
+
+class ProductionSiteBaseUrlTests:
+    def test_refuses_to_start_without_the_address_links_in_e_mails_point_to(self, tmp_path):
+        values = {key: value for key, value in PRODUCTION.items() if key != "SITE_BASE_URL"}
+
+        result = run(["manage.py", "check"], tmp_path, **values)
+
+        assert result.returncode != 0
+        assert "SITE_BASE_URL must be set when DJANGO_ENV=production" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_the_given_address_is_used_without_a_trailing_slash(self, tmp_path):
+        values = {**PRODUCTION, "SITE_BASE_URL": "https://adt.example.com/"}
+
+        result = run(["-c", print_settings("SITE_BASE_URL")], tmp_path, **values)
+
+        assert json.loads(result.stdout) == {"SITE_BASE_URL": "https://adt.example.com"}
+
+
+class DevelopmentSecretFileTests:
+    def test_the_generated_secret_is_readable_by_its_owner_only(self, tmp_path):
+        result = run(["-c", PRINT_SETTINGS], tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        assert stat.S_IMODE((tmp_path / "dev-secret-key").stat().st_mode) == 0o600
+
+    def test_an_existing_secret_readable_by_others_is_tightened_and_kept(self, tmp_path):
+        path = tmp_path / "dev-secret-key"
+        path.write_text("s" * 60)
+        path.chmod(0o644)
+
+        result = run(["-c", PRINT_SETTINGS], tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert path.read_text() == "s" * 60
+
+
+HTTPS_SETTINGS = print_settings(
+    "SECURE_PROXY_SSL_HEADER",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+)
+
+
+class HttpsSettingsTests:
+    def test_production_trusts_no_proxy_header_unless_one_is_named(self, tmp_path):
+        result = run(["-c", HTTPS_SETTINGS], tmp_path, **PRODUCTION)
+
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["SECURE_PROXY_SSL_HEADER"] is None
+
+    @pytest.mark.parametrize(
+        "name", ["X-Forwarded-Proto", "x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"]
+    )
+    def test_the_named_proxy_header_is_trusted_to_say_https(self, tmp_path, name):
+        values = {**PRODUCTION, "SECURE_PROXY_SSL_HEADER": name}
+
+        result = run(["-c", HTTPS_SETTINGS], tmp_path, **values)
+
+        assert json.loads(result.stdout)["SECURE_PROXY_SSL_HEADER"] == [
+            "HTTP_X_FORWARDED_PROTO",
+            "https",
+        ]
+
+    def test_embedded_mode_sends_no_hsts_by_default(self, tmp_path):
+        result = run(["-c", HTTPS_SETTINGS], tmp_path)
+
+        assert json.loads(result.stdout) == {
+            "SECURE_PROXY_SSL_HEADER": None,
+            "SECURE_HSTS_SECONDS": 0,
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+            "SECURE_HSTS_PRELOAD": False,
+        }
+
+    def test_production_starts_with_one_hour_of_hsts(self, tmp_path):
+        result = run(["-c", HTTPS_SETTINGS], tmp_path, **PRODUCTION)
+
+        assert json.loads(result.stdout)["SECURE_HSTS_SECONDS"] == 3600
+
+    def test_hsts_comes_from_the_environment(self, tmp_path):
+        values = {
+            **PRODUCTION,
+            "SECURE_HSTS_SECONDS": "31536000",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+            "SECURE_HSTS_PRELOAD": "true",
+        }
+
+        result = run(["-c", HTTPS_SETTINGS], tmp_path, **values)
+
+        assert json.loads(result.stdout) == {
+            "SECURE_PROXY_SSL_HEADER": None,
+            "SECURE_HSTS_SECONDS": 31536000,
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+            "SECURE_HSTS_PRELOAD": True,
+        }
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "SITE_BASE_URL",
+            "SECURE_PROXY_SSL_HEADER",
+            "SECURE_HSTS_SECONDS",
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+            "SECURE_HSTS_PRELOAD",
+        ],
+    )
+    def test_every_new_variable_is_documented_in_the_example_file(self, name):
+        assert f"{name}=" in (ROOT / ".env.example").read_text(encoding="utf-8")

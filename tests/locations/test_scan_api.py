@@ -1,0 +1,116 @@
+"""The scan station's JSON API against what a browser, a scanner or a stranger may send: a body
+that is not a JSON object, a code far longer than any key, and requests without the CSRF token
+the page sends."""
+
+import json
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from locations.codes import label_payload, max_key_length
+from tests.factories import DeviceFactory, LocationFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+API = "admin:locations_device_scan_api"
+PAGE = "admin:locations_device_scan"
+
+
+def post_json(client: Client, body: str, **headers):
+    return client.post(reverse(API), body, content_type="application/json", **headers)
+
+
+@pytest.fixture
+def operator_client(client) -> Client:
+    client.force_login(StaffFactory())
+    return client
+
+
+class BodyThatIsNotAnObjectTests:
+    @pytest.mark.parametrize("body", ["[1]", '"x"', "null", "42", "true", '[{"op": "scan"}]'])
+    def test_a_json_body_that_is_not_an_object_is_a_bad_request_in_words(
+        self, operator_client, body
+    ):
+        response = post_json(operator_client, body)
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "level": "error",
+            "message": "The request must be a JSON object.",
+        }
+
+    def test_the_station_still_works_after_a_bad_request(self, operator_client):
+        device, shelf = DeviceFactory(), LocationFactory()
+        post_json(operator_client, "[1]")
+
+        post_json(operator_client, json.dumps({"op": "scan", "code": label_payload(device)}))
+        reply = post_json(
+            operator_client, json.dumps({"op": "scan", "code": label_payload(shelf)})
+        ).json()
+        post_json(operator_client, json.dumps({"op": "commit"}))
+
+        device.refresh_from_db()
+        assert reply["level"] == "ready"
+        assert device.location == shelf
+
+
+class OverlongCodeTests:
+    def test_a_100_kb_code_is_refused_in_words_without_a_query_made_with_it(self, operator_client):
+        code = "X" * 100_000
+        body = json.dumps({"op": "scan", "code": code})
+
+        with CaptureQueriesContext(connection) as captured:
+            response = post_json(operator_client, body)
+
+        assert response.status_code == 200
+        reply = response.json()
+        assert reply["level"] == "error"
+        assert reply["message"].startswith("The scanned code is 100000 characters long")
+        assert code not in reply["message"]
+        assert not [q for q in captured.captured_queries if "X" * max_key_length() in q["sql"]]
+
+    def test_a_prefixed_overlong_code_is_refused_the_same_way(self, operator_client):
+        body = json.dumps({"op": "scan", "code": "DEV:" + "9" * 100_000})
+
+        reply = post_json(operator_client, body).json()
+
+        assert reply["level"] == "error"
+        assert "no device, person or location has a code longer than 64" in reply["message"]
+
+
+class CsrfTests:
+    """What the page's script does: it reads the csrftoken cookie and sends it as X-CSRFToken."""
+
+    @pytest.fixture
+    def strict_client(self) -> Client:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(StaffFactory())
+        return client
+
+    def test_a_post_without_the_csrf_token_is_forbidden_and_moves_nothing(self, strict_client):
+        device = DeviceFactory()
+        strict_client.get(reverse(PAGE))
+
+        response = post_json(
+            strict_client, json.dumps({"op": "scan", "code": label_payload(device)})
+        )
+
+        assert response.status_code == 403
+        assert strict_client.session.get("scan_station") is None
+
+    def test_a_post_with_the_token_from_the_page_cookie_works(self, strict_client):
+        device = DeviceFactory()
+        assert strict_client.get(reverse(PAGE)).status_code == 200
+        token = strict_client.cookies["csrftoken"].value
+
+        response = post_json(
+            strict_client,
+            json.dumps({"op": "scan", "code": label_payload(device)}),
+            HTTP_X_CSRFTOKEN=token,
+        )
+
+        assert response.status_code == 200
+        assert response.json()["pending"] == {"device": f"Device {device.serial_number}"}
