@@ -110,4 +110,22 @@ class WorkflowAction(models.TextChoices):
     APPROVE = "approve", _("Approved")
     REJECT = "reject", _("Sent back")
     CANCEL = "cancel", _("Cancelled")
+    EDIT = "edit", _("Details changed")
     IMPORT = "import", _("Updated from the legacy workbook")
+
+
+def stage_can_reach(start: str, goal: str) -> bool:
+    """Whether the workflow can lead from stage `start` to stage `goal` (forwards only): along
+    the graph of NEXT_STAGE, or to `cancelled` from any open stage."""
+    if goal == Stage.CANCELLED:
+        return start in OPEN_STAGES
+    seen, frontier = {start}, [start]
+    while frontier:
+        stage = frontier.pop()
+        for (source, _verdict), target in NEXT_STAGE.items():
+            if source == stage and target not in seen:
+                if target == goal:
+                    return True
+                seen.add(target)
+                frontier.append(target)
+    return False

@@ -1,7 +1,10 @@
 """Forms behind the workflow buttons. Each parses input and calls one service; the services
 decide what is allowed."""
 
+from collections.abc import Sequence
+
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
     UnfoldAdminSelectWidget,
@@ -10,6 +13,7 @@ from unfold.widgets import (
     UnfoldBooleanSwitchWidget,
 )
 
+from config.uploads import RefusedUpload
 from incidents import rules, services
 from incidents.choices import NEXT_STAGE, STAGE_VERDICTS, Verdict
 from incidents.models import Employee, Incident, OperationRecord, ProblemGroup
@@ -26,12 +30,19 @@ class WorkflowForm(forms.Form):
     expected_step = forms.CharField(widget=forms.HiddenInput)
     submit_label = _("Confirm")
 
-    def __init__(self, *args, incident: Incident, **kwargs):
+    def __init__(
+        self,
+        *args,
+        incident: Incident,
+        refused_uploads: Sequence[RefusedUpload] = (),
+        **kwargs,
+    ):
         kwargs.setdefault(
             "initial", {"expected_stage": incident.stage, "expected_step": incident.step}
         )
         super().__init__(*args, **kwargs)
         self.incident = incident
+        self.refused_uploads = refused_uploads
 
     @property
     def expected(self) -> tuple[str, str]:
@@ -65,12 +76,7 @@ class AssignForm(WorkflowForm):
 
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, incident=incident, **kwargs)
-        department = rules.stage_owner(incident.stage)
-        self.fields["assignee"].queryset = (
-            Employee.objects.filter(department=department, is_active=True)
-            if department
-            else Employee.objects.none()
-        )
+        self.fields["assignee"].queryset = rules.assignable_people(incident)
         if incident.assignee_id:
             self.fields["assignee"].initial = incident.assignee_id
 
@@ -140,10 +146,22 @@ class OperationRecordForm(WorkflowForm):
     service = staticmethod(services.operation_record_add)
     passes = ("action", "notes", "files")
 
+    def clean(self):
+        cleaned_data = super().clean()
+        # A file over the upload limit never arrived: refuse the record rather than keep it
+        # without the file.
+        for upload in self.refused_uploads:
+            self.add_error("files", upload.message(settings.ATTACHMENT_MAX_BYTES))
+        return cleaned_data
+
 
 class AnalysisResultForm(WorkflowForm):
     findings = forms.CharField(label=_("Findings"), widget=_textarea(4))
-    verdict = forms.ChoiceField(label=_("Verdict"), required=False, widget=UnfoldAdminSelectWidget)
+    verdict = forms.ChoiceField(
+        label=_("Verdict"),
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("Decides where the incident goes when the stage is approved."),
+    )
     operation_record = forms.ModelChoiceField(
         label=_("Based on operation record"),
         queryset=OperationRecord.objects.none(),
@@ -158,7 +176,7 @@ class AnalysisResultForm(WorkflowForm):
         super().__init__(*args, incident=incident, **kwargs)
         verdicts = STAGE_VERDICTS.get(incident.stage, ())
         if verdicts:
-            self.fields["verdict"].choices = [("", _("No verdict yet"))] + [
+            self.fields["verdict"].choices = [("", _("Choose the verdict…"))] + [
                 (v, f"{Verdict(v).label} → {NEXT_STAGE[(incident.stage, v)].label}")
                 for v in verdicts
             ]

@@ -1,6 +1,7 @@
 """Reads for dashboards and lists."""
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
 from incidents.models import (
@@ -11,6 +12,7 @@ from incidents.models import (
     OperationRecord,
     StageOwnership,
 )
+from locations.models import Device, Location
 
 
 def incident_stage_counts() -> dict[str, int]:
@@ -123,6 +125,24 @@ def workflow_graph(incident: Incident, timeline: list[IncidentEvent]) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
+def blocked_review_actions(incident: Incident, user: Employee) -> list[dict]:
+    """For someone who reviews this incident's stage: the review actions they cannot take now
+    and why (their own work, a stage without owner…), so the page says it instead of simply
+    showing no button."""
+    from incidents import rules
+
+    if not incident.is_open or incident.step != Step.SUBMITTED:
+        return []
+    if not (rules.can_review(incident, user) or rules.stage_owner(incident.stage) is None):
+        return []
+    blocked = []
+    for action in (WorkflowAction.APPROVE, WorkflowAction.REJECT):
+        reason = rules.refusal(incident, action, user)
+        if reason:
+            blocked.append({"action": action, "label": action.label, "reason": reason})
+    return blocked
+
+
 # --- work queues ------------------------------------------------------------------------------
 def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
     """Incidents in one of a person's queues: `mine` (assigned to me, in progress), `review`
@@ -150,3 +170,56 @@ WORK_QUEUES = ("mine", "review", "unassigned")
 
 def unread_notification_count(user: Employee) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# --- where the device is, for the workflow ---------------------------------------------------
+def device_open_incident(device: Device) -> Incident | None:
+    return device.incidents.filter(stage__in=OPEN_STAGES).first()
+
+
+def stage_work_location(incident: Incident) -> Location | None:
+    """Where the incident's current stage does its work, if the stage declares it."""
+    ownership = (
+        StageOwnership.objects.select_related("work_location").filter(stage=incident.stage).first()
+    )
+    return ownership.work_location if ownership else None
+
+
+def custody_warning(incident: Incident) -> str | None:
+    """Why the device is not where its stage needs it, or None when all is well."""
+    if not incident.is_open:
+        return None
+    needed = stage_work_location(incident)
+    device = incident.device
+    if needed is None or device.location_id == needed.pk:
+        return None
+    return _(
+        "%(stage)s works at %(needed)s, but device %(serial)s is at %(where)s. "
+        "Scan it into %(needed_code)s when it gets there."
+    ) % {
+        "stage": incident.get_stage_display(),
+        "needed": needed,
+        "needed_code": needed.code,
+        "serial": device.serial_number,
+        "where": device.location or _("an unknown place"),
+    }
+
+
+def scan_station_device_status(device: Device) -> dict[str, str]:
+    """What the scan station shows of the device's workflow: its open incident, and whether the
+    stage it waits for works right here."""
+    incident = device_open_incident(device)
+    if incident is None:
+        return {"incident": "", "gate": ""}
+    status = {"incident": f"#{incident.pk} · {incident.get_stage_display()}", "gate": ""}
+    needed = stage_work_location(incident)
+    if needed is None:
+        return status
+    context = {"stage": incident.get_stage_display(), "id": incident.pk, "code": needed.code}
+    if device.location_id == needed.pk:
+        status["gate"] = _("%(stage)s is waiting for this device here (incident #%(id)s).") % (
+            context
+        )
+    else:
+        status["gate"] = _("%(stage)s needs this device at %(code)s.") % context
+    return status

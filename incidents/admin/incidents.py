@@ -5,12 +5,9 @@ from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
@@ -21,11 +18,13 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
+from config.history_admin import ReadOnlyHistoryAdmin
+from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import rules, selectors, services
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
-from incidents.models import Attachment, Incident, ProblemGroup
+from incidents.models import Attachment, Incident, Notification, ProblemGroup
 from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
 from locations.models import Device
@@ -62,7 +61,7 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 
 
 @admin.register(ProblemGroup)
-class ProblemGroupAdmin(SimpleHistoryAdmin, ModelAdmin):
+class ProblemGroupAdmin(ReadOnlyHistoryAdmin, ModelAdmin):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateTimeFilter)]
@@ -136,7 +135,8 @@ class IncidentAddForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = ["device", "reporter", "problem_group", "description", "opened_at"]
+        # The reporter is whoever opens it and it opens now: back-dating is for imports only.
+        fields = ["device", "problem_group", "description"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,7 +149,7 @@ class IncidentAddForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Pick a registered device or type a new serial number (one of the two).")
             )
-        if serial and Device.objects.filter(serial_number=serial).exists():
+        if serial and Device.objects.filter(serial_number__iexact=serial).exists():
             self.add_error(
                 "serial_number",
                 _("Device %(serial)s is already registered; pick it in the device field.")
@@ -165,11 +165,16 @@ class IncidentAddForm(forms.ModelForm):
 
 
 @admin.register(Incident)
-class IncidentAdmin(WorkflowAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin, ModelAdmin):
+class IncidentAdmin(
+    WorkflowAdminMixin,
+    SpreadsheetAdminMixin,
+    ImportExportModelAdmin,
+    ReadOnlyHistoryAdmin,
+    ModelAdmin,
+):
     resource_classes = [IncidentResource]
     import_form_class = ImportForm
     export_form_class = ExportForm
-    formats = [XLSX, CSV]
     list_display = [
         "number",
         "device",
@@ -227,7 +232,7 @@ class IncidentAdmin(WorkflowAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
                 )
             },
         ),
-        (_("Incident"), {"fields": ("reporter", "problem_group", "description", "opened_at")}),
+        (_("Incident"), {"fields": ("problem_group", "description")}),
     )
     change_form_outer_after_template = "admin/incidents/incident/workflow_panel.html"
 
@@ -245,15 +250,24 @@ class IncidentAdmin(WorkflowAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
             return []
         return [*self.readonly_fields, "device", "opened_at", "reporter"]
 
-    def get_changeform_initial_data(self, request):
-        return {"reporter": request.user.pk, "opened_at": timezone.now()}
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Incidents are cancelled. A superuser may still delete one (after Django's
+        # confirmation page); its timeline, records, results and history stay.
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Notifications only point at the incident and go with it; nobody deletes them alone.
+        perms_needed.discard(Notification._meta.verbose_name)
+        return deleted, model_count, perms_needed, protected
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         incident = self._incident(request, object_id)
         timeline = selectors.incident_timeline(incident)
         extra_context = {
             **(extra_context or {}),
-            "custody_warning": location_selectors.custody_warning(incident),
+            "custody_warning": selectors.custody_warning(incident),
+            "blocked_actions": selectors.blocked_review_actions(incident, request.user),
             "device_trail": location_selectors.device_trail(incident.device),
             "timeline": timeline,
             "record_groups": selectors.incident_records_by_stage(incident),
@@ -300,10 +314,9 @@ class IncidentAdmin(WorkflowAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
             )
             return services.incident_open(
                 device=device,
-                reporter=data["reporter"],
+                reporter=request.user,
                 problem_group=data["problem_group"],
                 description=data["description"],
-                opened_at=data["opened_at"],
             )
         except (ValidationError, services.WorkflowError) as error:
             # Someone registered the same device or opened it a moment ago.
@@ -317,13 +330,19 @@ class IncidentAdmin(WorkflowAdminMixin, ImportExportModelAdmin, SimpleHistoryAdm
             return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change) -> None:
+        """The change form edits details only, through the service that locks the row and
+        writes just those, so it never undoes a transition made meanwhile."""
         if change:
-            super().save_model(request, obj, form, change)
+            data = form.cleaned_data
+            services.incident_update(
+                incident=obj,
+                by=request.user,
+                **{name: data[name] for name in services.INCIDENT_DETAIL_FIELDS if name in data},
+            )
 
     def save_related(self, request, form, formsets, change) -> None:
-        # On add, incident_open already saved everything the add form carries.
-        if change:
-            super().save_related(request, form, formsets, change)
+        # incident_open or incident_update saved everything the form carries.
+        return None
 
     @display(description=_("incident"), ordering="id")
     def number(self, incident: Incident) -> str:

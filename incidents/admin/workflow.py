@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.decorators import action
 
+from config.uploads import refused_uploads
 from incidents import forms as workflow_forms
 from incidents import rules, services
 from incidents.choices import WorkflowAction
@@ -27,10 +28,6 @@ DETAIL_ACTIONS = {
     "reject_action": (WorkflowAction.REJECT, workflow_forms.RejectForm),
     "cancel_action": (WorkflowAction.CANCEL, workflow_forms.CancelForm),
 }
-
-
-def _is_supervisor(user) -> bool:
-    return user.is_active and user.supervised_departments.exists()
 
 
 class WorkflowAdminMixin:
@@ -51,16 +48,16 @@ class WorkflowAdminMixin:
 
     def get_actions_row(self, request):
         allowed = super().get_actions_row(request)
-        return allowed if _is_supervisor(request.user) else []
+        return allowed if rules.may_review_any(request.user) else []
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         user = request.user
-        if not _is_supervisor(user):
-            for name in ("bulk_assign", "bulk_approve", "bulk_reject"):
+        if not rules.is_supervisor(user):
+            actions.pop("bulk_assign", None)
+        if not rules.may_review_any(user):
+            for name in ("bulk_approve", "bulk_reject", "bulk_cancel"):
                 actions.pop(name, None)
-            if not rules.is_admin(user):
-                actions.pop("bulk_cancel", None)
         if not user.has_perm("incidents.change_incident"):
             actions.pop("bulk_problem_group", None)
         return actions
@@ -85,7 +82,12 @@ class WorkflowAdminMixin:
         if reason:
             messages.error(request, reason)
             return HttpResponseRedirect(change_url)
-        form = form_class(request.POST or None, request.FILES or None, incident=incident)
+        form = form_class(
+            request.POST or None,
+            request.FILES or None,
+            incident=incident,
+            refused_uploads=refused_uploads(request),
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 form.perform(by=request.user)
@@ -147,7 +149,9 @@ class WorkflowAdminMixin:
         return self._workflow_view(request, object_id, "cancel_action")
 
     # --- many incidents from the changelist -----------------------------------------------------
-    def _bulk_action(self, request, queryset, *, name, title, done_label, call, form_class=None):
+    def _bulk_action(
+        self, request, queryset, *, name, title, done_label, refused_label, call, form_class=None
+    ):
         """Ask for the action's input first when it needs any (the selection travels along),
         then run `call(incident, data)` on each incident and report what was done and refused."""
         data = {}
@@ -170,7 +174,10 @@ class WorkflowAdminMixin:
             try:
                 call(incident, data)
             except services.WorkflowError as error:
-                refused.append(f"#{incident.pk}: {error.message}")
+                refused.append(
+                    _("%(what)s #%(id)s: %(why)s")
+                    % {"what": refused_label, "id": incident.pk, "why": error.message}
+                )
             else:
                 done.append(f"#{incident.pk}")
         if done:
@@ -180,7 +187,7 @@ class WorkflowAdminMixin:
                 % {"what": done_label, "count": len(done), "ids": ", ".join(done)},
             )
         for line in refused:
-            messages.warning(request, _("Refused %(line)s") % {"line": line})
+            messages.warning(request, line)
         return None
 
     @action(description=gettext_lazy("Assign selected incidents to one person"))
@@ -191,6 +198,7 @@ class WorkflowAdminMixin:
             name="bulk_assign",
             title=_("Assign incidents"),
             done_label=_("Assigned"),
+            refused_label=_("Not assigned"),
             form_class=workflow_forms.BulkAssignForm,
             call=lambda incident, data: services.incident_assign(
                 incident=incident,
@@ -208,6 +216,7 @@ class WorkflowAdminMixin:
             name="bulk_approve",
             title=_("Approve incidents"),
             done_label=_("Approved"),
+            refused_label=_("Not approved"),
             call=lambda incident, data: services.incident_approve(
                 incident=incident, by=request.user
             ),
@@ -221,6 +230,7 @@ class WorkflowAdminMixin:
             name="bulk_reject",
             title=_("Send incidents back"),
             done_label=_("Sent back"),
+            refused_label=_("Not sent back"),
             form_class=workflow_forms.BulkReasonForm,
             call=lambda incident, data: services.incident_reject(
                 incident=incident, by=request.user, reason=data["reason"]
@@ -235,6 +245,7 @@ class WorkflowAdminMixin:
             name="bulk_cancel",
             title=_("Cancel incidents"),
             done_label=_("Cancelled"),
+            refused_label=_("Not cancelled"),
             form_class=workflow_forms.BulkReasonForm,
             call=lambda incident, data: services.incident_cancel(
                 incident=incident, by=request.user, reason=data["reason"]
@@ -249,6 +260,7 @@ class WorkflowAdminMixin:
             name="bulk_problem_group",
             title=_("Problem group"),
             done_label=_("Updated"),
+            refused_label=_("Not updated"),
             form_class=workflow_forms.BulkProblemGroupForm,
             call=lambda incident, data: services.incident_set_problem_group(
                 incident=incident, problem_group=data["problem_group"], by=request.user

@@ -16,7 +16,7 @@ from incidents.choices import (
     Step,
     Verdict,
 )
-from incidents.fields import CodeField
+from locations.fields import CodeField
 
 problem_group_number_validator = RegexValidator(
     r"^[A-Z][A-Z0-9]*-\d{4}-\d{3,}$",
@@ -170,9 +170,10 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         return self.operation_records.filter(stage=self.stage, round=self.stage_round).exists()
 
     def latest_verdict(self) -> Verdict | None:
-        """The verdict of the newest analysis result of the current stage, if any."""
+        """The verdict of the newest analysis result of the current stage and round, if any: a
+        verdict from a round that was sent back no longer decides."""
         result = (
-            self.analysis_results.filter(stage=self.stage)
+            self.analysis_results.filter(stage=self.stage, round=self.stage_round)
             .exclude(verdict="")
             .order_by("-created_at", "-id")
             .first()
@@ -210,7 +211,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         source=Step.SUBMITTED,
         target=Step.ASSIGNED,
         conditions=[_is_open],
-        permission=rules.is_stage_supervisor,
+        permission=rules.can_review,
     )
     def reject(self) -> None:
         self.stage_round += 1
@@ -225,7 +226,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         source=sorted({source for source, _verdict in NEXT_STAGE}),
         target=RETURN_VALUE(*Stage.values),
         conditions=[lambda incident: incident.step == Step.SUBMITTED, _has_next_stage],
-        permission=rules.is_stage_supervisor,
+        permission=rules.can_review,
     )
     def approve(self) -> Stage:
         next_stage = self.next_stage()

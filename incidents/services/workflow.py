@@ -17,6 +17,7 @@ from incidents.choices import TERMINAL_STAGES, Stage, Step, WorkflowAction
 from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
+from locations.choices import IMPORT_REASON
 from locations.models import Device
 from locations.services import device_move
 
@@ -58,7 +59,7 @@ def _run(incident: Incident, transition: str, by: Employee, **kwargs) -> None:
     incident.save()
 
 
-def log_event(
+def event_build(
     incident: Incident,
     action: WorkflowAction,
     by: Employee | None,
@@ -67,7 +68,9 @@ def log_event(
     assignee: Employee | None = None,
     at: datetime | None = None,
 ) -> IncidentEvent:
-    return IncidentEvent.objects.create(
+    """A timeline entry for what just happened to `incident`, not saved yet (bulk writers save
+    many at once)."""
+    return IncidentEvent(
         created_at=at or timezone.now(),
         incident=incident,
         action=action,
@@ -79,6 +82,20 @@ def log_event(
         assignee=assignee,
         comment=comment,
     )
+
+
+def log_event(
+    incident: Incident,
+    action: WorkflowAction,
+    by: Employee | None,
+    before: tuple[str, str],
+    comment: str = "",
+    assignee: Employee | None = None,
+    at: datetime | None = None,
+) -> IncidentEvent:
+    event = event_build(incident, action, by, before, comment, assignee, at)
+    event.save()
+    return event
 
 
 def _required(text: str, what: str) -> str:
@@ -102,22 +119,9 @@ def incident_assign(
     `hand_over_device` the assignee also becomes the device's holder (kept in its trail)."""
     incident = lock_incident(incident, expected)
     check_allowed(incident, WorkflowAction.ASSIGN, by)
-    department = rules.stage_owner(incident.stage)
-    in_department = assignee.department_id == department.pk or (
-        department.supervisors.filter(pk=assignee.pk).exists()
-    )
-    if not assignee.is_active or not in_department:
-        raise WorkflowError(
-            _(
-                "%(person)s is not an active member of %(department)s, which owns %(stage)s; "
-                "assign someone from that department."
-            )
-            % {
-                "person": assignee,
-                "department": department.name,
-                "stage": incident.get_stage_display(),
-            }
-        )
+    reason = rules.assignment_refusal(incident, assignee)
+    if reason:
+        raise WorkflowError(reason)
     before = (incident.stage, incident.step)
     _run(incident, "assign", by, assignee=assignee)
     log_event(incident, WorkflowAction.ASSIGN, by, before, comment, assignee=assignee)
@@ -231,18 +235,51 @@ def incident_cancel(
     return incident
 
 
+# Passed for a detail that should stay as it is.
+UNCHANGED = object()
+INCIDENT_DETAIL_FIELDS = ("description", "problem_group")
+
+
 @transaction.atomic
+def incident_update(
+    *,
+    incident: Incident,
+    by: Employee,
+    description=UNCHANGED,
+    problem_group=UNCHANGED,
+    reason: str | None = None,
+) -> Incident:
+    """Change an incident's details (description, problem group) and nothing else: the row is
+    re-read under its lock and only the changed details are written, so a transition made at
+    the same moment is never undone. Recorded on the timeline and in the history."""
+    if not by.has_perm("incidents.change_incident"):
+        raise WorkflowError(_("You may not change incidents."))
+    incident = lock_incident(incident)
+    wanted = {"description": description, "problem_group": problem_group}
+    changed = [
+        name
+        for name, value in wanted.items()
+        if value is not UNCHANGED and getattr(incident, name) != value
+    ]
+    if not changed:
+        return incident
+    for name in changed:
+        setattr(incident, name, wanted[name])
+    incident.full_clean(exclude=["stage", "step", "device", "reporter", "assignee"])
+    incident._history_user = by
+    if reason:
+        incident._change_reason = reason
+    incident.save(update_fields=changed)
+    state = (incident.stage, incident.step)
+    log_event(incident, WorkflowAction.EDIT, by, state, assignee=incident.assignee)
+    return incident
+
+
 def incident_set_problem_group(
     *, incident: Incident, problem_group: ProblemGroup | None, by: Employee
 ) -> Incident:
     """Join (or with None, leave) a problem group; closed incidents keep theirs."""
-    incident = lock_incident(incident)
-    if not by.has_perm("incidents.change_incident"):
-        raise WorkflowError(_("You may not change incidents' problem groups."))
-    incident.problem_group = problem_group
-    incident._history_user = by
-    incident.save(update_fields=["problem_group"])
-    return incident
+    return incident_update(incident=incident, by=by, problem_group=problem_group)
 
 
 def problem_group_get_or_create(*, number: str, title: str = "") -> ProblemGroup:
@@ -250,6 +287,41 @@ def problem_group_get_or_create(*, number: str, title: str = "") -> ProblemGroup
         number=number.strip(), defaults={"title": title}
     )
     return group
+
+
+def incident_build(
+    *,
+    device: Device,
+    reporter: Employee | None,
+    description: str = "",
+    problem_group: ProblemGroup | None = None,
+    opened_at: datetime | None = None,
+    stage: Stage = Stage.REPORTED,
+) -> Incident:
+    """A new incident as opening makes it, not saved yet (bulk writers save many at once).
+
+    `stage` other than `reported` is for bringing in records that already progressed
+    elsewhere (legacy imports, demo data); the workflow moves incidents on from there.
+    """
+    opened_at = opened_at or timezone.now()
+    closing = stage in TERMINAL_STAGES
+    return Incident(
+        device=device,
+        reporter=reporter,
+        description=description,
+        problem_group=problem_group,
+        opened_at=opened_at,
+        stage_entered_at=opened_at,
+        stage=Stage(stage),
+        step=Step.CLOSED if closing else Step.UNASSIGNED,
+        closed_at=opened_at if closing else None,
+    )
+
+
+def opening_event_build(incident: Incident, by: Employee | None, comment: str = ""):
+    """The first entry of a new incident's timeline, at the moment it was opened."""
+    state = (incident.stage, incident.step)
+    return event_build(incident, WorkflowAction.OPEN, by, state, comment, at=incident.opened_at)
 
 
 @transaction.atomic
@@ -261,37 +333,30 @@ def incident_open(
     problem_group: ProblemGroup | None = None,
     opened_at: datetime | None = None,
     stage: Stage = Stage.REPORTED,
+    reason: str | None = None,
 ) -> Incident:
-    """Open an incident for a device that has none open.
-
-    `stage` other than `reported` is for bringing in records that already progressed
-    elsewhere (legacy imports, demo data); the workflow moves incidents on from there.
-    """
+    """Open an incident for a device that has none open (see `incident_build` for `stage`)."""
     # Lock the device so two people opening an incident for it at once cannot both succeed.
     Device.objects.select_for_update().filter(pk=device.pk).exists()
     if device.incidents.exclude(stage__in=TERMINAL_STAGES).exists():
         raise WorkflowError(
             _("Device %(serial)s already has an open incident.") % {"serial": device.serial_number}
         )
-    opened_at = opened_at or timezone.now()
-    incident = Incident(
+    incident = incident_build(
         device=device,
         reporter=reporter,
         description=description,
         problem_group=problem_group,
         opened_at=opened_at,
-        stage_entered_at=opened_at,
-        stage=Stage(stage),
-        step=Step.CLOSED if stage in TERMINAL_STAGES else Step.UNASSIGNED,
-        closed_at=opened_at if stage in TERMINAL_STAGES else None,
+        stage=stage,
     )
     # Stage and step are protected (only transitions change them); validate the rest.
     incident.full_clean(exclude=["stage", "step"])
     incident._history_user = reporter
+    if reason:
+        incident._change_reason = reason
     incident.save()
-    log_event(
-        incident, WorkflowAction.OPEN, reporter, (incident.stage, incident.step), at=opened_at
-    )
+    opening_event_build(incident, reporter).save()
     return incident
 
 
@@ -301,6 +366,8 @@ def incident_import_stage(*, incident: Incident, stage: Stage, by: Employee | No
     incident = lock_incident(incident)
     before = (incident.stage, incident.step)
     incident.import_stage(stage=Stage(stage))
+    incident._history_user = by
+    incident._change_reason = IMPORT_REASON
     incident.save()
     log_event(incident, WorkflowAction.IMPORT, by, before, _("Stage from the legacy workbook"))
     return incident

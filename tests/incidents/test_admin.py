@@ -5,10 +5,12 @@ import pytest
 from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from fixtures.demo import load_demo
-from incidents.models import Incident
-from tests.factories import DeviceFactory, IncidentFactory
+from incidents.models import Department, Incident
+from incidents.services import incident_assign
+from tests.factories import DeviceFactory, IncidentFactory, StaffFactory, SupervisorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +160,87 @@ class IncidentAdminTests:
         assert response.status_code == 200
         assert "already has an open incident" in response.content.decode()
         assert Incident.objects.filter(device=existing.device).count() == 1
+
+    def test_the_reporter_is_whoever_opens_it_and_it_opens_now(self, staff_client, staff_user):
+        other = StaffFactory()
+        device = DeviceFactory()
+        before = timezone.now()
+
+        response = staff_client.post(
+            reverse("admin:incidents_incident_add"),
+            {
+                "device": device.pk,
+                "reporter": other.pk,
+                "opened_at_0": "2020-01-01",
+                "opened_at_1": "10:00:00",
+            },
+        )
+
+        assert response.status_code == 302, response.content.decode()[:2000]
+        incident = Incident.objects.get(device=device)
+        assert incident.reporter == staff_user
+        assert incident.opened_at >= before
+        assert incident.events.get().actor == staff_user
+
+    def test_the_add_form_offers_no_reporter_or_date(self, staff_client):
+        form = staff_client.get(reverse("admin:incidents_incident_add")).context["adminform"].form
+
+        assert "reporter" not in form.fields
+        assert "opened_at" not in form.fields
+
+    def test_saving_the_change_form_keeps_a_reassignment_made_meanwhile(
+        self, admin_client, monkeypatch
+    ):
+        production = Department.objects.get(code="PROD")
+        supervisor = SupervisorFactory(department=production)
+        production.supervisors.add(supervisor)
+        first, second = StaffFactory(department=production), StaffFactory(department=production)
+        incident = IncidentFactory(description="before")
+        incident_assign(incident=incident, assignee=first, by=supervisor)
+        model_admin = admin.site._registry[Incident]
+        read = model_admin.get_object
+
+        def read_then_someone_reassigns(request, object_id, from_field=None):
+            obj = read(request, object_id, from_field)
+            if request.method == "POST":
+                incident_assign(incident=incident, assignee=second, by=supervisor)
+            return obj
+
+        monkeypatch.setattr(model_admin, "get_object", read_then_someone_reassigns)
+        url = reverse("admin:incidents_incident_change", args=[incident.pk])
+
+        response = admin_client.post(url, {"description": "edited", "problem_group": ""})
+
+        assert response.status_code == 302
+        incident.refresh_from_db()
+        assert incident.description == "edited"
+        assert (incident.step, incident.assignee) == ("assigned", second)
+        assert incident.events.filter(action="edit").count() == 1
+        assert incident.history.first().assignee == second
+
+    def test_saving_the_change_form_never_writes_workflow_fields(self, admin_client):
+        incident = IncidentFactory()
+        url = reverse("admin:incidents_incident_change", args=[incident.pk])
+
+        admin_client.post(
+            url,
+            {
+                "description": "edited",
+                "step": "closed",
+                "stage_round": "7",
+                "assignee": admin_client.session.get("_auth_user_id"),
+                "closed_at_0": "2026-01-01",
+                "closed_at_1": "10:00",
+            },
+        )
+
+        incident.refresh_from_db()
+        assert (incident.step, incident.stage_round, incident.assignee, incident.closed_at) == (
+            "unassigned",
+            1,
+            None,
+            None,
+        )
 
     def test_change_form_cannot_change_the_stage(self, admin_client):
         incident = IncidentFactory()

@@ -26,6 +26,7 @@ from incidents.models import (
     IncidentEvent,
     Notification,
     OperationRecord,
+    StageOwnership,
 )
 from incidents.services import (
     IncidentChanged,
@@ -148,7 +149,18 @@ def walk_stage(
     incident = incident_submit(incident=incident, by=worker, comment="Done")
     if reject_once:
         incident = incident_reject(incident=incident, by=supervisor, reason="Attach the log")
-        operation_record_add(incident=incident, by=worker, action="Attached the station log")
+        record = operation_record_add(
+            incident=incident, by=worker, action="Attached the station log"
+        )
+        if stage in STAGE_VERDICTS:
+            # The verdict of a sent-back round no longer decides: the new round gives its own.
+            analysis_result_add(
+                incident=incident,
+                by=worker,
+                findings="Same findings, with the log",
+                verdict=verdict,
+                operation_record=record,
+            )
         incident = incident_submit(incident=incident, by=worker, comment="Log attached")
     incident = incident_approve(incident=incident, by=supervisor, comment="Looks right")
     incident.refresh_from_db()
@@ -204,9 +216,9 @@ def prepare(action: str, team: Team) -> Incident:
         return assigned(team)
     if action == "submit":
         incident = assigned(team)
-        operation_record_add(
-            incident=incident, by=team.worker(Stage.FAE_RETEST), action="Retested on station 3"
-        )
+        worker = team.worker(Stage.FAE_RETEST)
+        operation_record_add(incident=incident, by=worker, action="Retested on station 3")
+        analysis_result_add(incident=incident, by=worker, findings="Fails", verdict=Verdict.FAIL)
         return incident
     return submitted(team, verdict=Verdict.FAIL)
 
@@ -241,6 +253,9 @@ ALLOWED = [
     ("submit", "the stage's staff member", (Stage.FAE_RETEST, Step.SUBMITTED)),
     ("approve", "the stage's supervisor", (Stage.XRAY, Step.UNASSIGNED)),
     ("reject", "the stage's supervisor", (Stage.FAE_RETEST, Step.ASSIGNED)),
+    # An administrator reviews when the department's supervisors cannot (see SelfApprovalTests).
+    ("approve", "an admin", (Stage.XRAY, Step.UNASSIGNED)),
+    ("reject", "an admin", (Stage.FAE_RETEST, Step.ASSIGNED)),
     ("cancel", "the stage's supervisor", (Stage.CANCELLED, Step.CLOSED)),
     ("cancel", "an admin", (Stage.CANCELLED, Step.CLOSED)),
 ]
@@ -250,8 +265,8 @@ REFUSALS = {
     "record": "Only the assignee",
     "result": "Only the assignee",
     "submit": "Only the assignee",
-    "approve": "can review it.",
-    "reject": "can review it.",
+    "approve": "or an administrator can review it.",
+    "reject": "or an administrator can review it.",
     "cancel": "or an administrator can cancel it.",
 }
 REFUSED_ACTORS = {
@@ -276,7 +291,6 @@ REFUSED_ACTORS = {
             "the stage's staff member",
             "staff of another department",
             "supervisor of another department",
-            "an admin",
         ]
         for action in ("approve", "reject")
     },
@@ -526,15 +540,18 @@ class CancelTests:
 
 
 class BadInputTests:
-    def test_approving_without_a_verdict_is_refused(self, team):
-        incident = submitted(team, verdict=None)
+    def test_submitting_without_a_verdict_is_refused(self, team):
+        incident = assigned(team)
+        worker = team.worker(Stage.FAE_RETEST)
+        operation_record_add(incident=incident, by=worker, action="Retest")
         before = snapshot(incident)
 
         with pytest.raises(WorkflowError) as refused:
-            incident_approve(incident=incident, by=team.supervisor(Stage.FAE_RETEST))
+            incident_submit(incident=incident, by=worker)
 
         assert refused.value.message == (
-            "FAE retest needs a verdict: add an analysis result with a verdict before approving."
+            "FAE retest needs a verdict: add an analysis result with a verdict in this round "
+            "before submitting."
         )
         assert snapshot(incident) == before
 
@@ -543,10 +560,29 @@ class BadInputTests:
         worker = team.worker(Stage.FAE_RETEST)
         operation_record_add(incident=incident, by=worker, action="Retest")
         analysis_result_add(incident=incident, by=worker, findings="Still looking")
-        incident_submit(incident=incident, by=worker)
 
         with pytest.raises(WorkflowError, match="needs a verdict"):
-            incident_approve(incident=incident, by=team.supervisor(Stage.FAE_RETEST))
+            incident_submit(incident=incident, by=worker)
+
+    def test_a_verdict_of_a_sent_back_round_no_longer_decides(self, team):
+        incident = submitted(team, verdict=Verdict.PASS)
+        worker = team.worker(Stage.FAE_RETEST)
+        incident_reject(
+            incident=incident, by=team.supervisor(Stage.FAE_RETEST), reason="Retest it cold"
+        )
+        operation_record_add(incident=incident, by=worker, action="Retested at -10 °C")
+
+        incident.refresh_from_db()
+        assert incident.latest_verdict() is None
+        with pytest.raises(WorkflowError, match="needs a verdict"):
+            incident_submit(incident=incident, by=worker)
+
+        analysis_result_add(incident=incident, by=worker, findings="Fails", verdict=Verdict.FAIL)
+        incident_submit(incident=incident, by=worker)
+        incident_approve(incident=incident, by=team.supervisor(Stage.FAE_RETEST))
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.XRAY
 
     def test_the_newest_verdict_decides(self, team):
         incident = assigned(team)
@@ -776,6 +812,7 @@ class RejectTests:
             incident_submit(incident=incident, by=worker)
 
         record = operation_record_add(incident=incident, by=worker, action="Retested at 40 °C")
+        analysis_result_add(incident=incident, by=worker, findings="Fails", verdict=Verdict.FAIL)
         incident_submit(incident=incident, by=worker)
 
         assert record.round == 2
@@ -790,6 +827,7 @@ class RejectTests:
         for expected_round in (2, 3):
             incident_reject(incident=incident, by=supervisor, reason="Not yet")
             operation_record_add(incident=incident, by=worker, action="Again")
+            analysis_result_add(incident=incident, by=worker, findings="Fails", verdict="fail")
             incident_submit(incident=incident, by=worker)
             incident.refresh_from_db()
             assert incident.stage_round == expected_round
@@ -826,6 +864,7 @@ class TimelineTests:
             ("submit", fae_staff, F, A, F, S, "Done"),
             ("reject", fae_sup, F, S, F, A, "Attach the log"),
             ("record", fae_staff, F, A, F, A, "Attached the station log"),
+            ("result", fae_staff, F, A, F, A, "Pass: Same findings, with the log"),
             ("submit", fae_staff, F, A, F, S, "Log attached"),
             ("approve", fae_sup, F, S, T, C, "Looks right"),
         ]
@@ -1014,12 +1053,14 @@ class NotificationTests:
         operation_record_add(incident=incident, by=both, action="Retest")
         analysis_result_add(incident=incident, by=both, findings="Fails", verdict=Verdict.FAIL)
         incident_submit(incident=incident, by=both)
-        incident_approve(incident=incident, by=both)
+        incident_approve(incident=incident, by=team.supervisor(Stage.FAE_RETEST))
         incident_cancel(incident=incident, by=both, reason="Device was lost")
 
-        assert not Notification.objects.filter(incident=incident, recipient=both).exists()
+        # Approving one's own work is for another supervisor: the only action `both` is told of.
+        told = Notification.objects.filter(incident=incident, recipient=both)
+        assert list(told.values_list("action", flat=True)) == [WorkflowAction.APPROVE]
         assert recipients(incident, WorkflowAction.SUBMIT) == {team.supervisor(Stage.FAE_RETEST)}
-        assert recipients(incident, WorkflowAction.APPROVE) == {team.supervisor(Stage.XRAY)}
+        assert recipients(incident, WorkflowAction.APPROVE) == {both, team.supervisor(Stage.XRAY)}
         assert recipients(incident, WorkflowAction.CANCEL) == {
             team.reporter,
             team.supervisor(Stage.XRAY),
@@ -1135,7 +1176,7 @@ class EmailTests:
             django_capture_on_commit_callbacks(execute=True) as callbacks,
             pytest.raises(WorkflowError),
         ):
-            incident_approve(incident=incident, by=team.admin)
+            incident_approve(incident=incident, by=team.fae_colleague)
 
         assert callbacks == []
         assert mailoutbox == []
@@ -1166,3 +1207,114 @@ class ProtectedFieldTests:
 
         with pytest.raises(AttributeError, match="Direct stage modification is not allowed"):
             incident.stage = Stage.CANCELLED
+
+
+class SelfApprovalTests:
+    def supervisor_who_worked(self, team) -> tuple[Employee, Incident]:
+        """A FAE supervisor who took the stage and submitted it."""
+        both = team.supervisor(Stage.FAE_RETEST)
+        incident = open_incident(team, Stage.FAE_RETEST)
+        incident_assign(incident=incident, assignee=both, by=both)
+        operation_record_add(incident=incident, by=both, action="Retest")
+        analysis_result_add(incident=incident, by=both, findings="Fails", verdict=Verdict.FAIL)
+        incident_submit(incident=incident, by=both)
+        return both, incident
+
+    def test_a_supervisor_cannot_approve_their_own_work(self, team):
+        both, incident = self.supervisor_who_worked(team)
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError) as refused:
+            incident_approve(incident=incident, by=both)
+
+        assert refused.value.message == (
+            "You did the work of this stage, so you cannot approve it yourself: another "
+            "supervisor of FAE or an administrator approves it."
+        )
+        assert snapshot(incident) == before
+
+    def test_another_supervisor_of_the_department_approves_it(self, team):
+        _both, incident = self.supervisor_who_worked(team)
+        fae = Department.objects.get(code=DepartmentCode.FAE)
+        second = SupervisorFactory(department=fae)
+        fae.supervisors.add(second)
+
+        incident_approve(incident=incident, by=second)
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.XRAY
+
+    def test_an_administrator_approves_it(self, team):
+        _both, incident = self.supervisor_who_worked(team)
+
+        incident_approve(incident=incident, by=team.admin)
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.XRAY
+
+    def test_the_worker_may_still_send_it_back_to_themselves(self, team):
+        both, incident = self.supervisor_who_worked(team)
+
+        incident_reject(incident=incident, by=both, reason="Forgot the log")
+
+        incident.refresh_from_db()
+        assert (incident.step, incident.stage_round) == (Step.ASSIGNED, 2)
+
+
+class OwnerlessStageTests:
+    """A stage no department owns: every action is refused with a message naming the setting."""
+
+    @pytest.fixture
+    def ownerless(self, team):
+        def make(action: str) -> Incident:
+            incident = prepare(action, team)
+            StageOwnership.objects.filter(stage=Stage.FAE_RETEST).delete()
+            return incident
+
+        return make
+
+    @pytest.mark.parametrize(
+        "action", ["assign", "record", "result", "submit", "approve", "reject"]
+    )
+    def test_each_action_names_stage_ownership(self, team, ownerless, action):
+        incident = ownerless(action)
+        actor = ACTORS[
+            "the stage's staff member"
+            if action in ("record", "result", "submit")
+            else "the stage's supervisor"
+        ](team)
+        before = snapshot(incident)
+
+        with pytest.raises(WorkflowError) as refused:
+            perform(action, incident, actor, team)
+
+        assert "Settings → Stage ownership" in refused.value.message
+        assert "No department owns FAE retest" in refused.value.message
+        assert snapshot(incident) == before
+
+    def test_an_administrator_can_still_cancel_it(self, team, ownerless):
+        incident = ownerless("cancel")
+
+        incident_cancel(incident=incident, by=team.admin, reason="Stage was removed")
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.CANCELLED
+
+    def test_the_incident_page_and_its_buttons_answer_without_an_error(self, team, ownerless):
+        from django.test import Client
+        from django.urls import reverse
+
+        incident = ownerless("submit")
+        client = Client()
+        client.force_login(team.worker(Stage.FAE_RETEST))
+
+        page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+        submit = client.post(
+            reverse("admin:incidents_incident_submit_action", args=[incident.pk]),
+            {"expected_stage": incident.stage, "expected_step": incident.step},
+            follow=True,
+        )
+
+        assert page.status_code == 200
+        assert submit.status_code == 200
+        assert "Settings → Stage ownership" in submit.content.decode()

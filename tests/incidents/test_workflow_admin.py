@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
+from incidents import services
 from incidents.choices import Stage, Step, Verdict
 from incidents.models import Attachment, Incident, Notification
 from locations.models import Device
@@ -61,19 +62,28 @@ class DetailButtonTests:
         assert page.status_code == 200
         assert page.context["actions_detail"] == []
 
-    def test_assignee_sees_submit_only_once_a_record_exists(self, team):
+    def test_assignee_sees_submit_only_once_a_record_and_a_verdict_exist(self, team):
         incident = assigned(team, Stage.FAE_RETEST)
         worker = client_for(team.worker(Stage.FAE_RETEST))
 
-        before = {a["path"] for a in worker.get(change_url(incident)).context["actions_detail"]}
+        def buttons():
+            return {a["path"] for a in worker.get(change_url(incident)).context["actions_detail"]}
+
+        before = buttons()
         worker.post(
             action_url(incident, "record"), {**expected(incident), "action": "Retest on station 3"}
         )
-        after = {a["path"] for a in worker.get(change_url(incident)).context["actions_detail"]}
+        with_record = buttons()
+        worker.post(
+            action_url(incident, "result"),
+            {**expected(incident), "findings": "Fails on station 3", "verdict": "fail"},
+        )
+        with_verdict = buttons()
 
         assert action_url(incident, "submit") not in before
         assert action_url(incident, "record") in before
-        assert action_url(incident, "submit") in after
+        assert action_url(incident, "submit") not in with_record
+        assert action_url(incident, "submit") in with_verdict
 
     def test_reviewer_sees_approve_with_the_next_stage_named(self, team):
         incident = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
@@ -276,19 +286,22 @@ class BulkActionTests:
     def test_bulk_approve_moves_each_by_its_own_verdict(self, team):
         to_xray = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
         to_line = submitted(team, Stage.FAE_RETEST, Verdict.PASS)
-        no_verdict = submitted(team, Stage.FAE_RETEST, None)
+        in_progress = assigned(team, Stage.FAE_RETEST)
 
         response = self.post(
             client_for(team.supervisor(Stage.FAE_RETEST)),
             "bulk_approve",
-            [to_xray, to_line, no_verdict],
+            [to_xray, to_line, in_progress],
         )
 
-        for incident in (to_xray, to_line, no_verdict):
+        for incident in (to_xray, to_line, in_progress):
             incident.refresh_from_db()
         assert (to_xray.stage, to_line.stage) == (Stage.XRAY, Stage.RETURNED)
-        assert no_verdict.stage == Stage.FAE_RETEST
-        assert any("needs a verdict" in t for t in messages_of(response))
+        assert in_progress.stage == Stage.FAE_RETEST
+        assert (
+            f"Not approved #{in_progress.pk}: Incident #{in_progress.pk} is not waiting for "
+            "review (it is In progress)."
+        ) in messages_of(response)
 
     def test_bulk_reject_and_cancel_ask_for_a_reason(self, team):
         incident = submitted(team)
@@ -409,3 +422,22 @@ class OpenIncidentAdminTests:
         assert "already registered" in response.content.decode()
         assert Device.objects.filter(serial_number="SN-TWICE").count() == 1
         assert not Incident.objects.exists()
+
+
+class BlockedReviewTests:
+    def test_the_page_says_why_a_supervisor_cannot_approve_their_own_work(self, team):
+        both = team.supervisor(Stage.FAE_RETEST)
+        incident = assigned(team, Stage.FAE_RETEST)
+        services.incident_assign(incident=incident, assignee=both, by=both)
+        services.operation_record_add(incident=incident, by=both, action="Retest")
+        services.analysis_result_add(incident=incident, by=both, findings="x", verdict="fail")
+        services.incident_submit(incident=incident, by=both)
+
+        page = client_for(both).get(change_url(incident))
+
+        buttons = {a["path"] for a in page.context["actions_detail"]}
+        assert action_url(incident, "approve") not in buttons
+        assert action_url(incident, "reject") in buttons
+        html = page.content.decode()
+        assert 'data-testid="blocked-approve"' in html
+        assert "you cannot approve it yourself" in html
