@@ -2,9 +2,11 @@
 
 With no variables set the product runs embedded (SQLite, in-memory channel layer, DEBUG on).
 DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis; DJANGO_ENV=production turns DEBUG
-off and refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+off and refuses to start without SECRET_KEY (long, not the example's), ALLOWED_HOSTS and
+SITE_BASE_URL.
 """
 
+import os
 import secrets
 from pathlib import Path
 
@@ -34,19 +36,61 @@ def _required(name: str, hint: str) -> None:
         raise ImproperlyConfigured(f"{name} must be set when DJANGO_ENV=production: {hint}")
 
 
+def _example_value(name: str) -> str:
+    """The value `.env.example` gives `name`: a placeholder to replace, never a real setting."""
+    example = BASE_DIR / ".env.example"
+    if not example.is_file():
+        return ""
+    for line in example.read_text(encoding="utf-8").splitlines():
+        key, equals, value = line.partition("=")
+        if equals and key.strip() == name:
+            return value.strip().strip("\"'")
+    return ""
+
+
+MIN_SECRET_KEY_LENGTH = 50
+NEW_SECRET_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def _check_secret_key(key: str) -> None:
+    if key == _example_value("SECRET_KEY"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is the placeholder of .env.example, which must not be used when "
+            f"DJANGO_ENV=production: set a random one, e.g. the output of {NEW_SECRET_KEY}"
+        )
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters long when "
+            f"DJANGO_ENV=production (it has {len(key)}): set a random one, e.g. the output of "
+            f"{NEW_SECRET_KEY}"
+        )
+
+
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "var")))
 
 if IS_PRODUCTION:
     _required("SECRET_KEY", "a long random string, kept secret and stable across restarts.")
+    _check_secret_key(env.str("SECRET_KEY"))
     _required("ALLOWED_HOSTS", "the host names the site is served under, comma-separated.")
+    _required(
+        "SITE_BASE_URL",
+        "the address people open the site at, e.g. https://adt.example.com (links in e-mails).",
+    )
 
 
 def _development_secret() -> str:
-    """A secret generated once per checkout so sessions survive restarts in embedded mode."""
+    """A secret generated once per checkout so sessions survive restarts in embedded mode,
+    readable by its owner only."""
     path = DATA_DIR / "dev-secret-key"
-    if not path.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    else:
+        with os.fdopen(descriptor, "w") as secret_file:
+            secret_file.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 
@@ -73,6 +117,10 @@ INSTALLED_APPS = [
     "incidents",
     "locations",
     "messaging",
+    # After incidents, so that its `db_worker` (which first fails the imports whose worker died)
+    # is the one `manage.py db_worker` runs.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -83,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The language a person chose wins over the cookie and the browser's.
+    "config.language.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -139,13 +189,23 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# Shared between app processes in production (progress of background imports, search results).
+# Shared between the app processes and the worker (progress and heartbeat of background
+# imports): Redis in production, files under DATA_DIR in embedded mode.
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": DATA_DIR / "cache",
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
+
+# Background work (legacy imports) is queued in the database and run by `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- People -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "incidents.Employee"
@@ -189,9 +249,25 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="adt@localhost")
 
+
 # --- Security behind nginx --------------------------------------------------------------------
+def _proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """("HTTP_X_FORWARDED_PROTO", "https") for the header name "X-Forwarded-Proto"."""
+    name = name.strip().upper().replace("-", "_")
+    if not name:
+        return None
+    return (name if name.startswith("HTTP_") else f"HTTP_{name}", "https")
+
+
+# The header a TLS-terminating proxy sets to "https". Trusted only when named: a proxy that does
+# not always set or strip it would let clients claim HTTPS.
+if proxy_ssl_header := _proxy_ssl_header(env.str("SECURE_PROXY_SSL_HEADER", default="")):
+    SECURE_PROXY_SSL_HEADER = proxy_ssl_header
+# HSTS is sent on HTTPS responses only; start small and raise it once HTTPS is known to work.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=3600 if IS_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if IS_PRODUCTION:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
@@ -255,4 +331,19 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
-LEGACY_IMPORT_IN_BACKGROUND = env.bool("LEGACY_IMPORT_IN_BACKGROUND", default=True)
+# A file larger than any upload the product accepts is dropped while it streams in, before
+# Django's handlers write it to memory or a temporary file.
+FILE_UPLOAD_HANDLERS = [
+    "config.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Legacy workbooks: the largest upload, and the most its parts may unpack to (zip bombs).
+LEGACY_IMPORT_MAX_BYTES = env.int("LEGACY_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+LEGACY_IMPORT_MAX_UNPACKED_BYTES = env.int(
+    "LEGACY_IMPORT_MAX_UNPACKED_BYTES", default=500 * 1024 * 1024
+)
+# The worker running an import beats every few seconds; an import without a beat for this long
+# has lost its worker and is marked failed, to be started again.
+LEGACY_IMPORT_HEARTBEAT_SECONDS = env.float("LEGACY_IMPORT_HEARTBEAT_SECONDS", default=5)
+LEGACY_IMPORT_STALLED_AFTER_SECONDS = env.float("LEGACY_IMPORT_STALLED_AFTER_SECONDS", default=60)

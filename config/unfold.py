@@ -115,7 +115,7 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     _("Scan station"),
                     "qr_code_scanner",
                     "admin:locations_device_scan",
-                    "locations.change_device",
+                    "locations.move_device",
                 ),
             ],
         },

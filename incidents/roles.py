@@ -24,6 +24,20 @@ _CONFIGURATION_MODELS = {
     "incidents": ["department", "employee", "stageownership", "legacyimport"],
     "auth": ["group"],
 }
+# What an administrator edits; history and the audit trail (timeline, records, results) are
+# written by the workflow only.
+_EDITABLE_MODELS = {
+    "incidents": ["incident", "problemgroup", *_CONFIGURATION_MODELS["incidents"]],
+    "locations": ["device", "location"],
+    "auth": ["group"],
+}
+# What an administrator may delete at all (the admin pages refuse anything still referenced by
+# a trail); incidents are cancelled, never deleted, but by a superuser.
+_DELETABLE_MODELS = {
+    "incidents": ["problemgroup", "department", "employee", "stageownership", "legacyimport"],
+    "locations": ["device", "location"],
+    "auth": ["group"],
+}
 
 
 def _perms(models: dict[str, list[str]], actions: tuple[str, ...]) -> set[str]:
@@ -39,7 +53,8 @@ _READ_ALL = _perms(_DOMAIN_MODELS, ("view",)) | _perms(
     {"incidents": ["department", "employee", "stageownership"]}, ("view",)
 )
 _OWN_NOTIFICATIONS = {"incidents.view_notification", "incidents.change_notification"}
-# Adding records is further limited to the incident's assignee by the services.
+# Adding records is further limited to the incident's assignee by the services. Staff move
+# devices (scan station) but do not edit what a device is.
 _STAFF = (
     _READ_ALL
     | _OWN_NOTIFICATIONS
@@ -48,7 +63,7 @@ _STAFF = (
         "incidents.add_analysisresult",
         "incidents.add_incident",
         "locations.add_device",
-        "locations.change_device",
+        "locations.move_device",
     }
 )
 _SUPERVISOR = _STAFF | {
@@ -57,12 +72,20 @@ _SUPERVISOR = _STAFF | {
     "incidents.change_problemgroup",
     "locations.add_location",
     "locations.change_location",
+    "locations.change_device",
 }
 _ADMIN = (
-    _perms(_DOMAIN_MODELS, ("view", "add", "change", "delete"))
-    | _perms(_CONFIGURATION_MODELS, ("view", "add", "change", "delete"))
+    _perms(_DOMAIN_MODELS, ("view",))
+    | _perms(_CONFIGURATION_MODELS, ("view",))
+    | _perms(_EDITABLE_MODELS, ("add", "change"))
+    | _perms(_DELETABLE_MODELS, ("delete",))
     | _OWN_NOTIFICATIONS
-    | {"auth.view_permission"}
+    | {
+        "incidents.add_operationrecord",
+        "incidents.add_analysisresult",
+        "locations.move_device",
+        "auth.view_permission",
+    }
 )
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {

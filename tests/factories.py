@@ -51,6 +51,15 @@ class SupervisorFactory(EmployeeFactory):
 
 
 class AdminFactory(EmployeeFactory):
+    """An administrator by role: the permissions of the role table, not a superuser."""
+
+    department = None
+    roles = _roles(Role.ADMIN)
+
+
+class SuperuserFactory(EmployeeFactory):
+    """Made with `createsuperuser`: every permission, no role needed."""
+
     is_superuser = True
     department = None
 

@@ -5,17 +5,25 @@ from django.contrib.auth.models import Group
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from config.history_admin import KeptInTrailsAdminMixin
+from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import services
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import Role
-from incidents.models import Department, Employee, StageOwnership
+from incidents.models import (
+    AnalysisResult,
+    Department,
+    Employee,
+    IncidentEvent,
+    OperationRecord,
+    StageOwnership,
+)
 from incidents.resources import EmployeeResource
 from locations.label_admin import LabelAdminMixin
 from locations.models import Device
@@ -47,11 +55,17 @@ class HeldDeviceInline(ReadOnlyInline):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(LabelAdminMixin, ImportExportModelAdmin, BaseUserAdmin, ModelAdmin):
+class EmployeeAdmin(
+    KeptInTrailsAdminMixin,
+    LabelAdminMixin,
+    SpreadsheetAdminMixin,
+    ImportExportModelAdmin,
+    BaseUserAdmin,
+    ModelAdmin,
+):
     resource_classes = [EmployeeResource]
     import_form_class = ImportForm
     export_form_class = ExportForm
-    formats = [XLSX, CSV]
     form = EmployeeChangeForm
     add_form = EmployeeCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -76,11 +90,15 @@ class EmployeeAdmin(LabelAdminMixin, ImportExportModelAdmin, BaseUserAdmin, Mode
     autocomplete_fields = ["department"]
     list_select_related = ["department"]
     inlines = [HeldDeviceInline]
-    actions = ["print_labels"]
+    actions = ["print_labels", "deactivate_selected"]
+    trail_models = (IncidentEvent, OperationRecord, AnalysisResult)
     actions_detail = ["label_png_action", "label_svg_action"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Person"), {"fields": ("employee_number", "display_name", "email", "department")}),
+        (
+            _("Person"),
+            {"fields": ("employee_number", "display_name", "email", "department", "language")},
+        ),
         (
             _("Roles and permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -109,12 +127,36 @@ class EmployeeAdmin(LabelAdminMixin, ImportExportModelAdmin, BaseUserAdmin, Mode
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
+    # Only a superuser makes a superuser, or changes one; roles carry everyone else's rights.
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def deactivate(self, request, obj: Employee) -> str | None:
+        try:
+            services.employee_deactivate(employee=obj, by=request.user)
+        except services.WorkflowError as error:
+            return error.message
+        return None
+
     @display(description=_("roles"))
     def roles(self, employee: Employee) -> str:
         labels = dict(Role.choices)
         names = [str(labels.get(group.name, group.name)) for group in employee.groups.all()]
-        if employee.is_superuser and str(Role.ADMIN.label) not in names:
-            names.insert(0, str(Role.ADMIN.label))
+        if employee.is_superuser:
+            names.insert(0, str(_("Superuser")))
         return ", ".join(names) or "—"
 
 
@@ -141,7 +183,10 @@ class DepartmentAdmin(ModelAdmin):
         )
 
     def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)
+        # The supervisors (the form's only many-to-many) go through the service, which also
+        # takes the role from whoever is taken off; the inlines save as usual.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
         services.department_set_supervisors(
             department=form.instance, supervisors=list(form.cleaned_data["supervisors"])
         )

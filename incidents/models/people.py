@@ -1,9 +1,10 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Role
-from incidents.fields import CodeField
+from locations.fields import CodeField
 
 
 class Department(models.Model):
@@ -66,6 +67,13 @@ class Employee(AbstractUser):
         verbose_name=_("department"),
     )
     # Everyone who logs in works in the admin: it is the product, not a back office.
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_("The language this person reads the product and receives e-mails in."),
+    )
     is_staff = models.BooleanField(
         _("can log in to the admin"),
         default=True,

@@ -42,6 +42,15 @@ class SupervisorBrowsingTests:
         page.screenshot(path=tmp_path / "device-zh.png", full_page=True)
         assert (tmp_path / "incidents-zh.png").stat().st_size > 10_000
 
+        # The choice is kept on the account: the next login, in a fresh browser, is in Chinese
+        # too, until the person switches back.
+        page.context.clear_cookies()
+        log_in(page, live_server_url, "fae_lead")
+        expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+        page.get_by_text("吴娜 Wu Na").first.click()
+        page.get_by_role("button", name=re.compile("English")).click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+
     def test_wrong_password_is_refused_with_a_message(self, page: Page, live_server_url: str):
         log_in(page, live_server_url, "fae_lead", password="not-the-password")
 

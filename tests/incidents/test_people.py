@@ -1,0 +1,143 @@
+"""Administrators are a role with a permission table, not superusers; supervisor roles follow
+the departments people supervise."""
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+
+from incidents.choices import Role
+from incidents.models import Department, Employee
+from incidents.services import department_set_supervisors, employee_create
+from tests.factories import AdminFactory, DepartmentFactory, StaffFactory, SuperuserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def change_data(employee: Employee, **changes) -> dict:
+    """The employee change form as it would be posted back unchanged, with `changes`."""
+    data = {
+        "username": employee.username,
+        "employee_number": employee.employee_number,
+        "display_name": employee.display_name,
+        "email": employee.email,
+        "department": employee.department_id or "",
+        "is_active": "on" if employee.is_active else "",
+        "is_staff": "on" if employee.is_staff else "",
+        "groups": [group.pk for group in employee.groups.all()],
+        "language": employee.language,
+        "date_joined_0": employee.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": employee.date_joined.strftime("%H:%M:%S"),
+        "held_devices-TOTAL_FORMS": "0",
+        "held_devices-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+class AdminRoleTests:
+    def test_creating_an_administrator_makes_a_role_member_not_a_superuser(self):
+        person = employee_create(employee_number="A1", username="boss", roles=(Role.ADMIN,))
+
+        assert not person.is_superuser
+        assert person.is_admin
+        assert person.has_perm("incidents.change_department")
+        assert not person.has_perm("incidents.delete_incident")
+
+    def test_an_administrator_cannot_grant_superuser(self):
+        admin = AdminFactory()
+        staff = StaffFactory()
+        url = reverse("admin:incidents_employee_change", args=[staff.pk])
+
+        response = client_for(admin).post(url, change_data(staff, is_superuser="on"))
+
+        assert response.status_code == 302, response.content.decode()[:3000]
+        staff.refresh_from_db()
+        assert not staff.is_superuser
+
+    def test_an_administrator_cannot_give_themselves_permissions_one_by_one(self):
+        admin = AdminFactory()
+        url = reverse("admin:incidents_employee_change", args=[admin.pk])
+        permissions = list(
+            Group.objects.get(name=Role.ADMIN).permissions.values_list("pk", flat=True)
+        )
+
+        client_for(admin).post(url, change_data(admin, user_permissions=permissions))
+
+        assert not admin.user_permissions.exists()
+
+    def test_an_administrator_cannot_change_a_superuser(self):
+        root = SuperuserFactory()
+        url = reverse("admin:incidents_employee_change", args=[root.pk])
+        admin = client_for(AdminFactory())
+
+        response = admin.post(url, change_data(root, email="taken@example.com"))
+        password = admin.post(
+            reverse("admin:auth_user_password_change", args=[root.pk]),
+            {"password1": "x-Very-long-pass-1", "password2": "x-Very-long-pass-1"},
+        )
+
+        root.refresh_from_db()
+        assert response.status_code == 403
+        assert password.status_code == 403
+        assert root.email != "taken@example.com"
+        assert root.check_password("secret-pass-123")
+
+    def test_a_superuser_may_grant_superuser(self):
+        staff = StaffFactory()
+        url = reverse("admin:incidents_employee_change", args=[staff.pk])
+
+        client_for(SuperuserFactory()).post(url, change_data(staff, is_superuser="on"))
+
+        staff.refresh_from_db()
+        assert staff.is_superuser
+
+
+class SupervisorRoleTests:
+    def test_taking_someone_off_the_supervisors_takes_the_role_away(self):
+        department = DepartmentFactory()
+        person = StaffFactory(department=department)
+        department_set_supervisors(department=department, supervisors=[person])
+        assert person.has_role(Role.SUPERVISOR)
+
+        department_set_supervisors(department=department, supervisors=[])
+
+        assert not person.has_role(Role.SUPERVISOR)
+
+    def test_someone_who_still_supervises_another_department_keeps_the_role(self):
+        first, second = DepartmentFactory(), DepartmentFactory()
+        person = StaffFactory(department=first)
+        department_set_supervisors(department=first, supervisors=[person])
+        department_set_supervisors(department=second, supervisors=[person])
+
+        department_set_supervisors(department=first, supervisors=[])
+
+        assert person.has_role(Role.SUPERVISOR)
+        assert list(person.supervised_departments.all()) == [second]
+
+    def test_the_department_page_takes_the_role_away_too(self):
+        department = Department.objects.get(code="FAE")
+        person = StaffFactory(department=department)
+        department_set_supervisors(department=department, supervisors=[person])
+        url = reverse("admin:incidents_department_change", args=[department.pk])
+
+        response = client_for(AdminFactory()).post(
+            url,
+            {
+                "name": department.name,
+                "code": department.code,
+                "description": "",
+                "employees-TOTAL_FORMS": "0",
+                "employees-INITIAL_FORMS": "0",
+            },
+        )
+
+        assert response.status_code == 302, response.content.decode()[:3000]
+        assert not department.supervisors.exists()
+        assert not person.has_role(Role.SUPERVISOR)
