@@ -8,3 +8,10 @@ class LocationKind(models.TextChoices):
     SHELF = "shelf", _("Shelf")
     LAB = "lab", _("Lab")
     OTHER = "other", _("Other")
+
+
+# The change reason of history rows written by an import: how a later import tells what it
+# wrote itself from changes made in the product since, which it must not override.
+IMPORT_REASON = "legacy import"
+# … and of changes made through the import buttons of the lists.
+SPREADSHEET_REASON = "spreadsheet import"

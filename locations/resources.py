@@ -3,7 +3,15 @@ from import_export import widgets
 from incidents.legacy.columns import SheetKind
 from incidents.models import Employee
 from incidents.resources import BilingualResource, _field
+from locations.choices import SPREADSHEET_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
+from locations.services import (
+    device_move,
+    device_register,
+    device_update,
+    location_create,
+    location_update,
+)
 
 
 class LocationResource(BilingualResource):
@@ -19,6 +27,19 @@ class LocationResource(BilingualResource):
         import_id_fields = ("code",)
         skip_unchanged = True
         report_skipped = True
+
+    def write(self, instance: Location, is_create: bool, *, by: Employee):
+        if is_create:
+            return location_create(
+                code=instance.code, name=instance.name, parent=instance.parent, by=by
+            )
+        return location_update(
+            location=instance,
+            by=by,
+            reason=SPREADSHEET_REASON,
+            name=instance.name,
+            parent=instance.parent,
+        )
 
 
 class DeviceResource(BilingualResource):
@@ -43,3 +64,29 @@ class DeviceResource(BilingualResource):
         import_id_fields = ("serial_number",)
         skip_unchanged = True
         report_skipped = True
+
+    def get_instance(self, instance_loader, row):
+        """The device with this serial number, ignoring case as the scan station does."""
+        serial = str(row.get(self.fields["serial_number"].column_name) or "").strip()
+        return Device.objects.filter(serial_number__iexact=serial).first() if serial else None
+
+    def write(self, instance: Device, is_create: bool, *, by: Employee):
+        details = {name: getattr(instance, name) for name in DEVICE_DETAIL_FIELDS}
+        if is_create:
+            device = device_register(
+                serial_number=instance.serial_number, registered_by=by, **details
+            )
+        else:
+            device = device_update(device=instance, by=by, reason=SPREADSHEET_REASON, **details)
+        # Custody changes are moves, with the custody rules and a trail entry.
+        location = instance.location if instance.location_id != device.location_id else None
+        holder = instance.holder if instance.holder_id != device.holder_id else None
+        if location is not None or holder is not None:
+            device = device_move(
+                device=device,
+                moved_by=by,
+                location=location,
+                holder=holder,
+                reason=SPREADSHEET_REASON,
+            )
+        return device

@@ -1,9 +1,15 @@
-"""Check the whole legacy workbook, then write all of it in one transaction — or nothing.
+"""Check the whole legacy workbook, plan every change, then write all of it in one
+transaction — or nothing. A dry run stops after the plan: it reads, and writes nothing.
 
 Every invalid row of every sheet is reported in one run as `sheet!row: column: what is wrong`.
 Keys (employee number, location code, serial number, problem-group number) make it idempotent:
-a second import of the same workbook creates nothing and reports everything unchanged. Reads
-go through in-memory maps built with one query per table, writes are bulk, in batches.
+a second import of the same workbook creates nothing and reports everything unchanged. After
+cut-over the product is the source of truth: a re-import never moves an incident backwards,
+never reopens a closed one and never overrides what was changed in the product since the import
+wrote it; such rows are reported as skipped, with the reason. An empty cell changes nothing.
+Reads go through in-memory maps built with one query per table; writes are bulk, in batches,
+through the same domain functions as the screens (`incident_build`, `employee_build`,
+`event_build`…).
 """
 
 import copy
@@ -13,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from incidents.choices import TERMINAL_STAGES, Role, Stage, Step, WorkflowAction
+from incidents.choices import TERMINAL_STAGES, Role, Stage, WorkflowAction, stage_can_reach
 from incidents.legacy.columns import (
     DEPARTMENT_SYNONYMS,
     ROLE_SYNONYMS,
@@ -30,12 +36,18 @@ from incidents.legacy.columns import (
 from incidents.legacy.workbook import CellError, LegacyError, LegacyWorkbook, moment, text
 from incidents.models import Department, Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.models.incidents import problem_group_number_validator
-from incidents.services.workflow import incident_import_stage
+from incidents.services.people import department_add_supervisors, employee_build, roles_grant
+from incidents.services.workflow import (
+    incident_build,
+    incident_import_stage,
+    opening_event_build,
+)
+from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
+from locations.services import device_build, location_parent_chain
 
 BATCH = 1000
 PROGRESS_EVERY = 500
-IMPORT_REASON = "legacy import"
 
 Progress = Callable[[str, int, int], None]
 
@@ -45,6 +57,7 @@ class SheetSummary:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    skipped: int = 0
     errors: int = 0
 
     def count(self, outcome: str) -> None:
@@ -56,6 +69,8 @@ class ImportReport:
     dry_run: bool
     summaries: dict[str, SheetSummary] = field(default_factory=dict)
     errors: list[LegacyError] = field(default_factory=list)
+    # Rows left alone on purpose (the product changed them since), with the reason.
+    skipped: list[LegacyError] = field(default_factory=list)
     sheet_titles: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,8 +82,23 @@ def _use_copy() -> bool:
     return connection.vendor == "postgresql"
 
 
-class _Rollback(Exception):
-    """Raised inside the transaction of a dry run so that nothing stays."""
+@dataclass
+class Plan:
+    """Every write an import will make, worked out before anything is written."""
+
+    departments: list = field(default_factory=list)
+    new_employees: list = field(default_factory=list)
+    changed_employees: list = field(default_factory=list)
+    roles: list = field(default_factory=list)  # (employee, role, department)
+    new_locations: list = field(default_factory=list)
+    changed_locations: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    new_devices: list = field(default_factory=list)
+    changed_devices: list = field(default_factory=list)
+    new_incidents: list = field(default_factory=list)
+    changed_incidents: list = field(default_factory=list)  # (incident, changed field names)
+    stage_moves: list = field(default_factory=list)  # (incident, stage)
+    trail: list = field(default_factory=list)
 
 
 class LegacyImporter:
@@ -88,28 +118,33 @@ class LegacyImporter:
                 return report
             self._load_database()
             parsed = {kind: self._read(book, kind, report) for kind in book.sheets}
+            self._check_location_loops(book, parsed[SheetKind.LOCATIONS], report)
         finally:
             book.close()
         if report.errors:
             for summary in report.summaries.values():
-                summary.created = summary.updated = summary.unchanged = 0
+                summary.created = summary.updated = summary.unchanged = summary.skipped = 0
             return report
-        try:
+        self.report = report
+        self.plan = Plan()
+        self._plan_employees(parsed[SheetKind.EMPLOYEES])
+        self._plan_locations(parsed[SheetKind.LOCATIONS])
+        self._plan_register(parsed[SheetKind.REGISTER])
+        self._plan_trail(parsed[SheetKind.TRAIL])
+        if not dry_run:
             with transaction.atomic():
-                self._write_employees(parsed[SheetKind.EMPLOYEES], report)
-                self._write_locations(parsed[SheetKind.LOCATIONS], report)
-                self._write_register(parsed[SheetKind.REGISTER], report)
-                self._write_trail(parsed[SheetKind.TRAIL], report)
-                if dry_run:
-                    raise _Rollback
-        except _Rollback:
-            pass
+                self._apply_employees()
+                self._apply_locations()
+                self._apply_register()
+                self._apply_trail()
         return report
 
     def _load_database(self) -> None:
         self.employees = {e.employee_number.upper(): e for e in Employee.objects.all()}
         self.usernames = {e.username.lower(): e for e in self.employees.values()}
-        self.locations = {loc.code.upper(): loc for loc in Location.objects.all()}
+        self.locations = {
+            loc.code.upper(): loc for loc in Location.objects.select_related("parent")
+        }
         self.devices = {d.serial_number.upper(): d for d in Device.objects.all()}
         self.departments = {d.code.upper(): d for d in Department.objects.all()}
         self.department_names = {normalise(d.name): d for d in self.departments.values()}
@@ -231,6 +266,7 @@ class LegacyImporter:
             errors.append(("holder", _("no employee %(number)s") % {"number": holder}))
         if location and not self._known_location(location):
             errors.append(("location", _("no location %(code)s") % {"code": location}))
+        self._check_custody(serial, holder, location, errors)
         group = text(values.get("problem_group"))
         if group:
             try:
@@ -255,6 +291,7 @@ class LegacyImporter:
             )
         self.planned_devices.add(serial.upper())
         return {
+            "row": number,
             "serial_number": serial,
             "stage": stage,
             "opened_at": opened_at,
@@ -264,6 +301,61 @@ class LegacyImporter:
             "description": text(values.get("description")),
             **{name: text(values.get(name)) for name in DEVICE_DETAIL_FIELDS},
         }
+
+    def _check_custody(self, serial: str, holder: str, location: str, errors) -> None:
+        """The custody rules of the scan station: an inactive person or place takes no device
+        (one that already holds it may keep it)."""
+        device = self.devices.get(serial.upper())
+        person = self.employees.get(holder.upper()) if holder else None
+        if (
+            person is not None
+            and not person.is_active
+            and (device is None or device.holder_id != person.pk)
+        ):
+            message = _("%(holder)s is inactive and cannot hold devices") % {"holder": person}
+            errors.append(("holder", message))
+        place = self.locations.get(location.upper()) if location else None
+        if (
+            place is not None
+            and not place.is_active
+            and (device is None or device.location_id != place.pk)
+        ):
+            message = _("location %(code)s is inactive and cannot receive devices")
+            errors.append(("location", message % {"code": place.code}))
+
+    def _check_location_loops(self, book, rows: list[dict], report: ImportReport) -> None:
+        """Parents that are nowhere, or that would put a location inside itself, counting the
+        locations already in the database."""
+        if SheetKind.LOCATIONS not in book.sheets:
+            return
+        sheet = book.sheets[SheetKind.LOCATIONS]
+        parents = {
+            code.upper(): (location.parent.code.upper() if location.parent_id else None)
+            for code, location in ((loc.code, loc) for loc in self.locations.values())
+        }
+        for row in rows:
+            if row["parent"]:
+                parents[row["code"].upper()] = row["parent"].upper()
+            else:  # an empty cell keeps the parent it has
+                parents.setdefault(row["code"].upper(), None)
+        summary = report.summaries[SheetKind.LOCATIONS]
+        for row in rows:
+            if not row["parent"]:
+                continue
+            problem = None
+            if row["parent"].upper() not in parents:
+                problem = _("no location %(code)s (neither in this workbook nor in the database)")
+                problem %= {"code": row["parent"]}
+            else:
+                chain = location_parent_chain(parents, row["code"].upper())
+                if chain and chain[-1] in [*chain[:-1], row["code"].upper()]:
+                    path = " → ".join([row["code"], *chain])
+                    problem = _("its parents go round in a loop (%(path)s)") % {"path": path}
+            if problem:
+                summary.errors += 1
+                report.errors.append(
+                    LegacyError(sheet.title, row["row"], sheet.column_name("parent"), problem)
+                )
 
     def _check_trail(self, values, errors, seen, number) -> dict:
         serial = text(values.get("serial_number"))
@@ -300,7 +392,11 @@ class LegacyImporter:
             errors.append((column, str(error)))
             return None
 
-    # --- writing --------------------------------------------------------------------------------
+    # --- planning: every outcome worked out, nothing written ------------------------------------
+    def _skip(self, kind: str, row: dict, column: str, message: str) -> None:
+        sheet_title = self.report.sheet_titles.get(kind, kind)
+        self.report.skipped.append(LegacyError(sheet_title, row["row"], column, message))
+
     def _department(self, name: str) -> Department | None:
         if not name:
             return None
@@ -309,213 +405,284 @@ class LegacyImporter:
         department = department or self.department_names.get(normalise(name))
         department = department or self.departments.get(name.upper()[:16])
         if department is None:
-            department = Department.objects.create(code=name.upper()[:16], name=name)
+            department = Department(code=name.upper()[:16], name=name)
+            self.plan.departments.append(department)
             self.departments[department.code.upper()] = department
             self.department_names[normalise(name)] = department
         return department
 
-    def _write_employees(self, rows: list[dict], report: ImportReport) -> None:
-        summary = report.summaries[SheetKind.EMPLOYEES]
-        new, changed, roles = [], [], []
+    def _plan_employees(self, rows: list[dict]) -> None:
+        summary = self.report.summaries[SheetKind.EMPLOYEES]
         for row in rows:
             department = self._department(row["department"])
             employee = self.employees.get(row["employee_number"].upper())
             if employee is None:
-                employee = Employee(
+                employee = employee_build(
                     employee_number=row["employee_number"],
                     username=row["username"],
                     display_name=row["name"],
                     email=row["email"],
                     department=department,
-                    is_superuser=row["role"] == Role.ADMIN,
                 )
-                employee.set_unusable_password()
-                new.append(employee)
+                self.plan.new_employees.append(employee)
                 self.employees[employee.employee_number.upper()] = employee
                 summary.created += 1
             else:
+                # An empty cell leaves the value as it is.
                 wanted = {
-                    "display_name": row["name"],
+                    "display_name": row["name"] or employee.display_name,
                     "email": row["email"] or employee.email,
-                    "department_id": department.pk if department else employee.department_id,
+                    "department": department or employee.department,
                 }
                 if any(getattr(employee, k) != v for k, v in wanted.items()):
                     for key, value in wanted.items():
                         setattr(employee, key, value)
-                    changed.append(employee)
+                    self.plan.changed_employees.append(employee)
                     summary.updated += 1
                 else:
                     summary.unchanged += 1
-            roles.append((employee, row["role"], department))
-        Employee.objects.bulk_create(new, batch_size=BATCH)
-        Employee.objects.bulk_update(
-            changed, ["display_name", "email", "department"], batch_size=BATCH
-        )
-        groups = {g.name: g for g in Group.objects.filter(name__in=Role.values)}
-        memberships = [
-            Employee.groups.through(employee_id=employee.pk, group_id=groups[role].pk)
-            for employee, role, _department in roles
-        ]
-        Employee.groups.through.objects.bulk_create(memberships, ignore_conflicts=True)
-        supervisors = [
-            Department.supervisors.through(department_id=department.pk, employee_id=employee.pk)
-            for employee, role, department in roles
-            if role == Role.SUPERVISOR and department is not None
-        ]
-        Department.supervisors.through.objects.bulk_create(supervisors, ignore_conflicts=True)
+            self.plan.roles.append((employee, row["role"], department))
 
-    def _write_locations(self, rows: list[dict], report: ImportReport) -> None:
-        summary = report.summaries[SheetKind.LOCATIONS]
-        new, outcome = [], {}
+    def _plan_locations(self, rows: list[dict]) -> None:
+        summary = self.report.summaries[SheetKind.LOCATIONS]
+        outcome = {}
         for row in rows:
             location = self.locations.get(row["code"].upper())
             if location is None:
                 location = Location(code=row["code"], name=row["name"])
-                new.append(location)
+                self._stamp(location, None)
+                self.plan.new_locations.append(location)
                 self.locations[row["code"].upper()] = location
                 outcome[row["code"]] = "created"
-            else:
-                outcome[row["code"]] = "updated" if location.name != row["name"] else "unchanged"
+            elif location.name != row["name"]:
                 location.name = row["name"]
-        Location.objects.bulk_create(new, batch_size=BATCH)
-        changed = []
+                outcome[row["code"]] = "updated"
+            else:
+                outcome[row["code"]] = "unchanged"
         for row in rows:
             location = self.locations[row["code"].upper()]
-            parent = self.locations.get(row["parent"].upper()) if row["parent"] else None
-            if parent is not None and parent.pk == location.pk:
-                parent = None
-            if location.parent_id != (parent.pk if parent else None):
+            if not row["parent"]:
+                continue  # an empty cell keeps the parent it has
+            parent = self.locations[row["parent"].upper()]
+            current = location.parent.code.upper() if location.parent is not None else None
+            if current != parent.code.upper():
                 location.parent = parent
                 if outcome[row["code"]] == "unchanged":
                     outcome[row["code"]] = "updated"
-            if outcome[row["code"]] != "unchanged":
-                changed.append(location)
-        Location.objects.bulk_update(changed, ["name", "parent"], batch_size=BATCH)
+        for row in rows:
+            if outcome[row["code"]] == "updated":
+                location = self.locations[row["code"].upper()]
+                self._stamp(location, None)
+                self.plan.changed_locations.append(location)
         for value in outcome.values():
             summary.count(value)
 
-    def _write_register(self, rows: list[dict], report: ImportReport) -> None:
-        summary = report.summaries[SheetKind.REGISTER]
+    def _product_changed_devices(self, devices: list[Device]) -> set[int]:
+        """Devices changed in the product since an import last wrote them (moved, handed over,
+        edited), or registered in the product: the workbook no longer speaks for them."""
+        if not devices:
+            return set()
+        history = Device.history.model
+        latest = (
+            history.objects.filter(
+                id__in=[d.pk for d in devices], history_change_reason=IMPORT_REASON
+            )
+            .values("id")
+            .annotate(last=Max("history_id"))
+            .values_list("last", flat=True)
+        )
+        tracked = ["id", "location_id", "holder_id", *DEVICE_DETAIL_FIELDS]
+        written = {
+            row["id"]: row for row in history.objects.filter(history_id__in=latest).values(*tracked)
+        }
+        return {
+            device.pk
+            for device in devices
+            if device.pk not in written
+            or any(getattr(device, name) != written[device.pk][name] for name in tracked)
+        }
+
+    def _product_changed_incidents(self, incidents: list[Incident]) -> set[int]:
+        """Incidents worked on in the product since an import last wrote them (any workflow
+        step, record or edit), or opened in the product."""
+        if not incidents:
+            return set()
+        ids = [incident.pk for incident in incidents]
+        worked = set(
+            IncidentEvent.objects.filter(incident_id__in=ids)
+            .exclude(action__in=(WorkflowAction.OPEN, WorkflowAction.IMPORT))
+            .values_list("incident_id", flat=True)
+        )
+        history = Incident.history.model
+        latest = (
+            history.objects.filter(id__in=ids, history_change_reason=IMPORT_REASON)
+            .values("id")
+            .annotate(last=Max("history_id"))
+            .values_list("last", flat=True)
+        )
+        tracked = ["id", "stage", "step", "assignee_id", "description", "problem_group_id"]
+        written = {
+            row["id"]: row for row in history.objects.filter(history_id__in=latest).values(*tracked)
+        }
+        return worked | {
+            incident.pk
+            for incident in incidents
+            if incident.pk not in written
+            or any(getattr(incident, name) != written[incident.pk][name] for name in tracked)
+        }
+
+    def _plan_register(self, rows: list[dict]) -> None:
+        summary = self.report.summaries[SheetKind.REGISTER]
         missing_groups = {
             row["problem_group"].upper(): row["problem_group"]
             for row in rows
             if row["problem_group"] and row["problem_group"].upper() not in self.groups
         }
-        for group in ProblemGroup.objects.bulk_create(
-            [ProblemGroup(number=number) for number in missing_groups.values()]
-        ):
-            self.groups[group.number.upper()] = group
+        for number in missing_groups.values():
+            group = ProblemGroup(number=number)
+            self.plan.groups.append(group)
+            self.groups[number.upper()] = group
 
-        new_devices, changed_devices, outcomes = [], [], []
+        existing = [
+            self.devices[row["serial_number"].upper()]
+            for row in rows
+            if row["serial_number"].upper() in self.devices
+        ]
+        changed_in_product = self._product_changed_devices(existing)
+        outcomes = []
         for row in rows:
-            wanted = {name: row[name] for name in DEVICE_DETAIL_FIELDS}
-            location = self.locations.get(row["location"].upper()) if row["location"] else None
-            holder = self.employees.get(row["holder"].upper()) if row["holder"] else None
-            wanted["location_id"] = location.pk if location else None
-            wanted["holder_id"] = holder.pk if holder else None
+            wanted = {name: row[name] for name in DEVICE_DETAIL_FIELDS if row[name]}
+            if row["location"]:
+                wanted["location"] = self.locations[row["location"].upper()]
+            if row["holder"]:
+                wanted["holder"] = self.employees[row["holder"].upper()]
             device = self.devices.get(row["serial_number"].upper())
             if device is None:
-                device = Device(serial_number=row["serial_number"], created_at=row["opened_at"])
-                for key, value in wanted.items():
-                    setattr(device, key, value)
+                device = device_build(
+                    serial_number=row["serial_number"], created_at=row["opened_at"], **wanted
+                )
                 self._stamp(device, row["opened_at"])
-                new_devices.append(device)
+                self.plan.new_devices.append(device)
                 self.devices[device.serial_number.upper()] = device
                 outcomes.append("created")
             elif any(getattr(device, key) != value for key, value in wanted.items()):
+                if device.pk in changed_in_product:
+                    self._skip(
+                        SheetKind.REGISTER,
+                        row,
+                        "serial_number",
+                        _(
+                            "device %(serial)s was moved or changed in the product since it was "
+                            "imported; the workbook no longer changes it"
+                        )
+                        % {"serial": device.serial_number},
+                    )
+                    outcomes.append("skipped")
+                    continue
                 for key, value in wanted.items():
                     setattr(device, key, value)
                 self._stamp(device, None)
-                changed_devices.append(device)
+                self.plan.changed_devices.append(device)
                 outcomes.append("updated")
             else:
                 outcomes.append("unchanged")
-        Device.objects.bulk_create(new_devices, batch_size=BATCH)
-        self._write_history(Device, new_devices, "+")
-        bulk_update_with_history(
-            changed_devices,
-            Device,
-            [*DEVICE_DETAIL_FIELDS, "location", "holder"],
-            batch_size=BATCH,
-            default_user=self.user,
-        )
 
-        imported = {
+        matched = {
             (incident.device_id, incident.opened_at): incident
             for incident in Incident.objects.filter(
-                device__in=[self.devices[row["serial_number"].upper()] for row in rows]
-            )
+                device__in=[d for d in existing if d.pk is not None]
+            ).select_related("problem_group")
         }
-        new_incidents = []
+        changed_in_product = self._product_changed_incidents(list(matched.values()))
         for index, row in enumerate(rows):
             device = self.devices[row["serial_number"].upper()]
             group = self.groups.get(row["problem_group"].upper()) if row["problem_group"] else None
-            incident = imported.get((device.pk, row["opened_at"]))
+            incident = matched.get((device.pk, row["opened_at"])) if device.pk else None
             if incident is None:
-                closing = row["stage"] in TERMINAL_STAGES
-                incident = Incident(
+                incident = incident_build(
                     device=device,
+                    reporter=None,
                     problem_group=group,
-                    stage=row["stage"],
-                    step=Step.CLOSED if closing else Step.UNASSIGNED,
                     description=row["description"],
                     opened_at=row["opened_at"],
-                    stage_entered_at=row["opened_at"],
-                    closed_at=row["opened_at"] if closing else None,
+                    stage=row["stage"],
                 )
                 self._stamp(incident, row["opened_at"])
-                new_incidents.append(incident)
-                outcomes[index] = "created"
+                self.plan.new_incidents.append(incident)
+                if outcomes[index] != "skipped":
+                    outcomes[index] = "created"
                 continue
-            changed = False
-            if incident.problem_group_id != (group.pk if group else None) or (
-                incident.description != row["description"]
-            ):
-                Incident.objects.filter(pk=incident.pk).update(
-                    problem_group=group, description=row["description"]
-                )
-                changed = True
+            reason = self._incident_refusal(incident, row, group, changed_in_product)
+            if reason:
+                self._skip(SheetKind.REGISTER, row, "stage", reason)
+                outcomes[index] = "skipped"
+                continue
+            changed = []
+            if group is not None and incident.problem_group != group:
+                incident.problem_group = group
+                changed.append("problem_group")
+            if row["description"] and incident.description != row["description"]:
+                incident.description = row["description"]
+                changed.append("description")
+            if changed:
+                self._stamp(incident, None)
+                self.plan.changed_incidents.append((incident, changed))
             if incident.stage != row["stage"]:
-                incident_import_stage(incident=incident, stage=row["stage"], by=self.user)
-                changed = True
-            if changed and outcomes[index] == "unchanged":
+                self.plan.stage_moves.append((incident, row["stage"]))
+            if (changed or incident.stage != row["stage"]) and outcomes[index] == "unchanged":
                 outcomes[index] = "updated"
-        Incident.objects.bulk_create(new_incidents, batch_size=BATCH)
-        self._write_history(Incident, new_incidents, "+")
-        IncidentEvent.objects.bulk_create(
-            [
-                IncidentEvent(
-                    incident=incident,
-                    action=WorkflowAction.OPEN,
-                    actor=self.user,
-                    from_stage=incident.stage,
-                    to_stage=incident.stage,
-                    from_step=incident.step,
-                    to_step=incident.step,
-                    comment=_("Imported from the legacy workbook"),
-                    created_at=incident.opened_at,
-                )
-                for incident in new_incidents
-            ],
-            batch_size=BATCH,
-        )
         for outcome in outcomes:
             summary.count(outcome)
-        self.progress(SheetKind.REGISTER, len(rows), len(rows))
 
-    def _write_trail(self, rows: list[dict], report: ImportReport) -> None:
+    def _incident_refusal(self, incident, row, group, changed_in_product) -> str | None:
+        """Why the workbook may not change this incident any more; None when it may (or when
+        it would change nothing)."""
+        differs = (
+            incident.stage != row["stage"]
+            or (group is not None and incident.problem_group != group)
+            or (row["description"] and incident.description != row["description"])
+        )
+        if not differs:
+            return None
+        context = {
+            "id": incident.pk,
+            "stage": incident.get_stage_display(),
+            "wanted": Stage(row["stage"]).label,
+        }
+        if incident.pk in changed_in_product:
+            return (
+                _(
+                    "incident #%(id)s was worked on in the product since it was imported (it is "
+                    "%(stage)s); the workbook no longer changes it"
+                )
+                % context
+            )
+        if incident.stage in TERMINAL_STAGES and incident.stage != row["stage"]:
+            return _("incident #%(id)s is closed (%(stage)s); the workbook cannot reopen it") % (
+                context
+            )
+        if incident.stage != row["stage"] and not stage_can_reach(incident.stage, row["stage"]):
+            return (
+                _(
+                    "incident #%(id)s is already %(stage)s; the workbook's %(wanted)s would move "
+                    "it backwards"
+                )
+                % context
+            )
+        return None
+
+    def _plan_trail(self, rows: list[dict]) -> None:
         """Each trail row becomes a back-dated entry of the device's history: the legacy date,
         the person who took it, the place and the reason; the device's current state stays as
         the register says."""
-        summary = report.summaries[SheetKind.TRAIL]
+        summary = self.report.summaries[SheetKind.TRAIL]
         devices = [self.devices[row["serial_number"].upper()] for row in rows]
         history = Device.history.model
         existing = set(
-            history.objects.filter(id__in={device.pk for device in devices}).values_list(
-                "id", "history_date", "location_id", "holder_id", "history_change_reason"
-            )
+            history.objects.filter(
+                id__in={device.pk for device in devices if device.pk is not None}
+            ).values_list("id", "history_date", "location_id", "holder_id", "history_change_reason")
         )
-        entries = []
         for row, device in zip(rows, devices, strict=True):
             location = self.locations.get(row["location"].upper()) if row["location"] else None
             holder = (
@@ -523,24 +690,97 @@ class LegacyImporter:
                 if row["employee_number"]
                 else None
             )
+            place = location if location is not None else device.location
+            person = holder if holder is not None else device.holder
             key = (
                 device.pk,
                 row["at"],
-                location.pk if location else device.location_id,
-                holder.pk if holder else device.holder_id,
+                place.pk if place is not None else None,
+                person.pk if person is not None else None,
                 row["reason"],
             )
-            if key in existing:
+            if device.pk is not None and key in existing:
                 summary.unchanged += 1
                 continue
             existing.add(key)
+            self.plan.trail.append((device, place, person, row))
+            summary.created += 1
+
+    # --- writing: the plan, in one transaction -------------------------------------------------
+    def _apply_employees(self) -> None:
+        plan = self.plan
+        Department.objects.bulk_create(plan.departments)
+        Employee.objects.bulk_create(plan.new_employees, batch_size=BATCH)
+        Employee.objects.bulk_update(
+            plan.changed_employees, ["display_name", "email", "department"], batch_size=BATCH
+        )
+        roles_grant(grants=[(employee, role) for employee, role, _dept in plan.roles])
+        supervisors: dict[int, tuple[Department, list]] = {}
+        for employee, role, department in plan.roles:
+            if role == Role.SUPERVISOR and department is not None:
+                supervisors.setdefault(department.pk, (department, []))[1].append(employee)
+        for department, people in supervisors.values():
+            department_add_supervisors(department=department, supervisors=people)
+
+    def _apply_locations(self) -> None:
+        plan = self.plan
+        # Parents first: a new location may sit in another new one.
+        parents = [loc.parent for loc in plan.new_locations]
+        for location in plan.new_locations:
+            location.parent = None
+        Location.objects.bulk_create(plan.new_locations, batch_size=BATCH)
+        for location, parent in zip(plan.new_locations, parents, strict=True):
+            location.parent = parent
+        self._write_history(Location, plan.new_locations, "+")
+        moved = [loc for loc in plan.new_locations if loc.parent is not None]
+        Location.objects.bulk_update(moved, ["parent"], batch_size=BATCH)
+        bulk_update_with_history(
+            plan.changed_locations,
+            Location,
+            ["name", "parent"],
+            batch_size=BATCH,
+            default_user=self.user,
+            default_change_reason=IMPORT_REASON,
+        )
+
+    def _apply_register(self) -> None:
+        plan = self.plan
+        ProblemGroup.objects.bulk_create(plan.groups)
+        Device.objects.bulk_create(plan.new_devices, batch_size=BATCH)
+        self._write_history(Device, plan.new_devices, "+")
+        bulk_update_with_history(
+            plan.changed_devices,
+            Device,
+            [*DEVICE_DETAIL_FIELDS, "location", "holder"],
+            batch_size=BATCH,
+            default_user=self.user,
+            default_change_reason=IMPORT_REASON,
+        )
+        Incident.objects.bulk_create(plan.new_incidents, batch_size=BATCH)
+        self._write_history(Incident, plan.new_incidents, "+")
+        IncidentEvent.objects.bulk_create(
+            [
+                opening_event_build(incident, self.user, _("Imported from the legacy workbook"))
+                for incident in plan.new_incidents
+            ],
+            batch_size=BATCH,
+        )
+        for incident, changed in plan.changed_incidents:
+            incident.save(update_fields=changed)
+        for incident, stage in plan.stage_moves:
+            incident_import_stage(incident=incident, stage=stage, by=self.user)
+        self.progress(SheetKind.REGISTER, len(plan.new_incidents), len(plan.new_incidents))
+
+    def _apply_trail(self) -> None:
+        entries = []
+        for device, place, person, row in self.plan.trail:
             entry = copy.copy(device)
-            entry.location_id, entry.holder_id = key[2], key[3]
+            entry.location_id = place.pk if place is not None else None
+            entry.holder_id = person.pk if person is not None else None
             entry._history_date = row["at"]
-            entry._history_user = holder or self.user
+            entry._history_user = person if person is not None else self.user
             entry._change_reason = row["reason"]
             entries.append(entry)
-            summary.created += 1
         self._write_history(Device, entries, "~", progress_kind=SheetKind.TRAIL)
 
     def _write_history(self, model, instances, history_type: str, progress_kind=None) -> None:

@@ -13,6 +13,7 @@ import openpyxl
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.spreadsheets import unescape_formula
 from incidents.legacy.columns import COLUMNS, SHEET_NAMES, SHEET_ORDER, normalise
 
 HEADER_SEARCH_ROWS = 10
@@ -88,7 +89,8 @@ class LegacyWorkbook:
     """The four sheets of a legacy workbook, located; `errors` says which could not be found."""
 
     def __init__(self, source: str | Path | BinaryIO):
-        self.book = openpyxl.load_workbook(source, read_only=True, data_only=True)
+        # Formulas are read as their text, never as a value a spreadsheet computed from them.
+        self.book = openpyxl.load_workbook(source, read_only=True, data_only=False)
         self.sheets: dict[str, Sheet] = {}
         self.errors: list[LegacyError] = []
         self._locate()
@@ -152,7 +154,7 @@ def text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return " ".join(str(value).split())
+    return unescape_formula(" ".join(str(value).split()))
 
 
 def moment(value) -> datetime:

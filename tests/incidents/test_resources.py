@@ -1,24 +1,52 @@
 """The changelists' import/export: Chinese or English headers, and an export that re-imports
 without changing anything."""
 
+import csv
+import io
+
+import openpyxl
 import pytest
 import tablib
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import translation
 
+from config.spreadsheets import SafeCSV, SafeXLSX
+from incidents.models import Incident
 from incidents.resources import EmployeeResource, IncidentResource
 from locations.resources import DeviceResource, LocationResource
-from tests.factories import DeviceFactory, EmployeeFactory, IncidentFactory, LocationFactory
+from tests.factories import (
+    DeviceFactory,
+    EmployeeFactory,
+    IncidentFactory,
+    LocationFactory,
+    SuperuserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def round_trip(resource_class, language: str, file_format: str = "xlsx"):
+FORMATS = {"xlsx": SafeXLSX, "csv": SafeCSV}
+
+
+def export_file(resource_class, file_format: str, language: str = "en"):
+    """What the export button hands out: the file's bytes (or text, for CSV)."""
     with translation.override(language):
-        exported = resource_class().export()
-    data = exported.export(file_format)
-    dataset = tablib.Dataset().load(data, format=file_format)
-    return dataset, resource_class().import_data(dataset, dry_run=False, raise_errors=True)
+        return FORMATS[file_format]().export_data(resource_class().export())
+
+
+def read_file(data, file_format: str) -> tablib.Dataset:
+    """What the import button reads from an uploaded file."""
+    if file_format == "csv" and isinstance(data, str):
+        data = data.encode()
+    return FORMATS[file_format]().create_dataset(data.decode() if file_format == "csv" else data)
+
+
+def round_trip(resource_class, language: str, file_format: str, user):
+    dataset = read_file(export_file(resource_class, file_format, language), file_format)
+    return dataset, resource_class().import_data(
+        dataset, dry_run=False, raise_errors=True, user=user
+    )
 
 
 class ExportHeaderTests:
@@ -39,12 +67,13 @@ class RoundTripTests:
         "resource_class", [DeviceResource, LocationResource, EmployeeResource, IncidentResource]
     )
     def test_an_export_re_imports_unchanged(self, resource_class, language, file_format):
+        importer = SuperuserFactory()
         holder, shelf = EmployeeFactory(), LocationFactory(parent=LocationFactory())
         for _ in range(3):
             IncidentFactory(device=DeviceFactory(holder=holder, location=shelf))
         before = list(resource_class().export().dict)
 
-        dataset, result = round_trip(resource_class, language, file_format)
+        dataset, result = round_trip(resource_class, language, file_format, importer)
 
         assert not result.has_errors() and not result.has_validation_errors()
         assert result.totals["new"] == 0
@@ -58,7 +87,7 @@ class RoundTripTests:
             dataset = DeviceResource().export()
         dataset.dict = [{**row, "project": "Osprey"} for row in dataset.dict]
 
-        result = DeviceResource().import_data(dataset, dry_run=False)
+        result = DeviceResource().import_data(dataset, dry_run=False, user=SuperuserFactory())
 
         device.refresh_from_db()
         assert result.totals["update"] == 1
@@ -69,7 +98,7 @@ class RoundTripTests:
         dataset = IncidentResource().export()
         dataset.dict = [{**row, "stage": "returned"} for row in dataset.dict]
 
-        IncidentResource().import_data(dataset, dry_run=False)
+        IncidentResource().import_data(dataset, dry_run=False, user=SuperuserFactory())
 
         incident.refresh_from_db()
         assert incident.stage == "reported"
@@ -104,3 +133,233 @@ class AdminButtonTests:
         assert response.status_code == 200, response.content.decode()[:500]
         assert "attachment" in response["Content-Disposition"]
         assert "SN-EXPORT-1" in response.content.decode("utf-8-sig")
+
+
+def import_rows(resource_class, rows: list[dict], user, dry_run: bool = False):
+    dataset = tablib.Dataset(headers=list(rows[0]))
+    for row in rows:
+        dataset.append(list(row.values()))
+    return resource_class().import_data(dataset, dry_run=dry_run, user=user)
+
+
+class ImportPermissionTests:
+    @pytest.mark.parametrize("model", ["incidents_incident", "locations_device"])
+    def test_staff_with_only_the_add_permission_cannot_import(self, staff_client, model):
+        assert staff_client.get(reverse(f"admin:{model}_import")).status_code == 403
+        assert staff_client.post(reverse(f"admin:{model}_process_import")).status_code == 403
+
+    def test_the_resource_refuses_a_person_without_the_change_permission(self, staff_user):
+        device = DeviceFactory(project="Falcon")
+
+        with pytest.raises(PermissionDenied):
+            import_rows(
+                DeviceResource,
+                [{"serial number": device.serial_number, "project": "Hacked"}],
+                staff_user,
+            )
+
+        device.refresh_from_db()
+        assert device.project == "Falcon"
+
+
+class ImportThroughServicesTests:
+    def test_a_new_incident_is_opened_by_the_person_importing_with_its_timeline(self):
+        importer, device = SuperuserFactory(), DeviceFactory()
+
+        result = import_rows(
+            IncidentResource,
+            [
+                {
+                    "serial number": device.serial_number,
+                    "opened at": "2025-03-04 10:22:00",
+                    "notes": "Fails BT",
+                }
+            ],
+            importer,
+        )
+
+        assert not result.has_validation_errors() and not result.has_errors()
+        incident = Incident.objects.get(device=device)
+        assert incident.reporter == importer
+        assert incident.opened_at.year == 2025
+        assert list(incident.events.values_list("action", "actor")) == [("open", importer.pk)]
+
+    def test_a_second_open_incident_for_a_device_is_refused_and_nothing_is_kept(self):
+        importer, open_one, other = SuperuserFactory(), IncidentFactory(), DeviceFactory()
+
+        result = import_rows(
+            IncidentResource,
+            [
+                {"serial number": other.serial_number, "opened at": "2025-03-04 10:00:00"},
+                {"serial number": open_one.device.serial_number, "opened at": "2025-03-05"},
+            ],
+            importer,
+        )
+
+        assert result.has_validation_errors()
+        assert "already has an open incident" in str(result.invalid_rows[0].error)
+        assert not Incident.objects.filter(device=other).exists()
+
+    def test_changed_details_are_saved_with_history_and_a_timeline_entry(self):
+        importer, incident = SuperuserFactory(), IncidentFactory(description="old")
+        with translation.override("en"):
+            rows = IncidentResource().export().dict
+        rows[0]["notes"] = "new"
+
+        import_rows(IncidentResource, rows, importer)
+
+        incident.refresh_from_db()
+        assert incident.description == "new"
+        assert incident.history.first().history_user == importer
+        assert incident.events.filter(action="edit", actor=importer).exists()
+
+    def test_an_empty_cell_leaves_a_value_as_it_is(self):
+        importer = SuperuserFactory()
+        holder, place = EmployeeFactory(), LocationFactory()
+        device = DeviceFactory(project="Falcon", fail_item="BT_RSSI", holder=holder, location=place)
+        incident = IncidentFactory(device=device, description="Fails BT")
+
+        import_rows(
+            DeviceResource,
+            [
+                {
+                    "serial number": device.serial_number,
+                    "project": "",
+                    "fail item": "WIFI",
+                    "holder": "",
+                    "location": "",
+                }
+            ],
+            importer,
+        )
+        with translation.override("en"):
+            rows = IncidentResource().export().dict
+        rows[0]["notes"] = ""
+        import_rows(IncidentResource, rows, importer)
+
+        device.refresh_from_db()
+        incident.refresh_from_db()
+        assert (device.project, device.fail_item) == ("Falcon", "WIFI")
+        assert (device.holder, device.location) == (holder, place)
+        assert incident.description == "Fails BT"
+
+    def test_a_custody_change_is_a_move_with_a_trail_reason(self):
+        importer, device, shelf = SuperuserFactory(), DeviceFactory(), LocationFactory()
+
+        import_rows(
+            DeviceResource,
+            [{"serial number": device.serial_number, "location": shelf.code}],
+            importer,
+        )
+
+        device.refresh_from_db()
+        latest = device.history.first()
+        assert device.location == shelf
+        assert (latest.history_user, latest.history_change_reason) == (
+            importer,
+            "spreadsheet import",
+        )
+
+    def test_a_move_the_custody_rules_refuse_stops_the_whole_file(self):
+        importer, closed = SuperuserFactory(), LocationFactory(is_active=False)
+        moved, refused = DeviceFactory(), DeviceFactory()
+        places = {moved.pk: moved.location_id, refused.pk: refused.location_id}
+        other = LocationFactory()
+
+        result = import_rows(
+            DeviceResource,
+            [
+                {"serial number": moved.serial_number, "location": other.code},
+                {"serial number": refused.serial_number, "location": closed.code},
+            ],
+            importer,
+        )
+
+        assert result.has_validation_errors()
+        assert "inactive" in str(result.invalid_rows[0].error)
+        for device in (moved, refused):
+            device.refresh_from_db()
+            assert device.location_id == places[device.pk]
+
+    def test_a_loop_of_parent_locations_is_refused(self):
+        importer = SuperuserFactory()
+        a = LocationFactory(code="LOOP-A")
+        b = LocationFactory(code="LOOP-B", parent=a)
+
+        result = import_rows(
+            LocationResource,
+            [{"location code": "LOOP-A", "name": a.name, "parent code": "LOOP-B"}],
+            importer,
+        )
+
+        assert result.has_validation_errors()
+        a.refresh_from_db()
+        assert a.parent is None and b.parent == a
+
+
+class FormulaEscapingTests:
+    DANGEROUS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "'=quoted"]
+
+    @pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+    def test_typed_formulae_are_exported_as_text(self, file_format):
+        for text in self.DANGEROUS:
+            IncidentFactory(description=text)
+
+        exported = read_raw(export_file(IncidentResource, file_format), file_format)
+
+        notes = [row["notes"] for row in exported]
+        assert sorted(notes) == sorted(f"'{text}" for text in self.DANGEROUS)
+
+    @pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+    def test_escaped_cells_read_back_as_they_were_typed(self, file_format):
+        importer = SuperuserFactory()
+        incidents = [IncidentFactory(description=text) for text in self.DANGEROUS]
+
+        dataset = read_file(export_file(IncidentResource, file_format), file_format)
+        result = IncidentResource().import_data(dataset, dry_run=False, user=importer)
+
+        assert result.totals["update"] == 0 and result.totals["skip"] == len(incidents)
+        assert sorted(i.description for i in Incident.objects.all()) == sorted(self.DANGEROUS)
+
+    def test_the_sheet_is_named_after_what_it_holds(self):
+        IncidentFactory()
+
+        book = openpyxl.load_workbook(io.BytesIO(export_file(IncidentResource, "xlsx")))
+
+        assert book.sheetnames == ["incidents"]
+
+    def test_an_uploaded_formula_is_read_as_its_text(self):
+        book = openpyxl.Workbook()
+        book.active.append(["serial number", "project"])
+        book.active.append(["SN-F1", "=1+1"])
+        data = io.BytesIO()
+        book.save(data)
+
+        dataset = SafeXLSX().create_dataset(data.getvalue())
+
+        assert dataset.dict == [{"serial number": "SN-F1", "project": "=1+1"}]
+
+
+def read_raw(data, file_format: str) -> list[dict]:
+    """The cells of an exported file exactly as a spreadsheet program would get them."""
+    if file_format == "csv":
+        return list(csv.DictReader(io.StringIO(data)))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    for row in sheet.iter_rows():
+        assert all(cell.data_type != "f" for cell in row)
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+class SerialNumberCaseTests:
+    def test_a_serial_number_in_other_case_finds_the_device(self):
+        importer = SuperuserFactory()
+        device = DeviceFactory(serial_number="ABC-1", project="Falcon")
+
+        result = import_rows(
+            DeviceResource, [{"serial number": "abc-1", "project": "Osprey"}], importer
+        )
+
+        assert result.totals["update"] == 1 and result.totals["new"] == 0
+        device.refresh_from_db()
+        assert device.project == "Osprey"

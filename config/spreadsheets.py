@@ -1,0 +1,93 @@
+"""Spreadsheet formats of the import/export buttons.
+
+Text people typed is never exported as something a spreadsheet would run: a cell starting with
+`=`, `+`, `-`, `@`, a tab or a carriage return is written with a leading apostrophe (the OWASP
+advice for CSV injection), in CSV and XLSX alike; importing removes exactly that apostrophe
+again, so an export re-imports as it was typed. XLSX sheets are named after what they hold, and
+formulas in an uploaded workbook are read as their text, never evaluated.
+"""
+
+from io import BytesIO
+
+import openpyxl
+import tablib
+from import_export.formats.base_formats import CSV, XLSX
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+
+def escape_formula(value):
+    """`value` made safe to open in a spreadsheet; anything but text is left as it is."""
+    if not isinstance(value, str) or not value:
+        return value
+    # A leading apostrophe before a formula start is escaped too, so unescaping is exact.
+    if value.startswith(FORMULA_STARTS) or value.lstrip(QUOTE).startswith(FORMULA_STARTS):
+        return QUOTE + value
+    return value
+
+
+def unescape_formula(value):
+    """The text `escape_formula` was given."""
+    if (
+        isinstance(value, str)
+        and value.startswith(QUOTE)
+        and value.lstrip(QUOTE).startswith(FORMULA_STARTS)
+    ):
+        return value[1:]
+    return value
+
+
+def _map_cells(dataset: tablib.Dataset, function) -> tablib.Dataset:
+    result = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+    for row in dataset:
+        result.append([function(cell) for cell in row])
+    return result
+
+
+class SafeCSV(CSV):
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(_map_cells(dataset, escape_formula), **kwargs)
+
+    def create_dataset(self, in_stream, **kwargs):
+        return _map_cells(super().create_dataset(in_stream, **kwargs), unescape_formula)
+
+
+class SafeXLSX(XLSX):
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(_map_cells(dataset, escape_formula), **kwargs)
+
+    def create_dataset(self, in_stream):
+        """The first sheet, formulas as their text (`data_only=False`): nothing is evaluated."""
+        book = openpyxl.load_workbook(BytesIO(in_stream), read_only=True, data_only=False)
+        try:
+            rows = book.worksheets[0].iter_rows(values_only=True)
+            dataset = tablib.Dataset()
+            headers = list(next(rows, []))
+            while headers and headers[-1] in (None, ""):
+                headers.pop()
+            dataset.headers = headers
+            for row in rows:
+                cells = (list(row) + [None] * len(headers))[: len(headers)]
+                if any(value not in (None, "") for value in cells):
+                    dataset.append([unescape_formula(value) for value in cells])
+        finally:
+            book.close()
+        return dataset
+
+
+SPREADSHEET_FORMATS = [SafeXLSX, SafeCSV]
+
+
+class SpreadsheetAdminMixin:
+    """The import/export buttons of a list: safe formats, and importing is editing (the add and
+    change permissions both), never the add permission alone."""
+
+    formats = SPREADSHEET_FORMATS
+
+    def has_import_permission(self, request) -> bool:
+        opts = self.opts
+        return all(
+            request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+            for action in ("add", "change")
+        )
