@@ -5,8 +5,6 @@ from django.db.models import Count, OuterRef, Subquery
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
-from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
@@ -17,6 +15,8 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
+from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
+from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
 from incidents.admin.inlines import ReadOnlyInline
@@ -26,7 +26,7 @@ from locations import selectors
 from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.resources import DeviceResource, LocationResource
-from locations.services import custody_check, location_would_cycle
+from locations.services import custody_check, location_update, location_would_cycle
 from locations.views import ScanStationApiView, ScanStationView
 
 LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
@@ -52,11 +52,17 @@ class LocationForm(forms.ModelForm):
 
 
 @admin.register(Location)
-class LocationAdmin(LabelAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin, ModelAdmin):
+class LocationAdmin(
+    KeptInTrailsAdminMixin,
+    LabelAdminMixin,
+    SpreadsheetAdminMixin,
+    ImportExportModelAdmin,
+    ReadOnlyHistoryAdmin,
+    ModelAdmin,
+):
     resource_classes = [LocationResource]
     import_form_class = ImportForm
     export_form_class = ExportForm
-    formats = [XLSX, CSV]
     form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
     list_display_links = ["code", "name"]
@@ -65,11 +71,20 @@ class LocationAdmin(LabelAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin,
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
     inlines = [DeviceInline]
-    actions = ["print_labels"]
+    actions = ["print_labels", "deactivate_selected"]
     actions_detail = LABEL_ACTIONS
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(device_count=Count("devices"))
+
+    def deactivate(self, request, obj: Location) -> str | None:
+        try:
+            location_update(
+                location=obj, by=request.user, is_active=False, reason=str(_("Deactivated"))
+            )
+        except ValidationError as error:
+            return f"{obj.code}: {' '.join(error.messages)}"
+        return None
 
     @display(description=_("devices"), ordering="device_count")
     def device_count(self, location: Location) -> int:
@@ -108,11 +123,12 @@ class DeviceForm(forms.ModelForm):
 
 
 @admin.register(Device)
-class DeviceAdmin(LabelAdminMixin, ImportExportModelAdmin, SimpleHistoryAdmin, ModelAdmin):
+class DeviceAdmin(
+    LabelAdminMixin, SpreadsheetAdminMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin, ModelAdmin
+):
     resource_classes = [DeviceResource]
     import_form_class = ImportForm
     export_form_class = ExportForm
-    formats = [XLSX, CSV]
     form = DeviceForm
     list_display = [
         "serial_number",

@@ -3,11 +3,11 @@ code (a serial number, an employee number, a location code) is looked up in all 
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from incidents.models import Employee
 from locations.models import Device, Location
 
 
@@ -47,7 +47,7 @@ class Scanned:
 def label_key(obj: Model) -> str:
     if isinstance(obj, Device):
         return obj.serial_number
-    if isinstance(obj, Employee):
+    if isinstance(obj, get_user_model()):
         return obj.employee_number
     return obj.code
 
@@ -58,28 +58,46 @@ def label_payload(obj: Model) -> str:
         CodeKind.DEVICE
         if isinstance(obj, Device)
         else CodeKind.EMPLOYEE
-        if isinstance(obj, Employee)
+        if isinstance(obj, get_user_model())
         else CodeKind.LOCATION
     )
     return PREFIXES[kind] + label_key(obj)
 
 
-LOOKUP_FIELDS = {
-    CodeKind.DEVICE: (Device, "serial_number"),
-    CodeKind.EMPLOYEE: (Employee, "employee_number"),
-    CodeKind.LOCATION: (Location, "code"),
-}
+def lookup_fields() -> dict[str, tuple[type[Model], str]]:
+    """Which model and key field a code of each kind names; people by their badge number."""
+    return {
+        CodeKind.DEVICE: (Device, "serial_number"),
+        CodeKind.EMPLOYEE: (get_user_model(), "employee_number"),
+        CodeKind.LOCATION: (Location, "code"),
+    }
 
 
 def _lookup(kind: str, key: str) -> Model | None:
     """The record whose key is exactly `key`; else the one record equal to it ignoring case
     (scanners and keyboards may change case), never a guess between two."""
-    model, field = LOOKUP_FIELDS[kind]
+    model, field = lookup_fields()[kind]
     exact = model.objects.filter(**{field: key}).first()
     if exact is not None:
         return exact
     candidates = list(model.objects.filter(**{f"{field}__iexact": key})[:2])
     return candidates[0] if len(candidates) == 1 else None
+
+
+# No key is longer than its column, so a longer code is refused before any query is made with it.
+def max_key_length() -> int:
+    return max(model._meta.get_field(field).max_length for model, field in lookup_fields().values())
+
+
+def _check_length(key: str) -> None:
+    if len(key) > max_key_length():
+        raise ScanError(
+            _(
+                "The scanned code is %(length)d characters long; no device, person or location "
+                "has a code longer than %(limit)d. Scan a label printed by this system."
+            )
+            % {"length": len(key), "limit": max_key_length()}
+        )
 
 
 def resolve(code: str) -> Scanned:
@@ -88,8 +106,9 @@ def resolve(code: str) -> Scanned:
     if not code:
         raise ScanError(_("Nothing was scanned."))
     for kind, prefix in PREFIXES.items():
-        if code.upper().startswith(prefix):
+        if code[: len(prefix)].upper() == prefix:
             key = code[len(prefix) :].strip()
+            _check_length(key)
             obj = _lookup(kind, key)
             if obj is None:
                 raise ScanError(
@@ -97,6 +116,7 @@ def resolve(code: str) -> Scanned:
                     % {"kind": KIND_LABELS[kind], "key": key}
                 )
             return Scanned(kind, obj)
+    _check_length(code)
     found = [Scanned(kind, obj) for kind in PREFIXES if (obj := _lookup(kind, code)) is not None]
     if not found:
         raise ScanError(_("%(code)s is not a known device, person or location.") % {"code": code})

@@ -1,11 +1,13 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from incidents.fields import CodeField
 from locations.choices import LocationKind
+from locations.fields import CodeField
 
 
 class Location(models.Model):
@@ -98,7 +100,7 @@ class Device(models.Model):
         verbose_name=_("current location"),
     )
     holder = models.ForeignKey(
-        "incidents.Employee",
+        settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         null=True,
         blank=True,
@@ -112,10 +114,13 @@ class Device(models.Model):
         ordering = ["serial_number"]
         verbose_name = _("device")
         verbose_name_plural = _("devices")
+        # Moving a device (scan station, hand-overs) is not editing what the device is.
+        permissions = [("move_device", _("Can move devices and hand them over"))]
         constraints = [
+            # The importer and the scan station match serial numbers ignoring case.
             models.UniqueConstraint(
-                fields=["serial_number"],
-                name="device_serial_number_unique",
+                Upper("serial_number"),
+                name="device_serial_number_unique_ignoring_case",
                 violation_error_message=_("A device with this serial number already exists."),
             ),
         ]

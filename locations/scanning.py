@@ -2,29 +2,36 @@
 so far, and this session's moves. It lives in the user's session (the database), so any app
 process can serve the next scan."""
 
+from collections.abc import Callable
+
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from incidents.models import Employee
-from locations import selectors
 from locations.codes import CodeKind, ScanError, Scanned, resolve
 from locations.models import Device, Location
 from locations.services import custody_check, device_move, device_move_undo
 
 SESSION_KEY = "scan_station"
 MAX_MOVES_KEPT = 20
-MODELS = {CodeKind.DEVICE: Device, CodeKind.EMPLOYEE: Employee, CodeKind.LOCATION: Location}
+
+
+def _model(kind: str):
+    return {CodeKind.DEVICE: Device, CodeKind.LOCATION: Location}.get(kind) or get_user_model()
 
 
 class ScanStation:
     """One person's scanning session. Every method returns the reply shown on the page."""
 
-    def __init__(self, session, user: Employee):
+    def __init__(self, session, user, device_status: Callable[[Device], dict] | None = None):
+        """`device_status` adds what another part of the product knows of a device (the scan
+        station's screen passes the workflow's open incident and stage gate)."""
         self.session = session
         self.user = user
+        self.device_status = device_status
         self.state = session.get(SESSION_KEY) or {"pending": {}, "moves": []}
         self._pending_objects: dict[str, object] | None = None
 
@@ -38,7 +45,7 @@ class ScanStation:
         if self._pending_objects is None:
             self._pending_objects = {}
             for kind, pk in self.state["pending"].items():
-                obj = MODELS[kind].objects.filter(pk=pk).first()
+                obj = _model(kind).objects.filter(pk=pk).first()
                 if obj is not None:
                     self._pending_objects[kind] = obj
         return self._pending_objects
@@ -151,12 +158,12 @@ class ScanStation:
             "device": None,
         }
         if device is not None:
-            incident = selectors.open_incident(device)
             reply["device"] = {
                 "serial": device.serial_number,
                 "where": _place(device.location, device.holder),
-                "incident": f"#{incident.pk} · {incident.get_stage_display()}" if incident else "",
-                "gate": _gate_message(incident, device) if incident else "",
+                "incident": "",
+                "gate": "",
+                **(self.device_status(device) if self.device_status else {}),
             }
         return reply
 
@@ -173,24 +180,8 @@ def _describe(obj) -> str:
     return str(obj)
 
 
-def _place(location: Location | None, holder: Employee | None) -> str:
+def _place(location: Location | None, holder) -> str:
     parts = [str(location) if location else _("no location")]
     if holder is not None:
         parts.append(_("held by %(holder)s") % {"holder": holder.get_full_name()})
     return ", ".join(parts)
-
-
-def _gate_message(incident, device: Device) -> str:
-    """Tell the person at the station when the stage the device waits for is right here."""
-    needed = selectors.stage_location(incident)
-    if needed is None:
-        return ""
-    if device.location_id == needed.pk:
-        return _("%(stage)s is waiting for this device here (incident #%(id)s).") % {
-            "stage": incident.get_stage_display(),
-            "id": incident.pk,
-        }
-    return _("%(stage)s needs this device at %(code)s.") % {
-        "stage": incident.get_stage_display(),
-        "code": needed.code,
-    }

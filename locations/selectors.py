@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.utils.translation import gettext as _
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 
-from incidents.choices import OPEN_STAGES
-from incidents.models import Employee, Incident, StageOwnership
 from locations.models import Device, Location
 
 DEFAULT_REASONS = ["送分析", "FAE领用", "X-ray检测", "回产线", "入库", "报废"]
@@ -17,12 +16,12 @@ class TrailEntry:
     """One change of place or holder, in words rather than as a raw history diff."""
 
     at: datetime
-    by: Employee | None
+    by: AbstractBaseUser | None
     reason: str
     from_location: Location | None
     to_location: Location | None
-    from_holder: Employee | None
-    to_holder: Employee | None
+    from_holder: AbstractBaseUser | None
+    to_holder: AbstractBaseUser | None
     history_id: int
     registered: bool = False
 
@@ -53,7 +52,7 @@ def device_trail(device: Device) -> list[TrailEntry]:
     location_ids = {r.location_id for r in records} - {None}
     holder_ids = {r.holder_id for r in records} - {None}
     locations = Location.objects.in_bulk(location_ids)
-    holders = Employee.objects.in_bulk(holder_ids)
+    holders = get_user_model().objects.in_bulk(holder_ids)
     entries, previous = [], None
     for record in records:
         before = (previous.location_id, previous.holder_id) if previous else (None, None)
@@ -90,35 +89,3 @@ def recent_reasons(limit: int = 8) -> list[str]:
         if len(reasons) == limit:
             break
     return reasons or DEFAULT_REASONS
-
-
-def open_incident(device: Device) -> Incident | None:
-    return device.incidents.filter(stage__in=OPEN_STAGES).first()
-
-
-def stage_location(incident: Incident) -> Location | None:
-    """Where the incident's current stage does its work, if the stage declares it."""
-    ownership = (
-        StageOwnership.objects.select_related("work_location").filter(stage=incident.stage).first()
-    )
-    return ownership.work_location if ownership else None
-
-
-def custody_warning(incident: Incident) -> str | None:
-    """Why the device is not where its stage needs it, or None when all is well."""
-    if not incident.is_open:
-        return None
-    needed = stage_location(incident)
-    device = incident.device
-    if needed is None or device.location_id == needed.pk:
-        return None
-    return _(
-        "%(stage)s works at %(needed)s, but device %(serial)s is at %(where)s. "
-        "Scan it into %(needed_code)s when it gets there."
-    ) % {
-        "stage": incident.get_stage_display(),
-        "needed": needed,
-        "needed_code": needed.code,
-        "serial": device.serial_number,
-        "where": device.location or _("an unknown place"),
-    }

@@ -2,15 +2,15 @@
 
 from datetime import datetime
 
+from django.contrib.auth.base_user import AbstractBaseUser as Person
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from incidents.models import Employee
-from locations.models import Device, Location
+from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 
 
-def custody_check(*, location: Location | None = None, holder: Employee | None = None) -> None:
+def custody_check(*, location: Location | None = None, holder: Person | None = None) -> None:
     """Refuse a place or a person that cannot take a device, saying why."""
     if location is not None and not location.is_active:
         raise ValidationError(
@@ -26,9 +26,9 @@ def custody_check(*, location: Location | None = None, holder: Employee | None =
 def device_move(
     *,
     device: Device,
-    moved_by: Employee | None,
+    moved_by: Person | None,
     location: Location | None = None,
-    holder: Employee | None = None,
+    holder: Person | None = None,
     reason: str = "",
     at: datetime | None = None,
 ) -> Device:
@@ -68,7 +68,7 @@ def device_move(
 
 
 @transaction.atomic
-def device_move_undo(*, device: Device, history_id: int, by: Employee | None) -> Device:
+def device_move_undo(*, device: Device, history_id: int, by: Person | None) -> Device:
     """Put the device back where it was before trail entry `history_id`, as a new entry, as
     long as nothing moved it since."""
     device = Device.objects.select_for_update().get(pk=device.pk)
@@ -91,29 +91,124 @@ def device_move_undo(*, device: Device, history_id: int, by: Employee | None) ->
     return device
 
 
+# Deeper than any real building → area → shelf tree; a walk up the tree stops here whatever the
+# data says, so a loop that got in some other way can never hang a worker.
+MAX_LOCATION_DEPTH = 64
+
+
+def location_parent_chain(parents: dict, start) -> list:
+    """The keys above `start` in `parents` (key → parent key), nearest first, stopping at a
+    loop (the repeated key is the last one listed) or at MAX_LOCATION_DEPTH."""
+    chain, seen, node = [], {start}, parents.get(start)
+    while node is not None and len(chain) < MAX_LOCATION_DEPTH:
+        chain.append(node)
+        if node in seen:
+            break
+        seen.add(node)
+        node = parents.get(node)
+    return chain
+
+
 def location_would_cycle(*, location: Location, parent: Location | None) -> bool:
     """True when making `parent` the parent of `location` would put it inside itself."""
-    node = parent
-    while node is not None:
+    if parent is None:
+        return False
+    if location.pk is None:
+        return False
+    node, steps = parent, 0
+    while node is not None and steps < MAX_LOCATION_DEPTH:
         if node.pk == location.pk:
             return True
-        node = node.parent
-    return False
+        node, steps = node.parent, steps + 1
+    # A chain deeper than any real tree is a loop among other locations: refuse it too.
+    return node is not None
+
+
+def _check_parent(location: Location, parent: Location | None) -> None:
+    if location_would_cycle(location=location, parent=parent):
+        raise ValidationError(
+            _("%(code)s cannot sit inside %(parent)s: that would put it inside itself.")
+            % {"code": location.code, "parent": parent.code}
+        )
 
 
 @transaction.atomic
-def device_register(*, serial_number: str, registered_by: Employee | None, **fields) -> Device:
-    """Register a new device; a serial number that exists already is refused, never merged."""
+def location_create(
+    *, code: str, name: str, by=None, kind: str | None = None, parent: Location | None = None
+) -> Location:
+    """A new place devices can be at."""
+    location = Location(code=(code or "").strip(), name=name, parent=parent)
+    if kind:
+        location.kind = kind
+    location.full_clean()
+    location._history_user = by
+    location.save()
+    return location
+
+
+@transaction.atomic
+def location_update(
+    *, location: Location, by=None, reason: str | None = None, **changes
+) -> Location:
+    """Change a location's name, kind, parent or activity; a parent that would make a loop is
+    refused. Only what changed is written, with history."""
+    location = Location.objects.select_for_update().get(pk=location.pk)
+    changed = [name for name, value in changes.items() if getattr(location, name) != value]
+    if not changed:
+        return location
+    for name in changed:
+        setattr(location, name, changes[name])
+    if "parent" in changed:
+        _check_parent(location, location.parent)
+    location.full_clean()
+    location._history_user = by
+    if reason:
+        location._change_reason = reason
+    location.save(update_fields=changed)
+    return location
+
+
+@transaction.atomic
+def device_update(*, device: Device, by=None, reason: str | None = None, **details) -> Device:
+    """Change what a device is (project, versions, fail station and item, test log): only the
+    descriptive fields, only those that changed, with history. Custody moves through
+    `device_move` with its rules and trail."""
+    unknown = set(details) - set(DEVICE_DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"not descriptive fields of a device: {sorted(unknown)}")
+    device = Device.objects.select_for_update().get(pk=device.pk)
+    changed = [name for name, value in details.items() if getattr(device, name) != value]
+    if not changed:
+        return device
+    for name in changed:
+        setattr(device, name, details[name])
+    device.full_clean(exclude=["location", "holder"])
+    device._history_user = by
+    if reason:
+        device._change_reason = reason
+    device.save(update_fields=changed)
+    return device
+
+
+def device_build(*, serial_number: str, **fields) -> Device:
+    """A newly registered device, not saved yet (bulk writers save many at once)."""
+    return Device(serial_number=(serial_number or "").strip(), **fields)
+
+
+@transaction.atomic
+def device_register(*, serial_number: str, registered_by: Person | None, **fields) -> Device:
+    """Register a new device; a serial number that exists already, in any case, is refused,
+    never merged."""
     serial_number = (serial_number or "").strip()
     if not serial_number:
         raise ValidationError(_("A serial number is needed."))
-    existing = Device.objects.filter(serial_number=serial_number).first()
+    existing = Device.objects.filter(serial_number__iexact=serial_number).first()
     if existing is not None:
         raise ValidationError(
             _("Device %(serial)s is already registered; pick it instead of creating it again.")
             % {"serial": existing.serial_number}
         )
-    device = Device(serial_number=serial_number, **fields)
+    device = device_build(serial_number=serial_number, **fields)
     device.full_clean()
     device._history_user = registered_by
     device.save()

@@ -8,6 +8,7 @@ from django.views import View
 from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
 
+from incidents.selectors import scan_station_device_status
 from locations import selectors
 from locations.scanning import ScanStation
 
@@ -18,11 +19,11 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
     """One input that keeps the focus; a barcode scanner types each code and presses Enter."""
 
     title = _("Scan station")
-    permission_required = ("locations.change_device",)
+    permission_required = ("locations.move_device",)
     template_name = "locations/scan_station.html"
 
     def get_context_data(self, **kwargs):
-        station = ScanStation(self.request.session, self.request.user)
+        station = ScanStation(self.request.session, self.request.user, scan_station_device_status)
         return super().get_context_data(
             **kwargs,
             reasons=selectors.recent_reasons(),
@@ -44,7 +45,7 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
     """What the page posts for each scan, commit, undo and clear; answers the new state."""
 
     title = _("Scan station")
-    permission_required = ("locations.change_device",)
+    permission_required = ("locations.move_device",)
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest) -> JsonResponse:
@@ -52,7 +53,11 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
             data = json.loads(request.body or b"{}")
         except ValueError:
             data = {}
-        station = ScanStation(request.session, request.user)
+        if not isinstance(data, dict):
+            return JsonResponse(
+                {"level": "error", "message": _("The request must be a JSON object.")}, status=400
+            )
+        station = ScanStation(request.session, request.user, scan_station_device_status)
         operation = data.get("op")
         if operation == "scan":
             reply = station.scan(str(data.get("code", "")), str(data.get("reason", "")))
@@ -63,5 +68,6 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
         elif operation == "clear":
             reply = station.clear()
         else:
-            return JsonResponse({"level": "error", "message": "unknown operation"}, status=400)
+            message = _("Unknown operation: the page is out of date, reload it.")
+            return JsonResponse({"level": "error", "message": str(message)}, status=400)
         return JsonResponse(reply)

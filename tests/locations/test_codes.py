@@ -3,7 +3,7 @@ looked up in all three kinds, and the refusals in words when a code cannot be us
 
 import pytest
 
-from locations.codes import CodeKind, ScanError, label_payload, resolve
+from locations.codes import CodeKind, ScanError, label_payload, max_key_length, resolve
 from tests.factories import DeviceFactory, EmployeeFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
@@ -142,6 +142,32 @@ class BareCodeTests:
         assert caught.value.message == "Nothing was scanned."
 
 
+class OverlongCodeTests:
+    def test_the_longest_key_is_that_of_the_longest_key_column(self):
+        assert max_key_length() == 64
+
+    @pytest.mark.parametrize("prefix", ["", "DEV:"])
+    def test_a_key_of_the_longest_length_is_still_found(self, prefix):
+        device = DeviceFactory(serial_number="S" * max_key_length())
+
+        assert resolve(prefix + device.serial_number).obj == device
+
+    @pytest.mark.parametrize(
+        "code", ["X" * (max_key_length() + 1), "X" * 100_000, "LOC:" + "X" * 100_000]
+    )
+    def test_a_code_longer_than_any_key_is_refused_without_a_query(
+        self, code, django_assert_num_queries
+    ):
+        with django_assert_num_queries(0), pytest.raises(ScanError) as caught:
+            resolve(code)
+
+        length = len(code.removeprefix("LOC:"))
+        assert caught.value.message == (
+            f"The scanned code is {length} characters long; no device, person or location "
+            "has a code longer than 64. Scan a label printed by this system."
+        )
+
+
 class LabelPayloadTests:
     def test_each_kind_gets_its_prefix_and_key(self, things):
         assert label_payload(things[CodeKind.DEVICE]) == "DEV:SN-ALPHA-01"
@@ -166,9 +192,10 @@ class LabelPayloadTests:
 
         assert [resolve(label_payload(obj)).obj for obj in objects] == objects
 
-    def test_a_label_resolves_to_its_own_device_when_another_serial_differs_only_in_case(self):
-        upper = DeviceFactory(serial_number="AB-CASE-1")
-        lower = DeviceFactory(serial_number="ab-case-1")
+    def test_a_label_resolves_to_its_own_location_when_another_code_differs_only_in_case(self):
+        # Serial numbers cannot differ only in case; location codes still may.
+        upper = LocationFactory(code="AB-CASE-1")
+        lower = LocationFactory(code="ab-case-1")
 
         assert resolve(label_payload(upper)).obj == upper
         assert resolve(label_payload(lower)).obj == lower
