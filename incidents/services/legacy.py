@@ -104,11 +104,13 @@ def _report_data(report: ImportReport) -> dict:
                 "created": summary.created,
                 "updated": summary.updated,
                 "unchanged": summary.unchanged,
+                "skipped": summary.skipped,
                 "errors": summary.errors,
             }
             for kind, summary in report.summaries.items()
         ],
         "errors": [str(error) for error in report.errors],
+        "skipped": [str(line) for line in report.skipped],
     }
 
 

@@ -285,3 +285,37 @@ class FormulaCellTests:
         run(make_workbook(tmp_path / "formula.xlsx", register=[tuple(row)]))
 
         assert Incident.objects.get().description == '=HYPERLINK("http://evil.example","click")'
+
+
+class SkippedRowsReportTests:
+    def test_the_command_lists_skipped_rows(self, tmp_path, capsys):
+        from django.core.management import call_command
+
+        imported(tmp_path, register=[register_row("SN1", stage="X-ray")])
+
+        call_command(
+            "import_legacy", str(make_workbook(tmp_path / "old.xlsx", [register_row("SN1")]))
+        )
+
+        out = capsys.readouterr().out
+        assert "1 row(s) left as they are" in out
+        assert "would move it backwards" in out
+
+    def test_the_job_page_lists_skipped_rows(self, tmp_path, admin_client):
+        from incidents.models import LegacyImport
+        from incidents.services.legacy import _report_data
+
+        imported(tmp_path, register=[register_row("SN1", stage="X-ray")])
+        report = run(make_workbook(tmp_path / "old.xlsx", register=[register_row("SN1")]))
+        job = LegacyImport.objects.create(
+            original_name="old.xlsx",
+            created_by=Employee.objects.first(),
+            status="done",
+            report=_report_data(report),
+        )
+
+        page = admin_client.get(f"/admin/incidents/legacyimport/{job.pk}/change/")
+
+        html = page.content.decode()
+        assert 'data-testid="legacy-skipped"' in html
+        assert "would move it backwards" in html

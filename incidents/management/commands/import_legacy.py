@@ -49,7 +49,8 @@ class Command(BaseCommand):
         title = "Dry run (nothing was changed):" if dry_run else "Import:"
         self.stdout.write(title)
         self.stdout.write(
-            f"  {'sheet':<14} {'created':>8} {'updated':>8} {'unchanged':>10} {'errors':>7}"
+            f"  {'sheet':<10} {'created':>8} {'updated':>8} {'unchanged':>10} {'skipped':>8} "
+            f"{'errors':>7}"
         )
         for kind in SHEET_ORDER:
             summary = report.summaries.get(kind)
@@ -57,8 +58,15 @@ class Command(BaseCommand):
                 continue
             self.stdout.write(
                 f"  {kind:<10} {summary.created:>8} {summary.updated:>8} "
-                f"{summary.unchanged:>10} {summary.errors:>7}  {report.sheet_titles.get(kind, '')}"
+                f"{summary.unchanged:>10} {summary.skipped:>8} {summary.errors:>7}  "
+                f"{report.sheet_titles.get(kind, '')}"
             )
+        if report.skipped:
+            self.stdout.write(
+                f"{len(report.skipped)} row(s) left as they are (changed in the product since):"
+            )
+            for line in report.skipped:
+                self.stdout.write(f"  {line}")
         if report.errors:
             self.stderr.write(f"{len(report.errors)} problem(s); nothing was imported:")
             for error in report.errors:
