@@ -11,6 +11,10 @@ from io import BytesIO
 
 import openpyxl
 import tablib
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, XLSX
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -84,6 +88,27 @@ class SpreadsheetAdminMixin:
     change permissions both), never the add permission alone."""
 
     formats = SPREADSHEET_FORMATS
+
+    def process_result(self, result, request):
+        """A file whose rows changed in the meantime (between the preview and the confirmation)
+        and now fail is kept out as a whole: say which rows and why, not "Import finished"."""
+        if result.has_errors() or result.has_validation_errors():
+            for row in result.invalid_rows[:20]:
+                reasons = "; ".join(
+                    str(message) for messages in row.error_dict.values() for message in messages
+                )
+                messages.error(
+                    request, _("Row %(row)s: %(why)s") % {"row": row.number, "why": reasons}
+                )
+            for row in result.row_errors()[:20]:
+                for error in row[1]:
+                    messages.error(
+                        request, _("Row %(row)s: %(why)s") % {"row": row[0], "why": error.error}
+                    )
+            messages.error(request, _("Nothing was imported."))
+            opts = self.model._meta
+            return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
+        return super().process_result(result, request)
 
     def has_import_permission(self, request) -> bool:
         opts = self.opts

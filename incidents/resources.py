@@ -163,6 +163,8 @@ class EmployeeResource(BilingualResource):
             )
         return services.employee_update(
             employee=instance,
+            by=by,
+            username=instance.username,
             display_name=instance.display_name,
             email=instance.email,
             department=instance.department,

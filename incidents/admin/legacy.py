@@ -4,6 +4,7 @@ progress of both shown while a background worker runs them, and a failed run sta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -144,6 +145,8 @@ class LegacyImportAdmin(ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def confirm_view(self, request, job_id):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         job = get_object_or_404(LegacyImport, pk=job_id)
         page = reverse("admin:incidents_legacyimport_change", args=[job.pk])
         if request.method == "POST":
@@ -154,6 +157,8 @@ class LegacyImportAdmin(ModelAdmin):
         return HttpResponseRedirect(page)
 
     def retry_view(self, request, job_id):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         job = get_object_or_404(LegacyImport, pk=job_id)
         page = reverse("admin:incidents_legacyimport_change", args=[job.pk])
         if request.method == "POST":

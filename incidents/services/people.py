@@ -87,12 +87,17 @@ def department_add_supervisors(*, department: Department, supervisors: list[Empl
 
 
 @transaction.atomic
-def employee_update(*, employee: Employee, **changes) -> Employee:
-    """Change a person's name, e-mail or department; only what changed is written."""
-    allowed = {"display_name", "email", "department"}
+def employee_update(*, employee: Employee, by: Employee, **changes) -> Employee:
+    """Change a person's login, name, e-mail or department; only what changed is written.
+    Only a superuser changes a superuser's account."""
+    allowed = {"username", "display_name", "email", "department"}
     if set(changes) - allowed:
         raise ValueError(f"not editable here: {sorted(set(changes) - allowed)}")
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
+    if employee.is_superuser and not by.is_superuser:
+        raise WorkflowError(
+            _("Only a superuser can change %(person)s, a superuser.") % {"person": employee}
+        )
     changed = [name for name, value in changes.items() if getattr(employee, name) != value]
     if changed:
         for name in changed:

@@ -363,3 +363,21 @@ class SerialNumberCaseTests:
         assert result.totals["update"] == 1 and result.totals["new"] == 0
         device.refresh_from_db()
         assert device.project == "Osprey"
+
+
+class SuperuserAccountTests:
+    def test_an_administrator_cannot_change_a_superuser_through_an_import(self):
+        from tests.factories import AdminFactory
+
+        root = SuperuserFactory(email="root@example.com")
+
+        result = import_rows(
+            EmployeeResource,
+            [{"employee number": root.employee_number, "email": "taken@example.com"}],
+            AdminFactory(),
+        )
+
+        assert result.has_validation_errors()
+        assert "Only a superuser can change" in str(result.invalid_rows[0].error)
+        root.refresh_from_db()
+        assert root.email == "root@example.com"
