@@ -207,6 +207,16 @@ else:
 # Background work (legacy imports) is queued in the database and run by `manage.py db_worker`.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# --- Chat ---------------------------------------------------------------------------------------
+CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=4000)
+# A WebSocket frame larger than this is refused with an error frame, never parsed.
+CHAT_FRAME_MAX_BYTES = env.int("CHAT_FRAME_MAX_BYTES", default=64 * 1024)
+# Authors may edit or delete a message for this long after sending it (the trace stays).
+CHAT_EDIT_WINDOW_SECONDS = env.int("CHAT_EDIT_WINDOW_SECONDS", default=15 * 60)
+# Each connection may send CHAT_BURST messages at once, then CHAT_RATE_PER_SECOND a second.
+CHAT_BURST = env.int("CHAT_BURST", default=10)
+CHAT_RATE_PER_SECOND = env.float("CHAT_RATE_PER_SECOND", default=1.0)
+
 # --- People -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "incidents.Employee"
 LOGIN_URL = "admin:login"

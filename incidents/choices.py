@@ -111,6 +111,8 @@ class WorkflowAction(models.TextChoices):
     REJECT = "reject", _("Sent back")
     CANCEL = "cancel", _("Cancelled")
     EDIT = "edit", _("Details changed")
+    # Not a step of the workflow: what a notification of an @mention in the chat is about.
+    MENTION = "mention", _("Mentioned in the chat")
     IMPORT = "import", _("Updated from the legacy workbook")
 
 

@@ -1,4 +1,5 @@
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -68,9 +69,22 @@ class Notification(models.Model):
     incident = models.ForeignKey(
         "incidents.Incident",
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="notifications",
         verbose_name=_("incident"),
     )
+    # Mentions in a problem group's chat concern the group, not one incident.
+    problem_group = models.ForeignKey(
+        "incidents.ProblemGroup",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("problem group"),
+    )
+    # The chat message a mention points at.
+    message_id = models.BigIntegerField(_("message"), null=True, blank=True)
     action = models.CharField(_("action"), max_length=16, choices=WorkflowAction.choices)
     actor = models.ForeignKey(
         "incidents.Employee",
@@ -80,7 +94,7 @@ class Notification(models.Model):
         related_name="+",
         verbose_name=_("by"),
     )
-    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
@@ -112,5 +126,23 @@ class Notification(models.Model):
             WorkflowAction.REJECT: _("%(actor)s sent incident #%(id)s (%(stage)s) back to you."),
             WorkflowAction.CANCEL: _("%(actor)s cancelled incident #%(id)s."),
         }
-        text = messages.get(self.action, _("Incident #%(id)s changed.")) % context
+        if self.action == WorkflowAction.MENTION:
+            if self.incident_id:
+                text = _("%(actor)s mentioned you in the chat of incident #%(id)s:") % context
+            else:
+                text = _("%(actor)s mentioned you in the chat of problem group %(group)s:") % {
+                    **context,
+                    "group": self.problem_group.number if self.problem_group else "—",
+                }
+        else:
+            text = messages.get(self.action, _("Incident #%(id)s changed.")) % context
         return f"{text} {self.comment}".strip() if self.comment else text
+
+    @property
+    def link(self) -> str:
+        """Where the notification leads: the incident (or group) page, at the message."""
+        if self.incident_id:
+            url = reverse("admin:incidents_incident_change", args=[self.incident_id])
+        else:
+            url = reverse("admin:incidents_problemgroup_change", args=[self.problem_group_id])
+        return f"{url}#message-{self.message_id}" if self.message_id else url

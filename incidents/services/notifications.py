@@ -6,7 +6,6 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.urls import reverse
 from django.utils import translation
 
 from config.language import language_of
@@ -47,17 +46,46 @@ def notify(
     return notifications
 
 
+def notify_mention(
+    *,
+    recipients: list[Employee],
+    actor: Employee,
+    message_id: int,
+    excerpt: str,
+    incident: Incident | None = None,
+    problem_group=None,
+) -> list[Notification]:
+    """Tell the people called by @name in a chat message; e-mailed after commit."""
+    notifications = [
+        Notification(
+            recipient=person,
+            incident=incident,
+            problem_group=problem_group,
+            message_id=message_id,
+            action=WorkflowAction.MENTION,
+            actor=actor,
+            stage=incident.stage if incident else "",
+            comment=excerpt,
+        )
+        for person in {p.pk: p for p in recipients}.values()
+        if person != actor and person.is_active
+    ]
+    Notification.objects.bulk_create(notifications)
+    ids = [n.pk for n in notifications]
+    if ids:
+        transaction.on_commit(lambda: _send_emails(ids))
+    return notifications
+
+
 def _send_emails(notification_ids: list[int]) -> None:
     notifications = Notification.objects.filter(pk__in=notification_ids).select_related(
-        "recipient", "actor", "incident"
+        "recipient", "actor", "incident", "problem_group"
     )
     for notification in notifications:
         recipient = notification.recipient
         if not recipient.email:
             continue
-        link = settings.SITE_BASE_URL + reverse(
-            "admin:incidents_incident_change", args=[notification.incident_id]
-        )
+        link = settings.SITE_BASE_URL + notification.link
         # Each in the language the recipient reads the product in.
         with translation.override(language_of(recipient) or settings.LANGUAGE_CODE):
             text = notification.text

@@ -1,0 +1,94 @@
+"""The one place that talks to the channel layer: group names, event types, and what is sent.
+
+Everything here is called after the change it announces has committed (services register it
+with `transaction.on_commit`), so a rolled-back change never announces itself. What is sent is
+a hint with the stored data: a client that missed it asks for everything after its last id.
+"""
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+# Consumer handler names (the channel layer's "type") and the events clients see.
+CHAT_MESSAGE = "chat.message"
+ROOM_EVENT = "room.event"
+PRESENCE = "room.presence"
+
+INCIDENT_CHANGED = "incident.changed"
+RECORD_ADDED = "record.added"
+DEVICE_MOVED = "device.moved"
+MESSAGE_CHANGED = "message.changed"
+EVIDENCE_CHANGED = "evidence.changed"
+
+
+def room_group(room_id: int) -> str:
+    return f"room.{room_id}"
+
+
+def device_group(device_id: int) -> str:
+    return f"device.{device_id}"
+
+
+def _send(group: str, payload: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, payload)
+    except Exception:  # the database has it: clients that miss it catch up on resume
+        logger.exception("Could not announce %s to %s", payload.get("type"), group)
+
+
+def message_created(message_id: int) -> None:
+    """A stored message, to everyone in its room."""
+    from messaging.models import Message
+    from messaging.selectors import message_frame
+
+    message = (
+        Message.objects.select_related("author__department", "reply_to__author", "room")
+        .prefetch_related("attachments", "mentions")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is not None:
+        _send(
+            room_group(message.room_id), {"type": CHAT_MESSAGE, "message": message_frame(message)}
+        )
+
+
+def message_changed(message_id: int) -> None:
+    """A message edited or deleted by its author: every open page shows the trace."""
+    from messaging.models import Message
+    from messaging.selectors import message_frame
+
+    message = (
+        Message.objects.select_related("author__department", "reply_to__author")
+        .prefetch_related("attachments", "mentions")
+        .filter(pk=message_id)
+        .first()
+    )
+    if message is not None:
+        room_event(message.room_id, MESSAGE_CHANGED, {"message": message_frame(message)})
+
+
+def room_event(room_id: int, event: str, data: dict | None = None) -> None:
+    """Something happened to the room's subject: open pages refresh what it changed."""
+    _send(room_group(room_id), {"type": ROOM_EVENT, "event": event, **(data or {})})
+
+
+def device_event(device_id: int, event: str, data: dict | None = None) -> None:
+    """A device moved or changed hands: its open pages refresh."""
+    _send(device_group(device_id), {"type": ROOM_EVENT, "event": event, **(data or {})})
+
+
+def presence_changed(room_id: int) -> None:
+    """Who is in the room and who is online now, read once for every open page."""
+    from messaging.models import Room
+    from messaging.selectors import room_members
+
+    room = Room.objects.filter(pk=room_id).first()
+    if room is not None:
+        _send(room_group(room_id), {"type": PRESENCE, "members": room_members(room)})

@@ -1,0 +1,346 @@
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from messaging.choices import MessageKind, RevisionKind, RoomKind
+from messaging.fields import SearchVectorField
+
+
+class Room(models.Model):
+    """The discussion of one incident or one problem group, created on first use."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=RoomKind.choices)
+    incident = models.OneToOneField(
+        "incidents.Incident",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,  # a room outlives a deleted incident, like its timeline
+        null=True,
+        blank=True,
+        related_name="room",
+        verbose_name=_("incident"),
+    )
+    problem_group = models.OneToOneField(
+        "incidents.ProblemGroup",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="room",
+        verbose_name=_("problem group"),
+    )
+    # The newest message: each new one points back to it, so a gap is seen at once.
+    last_message_id = models.BigIntegerField(_("last message"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("chat room")
+        verbose_name_plural = _("chat rooms")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=RoomKind.INCIDENT, incident__isnull=False, problem_group__isnull=True)
+                    | Q(
+                        kind=RoomKind.PROBLEM_GROUP,
+                        incident__isnull=True,
+                        problem_group__isnull=False,
+                    )
+                ),
+                name="room_has_exactly_its_subject",
+                violation_error_message=_(
+                    "A room belongs to exactly one incident or one problem group."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == RoomKind.INCIDENT:
+            return _("Chat of incident #%(id)s") % {"id": self.incident_id}
+        return _("Chat of problem group %(group)s") % {"group": self.problem_group}
+
+    @property
+    def subject_id(self) -> int:
+        return self.incident_id if self.kind == RoomKind.INCIDENT else self.problem_group_id
+
+
+class Message(models.Model):
+    """One line of a room: what a person wrote (with files), or what the system noted."""
+
+    id = models.BigAutoField(primary_key=True)
+    room = models.ForeignKey(
+        "messaging.Room", on_delete=models.CASCADE, related_name="messages", verbose_name=_("room")
+    )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=MessageKind.choices, default=MessageKind.TEXT
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="chat_messages",
+        verbose_name=_("author"),
+    )
+    text = models.TextField(_("text"), blank=True)
+    # System lines: {"code": "...", ...parameters}; shown in the reader's language.
+    event = models.JSONField(_("event"), default=dict, blank=True)
+    # Chosen by the sending client: sending the same one twice stores one message.
+    client_id = models.UUIDField(_("client id"), null=True, blank=True)
+    reply_to = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("reply to"),
+    )
+    prev_id = models.BigIntegerField(_("previous message"), null=True, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    search_vector = SearchVectorField(_("search vector"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        indexes = [models.Index(fields=["room", "id"], name="message_room_id_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique_in_room",
+                violation_error_message=_("This message was sent already."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.text[:60]}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class MessageRevision(models.Model):
+    """What a message said before its author edited or deleted it: the visible trace."""
+
+    message = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.CASCADE,
+        related_name="revisions",
+        verbose_name=_("message"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=RevisionKind.choices)
+    text = models.TextField(_("text before"), blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("message revision")
+        verbose_name_plural = _("message revisions")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def chat_file_path(attachment: "MessageAttachment", filename: str) -> str:
+    """A random name under chat/: the uploader's file name never reaches the disk."""
+    suffix = PurePath(filename).suffix.lower()
+    return f"chat/{attachment.created_at:%Y/%m}/{attachment.id.hex}{suffix}"
+
+
+def chat_thumbnail_path(attachment: "MessageAttachment", filename: str) -> str:
+    return f"chat/{attachment.created_at:%Y/%m}/{attachment.id.hex}.thumb.png"
+
+
+class MessageAttachment(models.Model):
+    """A file or picture pasted or dropped into the chat."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("message"),
+    )
+    file = models.FileField(_("file"), upload_to=chat_file_path, max_length=255)
+    thumbnail = models.FileField(
+        _("thumbnail"), upload_to=chat_thumbnail_path, max_length=255, blank=True
+    )
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("chat attachment")
+        verbose_name_plural = _("chat attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Mention(models.Model):
+    """A person called by @name in a message; they are notified."""
+
+    message = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.CASCADE,
+        related_name="mentions",
+        verbose_name=_("message"),
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="chat_mentions",
+        verbose_name=_("person"),
+    )
+
+    class Meta:
+        ordering = ["message", "person"]
+        verbose_name = _("mention")
+        verbose_name_plural = _("mentions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "person"],
+                name="mention_once_per_message",
+                violation_error_message=_("This person is mentioned already."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.person} · #{self.message_id}"
+
+
+class Evidence(models.Model):
+    """A message, or one of its pictures or files, kept with a stage's records."""
+
+    message = models.ForeignKey(
+        "messaging.Message",
+        on_delete=models.CASCADE,
+        related_name="evidence",
+        verbose_name=_("message"),
+    )
+    attachment = models.ForeignKey(
+        "messaging.MessageAttachment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("file"),
+    )
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="chat_evidence",
+        verbose_name=_("incident"),
+    )
+    stage = models.CharField(_("stage"), max_length=32)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("marked by"),
+    )
+    marked_at = models.DateTimeField(_("marked at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-marked_at", "-id"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "attachment"],
+                name="evidence_once",
+                nulls_distinct=False,
+                violation_error_message=_("This is marked as evidence already."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} · #{self.message_id}"
+
+
+class RoomMember(models.Model):
+    """Someone who opened the room: listed as a member, with what they have read."""
+
+    room = models.ForeignKey(
+        "messaging.Room", on_delete=models.CASCADE, related_name="members", verbose_name=_("room")
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="chat_memberships",
+        verbose_name=_("person"),
+    )
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    last_read_id = models.BigIntegerField(_("read up to"), default=0)
+
+    class Meta:
+        ordering = ["room", "joined_at"]
+        verbose_name = _("room member")
+        verbose_name_plural = _("room members")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "person"],
+                name="room_member_once",
+                violation_error_message=_("This person is a member already."),
+            )
+        ]
+        indexes = [models.Index(fields=["person", "room"], name="room_member_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.room}"
+
+
+class Presence(models.Model):
+    """One open connection to a room, refreshed while it lives: who is online now, seen by
+    every app process."""
+
+    room = models.ForeignKey(
+        "messaging.Room",
+        on_delete=models.CASCADE,
+        related_name="presences",
+        verbose_name=_("room"),
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    channel_name = models.CharField(_("connection"), max_length=200)
+    seen_at = models.DateTimeField(_("seen at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["room", "person"]
+        verbose_name = _("presence")
+        verbose_name_plural = _("presences")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_name", "room"],
+                name="presence_once_per_connection",
+                violation_error_message=_("This connection is present already."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.room}"

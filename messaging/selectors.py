@@ -1,0 +1,188 @@
+"""Reads of the chat: messages as clients receive them, pages of history, members, unread."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, F, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents import rules
+from incidents.models import Employee, Incident, ProblemGroup
+from messaging.choices import RoomKind
+from messaging.models import Message, Presence, Room, RoomMember
+
+PAGE_SIZE = 50
+# A connection refreshes its presence every PRESENCE_BEAT seconds; one silent for longer than
+# PRESENCE_TIMEOUT belonged to a process that died.
+PRESENCE_BEAT = 30
+PRESENCE_TIMEOUT = 90
+
+
+def room_subject(room: Room) -> Incident | ProblemGroup | None:
+    if room.kind == RoomKind.INCIDENT:
+        return Incident.objects.select_related("device").filter(pk=room.incident_id).first()
+    return ProblemGroup.objects.filter(pk=room.problem_group_id).first()
+
+
+def can_see_subject(kind: str, subject, user) -> bool:
+    """Whoever may see the incident or problem group reads and writes its room."""
+    if subject is None or not (user and user.is_authenticated and user.is_active):
+        return False
+    if kind == RoomKind.INCIDENT:
+        return rules.can_view(subject, user)
+    return user.has_perm("incidents.view_problemgroup")
+
+
+def can_see_room(room: Room, user) -> bool:
+    return can_see_subject(room.kind, room_subject(room), user)
+
+
+def visible_rooms(user) -> QuerySet[Room]:
+    """Every room `user` may read (for search and unread counts)."""
+    rooms = Room.objects.all()
+    if not (user and user.is_authenticated and user.is_active):
+        return rooms.none()
+    kinds = Q()
+    if user.has_perm("incidents.view_incident"):
+        kinds |= Q(kind=RoomKind.INCIDENT)
+    if user.has_perm("incidents.view_problemgroup"):
+        kinds |= Q(kind=RoomKind.PROBLEM_GROUP)
+    return rooms.filter(kinds) if kinds else rooms.none()
+
+
+def _author(person: Employee | None) -> dict | None:
+    if person is None:
+        return None
+    department = person.department
+    return {
+        "id": person.pk,
+        "name": person.get_full_name(),
+        "department": department.name if department else "",
+    }
+
+
+def attachment_url(attachment) -> str:
+    return reverse("admin:messaging_attachment", args=[attachment.pk])
+
+
+def message_frame(message: Message) -> dict:
+    """A message as the wire carries it (DESIGN.md, Chat)."""
+    reply = message.reply_to
+    deleted = message.deleted_at is not None
+    return {
+        "type": "message",
+        "id": message.pk,
+        "room": message.room_id,
+        "prev_id": message.prev_id,
+        "client_id": str(message.client_id) if message.client_id else None,
+        "kind": message.kind,
+        "author": _author(message.author),
+        "text": "" if deleted else message.text,
+        "event": message.event or None,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted_at": message.deleted_at.isoformat() if deleted else None,
+        "reply_to": (
+            {
+                "id": reply.pk,
+                "author": _author(reply.author),
+                "text": "" if reply.deleted_at else reply.text[:200],
+            }
+            if reply is not None
+            else None
+        ),
+        "attachments": []
+        if deleted
+        else [
+            {
+                "id": str(attachment.pk),
+                "name": attachment.original_name,
+                "size": attachment.size,
+                "is_image": attachment.is_image,
+                "url": attachment_url(attachment),
+                "thumbnail_url": (
+                    attachment_url(attachment) + "?thumbnail=1" if attachment.thumbnail else None
+                ),
+            }
+            for attachment in message.attachments.all()
+        ],
+        "mentions": [mention.person_id for mention in message.mentions.all()],
+    }
+
+
+def _messages(room: Room) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(room=room)
+        .select_related("author__department", "reply_to__author")
+        .prefetch_related("attachments", "mentions")
+    )
+
+
+def messages_after(room: Room, after_id: int, limit: int = 500) -> list[Message]:
+    """What a client that has everything up to `after_id` missed, oldest first."""
+    return list(_messages(room).filter(id__gt=after_id).order_by("id")[:limit])
+
+
+def messages_before(room: Room, before_id: int | None = None, limit: int = PAGE_SIZE):
+    """The `limit` messages before `before_id` (the newest when None), oldest first, and
+    whether there are older ones: cursor pagination, never an offset."""
+    queryset = _messages(room)
+    if before_id is not None:
+        queryset = queryset.filter(id__lt=before_id)
+    page = list(queryset.order_by("-id")[: limit + 1])
+    more = len(page) > limit
+    return list(reversed(page[:limit])), more
+
+
+def room_members(room: Room) -> list[dict]:
+    """Everyone who opened the room, who of them is online now first."""
+    cutoff = timezone.now() - timedelta(seconds=PRESENCE_TIMEOUT)
+    online = set(
+        Presence.objects.filter(room=room, seen_at__gte=cutoff).values_list("person_id", flat=True)
+    )
+    members = RoomMember.objects.filter(room=room).select_related("person__department")
+    people = [
+        {**_author(member.person), "online": member.person_id in online}
+        for member in members
+        if member.person.is_active
+    ]
+    return sorted(people, key=lambda person: (not person["online"], person["name"]))
+
+
+def _unread(user) -> QuerySet[Message]:
+    """Messages by others, in rooms the person opened, after what they have read (one join:
+    the membership's conditions in one filter() call name the same membership row)."""
+    return (
+        Message.objects.filter(room__members__person=user, id__gt=F("room__members__last_read_id"))
+        .filter(deleted_at__isnull=True)
+        .exclude(author=user)
+    )
+
+
+def unread_count(user) -> int:
+    if not (user and user.is_authenticated):
+        return 0
+    return _unread(user).count()
+
+
+def unread_by_incident(user, incident_ids) -> dict[int, int]:
+    """Unread messages for `user` in the rooms of these incidents."""
+    if not (user and user.is_authenticated):
+        return {}
+    rows = (
+        _unread(user)
+        .filter(room__incident_id__in=list(incident_ids))
+        .values("room__incident_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["room__incident_id"]: row["n"] for row in rows}
+
+
+def chat_limits() -> dict:
+    return {
+        "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,
+        "edit_seconds": settings.CHAT_EDIT_WINDOW_SECONDS,
+        "page_size": PAGE_SIZE,
+    }

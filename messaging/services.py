@@ -1,0 +1,348 @@
+"""Writes of the chat. Each is atomic; each stores first and announces after commit through
+`messaging.broadcast`, so the database is the source of truth and a client that missed an
+announcement catches up by asking for everything after its last id."""
+
+import io
+import re
+import uuid
+from datetime import timedelta
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+
+from incidents import rules
+from incidents.models import Employee, Incident, ProblemGroup
+from incidents.services.notifications import notify_mention
+from incidents.services.records import attachment_check
+from messaging import broadcast
+from messaging.choices import MessageKind, RevisionKind, RoomKind
+from messaging.models import (
+    Evidence,
+    Mention,
+    Message,
+    MessageAttachment,
+    MessageRevision,
+    Presence,
+    Room,
+    RoomMember,
+)
+from messaging.search import index_message
+from messaging.selectors import can_see_room, room_subject
+
+THUMBNAIL_SIZE = (320, 320)
+
+
+class ChatError(Exception):
+    """A refused chat action: `code` for clients, `message` for people, in their language."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- rooms ----------------------------------------------------------------------------------------
+def room_for(
+    *, incident: Incident | None = None, problem_group: ProblemGroup | None = None
+) -> Room:
+    """The room of an incident or a problem group, created on first use."""
+    if incident is not None:
+        lookup = {"kind": RoomKind.INCIDENT, "incident_id": incident.pk}
+    else:
+        lookup = {"kind": RoomKind.PROBLEM_GROUP, "problem_group_id": problem_group.pk}
+    room = Room.objects.filter(**lookup).first()
+    if room is not None:
+        return room
+    try:
+        with transaction.atomic():
+            return Room.objects.create(**lookup)
+    except IntegrityError:  # someone opened it at the same moment
+        return Room.objects.get(**lookup)
+
+
+def room_join(*, room: Room, person: Employee) -> RoomMember:
+    """Opening a room makes one a member; what was there before counts as read."""
+    member, _created = RoomMember.objects.get_or_create(
+        room=room, person=person, defaults={"last_read_id": room.last_message_id or 0}
+    )
+    return member
+
+
+def room_mark_read(*, room: Room, person: Employee, up_to: int) -> None:
+    """Everything up to `up_to` was shown to the person; reading never goes backwards."""
+    up_to = min(int(up_to), room.last_message_id or 0)
+    RoomMember.objects.filter(room=room, person=person, last_read_id__lt=up_to).update(
+        last_read_id=up_to
+    )
+
+
+def presence_enter(*, room: Room, person: Employee, channel_name: str) -> None:
+    Presence.objects.update_or_create(
+        room=room, channel_name=channel_name, defaults={"person": person, "seen_at": timezone.now()}
+    )
+    transaction.on_commit(lambda: broadcast.presence_changed(room.pk))
+
+
+def presence_beat(*, room: Room, channel_name: str) -> None:
+    Presence.objects.filter(room=room, channel_name=channel_name).update(seen_at=timezone.now())
+
+
+def presence_leave(*, room: Room, channel_name: str) -> None:
+    Presence.objects.filter(room=room, channel_name=channel_name).delete()
+    transaction.on_commit(lambda: broadcast.presence_changed(room.pk))
+
+
+# --- messages -------------------------------------------------------------------------------------
+def _check_can_post(room: Room, person: Employee) -> None:
+    if not can_see_room(room, person):
+        raise ChatError("forbidden", _("You may not write in this room."))
+
+
+def _thumbnail(upload: UploadedFile) -> bytes | None:
+    """A small PNG of an image, or None when it is not one Pillow can read."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.thumbnail(THUMBNAIL_SIZE)
+            buffer = io.BytesIO()
+            image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB").save(
+                buffer, format="PNG"
+            )
+        return buffer.getvalue()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None
+    finally:
+        upload.seek(0)
+
+
+MENTION = re.compile(r"@\[(\d+)\]")
+
+
+@transaction.atomic
+def message_send(
+    *,
+    room: Room,
+    author: Employee,
+    text: str,
+    client_id: uuid.UUID | str | None = None,
+    reply_to: int | None = None,
+    mentions: list[int] = (),
+    files: list[UploadedFile] = (),
+) -> tuple[Message, bool]:
+    """Store a message and announce it after commit; returns it and whether it is new.
+
+    The room row is locked while the message gets its id, so ids only grow within a room in
+    the order messages commit, and each message knows the one before it. Sending the same
+    `client_id` twice stores one message (the second call returns the first)."""
+    _check_can_post(room, author)
+    text = (text or "").strip()
+    if not text and not files:
+        raise ChatError("empty", _("Write something or attach a file."))
+    if len(text) > settings.CHAT_MESSAGE_MAX_CHARS:
+        raise ChatError(
+            "too_long",
+            _("A message may be at most %(limit)d characters (this one has %(length)d).")
+            % {"limit": settings.CHAT_MESSAGE_MAX_CHARS, "length": len(text)},
+        )
+    try:
+        client_id = uuid.UUID(str(client_id)) if client_id else None
+    except ValueError:
+        raise ChatError("bad_client_id", _("The client id is not a UUID.")) from None
+    content_types = []
+    for upload in files:
+        try:
+            content_types.append(attachment_check(upload))
+        except Exception as error:  # the same limits as record attachments
+            raise ChatError("bad_file", getattr(error, "message", str(error))) from error
+
+    room = Room.objects.select_for_update().get(pk=room.pk)
+    if client_id is not None:
+        existing = Message.objects.filter(room=room, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    quoted = None
+    if reply_to:
+        quoted = Message.objects.filter(room=room, pk=reply_to).first()
+        if quoted is None:
+            raise ChatError("bad_reply", _("The message you reply to is not in this room."))
+    message = Message.objects.create(
+        room=room,
+        author=author,
+        text=text,
+        client_id=client_id,
+        reply_to=quoted,
+        prev_id=room.last_message_id,
+    )
+    room.last_message_id = message.pk
+    room.save(update_fields=["last_message_id"])
+    index_message(message)
+    _attach(message, files, content_types)
+    _mention(room, message, author, {*mentions, *map(int, MENTION.findall(text))})
+    member = room_join(room=room, person=author)
+    if member.last_read_id < message.pk:
+        RoomMember.objects.filter(pk=member.pk).update(last_read_id=message.pk)
+    transaction.on_commit(lambda: broadcast.message_created(message.pk))
+    return message, True
+
+
+def _attach(message: Message, files, content_types) -> None:
+    written = []
+    try:
+        for upload, content_type in zip(files, content_types, strict=True):
+            attachment = MessageAttachment(
+                message=message,
+                original_name=get_valid_filename(PurePath(upload.name).name)[:255],
+                size=upload.size,
+                content_type=content_type,
+            )
+            thumbnail = _thumbnail(upload) if content_type.startswith("image/") else None
+            attachment.file.save(upload.name, upload, save=False)
+            written.append(attachment.file.name)
+            if thumbnail is not None:
+                attachment.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
+                written.append(attachment.thumbnail.name)
+            attachment.save()
+    except BaseException:
+        # The rows roll back with the transaction; the files must not outlive them.
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def _mention(room: Room, message: Message, author: Employee, person_ids: set[int]) -> None:
+    if not person_ids:
+        return
+    people = [
+        person
+        for person in Employee.objects.filter(pk__in=person_ids, is_active=True)
+        if can_see_room(room, person)
+    ]
+    Mention.objects.bulk_create([Mention(message=message, person=p) for p in people])
+    subject = room_subject(room)
+    notify_mention(
+        recipients=people,
+        actor=author,
+        message_id=message.pk,
+        excerpt=" ".join(MENTION.sub("", message.text).split())[:200],
+        incident=subject if room.kind == RoomKind.INCIDENT else None,
+        problem_group=subject if room.kind == RoomKind.PROBLEM_GROUP else None,
+    )
+
+
+def _own_recent(message: Message, by: Employee) -> Message:
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    if message.kind != MessageKind.TEXT or message.author_id != by.pk:
+        raise ChatError("forbidden", _("Only its author can change or delete a message."))
+    if message.deleted_at is not None:
+        raise ChatError("deleted", _("This message was deleted."))
+    window = timedelta(seconds=settings.CHAT_EDIT_WINDOW_SECONDS)
+    if timezone.now() - message.created_at > window:
+        raise ChatError(
+            "too_late",
+            _("Messages can be changed for %(minutes)d minutes after they are sent.")
+            % {"minutes": settings.CHAT_EDIT_WINDOW_SECONDS // 60},
+        )
+    return message
+
+
+@transaction.atomic
+def message_edit(*, message: Message, by: Employee, text: str) -> Message:
+    """The author corrects a recent message; the earlier text is kept and shown as edited."""
+    text = (text or "").strip()
+    if not text:
+        raise ChatError("empty", _("Write something, or delete the message instead."))
+    if len(text) > settings.CHAT_MESSAGE_MAX_CHARS:
+        raise ChatError("too_long", _("This message is too long."))
+    message = _own_recent(message, by)
+    if text == message.text:
+        return message
+    MessageRevision.objects.create(
+        message=message, kind=RevisionKind.EDIT, text=message.text, by=by
+    )
+    message.text = text
+    message.edited_at = timezone.now()
+    message.save(update_fields=["text", "edited_at"])
+    index_message(message)
+    transaction.on_commit(lambda: broadcast.message_changed(message.pk))
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message: Message, by: Employee) -> Message:
+    """The author takes back a recent message: it shows as deleted, by whom and when; its text
+    is kept in its revisions, never silently removed."""
+    message = _own_recent(message, by)
+    MessageRevision.objects.create(
+        message=message, kind=RevisionKind.DELETE, text=message.text, by=by
+    )
+    message.deleted_at = timezone.now()
+    message.save(update_fields=["deleted_at"])
+    transaction.on_commit(lambda: broadcast.message_changed(message.pk))
+    return message
+
+
+def can_mark_evidence(incident: Incident, person: Employee) -> bool:
+    """Who works the stage marks its evidence: the assignee, its supervisors, administrators."""
+    return incident.is_open and (
+        rules.is_assignee(incident, person)
+        or rules.is_stage_supervisor(incident, person)
+        or rules.is_admin(person)
+    )
+
+
+@transaction.atomic
+def evidence_mark(
+    *, message: Message, by: Employee, attachment: MessageAttachment | None = None
+) -> Evidence:
+    """Keep a message (or one of its files) with the records of the incident's current stage."""
+    room = message.room
+    if room.kind != RoomKind.INCIDENT:
+        raise ChatError("not_incident", _("Only an incident's messages can be evidence."))
+    incident = Incident.objects.select_for_update().get(pk=room.incident_id)
+    if not can_mark_evidence(incident, by):
+        raise ChatError(
+            "forbidden",
+            _("Only the assignee, a supervisor of the stage or an administrator marks evidence."),
+        )
+    if message.deleted_at is not None:
+        raise ChatError("deleted", _("This message was deleted."))
+    if attachment is not None and attachment.message_id != message.pk:
+        raise ChatError("bad_file", _("That file is not part of this message."))
+    evidence, created = Evidence.objects.get_or_create(
+        message=message,
+        attachment=attachment,
+        defaults={"incident": incident, "stage": incident.stage, "marked_by": by},
+    )
+    if not created:
+        raise ChatError("duplicate", _("This is marked as evidence already."))
+    transaction.on_commit(
+        lambda: broadcast.room_event(room.pk, broadcast.EVIDENCE_CHANGED, {"message": message.pk})
+    )
+    return evidence
+
+
+# --- what happens to the incident, told in its room ----------------------------------------------
+@transaction.atomic
+def room_post_event(*, room: Room, code: str, actor: Employee | None = None, **params) -> Message:
+    """A system line: stored as a code and parameters (shown in each reader's language)."""
+    room = Room.objects.select_for_update().get(pk=room.pk)
+    message = Message.objects.create(
+        room=room,
+        kind=MessageKind.SYSTEM,
+        author=actor,
+        event={"code": code, **params},
+        prev_id=room.last_message_id,
+    )
+    room.last_message_id = message.pk
+    room.save(update_fields=["last_message_id"])
+    transaction.on_commit(lambda: broadcast.message_created(message.pk))
+    return message

@@ -1,0 +1,46 @@
+"""WebSocket clients of the real ASGI application, logged in by their session cookie."""
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def communicator(path: str, user=None, origin=ORIGIN) -> WebsocketCommunicator:
+    from config.asgi import application
+
+    headers = [origin] if origin else []
+    if user is not None:
+        headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+@pytest.fixture
+def ws():
+    """Open communicators, all disconnected at the end of the test."""
+    opened = []
+
+    def open_(path, user=None, origin=ORIGIN):
+        c = communicator(path, user, origin)
+        opened.append(c)
+        return c
+
+    yield open_
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """Each test runs in an event loop of its own; a channel layer made in an earlier loop
+    (the Redis layer keeps loop-bound locks) is not carried over."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
