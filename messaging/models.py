@@ -1,4 +1,3 @@
-import uuid
 from pathlib import PurePath
 
 from django.conf import settings
@@ -7,6 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from incidents.models.records import StoredFile
 from messaging.choices import MessageKind, RevisionKind, RoomKind
 from messaging.fields import SearchVectorField
 
@@ -165,10 +165,9 @@ def chat_thumbnail_path(attachment: "MessageAttachment", filename: str) -> str:
     return f"chat/{attachment.created_at:%Y/%m}/{attachment.id.hex}.thumb.png"
 
 
-class MessageAttachment(models.Model):
+class MessageAttachment(StoredFile):
     """A file or picture pasted or dropped into the chat."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     message = models.ForeignKey(
         "messaging.Message",
         on_delete=models.CASCADE,
@@ -179,22 +178,11 @@ class MessageAttachment(models.Model):
     thumbnail = models.FileField(
         _("thumbnail"), upload_to=chat_thumbnail_path, max_length=255, blank=True
     )
-    original_name = models.CharField(_("file name"), max_length=255)
-    size = models.PositiveBigIntegerField(_("size (bytes)"))
-    content_type = models.CharField(_("content type"), max_length=100)
-    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at"]
         verbose_name = _("chat attachment")
         verbose_name_plural = _("chat attachments")
-
-    def __str__(self) -> str:
-        return self.original_name
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
 
 
 class Mention(models.Model):

@@ -6,21 +6,22 @@ import io
 import re
 import uuid
 from datetime import timedelta
-from pathlib import PurePath
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from incidents import rules
 from incidents.models import Employee, Incident, ProblemGroup
 from incidents.services.notifications import notify_mention
-from incidents.services.records import attachment_check
+from incidents.services.records import (
+    attachment_check,
+    files_removed_on_failure,
+    stored_name,
+)
 from messaging import broadcast
 from messaging.choices import MessageKind, RevisionKind, RoomKind
 from messaging.models import (
@@ -195,27 +196,21 @@ def message_send(
 
 
 def _attach(message: Message, files, content_types) -> None:
-    written = []
-    try:
+    with files_removed_on_failure() as written:
         for upload, content_type in zip(files, content_types, strict=True):
             attachment = MessageAttachment(
                 message=message,
-                original_name=get_valid_filename(PurePath(upload.name).name)[:255],
+                original_name=stored_name(upload),
                 size=upload.size,
                 content_type=content_type,
             )
-            thumbnail = _thumbnail(upload) if content_type.startswith("image/") else None
+            thumbnail = _thumbnail(upload) if attachment.is_image else None
             attachment.file.save(upload.name, upload, save=False)
             written.append(attachment.file.name)
             if thumbnail is not None:
                 attachment.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
                 written.append(attachment.thumbnail.name)
             attachment.save()
-    except BaseException:
-        # The rows roll back with the transaction; the files must not outlive them.
-        for name in written:
-            default_storage.delete(name)
-        raise
 
 
 def _mention(room: Room, message: Message, author: Employee, person_ids: set[int]) -> None:

@@ -144,29 +144,23 @@ class LegacyImportAdmin(ModelAdmin):
             legacy_import_fail_stalled()
         return super().changelist_view(request, extra_context)
 
-    def confirm_view(self, request, job_id):
+    def _job_action(self, request, job_id, service):
+        """Confirm or start again: a POST by someone who may import, then back to the job."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         job = get_object_or_404(LegacyImport, pk=job_id)
-        page = reverse("admin:incidents_legacyimport_change", args=[job.pk])
         if request.method == "POST":
             try:
-                legacy_import_confirm(job=job, by=request.user)
+                service(job=job, by=request.user)
             except services.WorkflowError as error:
                 messages.error(request, error.message)
-        return HttpResponseRedirect(page)
+        return HttpResponseRedirect(reverse("admin:incidents_legacyimport_change", args=[job.pk]))
+
+    def confirm_view(self, request, job_id):
+        return self._job_action(request, job_id, legacy_import_confirm)
 
     def retry_view(self, request, job_id):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        job = get_object_or_404(LegacyImport, pk=job_id)
-        page = reverse("admin:incidents_legacyimport_change", args=[job.pk])
-        if request.method == "POST":
-            try:
-                legacy_import_retry(job=job, by=request.user)
-            except services.WorkflowError as error:
-                messages.error(request, error.message)
-        return HttpResponseRedirect(page)
+        return self._job_action(request, job_id, legacy_import_retry)
 
     @display(description=_("status"), ordering="status")
     def status_label(self, job: LegacyImport) -> str:

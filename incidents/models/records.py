@@ -46,26 +46,18 @@ def attachment_path(attachment: "Attachment", filename: str) -> str:
     return f"attachments/{attachment.created_at:%Y/%m}/{attachment.id.hex}{suffix}"
 
 
-class Attachment(models.Model):
-    """A file uploaded with an operation record: a log, a photo, an X-ray image."""
+class StoredFile(models.Model):
+    """A file someone uploaded, kept under a random name: what it was called, how big it is,
+    what it holds. Record attachments and chat attachments are both this."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    record = models.ForeignKey(
-        "incidents.OperationRecord",
-        on_delete=models.CASCADE,
-        related_name="attachments",
-        verbose_name=_("operation record"),
-    )
-    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     content_type = models.CharField(_("content type"), max_length=100)
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
-        ordering = ["created_at"]
-        verbose_name = _("attachment")
-        verbose_name_plural = _("attachments")
+        abstract = True
 
     def __str__(self) -> str:
         return self.original_name
@@ -73,6 +65,23 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+
+class Attachment(StoredFile):
+    """A file uploaded with an operation record: a log, a photo, an X-ray image."""
+
+    record = models.ForeignKey(
+        "incidents.OperationRecord",
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        verbose_name=_("operation record"),
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
 
 
 class AnalysisResult(models.Model):

@@ -1,5 +1,6 @@
 """Operation records with their attachments, and analysis results, added by the assignee."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import PurePath
 
@@ -40,6 +41,24 @@ ALLOWED_ATTACHMENT_TYPES = {
     ".tiff": "image/tiff",
     ".dcm": "application/dicom",
 }
+
+
+@contextmanager
+def files_removed_on_failure():
+    """Collects the names of files written to storage; if what follows fails, they are
+    deleted: the rows roll back with the transaction, the files must not outlive them."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def stored_name(upload: UploadedFile) -> str:
+    """The uploader's file name, made safe to show and to offer for download."""
+    return get_valid_filename(PurePath(upload.name).name)[:255]
 
 
 def attachment_check(upload: UploadedFile) -> str:
@@ -88,23 +107,17 @@ def operation_record_add(
         notes=notes,
         created_by=by,
     )
-    written = []
-    try:
+    with files_removed_on_failure() as written:
         for upload, content_type in zip(files, content_types, strict=True):
             attachment = Attachment(
                 record=record,
-                original_name=get_valid_filename(PurePath(upload.name).name)[:255],
+                original_name=stored_name(upload),
                 size=upload.size,
                 content_type=content_type,
             )
             attachment.file.save(upload.name, upload, save=False)
             written.append(attachment.file.name)
             attachment.save()
-    except BaseException:
-        # The rows roll back with the transaction; the files must not outlive them.
-        for name in written:
-            default_storage.delete(name)
-        raise
     before = (incident.stage, incident.step)
     log_event(incident, WorkflowAction.RECORD, by, before, action)
     return record
