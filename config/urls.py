@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
@@ -22,6 +22,8 @@ admin.site.site_url = None
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # The chat's HTTP end, behind the admin's login and checks (names: chat:*).
+    path("admin/chat/", include("messaging.urls")),
     path("admin/", admin.site.urls),
     # Django's language switcher, which also keeps the choice on the person's account.
     path("i18n/setlang/", set_language, name="set_language"),

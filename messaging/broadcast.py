@@ -3,6 +3,20 @@
 Everything here is called after the change it announces has committed (services register it
 with `transaction.on_commit`), so a rolled-back change never announces itself. What is sent is
 a hint with the stored data: a client that missed it asks for everything after its last id.
+
+Frames a page receives on its room's socket (besides `message`, `presence` and `error`):
+    {"type": "event", "event": "incident.changed", "incident": id, "action": <WorkflowAction>,
+     "stage": ..., "step": ...}            a transition: refresh buttons, stage, timeline
+    {"type": "event", "event": "record.added", "incident": id}    records and results
+    {"type": "event", "event": "evidence.changed", "message": id}
+    {"type": "event", "event": "message.changed", "message": {...message frame...}}
+    {"type": "event", "event": "device.moved", "device": id}      where the device is
+System lines are messages of kind "system" whose `event` is a code with parameters, rendered in
+each reader's language by the page:
+    {"code": "workflow", "action": <WorkflowAction>, "from_stage", "to_stage", "from_step",
+     "to_step", "assignee": name or null, "comment": text}
+    {"code": "device.moved", "serial", "from_location", "to_location", "from_holder",
+     "to_holder", "reason"}    (places and people as their display text)
 """
 
 import logging

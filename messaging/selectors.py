@@ -63,7 +63,7 @@ def _author(person: Employee | None) -> dict | None:
 
 
 def attachment_url(attachment) -> str:
-    return reverse("admin:messaging_attachment", args=[attachment.pk])
+    return reverse("chat:attachment", args=[attachment.pk])
 
 
 def message_frame(message: Message) -> dict:

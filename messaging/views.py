@@ -1,0 +1,199 @@
+"""The chat's HTTP end, beside its WebSocket: older messages by cursor, sending with files,
+editing, deleting, evidence, what one has read, whom one can @mention, and the files
+themselves (only to people who may see the room)."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET, require_POST
+
+from config.uploads import refused_uploads
+from incidents.models import Employee, Incident, ProblemGroup
+from messaging import selectors, services
+from messaging.choices import RoomKind
+from messaging.models import Message, MessageAttachment, Room
+
+
+def _error(error: services.ChatError, status: int = 400) -> JsonResponse:
+    return JsonResponse(
+        {"type": "error", "code": error.code, "message": str(error.message)}, status=status
+    )
+
+
+def _room(request: HttpRequest, kind: str, subject_id: int) -> Room:
+    """The room of a subject the person may see (created on first use); 404/403 otherwise."""
+    model = Incident if kind == RoomKind.INCIDENT else ProblemGroup
+    subject = model.objects.filter(pk=subject_id).first()
+    if subject is None:
+        raise Http404
+    if not selectors.can_see_subject(kind, subject, request.user):
+        raise PermissionDenied
+    key = "incident" if kind == RoomKind.INCIDENT else "problem_group"
+    return services.room_for(**{key: subject})
+
+
+def _message(request: HttpRequest, message_id: int) -> Message:
+    message = get_object_or_404(Message.objects.select_related("room"), pk=message_id)
+    if not selectors.can_see_room(message.room, request.user):
+        raise PermissionDenied
+    return message
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@require_GET
+def room_messages(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
+    """The 50 messages before `before` (the newest without it), oldest first."""
+    room = _room(request, kind, subject_id)
+    page, more = selectors.messages_before(room, _int(request.GET.get("before")))
+    return JsonResponse(
+        {
+            "room": room.pk,
+            "messages": [selectors.message_frame(message) for message in page],
+            "more": more,
+            "last_id": room.last_message_id,
+        }
+    )
+
+
+@require_POST
+def room_send(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
+    """A message with files (pasted or dropped): the same service as the socket's `send`."""
+    room = _room(request, kind, subject_id)
+    too_large = refused_uploads(request)
+    if too_large:
+        message = too_large[0].message(settings.ATTACHMENT_MAX_BYTES)
+        return _error(services.ChatError("too_large", message), status=413)
+    try:
+        mentions = [int(m) for m in request.POST.getlist("mentions") if str(m).isdigit()]
+        message, _created = services.message_send(
+            room=room,
+            author=request.user,
+            text=request.POST.get("text", ""),
+            client_id=request.POST.get("client_id") or None,
+            reply_to=_int(request.POST.get("reply_to")),
+            mentions=mentions,
+            files=request.FILES.getlist("files"),
+        )
+    except services.ChatError as error:
+        return _error(error)
+    return JsonResponse({"message": selectors.message_frame(message)})
+
+
+@require_POST
+def room_read(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
+    room = _room(request, kind, subject_id)
+    services.room_join(room=room, person=request.user)
+    services.room_mark_read(
+        room=room, person=request.user, up_to=_int(request.POST.get("up_to"), 0)
+    )
+    return JsonResponse({"unread": selectors.unread_count(request.user)})
+
+
+@require_GET
+def room_people(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
+    """Whom one can @mention here: active people who may see the room, best matches first."""
+    room = _room(request, kind, subject_id)
+    query = (request.GET.get("q") or "").strip()[:50]
+    people = Employee.objects.filter(is_active=True).select_related("department")
+    if query:
+        people = people.filter(
+            Q(display_name__icontains=query)
+            | Q(username__istartswith=query)
+            | Q(employee_number__istartswith=query)
+        )
+    members = set(room.members.values_list("person_id", flat=True))
+    found = []
+    for person in people.order_by("display_name")[:200]:
+        if selectors.can_see_room(room, person):
+            found.append(
+                {
+                    "id": person.pk,
+                    "name": person.get_full_name(),
+                    "department": person.department.name if person.department else "",
+                    "member": person.pk in members,
+                }
+            )
+        if len(found) == 10:
+            break
+    found.sort(key=lambda p: not p["member"])
+    return JsonResponse({"people": found})
+
+
+@require_POST
+def message_edit(request: HttpRequest, message_id: int) -> JsonResponse:
+    message = _message(request, message_id)
+    try:
+        message = services.message_edit(
+            message=message, by=request.user, text=request.POST.get("text", "")
+        )
+    except services.ChatError as error:
+        return _error(error, status=403 if error.code == "forbidden" else 400)
+    return JsonResponse({"message": selectors.message_frame(message)})
+
+
+@require_POST
+def message_delete(request: HttpRequest, message_id: int) -> JsonResponse:
+    message = _message(request, message_id)
+    try:
+        message = services.message_delete(message=message, by=request.user)
+    except services.ChatError as error:
+        return _error(error, status=403 if error.code == "forbidden" else 400)
+    return JsonResponse({"message": selectors.message_frame(message)})
+
+
+@require_POST
+def message_evidence(request: HttpRequest, message_id: int) -> JsonResponse:
+    message = _message(request, message_id)
+    attachment = None
+    if request.POST.get("attachment"):
+        attachment = MessageAttachment.objects.filter(
+            pk=request.POST["attachment"] if _is_uuid(request.POST["attachment"]) else None,
+            message=message,
+        ).first()
+        if attachment is None:
+            raise Http404
+    try:
+        evidence = services.evidence_mark(message=message, by=request.user, attachment=attachment)
+    except services.ChatError as error:
+        return _error(error, status=403 if error.code == "forbidden" else 400)
+    return JsonResponse({"evidence": evidence.pk, "stage": evidence.stage})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@require_GET
+def attachment_download(request: HttpRequest, attachment_id) -> FileResponse:
+    """A chat file, by unguessable id, only to people who may see its room."""
+    attachment = get_object_or_404(
+        MessageAttachment.objects.select_related("message__room"), pk=attachment_id
+    )
+    if not selectors.can_see_room(attachment.message.room, request.user):
+        raise PermissionDenied
+    if attachment.message.deleted_at is not None:
+        raise Http404
+    thumbnail = request.GET.get("thumbnail") and attachment.thumbnail
+    response = FileResponse(
+        (attachment.thumbnail if thumbnail else attachment.file).open("rb"),
+        as_attachment=not attachment.is_image,
+        filename=attachment.original_name,
+        content_type="image/png" if thumbnail else attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
