@@ -1,7 +1,9 @@
-"""The permissions each role group carries.
+"""The permissions each role group carries on a new installation.
 
-Migrations call `sync_role_groups` whenever models are added, so the groups on every
-installation match this table. Object-level rules (only the owning department's supervisor
+Migrations never read this table (that would change what an old migration does, and reset what
+administrators configured): each one adds or removes the permissions it names
+(incidents/migrations/_roles.py), and tests/incidents/test_roles.py checks that all of them
+together give exactly this table. Object-level rules (only the owning department's supervisor
 approves, only the assignee submits) are enforced by the services on top of these.
 """
 
@@ -93,26 +95,3 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.SUPERVISOR: _SUPERVISOR,
     Role.ADMIN: _ADMIN,
 }
-
-
-def sync_role_groups(apps, schema_editor=None) -> None:
-    """Create the role groups and give each exactly the permissions of ROLE_PERMISSIONS."""
-    from django.contrib.auth.management import create_permissions
-
-    # Permissions are normally created after all migrations ran; create them now so the
-    # groups can reference them on a fresh database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    for role, wanted in ROLE_PERMISSIONS.items():
-        group, _created = group_model.objects.get_or_create(name=role)
-        permissions = [
-            permission
-            for permission in permission_model.objects.select_related("content_type")
-            if f"{permission.content_type.app_label}.{permission.codename}" in wanted
-        ]
-        group.permissions.set(permissions)

@@ -3,6 +3,8 @@ delete no part of the audit trail. Adds and removes exactly these permissions, n
 
 from django.db import migrations
 
+from incidents.migrations._roles import change_role_permissions
+
 # role → (permissions added, permissions removed), as "app_label.codename".
 CHANGES = {
     "staff": (["locations.move_device"], ["locations.change_device"]),
@@ -46,28 +48,8 @@ CHANGES = {
 }
 
 
-def _permissions(apps, names):
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    permission_model = apps.get_model("auth", "Permission")
-    wanted = {tuple(name.split(".", 1)) for name in names}
-    return [
-        permission
-        for permission in permission_model.objects.select_related("content_type")
-        if (permission.content_type.app_label, permission.codename) in wanted
-    ]
-
-
 def apply_changes(apps, schema_editor):
-    group_model = apps.get_model("auth", "Group")
-    for role, (added, removed) in CHANGES.items():
-        group, _created = group_model.objects.get_or_create(name=role)
-        group.permissions.add(*_permissions(apps, added))
-        group.permissions.remove(*_permissions(apps, removed))
+    change_role_permissions(apps, CHANGES)
     # Administrators used to be made superusers, which bypassed the role's permission table.
     # People made superusers outside the admin role (createsuperuser) stay as they are.
     employee_model = apps.get_model("incidents", "Employee")

@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
 
 from incidents.choices import Role
 from incidents.roles import ROLE_PERMISSIONS
@@ -37,3 +40,36 @@ class RoleGroupTests:
     def test_superuser_is_an_admin(self):
         assert AdminFactory().is_admin
         assert not StaffFactory().is_admin
+
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "incidents" / "migrations"
+
+
+class UpgradesKeepConfigurationTests:
+    def test_no_migration_reads_the_live_role_table(self):
+        for migration in MIGRATIONS.glob("0*.py"):
+            assert "incidents.roles" not in migration.read_text(), migration.name
+
+    def test_an_administrators_change_survives_migrate_and_a_later_role_migration(self):
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        from incidents.migrations._roles import change_role_permissions
+
+        # What a migration gets: the models as the migrations left them.
+        migration_apps = MigrationExecutor(connection).loader.project_state().apps
+
+        staff = Group.objects.get(name=Role.STAFF)
+        removed = staff.permissions.get(codename="view_department")
+        added = Permission.objects.get(codename="change_problemgroup")
+        staff.permissions.remove(removed)
+        staff.permissions.add(added)
+
+        call_command("migrate", verbosity=0)
+        # A later migration that gives staff something new names only that.
+        change_role_permissions(migration_apps, {"staff": (["incidents.view_notification"], [])})
+
+        codenames = set(staff.permissions.values_list("codename", flat=True))
+        assert "view_department" not in codenames
+        assert "change_problemgroup" in codenames
+        assert "view_notification" in codenames
