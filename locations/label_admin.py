@@ -6,6 +6,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import action
 
+from config.ids import pk_or_404
 from locations.codes import label_key
 from locations.labels import label_png, label_sheet_pdf, label_svg
 
@@ -26,7 +27,7 @@ class LabelAdminMixin:
         return response
 
     def _single_label(self, request, object_id, render, content_type: str, suffix: str):
-        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        obj = get_object_or_404(self.get_queryset(request), pk=pk_or_404(object_id))
         response = HttpResponse(render(obj), content_type=content_type)
         # The key is typed by people: quotes, semicolons, line breaks or Chinese are encoded.
         response["Content-Disposition"] = content_disposition_header(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.decorators import action
 
+from config.ids import pk_or_404
 from config.uploads import refused_uploads
 from incidents import forms as workflow_forms
 from incidents import rules, services
@@ -69,7 +70,7 @@ class WorkflowAdminMixin:
         cache = request.__dict__.setdefault("_incidents", {})
         if object_id not in cache:
             cache[object_id] = get_object_or_404(
-                Incident.objects.select_related("device", "assignee"), pk=object_id
+                Incident.objects.select_related("device", "assignee"), pk=pk_or_404(object_id)
             )
         return cache[object_id]
 

@@ -441,3 +441,20 @@ class BlockedReviewTests:
         html = page.content.decode()
         assert 'data-testid="blocked-approve"' in html
         assert "you cannot approve it yourself" in html
+
+
+class BadIdTests:
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "/admin/incidents/incident/abc/assign/",
+            "/admin/incidents/incident/abc/change/",
+            "/admin/incidents/incident/99999999999999999999999/approve/",
+            "/admin/incidents/incident/-1/record/",
+            "/admin/locations/device/abc/label-png/",
+            "/admin/incidents/employee/abc/label-svg/",
+        ],
+    )
+    def test_an_id_that_is_not_a_key_is_not_found(self, admin_client, url):
+        assert admin_client.get(url).status_code in (302, 404)
+        assert admin_client.post(url).status_code in (302, 404)
