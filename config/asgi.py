@@ -1,5 +1,6 @@
 """One ASGI application for HTTP and WebSocket, served by uvicorn."""
 
+import gc
 import os
 import sys
 
@@ -28,3 +29,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded at start-up lives as long as the process: keep it out of the garbage
+# collector's sweeps, whose pauses otherwise show as the slowest chat deliveries.
+gc.freeze()

@@ -174,7 +174,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Each process names its sessions: pg_stat_activity tells app servers and workers apart.
+    options["application_name"] = f"adt-{os.getpid()}"
+    if env.bool("DATABASE_POOL", default=True):
+        # A pool of connections per process instead of a new one per request or per WebSocket
+        # call (Django's pool, made for ASGI): otherwise most of a chat message's cost.
+        options["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=20),
+            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+        }
+    else:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -10,6 +10,7 @@ from incidents import selectors
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.selectors import incident_open_count, incident_stage_counts
 from locations.models import Device
+from messaging import selectors as chat_selectors
 
 
 def _can(permission: str):
@@ -56,6 +57,10 @@ def unread_badge(request: HttpRequest) -> str:
     return _badge(selectors.unread_notification_count(request.user))
 
 
+def chat_unread_badge(request: HttpRequest) -> str:
+    return _badge(chat_selectors.unread_count(request.user))
+
+
 def sidebar_navigation(request: HttpRequest) -> list[dict]:
     """The sidebar grouped by what people do, each link shown only to those allowed to open it."""
     return [
@@ -82,6 +87,16 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     ),
                     "badge": "config.unfold.unread_badge",
                 },
+                {
+                    # The incidents whose chat holds messages this person has not read.
+                    "title": _("Messages for me"),
+                    "icon": "forum",
+                    "link": lambda request: (
+                        reverse("admin:incidents_incident_changelist") + "?unread=1"
+                    ),
+                    "permission": _can("incidents.view_incident"),
+                    "badge": "config.unfold.chat_unread_badge",
+                },
                 _item(
                     _("Incidents"),
                     "report",
@@ -94,6 +109,12 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "admin:incidents_problemgroup_changelist",
                     "incidents.view_problemgroup",
                 ),
+                {
+                    "title": _("Messages"),
+                    "icon": "search",
+                    "link": reverse_lazy("admin:messaging_message_changelist"),
+                    "permission": "messaging.admin.may_search_messages",
+                },
             ],
         },
         {

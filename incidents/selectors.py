@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
 from incidents.models import (
+    AnalysisResult,
     Employee,
     Incident,
     IncidentEvent,
@@ -34,8 +35,12 @@ def incident_timeline(incident: Incident) -> list[IncidentEvent]:
 
 
 def incident_records_by_stage(incident: Incident) -> list[dict]:
-    """Operation records (with attachments) and analysis results grouped by stage, the stage
-    worked on most recently first, newest entries first inside each."""
+    """Operation records (with attachments), analysis results and what was marked as evidence
+    in the chat, grouped by stage, the stage worked on most recently first, newest entries first
+    inside each."""
+    # The chat stands on the workflow, not the other way round: read its evidence lazily.
+    from messaging.selectors import incident_evidence
+
     records = (
         incident.operation_records.select_related("created_by")
         .prefetch_related("attachments")
@@ -45,13 +50,21 @@ def incident_records_by_stage(incident: Incident) -> list[dict]:
         "-created_at", "-id"
     )
     groups: dict[str, dict] = {}
-    for item in [*records, *results]:
+    kinds = {OperationRecord: "records", AnalysisResult: "results"}
+    for item in [*records, *results, *incident_evidence(incident.pk)]:
+        at = getattr(item, "created_at", None) or item.marked_at
         group = groups.setdefault(
             item.stage,
-            {"stage": Stage(item.stage), "records": [], "results": [], "latest": item.created_at},
+            {
+                "stage": Stage(item.stage),
+                "records": [],
+                "results": [],
+                "evidence": [],
+                "latest": at,
+            },
         )
-        group["records" if isinstance(item, OperationRecord) else "results"].append(item)
-        group["latest"] = max(group["latest"], item.created_at)
+        group[kinds.get(type(item), "evidence")].append(item)
+        group["latest"] = max(group["latest"], at)
     for group in groups.values():
         group["is_current"] = group["stage"] == incident.stage
         group["is_locked"] = not group["is_current"] or not incident.is_open

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
+from locations.signals import device_moved_on_commit
 
 
 def custody_check(*, location: Location | None = None, holder: Person | None = None) -> None:
@@ -62,9 +63,17 @@ def device_move(
             # An old move told late (an import): it joins the trail in its place, while the
             # device stays where its newest entry puts it.
             Device.history.bulk_history_create([device], update=True)
+            _announce_move(device, backdated=True)
             return Device.objects.get(pk=device.pk)
     device.save(update_fields=["location", "holder"])
+    _announce_move(device, backdated=at is not None)
     return device
+
+
+def _announce_move(device: Device, *, backdated: bool) -> None:
+    """Whoever listens hears of the move once it has committed (locations.signals)."""
+    history_id = device.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    device_moved_on_commit(device_id=device.pk, history_id=history_id, backdated=backdated)
 
 
 @transaction.atomic
@@ -88,6 +97,7 @@ def device_move_undo(*, device: Device, history_id: int, by: Person | None) -> D
     }
     device._history_user = by
     device.save(update_fields=["location", "holder"])
+    _announce_move(device, backdated=False)
     return device
 
 

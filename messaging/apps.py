@@ -5,3 +5,16 @@ from django.utils.translation import gettext_lazy as _
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("Chat")
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from messaging.search import sqlite_index_repair
+
+        post_migrate.connect(sqlite_index_repair, sender=self)
+
+        from locations.signals import device_moved
+        from messaging.events import device_moved_committed
+
+        # The devices app knows no chat: it tells of moves, the chat tells the incident's room.
+        device_moved.connect(device_moved_committed, dispatch_uid="messaging.device_moved")

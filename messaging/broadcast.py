@@ -7,16 +7,20 @@ a hint with the stored data: a client that missed it asks for everything after i
 Frames a page receives on its room's socket (besides `message`, `presence` and `error`):
     {"type": "event", "event": "incident.changed", "incident": id, "action": <WorkflowAction>,
      "stage": ..., "step": ...}            a transition: refresh buttons, stage, timeline
-    {"type": "event", "event": "record.added", "incident": id}    records and results
-    {"type": "event", "event": "evidence.changed", "message": id}
+    {"type": "event", "event": "record.added", "incident": id, "action": "record" | "result"}
+                                           an operation record (with its files) or a result
+    {"type": "event", "event": "evidence.changed", "message": id, "attachment": id or null}
     {"type": "event", "event": "message.changed", "message": {...message frame...}}
     {"type": "event", "event": "device.moved", "device": id}      where the device is
+A device's page (ws/devices/<id>/) receives only `device.moved`.
 System lines are messages of kind "system" whose `event` is a code with parameters, rendered in
-each reader's language by the page:
+each reader's language by the page; the message's author is the person who acted (or null):
     {"code": "workflow", "action": <WorkflowAction>, "from_stage", "to_stage", "from_step",
-     "to_step", "assignee": name or null, "comment": text}
+     "to_step", "assignee": name or null, "comment": text, "files": [names] (records only,
+     when it has attachments)}
     {"code": "device.moved", "serial", "from_location", "to_location", "from_holder",
-     "to_holder", "reason"}    (places and people as their display text)
+     "to_holder", "reason"}    (places and people as their display text, or null)
+Both are written after the change they tell of has committed (messaging.events), at its time.
 """
 
 import logging

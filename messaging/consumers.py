@@ -1,8 +1,10 @@
 """The WebSocket end of the chat (DESIGN.md, Chat): one socket per open page.
 
 Each connection delivers a room's messages exactly once and in order: messages carry the id of
-the one before them in the room, a message that arrives with a gap behind it makes the
-connection read the gap from the database first, and ids a client has already got are dropped.
+the one before them in the room, a message that arrives with a gap behind it is held a moment
+for the missing one and then makes the connection read the gap from the database, a beat now
+and then compares with the room's last id (for a lost announcement of the latest message), and
+ids a client has already got are dropped.
 A client that connects (or reconnects) subscribes first, then sends `resume` with the last id it
 has. Refused connections are closed before they are accepted.
 """
@@ -24,6 +26,10 @@ from messaging.choices import RoomKind
 from messaging.models import Room
 
 CLOSE_FORBIDDEN = 4403
+# Two processes announce independently, so a message can overtake the one before it on the way:
+# one that arrives with a gap behind it is held this long for the missing one, and only then
+# does the connection read the gap from the database (as it does for a dropped announcement).
+GAP_WAIT_SECONDS = 0.5
 
 
 def _is_int(value) -> bool:
@@ -95,6 +101,11 @@ class RoomConsumer(JsonFrames):
             return
         self.group = broadcast.room_group(self.room.pk)
         self.last_sent: int | None = None
+        # Live messages go out from the moment the socket subscribes, which is before the
+        # client's resume frame arrives: the run sent so began after this id.
+        self.live_after: int | None = None
+        self.held: dict[int, dict] = {}  # messages waiting for the one before them, by its id
+        self.gap_check: asyncio.Future | None = None
         self.bucket = TokenBucket(settings.CHAT_BURST, settings.CHAT_RATE_PER_SECOND)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -120,14 +131,29 @@ class RoomConsumer(JsonFrames):
     async def keep_present(self) -> None:
         while True:
             await asyncio.sleep(selectors.PRESENCE_BEAT)
-            await database_sync_to_async(services.presence_beat)(
-                room=self.room, channel_name=self.channel_name
-            )
+            last_id = await self.beat_and_read_last_id()
+            # Membership of a group expires (after a day in channels-redis): renew it.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            # A dropped announcement of the room's latest message has no later one to show the
+            # gap behind it: compare with the room's last id now and then.
+            if self.last_sent is not None and last_id > self.last_sent:
+                await self.channel_layer.send(
+                    self.channel_name, {"type": "chat.gap", "last_id": last_id}
+                )
+
+    @database_sync_to_async
+    def beat_and_read_last_id(self) -> int:
+        """One trip to the database per beat: presence refreshed, the room's last id read."""
+        services.presence_beat(room=self.room, channel_name=self.channel_name)
+        room = Room.objects.filter(pk=self.room.pk)
+        return room.values_list("last_message_id", flat=True).first() or 0
 
     async def disconnect(self, code):
         if self.room is None:
             return
         self.beat.cancel()
+        if self.gap_check is not None:
+            self.gap_check.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
         await database_sync_to_async(services.presence_leave)(
             room=self.room, channel_name=self.channel_name
@@ -187,7 +213,11 @@ class RoomConsumer(JsonFrames):
         if not _is_int(after) or after < 0:
             await self.error("bad_frame", _("A resume frame has the last id the client has."))
             return
-        self.last_sent = after
+        live_after, self.live_after = self.live_after, None
+        if live_after is None or after >= self.last_sent:
+            self.last_sent = after
+        else:  # the client has up to `after` and the live run: only what lies between is new
+            await self.send_between(after, live_after)
         await self.catch_up()
 
     # --- to the client ------------------------------------------------------------------------
@@ -213,16 +243,46 @@ class RoomConsumer(JsonFrames):
                 await self.send_json(frame)
                 self.last_sent = frame["id"]
             if len(frames) < 500:
+                self.held.clear()  # they were stored before they came: all sent now
                 return
+
+    async def send_between(self, after: int, up_to: int) -> None:
+        """The messages after `after` up to `up_to` included, in order, from the database."""
+        while after < up_to:
+            frames = [frame for frame in await self.frames_after(after) if frame["id"] <= up_to]
+            if not frames:
+                return
+            for frame in frames:
+                await self.send_json(frame)
+            after = frames[-1]["id"]
 
     async def deliver(self, frame: dict) -> None:
         if self.last_sent is not None and frame["id"] <= self.last_sent:
             return  # the client has it already
         if self.last_sent is None or frame["prev_id"] in (None, self.last_sent):
+            if self.last_sent is None:
+                self.live_after = frame["prev_id"] or 0
             await self.send_json(frame)
             self.last_sent = frame["id"]
-        else:  # something before it was missed (a dropped announcement): read the gap
+            while (following := self.held.pop(self.last_sent, None)) is not None:
+                await self.send_json(following)
+                self.last_sent = following["id"]
+        else:  # the one before it is late, or its announcement was dropped
+            self.held[frame["prev_id"]] = frame
+            if self.gap_check is None or self.gap_check.done():
+                self.gap_check = asyncio.ensure_future(self.check_gap_later())
+
+    async def check_gap_later(self) -> None:
+        await asyncio.sleep(GAP_WAIT_SECONDS)
+        await self.channel_layer.send(self.channel_name, {"type": "chat.gap"})
+
+    async def chat_gap(self, event: dict) -> None:
+        """Messages held for one that never came, or a room that has more than was sent: read
+        what is missing from the database."""
+        behind = event.get("last_id", 0) > self.last_sent
+        if behind or any(frame["id"] > self.last_sent for frame in self.held.values()):
             await self.catch_up()
+        self.held.clear()
 
     async def chat_message(self, event: dict) -> None:
         await self.deliver(event["message"])

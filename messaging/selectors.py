@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from incidents import rules
 from incidents.models import Employee, Incident, ProblemGroup
-from messaging.choices import RoomKind
-from messaging.models import Message, Presence, Room, RoomMember
+from messaging.choices import MessageKind, RoomKind
+from messaging.models import Evidence, Message, Presence, Room, RoomMember
 
 PAGE_SIZE = 50
 # A connection refreshes its presence every PRESENCE_BEAT seconds; one silent for longer than
@@ -152,10 +152,11 @@ def room_members(room: Room) -> list[dict]:
 
 def _unread(user) -> QuerySet[Message]:
     """Messages by others, in rooms the person opened, after what they have read (one join:
-    the membership's conditions in one filter() call name the same membership row)."""
+    the membership's conditions in one filter() call name the same membership row). System
+    lines are not discussion: what they tell reaches people as notifications already."""
     return (
         Message.objects.filter(room__members__person=user, id__gt=F("room__members__last_read_id"))
-        .filter(deleted_at__isnull=True)
+        .filter(deleted_at__isnull=True, kind=MessageKind.TEXT, room__in=visible_rooms(user))
         .exclude(author=user)
     )
 
@@ -178,6 +179,38 @@ def unread_by_incident(user, incident_ids) -> dict[int, int]:
         .order_by()
     )
     return {row["room__incident_id"]: row["n"] for row in rows}
+
+
+def unread_incident_ids(user) -> QuerySet:
+    """The incidents whose rooms hold messages `user` has not read, as a subquery of ids."""
+    if not (user and user.is_authenticated):
+        return Room.objects.none().values("incident_id")
+    return _unread(user).filter(room__kind=RoomKind.INCIDENT).values("room__incident_id")
+
+
+def message_revisions(message: Message, reader) -> list[dict]:
+    """What the message said before each edit, oldest first, with who and when. Once it is
+    deleted, everyone sees that and when, and its earlier texts are kept for its author and
+    administrators only (the audit trail): the author took them back from the room."""
+    hidden = message.deleted_at is not None and not (
+        reader.pk == message.author_id or rules.is_admin(reader)
+    )
+    return [
+        {
+            "kind": revision.kind,
+            "text": "" if hidden else revision.text,
+            "by": _author(revision.by),
+            "at": revision.created_at.isoformat(),
+        }
+        for revision in message.revisions.select_related("by__department")
+    ]
+
+
+def incident_evidence(incident_id: int) -> QuerySet[Evidence]:
+    """What was marked as evidence in the incident's room, newest first."""
+    return Evidence.objects.filter(incident_id=incident_id).select_related(
+        "message__author__department", "attachment", "marked_by"
+    )
 
 
 def chat_limits() -> dict:

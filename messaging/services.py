@@ -5,7 +5,7 @@ announcement catches up by asking for everything after its last id."""
 import io
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -38,6 +38,8 @@ from messaging.search import index_message
 from messaging.selectors import can_see_room, room_subject
 
 THUMBNAIL_SIZE = (320, 320)
+# What a file named like a picture that is not one is stored (and served) as.
+NOT_A_PICTURE = "application/octet-stream"
 
 
 class ChatError(Exception):
@@ -106,26 +108,31 @@ def _check_can_post(room: Room, person: Employee) -> None:
         raise ChatError("forbidden", _("You may not write in this room."))
 
 
-def _thumbnail(upload: UploadedFile) -> bytes | None:
-    """A small PNG of an image, or None when it is not one Pillow can read."""
-    from PIL import Image, UnidentifiedImageError
+def _picture(upload: UploadedFile) -> tuple[bool, bytes | None]:
+    """Whether Pillow decodes the upload as a picture (one that does not, or that would be too
+    large to decode safely, is not shown as one whatever its name says), and a small PNG of it
+    when one can be made."""
+    from PIL import Image
 
     try:
         upload.seek(0)
         with Image.open(upload) as image:
-            image.thumbnail(THUMBNAIL_SIZE)
+            image.thumbnail(THUMBNAIL_SIZE)  # decodes it (a JPEG at a reduced scale)
+            try:
+                small = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
+            except ValueError:  # a mode that does not convert: shown, without a thumbnail
+                return True, None
             buffer = io.BytesIO()
-            image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB").save(
-                buffer, format="PNG"
-            )
-        return buffer.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
+            small.save(buffer, format="PNG")
+        return True, buffer.getvalue()
+    except Exception:  # Pillow's many ways of saying: not a picture, a broken one, a bomb
+        return False, None
     finally:
         upload.seek(0)
 
 
 MENTION = re.compile(r"@\[(\d+)\]")
+MAX_MENTIONS = 20
 
 
 @transaction.atomic
@@ -186,31 +193,38 @@ def message_send(
     room.last_message_id = message.pk
     room.save(update_fields=["last_message_id"])
     index_message(message)
-    _attach(message, files, content_types)
-    _mention(room, message, author, {*mentions, *map(int, MENTION.findall(text))})
-    member = room_join(room=room, person=author)
-    if member.last_read_id < message.pk:
-        RoomMember.objects.filter(pk=member.pk).update(last_read_id=message.pk)
+    # Whatever fails after the files are written rolls the rows back: the files go with them.
+    with files_removed_on_failure() as written:
+        _attach(message, files, content_types, written)
+        named = list(dict.fromkeys([*mentions, *map(int, MENTION.findall(text))]))
+        # One message calls a handful of people, never a whole factory's mailboxes.
+        _mention(room, message, author, set(named[:MAX_MENTIONS]))
+        member = room_join(room=room, person=author)
+        if member.last_read_id < message.pk:
+            RoomMember.objects.filter(pk=member.pk).update(last_read_id=message.pk)
     transaction.on_commit(lambda: broadcast.message_created(message.pk))
     return message, True
 
 
-def _attach(message: Message, files, content_types) -> None:
-    with files_removed_on_failure() as written:
-        for upload, content_type in zip(files, content_types, strict=True):
-            attachment = MessageAttachment(
-                message=message,
-                original_name=stored_name(upload),
-                size=upload.size,
-                content_type=content_type,
-            )
-            thumbnail = _thumbnail(upload) if attachment.is_image else None
-            attachment.file.save(upload.name, upload, save=False)
-            written.append(attachment.file.name)
-            if thumbnail is not None:
-                attachment.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
-                written.append(attachment.thumbnail.name)
-            attachment.save()
+def _attach(message: Message, files, content_types, written: list[str]) -> None:
+    for upload, content_type in zip(files, content_types, strict=True):
+        attachment = MessageAttachment(
+            message=message,
+            original_name=stored_name(upload),
+            size=upload.size,
+            content_type=content_type,
+        )
+        thumbnail = None
+        if attachment.is_image:
+            is_picture, thumbnail = _picture(upload)
+            if not is_picture:  # named like a picture, but is not one: a plain file
+                attachment.content_type = NOT_A_PICTURE
+        attachment.file.save(upload.name, upload, save=False)
+        written.append(attachment.file.name)
+        if thumbnail is not None:
+            attachment.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
+            written.append(attachment.thumbnail.name)
+        attachment.save()
 
 
 def _mention(room: Room, message: Message, author: Employee, person_ids: set[int]) -> None:
@@ -276,6 +290,11 @@ def message_delete(*, message: Message, by: Employee) -> Message:
     """The author takes back a recent message: it shows as deleted, by whom and when; its text
     is kept in its revisions, never silently removed."""
     message = _own_recent(message, by)
+    if message.evidence.exists():
+        raise ChatError(
+            "evidence",
+            _("This message is evidence of the incident's analysis and cannot be deleted."),
+        )
     MessageRevision.objects.create(
         message=message, kind=RevisionKind.DELETE, text=message.text, by=by
     )
@@ -308,6 +327,8 @@ def evidence_mark(
             "forbidden",
             _("Only the assignee, a supervisor of the stage or an administrator marks evidence."),
         )
+    # As it is now, not as the caller read it: its author may have deleted it meanwhile.
+    message = Message.objects.select_for_update().get(pk=message.pk)
     if message.deleted_at is not None:
         raise ChatError("deleted", _("This message was deleted."))
     if attachment is not None and attachment.message_id != message.pk:
@@ -320,15 +341,27 @@ def evidence_mark(
     if not created:
         raise ChatError("duplicate", _("This is marked as evidence already."))
     transaction.on_commit(
-        lambda: broadcast.room_event(room.pk, broadcast.EVIDENCE_CHANGED, {"message": message.pk})
+        lambda: broadcast.room_event(
+            room.pk,
+            broadcast.EVIDENCE_CHANGED,
+            {"message": message.pk, "attachment": str(attachment.pk) if attachment else None},
+        )
     )
     return evidence
 
 
 # --- what happens to the incident, told in its room ----------------------------------------------
 @transaction.atomic
-def room_post_event(*, room: Room, code: str, actor: Employee | None = None, **params) -> Message:
-    """A system line: stored as a code and parameters (shown in each reader's language)."""
+def room_post_event(
+    *,
+    room: Room,
+    code: str,
+    actor: Employee | None = None,
+    at: datetime | None = None,
+    **params,
+) -> Message:
+    """A system line: stored as a code and parameters (shown in each reader's language), at
+    the time of what it tells (`at`, by default now)."""
     room = Room.objects.select_for_update().get(pk=room.pk)
     message = Message.objects.create(
         room=room,
@@ -336,6 +369,7 @@ def room_post_event(*, room: Room, code: str, actor: Employee | None = None, **p
         author=actor,
         event={"code": code, **params},
         prev_id=room.last_message_id,
+        created_at=at or timezone.now(),
     )
     room.last_message_id = message.pk
     room.save(update_fields=["last_message_id"])

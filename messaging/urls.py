@@ -21,6 +21,11 @@ urlpatterns = [
     path("messages/<int:message_id>/edit/", _admin(views.message_edit), name="edit"),
     path("messages/<int:message_id>/delete/", _admin(views.message_delete), name="delete"),
     path(
+        "messages/<int:message_id>/revisions/",
+        _admin(views.message_revisions),
+        name="revisions",
+    ),
+    path(
         "messages/<int:message_id>/evidence/",
         _admin(views.message_evidence),
         name="evidence",

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.uploads import refused_uploads
@@ -50,6 +51,15 @@ def _int(value, default=None):
         return default
 
 
+def _ids(values: list[str]) -> list[int]:
+    """Ids as a form sends them (a message replied to, people mentioned); anything else is
+    refused, as the socket refuses a frame with them."""
+    ids = [_int(value) for value in values]
+    if None in ids:
+        raise services.ChatError("bad_request", _("A reply or a mention names its id."))
+    return ids
+
+
 @require_GET
 def room_messages(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
     """The 50 messages before `before` (the newest without it), oldest first."""
@@ -74,14 +84,14 @@ def room_send(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
         message = too_large[0].message(settings.ATTACHMENT_MAX_BYTES)
         return _error(services.ChatError("too_large", message), status=413)
     try:
-        mentions = [int(m) for m in request.POST.getlist("mentions") if str(m).isdigit()]
+        reply_to = request.POST.get("reply_to") or None
         message, _created = services.message_send(
             room=room,
             author=request.user,
             text=request.POST.get("text", ""),
             client_id=request.POST.get("client_id") or None,
-            reply_to=_int(request.POST.get("reply_to")),
-            mentions=mentions,
+            reply_to=_ids([reply_to])[0] if reply_to else None,
+            mentions=_ids(request.POST.getlist("mentions")),
             files=request.FILES.getlist("files"),
         )
     except services.ChatError as error:
@@ -151,6 +161,13 @@ def message_delete(request: HttpRequest, message_id: int) -> JsonResponse:
     return JsonResponse({"message": selectors.message_frame(message)})
 
 
+@require_GET
+def message_revisions(request: HttpRequest, message_id: int) -> JsonResponse:
+    """What an edited or deleted message said before: nothing is silently removed."""
+    message = _message(request, message_id)
+    return JsonResponse({"revisions": selectors.message_revisions(message, request.user)})
+
+
 @require_POST
 def message_evidence(request: HttpRequest, message_id: int) -> JsonResponse:
     message = _message(request, message_id)
@@ -187,7 +204,7 @@ def attachment_download(request: HttpRequest, attachment_id) -> FileResponse:
         raise PermissionDenied
     if attachment.message.deleted_at is not None:
         raise Http404
-    thumbnail = request.GET.get("thumbnail") and attachment.thumbnail
+    thumbnail = request.GET.get("thumbnail") == "1" and attachment.thumbnail
     response = FileResponse(
         (attachment.thumbnail if thumbnail else attachment.file).open("rb"),
         as_attachment=not attachment.is_image,

@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
@@ -29,6 +30,7 @@ from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
 from locations.models import Device
 from locations.services import device_register
+from messaging import selectors as chat_selectors
 
 STAGE_COLORS = {
     Stage.REPORTED: "warning",
@@ -68,6 +70,8 @@ class ProblemGroupAdmin(ReadOnlyHistoryAdmin, ModelAdmin):
     list_filter_submit = True
     search_fields = ["number", "title", "description"]
     inlines = [ProblemGroupIncidentInline]
+    # The group's own chat room, below its form (not on the add page).
+    change_form_outer_after_template = "admin/incidents/problemgroup/chat_panel.html"
 
     def get_queryset(self, request):
         return (
@@ -112,6 +116,21 @@ class MyWorkFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() in selectors.WORK_QUEUES:
             return queryset.filter(pk__in=selectors.work_queue(request.user, self.value()))
+        return queryset
+
+
+class UnreadMessagesFilter(admin.SimpleListFilter):
+    """Incidents whose chat holds messages the person has not read yet."""
+
+    title = _("chat")
+    parameter_name = "unread"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("With unread messages"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "1":
+            return queryset.filter(pk__in=chat_selectors.unread_incident_ids(request.user))
         return queryset
 
 
@@ -177,6 +196,7 @@ class IncidentAdmin(
     export_form_class = ExportForm
     list_display = [
         "number",
+        "unread_messages",
         "device",
         "stage_label",
         "step_label",
@@ -189,6 +209,7 @@ class IncidentAdmin(
     list_display_links = ["number", "device"]
     list_filter = [
         MyWorkFilter,
+        UnreadMessagesFilter,
         ("stage", ChoicesCheckboxFilter),
         ("step", ChoicesCheckboxFilter),
         ("problem_group", RelatedDropdownFilter),
@@ -275,6 +296,16 @@ class IncidentAdmin(
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_changelist_instance(self, request):
+        """The page of incidents, each with its number of unread chat messages for the person
+        looking (one query for the whole page)."""
+        changelist = super().get_changelist_instance(request)
+        page = list(changelist.result_list)
+        unread = chat_selectors.unread_by_incident(request.user, [i.pk for i in page])
+        for incident in page:
+            incident.unread_messages = unread.get(incident.pk, 0)
+        return changelist
+
     def get_urls(self):
         download = path(
             "attachment/<uuid:attachment_id>/",
@@ -347,6 +378,17 @@ class IncidentAdmin(
     @display(description=_("incident"), ordering="id")
     def number(self, incident: Incident) -> str:
         return f"#{incident.pk}"
+
+    @display(description=_("unread"))
+    def unread_messages(self, incident: Incident) -> str:
+        count = getattr(incident, "unread_messages", 0)
+        if not count:
+            return ""
+        return format_html(
+            '<span class="adt-badge" title="{}" data-testid="unread">{}</span>',
+            _("Unread chat messages"),
+            count,
+        )
 
     @display(description=_("stage"), ordering="stage", label=STAGE_COLORS)
     def stage_label(self, incident: Incident):

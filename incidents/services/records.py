@@ -16,7 +16,13 @@ from django.utils.translation import gettext as _
 from incidents.choices import STAGE_VERDICTS, Verdict, WorkflowAction
 from incidents.models import AnalysisResult, Attachment, Employee, Incident, OperationRecord
 from incidents.services.errors import WorkflowError
-from incidents.services.workflow import Expected, check_allowed, lock_incident, log_event
+from incidents.services.workflow import (
+    Expected,
+    announce,
+    check_allowed,
+    lock_incident,
+    log_event,
+)
 
 # What may be attached: logs, data, documents and images. Nothing a browser would run.
 ALLOWED_ATTACHMENT_TYPES = {
@@ -107,6 +113,7 @@ def operation_record_add(
         notes=notes,
         created_by=by,
     )
+    names = []
     with files_removed_on_failure() as written:
         for upload, content_type in zip(files, content_types, strict=True):
             attachment = Attachment(
@@ -118,8 +125,9 @@ def operation_record_add(
             attachment.file.save(upload.name, upload, save=False)
             written.append(attachment.file.name)
             attachment.save()
+            names.append(attachment.original_name)
     before = (incident.stage, incident.step)
-    log_event(incident, WorkflowAction.RECORD, by, before, action)
+    announce(log_event(incident, WorkflowAction.RECORD, by, before, action), files=names)
     return record
 
 
@@ -161,14 +169,36 @@ def analysis_result_add(
     )
     before = (incident.stage, incident.step)
     comment = f"{result.get_verdict_display()}: {findings}" if verdict else findings
-    log_event(incident, WorkflowAction.RESULT, by, before, comment[:500])
+    announce(log_event(incident, WorkflowAction.RESULT, by, before, comment[:500]))
     return result
 
 
+# The folders of uploaded files that rows point to; anything else there is an orphan.
+UPLOAD_FOLDERS = ("attachments", "chat")
+
+
+def _stored_file_names() -> set[str]:
+    """Every file name a row of any model points to (record and chat attachments, thumbnails,
+    legacy workbooks…), found through the models' file fields: no app needs to know another."""
+    from django.apps import apps
+    from django.db.models import FileField
+
+    names = set()
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if isinstance(field, FileField):
+                names.update(
+                    model._default_manager.exclude(**{field.name: ""}).values_list(
+                        field.name, flat=True
+                    )
+                )
+    return names
+
+
 def attachments_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str]:
-    """Delete files under attachments/ that no attachment row points to (left by a transaction
-    that rolled back after its files were written); return their names."""
-    known = set(Attachment.objects.values_list("file", flat=True))
+    """Delete uploaded files no row points to (left by a transaction that rolled back after its
+    files were written); return their names."""
+    known = _stored_file_names()
     cutoff = timezone.now() - older_than
     removed = []
 
@@ -182,6 +212,7 @@ def attachments_prune(*, older_than: timedelta = timedelta(hours=1)) -> list[str
         for sub in folders:
             walk(f"{folder}/{sub}")
 
-    if default_storage.exists("attachments"):
-        walk("attachments")
+    for folder in UPLOAD_FOLDERS:
+        if default_storage.exists(folder):
+            walk(folder)
     return removed

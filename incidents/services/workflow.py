@@ -98,6 +98,20 @@ def log_event(
     return event
 
 
+def announce(event: IncidentEvent, files: list[str] = ()) -> None:
+    """Once the change has committed, tell it in the incident's chat room and refresh its open
+    pages (a line and an event; see messaging.events). A rolled-back change tells nothing, and
+    a failure to tell never fails the change."""
+    event_id, files = event.pk, list(files)
+
+    def committed() -> None:
+        from messaging.events import incident_event_committed
+
+        incident_event_committed(event_id, files=files)
+
+    transaction.on_commit(committed, robust=True)
+
+
 def _required(text: str, what: str) -> str:
     text = (text or "").strip()
     if not text:
@@ -124,7 +138,7 @@ def incident_assign(
         raise WorkflowError(reason)
     before = (incident.stage, incident.step)
     _run(incident, "assign", by, assignee=assignee)
-    log_event(incident, WorkflowAction.ASSIGN, by, before, comment, assignee=assignee)
+    announce(log_event(incident, WorkflowAction.ASSIGN, by, before, comment, assignee=assignee))
     if hand_over_device and incident.device.holder_id != assignee.pk:
         device_move(
             device=incident.device,
@@ -151,7 +165,9 @@ def incident_submit(
     check_allowed(incident, WorkflowAction.SUBMIT, by)
     before = (incident.stage, incident.step)
     _run(incident, "submit", by)
-    log_event(incident, WorkflowAction.SUBMIT, by, before, comment, assignee=incident.assignee)
+    announce(
+        log_event(incident, WorkflowAction.SUBMIT, by, before, comment, assignee=incident.assignee)
+    )
     department = rules.stage_owner(incident.stage)
     notify(
         incident=incident,
@@ -173,7 +189,7 @@ def incident_approve(
     before = (incident.stage, incident.step)
     worked_by = incident.assignee
     _run(incident, "approve", by)
-    log_event(incident, WorkflowAction.APPROVE, by, before, comment, assignee=worked_by)
+    announce(log_event(incident, WorkflowAction.APPROVE, by, before, comment, assignee=worked_by))
     recipients = [worked_by]
     if incident.is_open:
         next_department = rules.stage_owner(incident.stage)
@@ -200,7 +216,9 @@ def incident_reject(
     check_allowed(incident, WorkflowAction.REJECT, by)
     before = (incident.stage, incident.step)
     _run(incident, "reject", by)
-    log_event(incident, WorkflowAction.REJECT, by, before, reason, assignee=incident.assignee)
+    announce(
+        log_event(incident, WorkflowAction.REJECT, by, before, reason, assignee=incident.assignee)
+    )
     notify(
         incident=incident,
         action=WorkflowAction.REJECT,
@@ -223,7 +241,7 @@ def incident_cancel(
     worked_by = incident.assignee
     department = rules.stage_owner(incident.stage)
     _run(incident, "cancel", by)
-    log_event(incident, WorkflowAction.CANCEL, by, before, reason, assignee=worked_by)
+    announce(log_event(incident, WorkflowAction.CANCEL, by, before, reason, assignee=worked_by))
     supervisors = list(department.supervisors.all()) if department else []
     notify(
         incident=incident,

@@ -3,6 +3,7 @@ its requests are made in, how a URL is asked for and with what data, and how an 
 """
 
 import copy
+import io
 import re
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from config.spreadsheets import SafeCSV
 from incidents.choices import DepartmentCode, Stage, Verdict, WorkflowAction
@@ -37,6 +39,8 @@ from incidents.services import (
 )
 from locations.models import Device, Location
 from locations.resources import DeviceResource, LocationResource
+from messaging.choices import RoomKind
+from messaging.services import message_send, room_for, room_post_event
 from tests.admin_pages import describe, form_data, refusal, warnings_of
 from tests.factories import (
     AdminFactory,
@@ -143,11 +147,18 @@ def kept_cookies(client: Client):
         client.cookies = saved
 
 
+def _picture(name: str) -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(buffer, format="PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), "image/png")
+
+
 def build_world() -> World:
     """One person per role (staff and a supervisor of FAE, an administrator, a superuser) and
     the things whose pages are asked for, each in the state that lets its pages do something:
     incidents at every step of an FAE retest, a device with a trail, spare records nothing
-    refers to (to delete), a checked and a failed legacy import, a notification per person."""
+    refers to (to delete), a checked and a failed legacy import, a notification per person,
+    chat lines (one with a picture) in an incident's and a problem group's room."""
     fae = Department.objects.get(code=DepartmentCode.FAE)
     production = Department.objects.get(code=DepartmentCode.PRODUCTION)
     staff = StaffFactory(username="matrix-staff", department=fae)
@@ -200,6 +211,18 @@ def build_world() -> World:
     problem_group = ProblemGroupFactory(title="First title")
     problem_group.title = "Second title"
     problem_group.save()
+
+    # The chat of the incident waiting for review: a line the workflow wrote, staff's message
+    # with a picture, the colleague's answer (so staff has something unread).
+    room = room_for(incident=waiting)
+    system_line = room_post_event(room=room, code="workflow", actor=staff)
+    chat_line, _new = message_send(
+        room=room, author=staff, text="The pad is lifted", files=[_picture("pad.png")]
+    )
+    chat_answer, _new = message_send(room=room, author=colleague, text="Agreed")
+    group_line, _new = message_send(
+        room=room_for(problem_group=problem_group), author=supervisor, text="Same root cause?"
+    )
 
     # The ME stage has no owner, so the stage ownership add form has a stage to give.
     StageOwnership.objects.filter(stage=Stage.ME_ANALYSIS).delete()
@@ -260,6 +283,11 @@ def build_world() -> World:
         "failed_job": failed_job,
         "staff_note": notes[STAFF],
         "notes": notes,
+        "system_line": system_line,
+        "chat_line": chat_line,
+        "chat_answer": chat_answer,
+        "chat_picture": chat_line.attachments.get(),
+        "group_line": group_line,
     }
     world = World(people=people, things=things)
     for role, person in people.items():
@@ -294,6 +322,11 @@ class Expectation:
 def at(name: str, *things: str, query: str = "") -> Callable[[World], str]:
     """The URL named `name` for the world's things."""
     return lambda world: reverse(name, args=[world.arg(thing) for thing in things]) + query
+
+
+def room_at(name: str, thing: str, kind: str = RoomKind.INCIDENT) -> Callable[[World], str]:
+    """The chat URL named `name` of the thing's room (an incident's, or a problem group's)."""
+    return lambda world: reverse(name, args=[kind, world.arg(thing)])
 
 
 def route(path: str, thing: str | None = None, value: str = "") -> Callable[[World], str]:

@@ -43,6 +43,7 @@ from incidents.models import (
     OperationRecord,
 )
 from locations.models import Device
+from messaging.choices import RoomKind
 from tests.admin_pages import url_patterns
 from tests.config.permission_matrix import (
     ADMIN,
@@ -53,6 +54,7 @@ from tests.config.permission_matrix import (
     REFUSED,
     ROLES,
     SAMPLE_WORKBOOK,
+    SHOWN,
     SIGNED_IN,
     STAFF,
     SUPERUSER,
@@ -77,6 +79,7 @@ from tests.config.permission_matrix import (
     model_pages,
     pk_of,
     posted,
+    room_at,
     route,
     scan_commit_ready,
     shown_to,
@@ -249,6 +252,56 @@ EXPECTATIONS: dict[str, Expectation] = {
         at("admin:incidents_attachment_download", "attachment"),
         get=shown_to(*SIGNED_IN),
         post=shown_to(*SIGNED_IN),
+    ),
+    # The chat of an incident is read and written by whoever may see the incident: older
+    # messages, whom to @mention, a message's earlier versions and its files only answer GET;
+    # sending and marking as read only POST (opening the room and moving the read mark is a
+    # write). Only the author edits or deletes their message; the assignee, the stage's
+    # supervisors and administrators mark evidence (staff here does not work this stage).
+    "chat:messages": Expectation(
+        room_at("chat:messages", "waiting"), get=shown_to(*SIGNED_IN), post=shown_to()
+    ),
+    "chat:people": Expectation(
+        room_at("chat:people", "waiting"), get=shown_to(*SIGNED_IN), post=shown_to()
+    ),
+    "chat:send": Expectation(
+        room_at("chat:send", "waiting"),
+        get=shown_to(),
+        post=written_by(*SIGNED_IN),
+        data=given(text="Written by the matrix"),
+    ),
+    "chat:read": Expectation(
+        room_at("chat:read", "waiting"),
+        get=shown_to(),
+        post=written_by(*SIGNED_IN),
+        data=given(up_to=pk_of("chat_answer")),
+    ),
+    "chat:edit": Expectation(
+        at("chat:edit", "chat_line"),
+        get=shown_to(),
+        post=written_by(STAFF),
+        data=given(text="Edited by the matrix"),
+    ),
+    "chat:delete": Expectation(
+        at("chat:delete", "chat_line"), get=shown_to(), post=written_by(STAFF)
+    ),
+    "chat:revisions": Expectation(
+        at("chat:revisions", "chat_line"), get=shown_to(*SIGNED_IN), post=shown_to()
+    ),
+    "chat:evidence": Expectation(
+        at("chat:evidence", "chat_line"), get=shown_to(), post=written_by(*SUPERVISOR_AND_UP)
+    ),
+    "chat:attachment": Expectation(
+        at("chat:attachment", "chat_picture"), get=shown_to(*SIGNED_IN), post=shown_to()
+    ),
+    # Messages are searched by whoever may see incidents; nobody adds, changes or deletes one
+    # there (the list's "Delete selected" is not offered: the list is shown again).
+    "admin:messaging_message_changelist": Expectation(
+        at("admin:messaging_message_changelist", query="?q=pad"),
+        get=shown_to(*SIGNED_IN),
+        post=written_by(),
+        data=delete_selected("chat_line"),
+        page_counts=True,
     ),
     # Problem groups: supervisors and up add and edit them, administrators delete them.
     **model_pages(
@@ -649,6 +702,31 @@ SCENARIOS = {
         STAFF,
         "GET",
         Expectation(lambda world: reverse("admin:app_list", args=["auth"]), get={}, post={}),
+        REFUSED,
+    ),
+    # A problem group's room is read and written by whoever may see the group; a line the
+    # workflow wrote is nobody's to edit, not even the actor's it names.
+    "staff read a problem group's room": (
+        STAFF,
+        "GET",
+        Expectation(
+            room_at("chat:messages", "problem_group", RoomKind.PROBLEM_GROUP), get={}, post={}
+        ),
+        SHOWN,
+    ),
+    "staff write in a problem group's room": (
+        STAFF,
+        "POST",
+        posted(
+            room_at("chat:send", "problem_group", RoomKind.PROBLEM_GROUP),
+            given(text="Seen on station 5 too"),
+        ),
+        WRITTEN,
+    ),
+    "the actor of a system line cannot edit it": (
+        STAFF,
+        "POST",
+        posted(at("chat:edit", "system_line"), given(text="Rewritten")),
         REFUSED,
     ),
 }

@@ -1,15 +1,20 @@
 """Every admin page: rendered for an admin, refused to anonymous users, configuration closed to
 staff. Runs over the whole admin registry so a new model cannot slip through untested."""
 
+import re
+
 import pytest
 from django.contrib import admin
-from django.test import RequestFactory
+from django.db import connection
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from fixtures.demo import load_demo
 from incidents.models import Department, Incident
 from incidents.services import incident_assign
+from messaging import services as chat_services
 from tests.factories import DeviceFactory, IncidentFactory, StaffFactory, SupervisorFactory
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +270,53 @@ class LanguageTests:
         assert "异常设备追踪" in page
         assert "事件" in page
         assert "Select action" not in page
+
+
+def chat_with_news():
+    """A reader who opened two incidents' rooms; three messages since in one of them."""
+    reader, writer = StaffFactory(display_name="Reader"), StaffFactory()
+    quiet, busy = IncidentFactory(), IncidentFactory()
+    for incident in (quiet, busy):
+        chat_services.room_join(room=chat_services.room_for(incident=incident), person=reader)
+    room = chat_services.room_for(incident=busy)
+    for text in ("one", "two", "three"):
+        chat_services.message_send(room=room, author=writer, text=text)
+    client = Client()
+    client.force_login(reader)
+    return client, busy
+
+
+class UnreadMessagesTests:
+    """The incident list and the sidebar say where there is discussion one has not read."""
+
+    def test_the_list_shows_each_incidents_unread_messages_in_one_query_for_the_page(self):
+        client, busy = chat_with_news()
+        for _ in range(5):
+            IncidentFactory()
+
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("admin:incidents_incident_changelist")).content.decode()
+
+        row = page[page.index(f"/incident/{busy.pk}/change/") :]
+        row = row[: row.index("</tr>")]
+        assert 'title="Unread chat messages" data-testid="unread">3</span>' in row
+        assert page.count('data-testid="unread"') == 1
+        chat_queries = [q for q in queries.captured_queries if "messaging_message" in q["sql"]]
+        assert len(chat_queries) == 2  # the page's counts, and the sidebar's total
+
+    def test_the_filter_lists_only_incidents_with_unread_messages(self):
+        client, busy = chat_with_news()
+
+        page = client.get(reverse("admin:incidents_incident_changelist") + "?unread=1")
+
+        assert list(page.context["cl"].result_list) == [busy]
+
+    def test_the_sidebar_links_messages_for_me_with_their_total(self):
+        client, _busy = chat_with_news()
+
+        page = client.get(reverse("admin:index")).content.decode()
+
+        link = page.index(reverse("admin:incidents_incident_changelist") + "?unread=1")
+        item = page[link : page.index("</a>", link)]
+        assert "Messages for me" in item
+        assert re.search(r">\s*3\s*<", item)

@@ -444,12 +444,14 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _other_backends(*, writing: bool = False) -> int:
-    """Other sessions on the test database (the worker's), or those inside a write."""
+    """Other processes' sessions on the test database (the worker's), or those inside a
+    write; this process's own (pooled) sessions carry its name."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
-            + (" AND backend_xid IS NOT NULL" if writing else "")
+            "AND backend_type = 'client backend' AND application_name <> %s"
+            + (" AND backend_xid IS NOT NULL" if writing else ""),
+            [f"adt-{os.getpid()}"],
         )
         return cursor.fetchone()[0]
 

@@ -365,3 +365,33 @@ class AnalysisResultTests:
         assert (result.stage, result.verdict) == (Stage.FAE_RETEST, Verdict.FAIL)
         assert incident.stage == Stage.XRAY
         assert incident.latest_verdict() is None
+
+
+class ChatFilePruneTests:
+    def test_orphaned_chat_files_are_pruned_and_live_ones_kept(self, incident, worker, media_root):
+        import uuid as uuid_module
+
+        from messaging import services as chat
+
+        room = chat.room_for(incident=incident)
+        kept, _new = chat.message_send(
+            room=room,
+            author=worker,
+            text="log",
+            client_id=uuid_module.uuid4(),
+            files=[upload("kept.log")],
+        )
+        with pytest.raises(RuntimeError), transaction.atomic():
+            chat.message_send(
+                room=room,
+                author=worker,
+                text="x",
+                client_id=uuid_module.uuid4(),
+                files=[upload("lost.log")],
+            )
+            raise RuntimeError("something later in the same request failed")
+
+        removed = attachments_prune(older_than=timedelta(0))
+
+        assert len(removed) == 1 and removed[0].startswith("chat/")
+        assert files_under(media_root) == [media_root / kept.attachments.get().file.name]

@@ -202,6 +202,94 @@ class ResumeTests:
         assert dropped and room is None
         await bob.disconnect()
 
+    async def test_a_message_that_arrives_before_the_resume_is_not_sent_again(self, people):
+        """The socket subscribes before the client's resume frame arrives: whatever comes live
+        in between is part of what the client has."""
+        path = room_path(people["incident"])
+        await sync_to_async(_send)(people, "seen before")
+        seen = await sync_to_async(Message.objects.get)(text="seen before")
+        bob = await connected(path, people["bob"])
+
+        await sync_to_async(_send)(people, "live before the resume")
+        assert (await next_message(bob))["text"] == "live before the resume"
+        await bob.send_json_to({"type": "resume", "after": seen.pk})
+        await sync_to_async(_send)(people, "after the resume")
+
+        assert (await next_message(bob))["text"] == "after the resume"
+        assert await silent(bob) == []
+        await bob.disconnect()
+
+    async def test_what_was_missed_before_a_live_message_is_sent_once_on_resume(self, people):
+        path = room_path(people["incident"])
+        await sync_to_async(_send)(people, "seen before")
+        seen = await sync_to_async(Message.objects.get)(text="seen before")
+        await sync_to_async(_send)(people, "missed while away")
+        bob = await connected(path, people["bob"])
+
+        await sync_to_async(_send)(people, "live before the resume")
+        assert (await next_message(bob))["text"] == "live before the resume"
+        await bob.send_json_to({"type": "resume", "after": seen.pk})
+        await sync_to_async(_send)(people, "after the resume")
+
+        got = [await next_message(bob), await next_message(bob)]
+        assert [frame["text"] for frame in got] == ["missed while away", "after the resume"]
+        assert await silent(bob) == []
+        await bob.disconnect()
+
+    async def test_a_message_that_overtakes_the_one_before_it_waits_for_it(
+        self, people, monkeypatch
+    ):
+        """Two processes announce independently: the later message may come first. It waits
+        for the earlier one instead of sending every connection to the database."""
+        from messaging import broadcast
+        from messaging.consumers import RoomConsumer
+
+        path = room_path(people["incident"])
+        await sync_to_async(_send)(people, "seen before")
+        seen = await sync_to_async(Message.objects.get)(text="seen before")
+        bob = await connected(path, people["bob"])
+        await bob.send_json_to({"type": "resume", "after": seen.pk})
+        assert await silent(bob) == []
+        reads = []
+        real_frames_after = RoomConsumer.__dict__["frames_after"]
+
+        async def counted(consumer, after):
+            reads.append(after)
+            return await real_frames_after(consumer, after)
+
+        monkeypatch.setattr(RoomConsumer, "frames_after", counted)
+        real, held_back = broadcast.message_created, []
+        monkeypatch.setattr(broadcast, "message_created", held_back.append)
+        await sync_to_async(_send)(people, "first")
+        await sync_to_async(_send)(people, "second")
+
+        await sync_to_async(real)(held_back[1])
+        await sync_to_async(real)(held_back[0])
+
+        got = [await next_message(bob), await next_message(bob)]
+        assert [frame["text"] for frame in got] == ["first", "second"]
+        assert reads == []
+        assert await silent(bob, seconds=0.7) == []
+        await bob.disconnect()
+
+    async def test_a_lost_announcement_of_the_latest_message_is_caught_up_by_the_beat(
+        self, people, monkeypatch
+    ):
+        """No later message shows the gap behind the last one: the connection's beat does."""
+        from messaging import broadcast, selectors
+
+        monkeypatch.setattr(selectors, "PRESENCE_BEAT", 0.3)
+        bob = await connected(room_path(people["incident"]), people["bob"])
+        await bob.send_json_to({"type": "resume", "after": 0})
+        assert await silent(bob) == []
+        monkeypatch.setattr(broadcast, "message_created", lambda message_id: None)
+
+        await sync_to_async(_send)(people, "never announced")
+
+        assert (await next_message(bob, timeout=3))["text"] == "never announced"
+        assert await silent(bob, seconds=0.7) == []
+        await bob.disconnect()
+
 
 def _send(people, text):
     room = services.room_for(incident=people["incident"])

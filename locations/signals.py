@@ -1,0 +1,29 @@
+"""What the devices app tells whoever listens, without knowing who that is.
+
+`device_moved` is sent once the move has committed (never for a move that rolled back), with
+`device_id`, `history_id` (the device's trail entry the move wrote) and `backdated` (True for an
+old move told late, e.g. by an import: it is history, not news). The chat listens to tell the
+device's incident and its open pages; the devices app imports none of that.
+"""
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from locations.models import Device
+
+device_moved = Signal()
+
+
+def device_moved_on_commit(*, device_id: int, history_id: int | None, backdated: bool) -> None:
+    """Send `device_moved` after the current transaction commits; a listener that fails is
+    logged by the signal, never undoes or fails the move."""
+
+    def send() -> None:
+        device_moved.send_robust(
+            sender=Device,
+            device_id=device_id,
+            history_id=history_id,
+            backdated=backdated,
+        )
+
+    transaction.on_commit(send, robust=True)

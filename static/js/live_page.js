@@ -1,0 +1,106 @@
+// Pages that change while someone looks at them (an incident's, a device's). When the server
+// says something changed, the page fetches itself again and swaps, without a reload, the parts
+// marked data-live="…", the header's action buttons and the form's read-only values. Nothing
+// the person is typing in is touched: those parts hold no form fields, and a part that holds
+// the focus waits for the next refresh.
+(function () {
+  "use strict";
+
+  let running = null;
+  let again = false;
+
+  function imported(nodes) {
+    return Array.from(nodes, (node) => document.importNode(node, true));
+  }
+
+  function typingIn(element) {
+    const active = document.activeElement;
+    return Boolean(active && active !== document.body && element.contains(active) &&
+      active.matches("input, textarea, select, [contenteditable]"));
+  }
+
+  function swap(doc) {
+    for (const old of document.querySelectorAll("[data-live]")) {
+      const fresh = doc.querySelector(`[data-live="${CSS.escape(old.dataset.live)}"]`);
+      if (fresh && !typingIn(old) && old.innerHTML !== fresh.innerHTML) {
+        old.replaceWith(document.importNode(fresh, true));
+      }
+    }
+    // Unfold's header buttons (the detail actions): the list inside its Alpine component.
+    const actions = '[x-data*="showActions"] > ul';
+    const oldActions = document.querySelector(actions);
+    const newActions = doc.querySelector(actions);
+    if (oldActions && newActions && oldActions.innerHTML !== newActions.innerHTML) {
+      oldActions.replaceChildren(...imported(newActions.childNodes));
+    }
+    // The change form's read-only values (stage, step, assignee…), in the same order.
+    const values = "#content-main form .readonly";
+    const olds = document.querySelectorAll(values);
+    const news = doc.querySelectorAll(values);
+    if (olds.length === news.length) {
+      olds.forEach((old, index) => {
+        if (old.innerHTML !== news[index].innerHTML) {
+          old.replaceChildren(...imported(news[index].childNodes));
+        }
+      });
+    }
+    document.dispatchEvent(new CustomEvent("adt:refreshed", { detail: { doc } }));
+  }
+
+  async function load() {
+    const response = await fetch(window.location.pathname + window.location.search, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "text/html" },
+    });
+    if (!response.ok || response.redirected) return;
+    swap(new DOMParser().parseFromString(await response.text(), "text/html"));
+  }
+
+  // Several events at once make one request; one arriving meanwhile makes one more after it.
+  function refresh() {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = load()
+      .catch(() => { /* offline: the next event or reconnect refreshes */ })
+      .finally(() => {
+        running = null;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+    return running;
+  }
+
+  // A page without a chat (a device's) listens on its own socket: events only.
+  function listen(path) {
+    const url = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}${path}`;
+    let attempt = 0;
+    let opened = false;
+    function connect() {
+      const socket = new WebSocket(url);
+      socket.onopen = () => {
+        if (opened) refresh(); // something may have moved while we were away
+        opened = true;
+        attempt = 0;
+      };
+      socket.onmessage = (event) => {
+        const frame = JSON.parse(event.data);
+        if (frame.type === "event") refresh();
+      };
+      socket.onclose = () => {
+        const delay = Math.min(15000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        attempt += 1;
+        setTimeout(connect, delay);
+      };
+    }
+    connect();
+  }
+
+  window.adtLive = { refresh };
+  const source = document.querySelector("[data-live-socket]");
+  if (source) listen(source.dataset.liveSocket);
+})();
