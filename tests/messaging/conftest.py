@@ -2,6 +2,7 @@
 
 import pytest
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
@@ -43,4 +44,26 @@ def fresh_channel_layer():
 
     channel_layers.backends.clear()
     yield
+    channel_layers.backends.clear()
+
+
+LAYERS = {
+    "memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
+    "redis": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}]},
+    },
+}
+
+
+@pytest.fixture(params=list(LAYERS))
+def each_layer(request, settings):
+    """The test runs on the embedded mode's in-memory layer and on production's Redis."""
+    if request.param == "redis" and not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set")
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": LAYERS[request.param]}
+    channel_layers.backends.clear()
+    yield request.param
     channel_layers.backends.clear()

@@ -18,6 +18,8 @@ from tests.messaging.conftest import communicator
 pytestmark = [
     pytest.mark.asyncio,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Every test on the in-memory layer (embedded) and on real Redis (production).
+    pytest.mark.usefixtures("each_layer"),
 ]
 
 
