@@ -720,14 +720,18 @@ def main() -> None:
     settings.DEBUG = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    sections = {
+        "scan": bench_scan_station,
+        "import": bench_legacy_import,
+        "search": bench_message_search,
+        "chat": bench_chat,
+    }
+    # BENCH_ONLY=chat,search runs just those (the figures of one part without the rest).
+    chosen = [n.strip() for n in os.environ.get("BENCH_ONLY", "").split(",") if n.strip()]
     try:
-        bench_scan_station()
-        print()
-        bench_legacy_import()
-        print()
-        bench_message_search()
-        print()
-        bench_chat()
+        for name in chosen or sections:
+            sections[name]()
+            print()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
