@@ -7,7 +7,8 @@
 - `KeptInTrailsAdminMixin` is for the people and places trails name: deleting one that a trail
   names is refused with the advice to deactivate it, and "Deactivate selected" does that.
 
-Neither imports an app of the project (only the models it is given), so every app can use them.
+Neither knows an app's models (only the models it is given), so every app can use them; the
+reasons trails keep are read through `locations.reasons`, in the reader's language.
 """
 
 from django.apps import apps
@@ -20,6 +21,8 @@ from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import HistoricalChanges
 from unfold.decorators import action
+
+from locations import reasons
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -57,6 +60,11 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def render_history_view(self, request, template, context, **kwargs):
+        page = context.get("page_obj")
+        if page is not None:
+            for record in page.object_list:
+                # Only shown, never saved: a reason the system wrote, in the reader's language.
+                record.history_change_reason = reasons.text(record.history_change_reason)
         adminform = context.get("adminform")
         if adminform is not None:
             # Every field shown as text, as on the page of someone who may only view.

@@ -1,12 +1,13 @@
 """Callbacks for the Unfold admin: the sidebar, the environment badge and the dashboard."""
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.dataclasses import SearchResult
 
+from fixtures.demo import demo_data_loaded
 from incidents import selectors
+from incidents.admin import queues
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.selectors import incident_open_count, incident_stage_counts
 from locations.models import Device
@@ -27,14 +28,32 @@ def _item(title, icon: str, url_name: str, permission: str) -> dict:
 
 
 def _queue(title, icon: str, queue: str) -> dict:
-    """A work queue: the incident list filtered to it, with its size as a badge."""
+    """A work queue: the incident list filtered to it, with its size as a badge, marked as the
+    place one is in on the list and on the incidents opened from it."""
     return {
         "title": title,
         "icon": icon,
-        "link": lambda request: reverse("admin:incidents_incident_changelist") + f"?work={queue}",
+        "link": lambda request: queues.queue_list_url(queue),
         "permission": _can("incidents.view_incident"),
         "badge": f"config.unfold.{queue}_badge",
+        "badge_variant": "primary",
+        "active": lambda request: queues.queue_of(request) == queue,
     }
+
+
+def _in_incidents(request: HttpRequest) -> bool:
+    """On the incident pages but in no queue and not in "Messages for me"."""
+    return (
+        queues.incident_pages(request)
+        and queues.queue_of(request) is None
+        and not _in_chat_unread(request)
+    )
+
+
+def _in_chat_unread(request: HttpRequest) -> bool:
+    return request.path == reverse("admin:incidents_incident_changelist") and (
+        request.GET.get("unread") == "1"
+    )
 
 
 def _badge(count: int) -> str:
@@ -82,10 +101,8 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                         "admin:incidents_notification_changelist",
                         "incidents.view_notification",
                     ),
-                    "link": lambda request: (
-                        reverse("admin:incidents_notification_changelist") + "?unread=1"
-                    ),
                     "badge": "config.unfold.unread_badge",
+                    "badge_variant": "primary",
                 },
                 {
                     # The incidents whose chat holds messages this person has not read.
@@ -96,13 +113,18 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     ),
                     "permission": _can("incidents.view_incident"),
                     "badge": "config.unfold.chat_unread_badge",
+                    "badge_variant": "primary",
+                    "active": _in_chat_unread,
                 },
-                _item(
-                    _("Incidents"),
-                    "report",
-                    "admin:incidents_incident_changelist",
-                    "incidents.view_incident",
-                ),
+                {
+                    **_item(
+                        _("Incidents"),
+                        "report",
+                        "admin:incidents_incident_changelist",
+                        "incidents.view_incident",
+                    ),
+                    "active": _in_incidents,
+                },
                 _item(
                     _("Problem groups"),
                     "bug_report",
@@ -205,10 +227,13 @@ def where_is_search(request: HttpRequest, term: str) -> list[SearchResult]:
     ]
 
 
-def environment_callback(request: HttpRequest) -> list[str]:
-    if settings.IS_PRODUCTION:
-        return [_("Production"), "success"]
-    return [_("Embedded"), "info"]
+def environment_callback(request: HttpRequest) -> list[str] | None:
+    """The badge beside the user menu, only where it tells people something: what they see is
+    made-up demo data (not to be mistaken for the factory's). How the product is deployed
+    (embedded or production) is nothing a factory user acts on, so it is not shown."""
+    if demo_data_loaded():
+        return [_("Demo data"), "warning"]
+    return None
 
 
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:

@@ -116,6 +116,14 @@ class WorkflowAction(models.TextChoices):
     IMPORT = "import", _("Updated from the legacy workbook")
 
 
+class EventNote(models.TextChoices):
+    """What the system says of a timeline entry, shown in each reader's language (people's own
+    words are the entry's comment)."""
+
+    LEGACY_IMPORT = "legacy_import", _("Imported from the legacy workbook")
+    LEGACY_STAGE = "legacy_stage", _("Stage from the legacy workbook")
+
+
 def stage_can_reach(start: str, goal: str) -> bool:
     """Whether the workflow can lead from stage `start` to stage `goal` (forwards only): along
     the graph of NEXT_STAGE, or to `cancelled` from any open stage."""

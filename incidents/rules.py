@@ -95,14 +95,16 @@ def assignment_refusal(incident, person) -> str | None:
         "assign someone from that department."
     ) % {
         "person": person,
-        "department": department.name if department else _owner_name(incident),
+        "department": department.localized_name if department else _owner_name(incident),
         "stage": incident.get_stage_display(),
     }
 
 
 def _owner_name(incident) -> str:
     department = stage_owner(incident.stage)
-    return department.name if department else _("no department (configure Stage ownership)")
+    return (
+        department.localized_name if department else _("no department (configure Stage ownership)")
+    )
 
 
 def refusal(incident, action: WorkflowAction, user) -> str | None:
@@ -124,7 +126,7 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
             )
             % context
         )
-    context["department"] = department.name if department else ""
+    context["department"] = department.localized_name if department else ""
 
     if action == WorkflowAction.ASSIGN:
         if incident.step not in (Step.UNASSIGNED, Step.ASSIGNED):

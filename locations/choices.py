@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from locations import reasons
+
 
 class LocationKind(models.TextChoices):
     BUILDING = "building", _("Building")
@@ -10,8 +12,9 @@ class LocationKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-# The change reason of history rows written by an import: how a later import tells what it
-# wrote itself from changes made in the product since, which it must not override.
-IMPORT_REASON = "legacy import"
+# The change reason of history rows written by an import (a code, see locations.reasons): how a
+# later import tells what it wrote itself from changes made in the product since, which it must
+# not override.
+IMPORT_REASON = reasons.encode(reasons.LEGACY_IMPORT)
 # … and of changes made through the import buttons of the lists.
-SPREADSHEET_REASON = "spreadsheet import"
+SPREADSHEET_REASON = reasons.encode(reasons.SPREADSHEET_IMPORT)

@@ -6,6 +6,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from locations import reasons
 from locations.models import Device, Location
 
 DEFAULT_REASONS = ["送分析", "FAE领用", "X-ray检测", "回产线", "入库", "报废"]
@@ -24,6 +25,11 @@ class TrailEntry:
     to_holder: AbstractBaseUser | None
     history_id: int
     registered: bool = False
+
+    @property
+    def reason_text(self) -> str:
+        """Why, in the reader's language (a code put in words, a person's words as typed)."""
+        return reasons.text(self.reason)
 
     @property
     def moved(self) -> bool:
@@ -76,16 +82,17 @@ def device_trail(device: Device) -> list[TrailEntry]:
 
 
 def recent_reasons(limit: int = 8) -> list[str]:
-    """The reasons people gave for their latest moves, to pick from at the scan station."""
-    reasons = []
+    """The reasons people gave for their latest moves, to pick from at the scan station (not
+    those the system wrote: imports, hand-overs, undos)."""
+    given = []
     for reason in (
         Device.history.exclude(history_change_reason__isnull=True)
         .exclude(history_change_reason="")
         .order_by("-history_date")
         .values_list("history_change_reason", flat=True)[:200]
     ):
-        if reason not in reasons and not reason.startswith(("Undo", "撤销")):
-            reasons.append(reason)
-        if len(reasons) == limit:
+        if reason not in given and not reasons.is_code(reason):
+            given.append(reason)
+        if len(given) == limit:
             break
-    return reasons or DEFAULT_REASONS
+    return given or DEFAULT_REASONS

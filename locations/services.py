@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from locations import reasons
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.signals import device_moved_on_commit
 
@@ -92,9 +93,7 @@ def device_move_undo(*, device: Device, history_id: int, by: Person | None) -> D
     custody_check(location=previous.location, holder=previous.holder)
     device.location_id = previous.location_id
     device.holder_id = previous.holder_id
-    device._change_reason = _("Undo: %(reason)s") % {
-        "reason": latest.history_change_reason or _("scan")
-    }
+    device._change_reason = reasons.undo(latest.history_change_reason)
     device._history_user = by
     device.save(update_fields=["location", "holder"])
     _announce_move(device, backdated=False)

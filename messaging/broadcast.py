@@ -16,10 +16,11 @@ A device's page (ws/devices/<id>/) receives only `device.moved`.
 System lines are messages of kind "system" whose `event` is a code with parameters, rendered in
 each reader's language by the page; the message's author is the person who acted (or null):
     {"code": "workflow", "action": <WorkflowAction>, "from_stage", "to_stage", "from_step",
-     "to_step", "assignee": name or null, "comment": text, "files": [names] (records only,
-     when it has attachments)}
+     "to_step", "assignee": name or null, "comment": text, "verdict": <Verdict> (results
+     with one only), "files": [names] (records only, when it has attachments)}
     {"code": "device.moved", "serial", "from_location", "to_location", "from_holder",
-     "to_holder", "reason"}    (places and people as their display text, or null)
+     "to_holder", "reason"}    (places and people as their display text, or null; the reason
+     is a person's words, or a code with parameters {"code": ..., ...} of locations.reasons)
 Both are written after the change they tell of has committed (messaging.events), at its time.
 """
 

@@ -14,6 +14,7 @@ from django.db.models import Q
 from incidents.choices import WorkflowAction
 from incidents.models import IncidentEvent
 from incidents.selectors import device_open_incident
+from locations import reasons
 from locations.models import Device
 from messaging import broadcast, services
 
@@ -64,6 +65,8 @@ def _tell_incident_event(event_id: int, files: list[str]) -> None:
         "assignee": event.assignee.get_full_name() if event.assignee else None,
         "comment": event.comment,
     }
+    if event.verdict:
+        params["verdict"] = event.verdict
     if files:
         params["files"] = files
     services.room_post_event(
@@ -146,6 +149,6 @@ def _trail_entry(device: Device, history_id: int | None) -> dict | None:
             "to_location": place(record),
             "from_holder": person(previous),
             "to_holder": person(record),
-            "reason": record.history_change_reason or "",
+            "reason": reasons.as_param(record.history_change_reason),
         },
     }

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models.records import StoredFile
@@ -59,9 +60,10 @@ class Room(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Its subject only: pages and messages name the model ("chat room") before it.
         if self.kind == RoomKind.INCIDENT:
-            return _("Chat of incident #%(id)s") % {"id": self.incident_id}
-        return _("Chat of problem group %(group)s") % {"group": self.problem_group}
+            return _("Incident #%(id)s") % {"id": self.incident_id}
+        return _("Problem group %(group)s") % {"group": self.problem_group}
 
     @property
     def subject_id(self) -> int:
@@ -152,7 +154,8 @@ class MessageRevision(models.Model):
         verbose_name_plural = _("message revisions")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+        at = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT")
+        return f"{self.get_kind_display()} · {at}"
 
 
 def chat_file_path(attachment: "MessageAttachment", filename: str) -> str:

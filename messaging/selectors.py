@@ -58,7 +58,10 @@ def _author(person: Employee | None) -> dict | None:
     return {
         "id": person.pk,
         "name": person.get_full_name(),
-        "department": department.name if department else "",
+        # Frames go to every reader at once: the page names the department in its own language
+        # by its id (chat labels), this name is for one it does not know yet.
+        "department": department.localized_name if department else "",
+        "department_id": person.department_id,
     }
 
 

@@ -129,7 +129,8 @@ def room_people(request: HttpRequest, kind: str, subject_id: int) -> JsonRespons
                 {
                     "id": person.pk,
                     "name": person.get_full_name(),
-                    "department": person.department.name if person.department else "",
+                    "department": (person.department.localized_name if person.department else ""),
+                    "department_id": person.department_id,
                     "member": person.pk in members,
                 }
             )

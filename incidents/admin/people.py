@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RelatedDropdownFilter
-from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
@@ -64,7 +64,6 @@ class EmployeeAdmin(
     ModelAdmin,
 ):
     resource_classes = [EmployeeResource]
-    import_form_class = ImportForm
     export_form_class = ExportForm
     form = EmployeeChangeForm
     add_form = EmployeeCreationForm
@@ -168,9 +167,9 @@ class EmployeeInline(ReadOnlyInline):
 
 @admin.register(Department)
 class DepartmentAdmin(ModelAdmin):
-    list_display = ["code", "name", "supervisor_names", "member_count", "stages"]
-    list_display_links = ["code", "name"]
-    search_fields = ["code", "name"]
+    list_display = ["code", "department_name", "supervisor_names", "member_count", "stages"]
+    list_display_links = ["code", "department_name"]
+    search_fields = ["code", "name", "name_zh"]
     autocomplete_fields = ["supervisors"]
     inlines = [EmployeeInline]
 
@@ -191,6 +190,10 @@ class DepartmentAdmin(ModelAdmin):
             department=form.instance, supervisors=list(form.cleaned_data["supervisors"])
         )
 
+    @display(description=_("name"))
+    def department_name(self, department: Department) -> str:
+        return department.localized_name
+
     @display(description=_("supervisors"))
     def supervisor_names(self, department: Department) -> str:
         return ", ".join(s.get_full_name() for s in department.supervisors.all()) or "—"
@@ -210,7 +213,7 @@ class StageOwnershipAdmin(ModelAdmin):
     list_editable = ["department", "work_location"]
     list_display_links = ["stage_label"]
     autocomplete_fields = ["department", "work_location"]
-    search_fields = ["stage", "department__name", "department__code"]
+    search_fields = ["stage", "department__name", "department__name_zh", "department__code"]
     list_select_related = ["department", "work_location"]
 
     @display(description=_("stage"), ordering="stage")

@@ -45,7 +45,7 @@ COLUMNS: dict[str, dict[str, tuple[list[str], bool]]] = {
         "serial_number": (["设备SN", "serial number", "sn"], True),
         "project": (["专案", "project"], False),
         "hardware_version": (["硬件版本", "hardware version"], False),
-        "rom_version": (["ROM版本", "rom version"], False),
+        "rom_version": (["ROM版本", "ROM version"], False),
         "config": (["Config", "config"], False),
         "fail_station": (["Fail站", "fail station"], False),
         "fail_item": (["Fail项", "fail item"], False),

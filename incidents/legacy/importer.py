@@ -13,6 +13,7 @@ through the same domain functions as the screens (`incident_build`, `employee_bu
 """
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,7 +26,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from incidents.choices import TERMINAL_STAGES, Role, Stage, WorkflowAction, stage_can_reach
+from incidents.choices import (
+    TERMINAL_STAGES,
+    EventNote,
+    Role,
+    Stage,
+    WorkflowAction,
+    stage_can_reach,
+)
 from incidents.legacy.columns import (
     DEPARTMENT_SYNONYMS,
     ROLE_SYNONYMS,
@@ -47,6 +55,8 @@ from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.services import device_build, location_parent_chain
 
 BATCH = 1000
+# A department named in Chinese in the workbook gets that as its Chinese name too.
+CHINESE = re.compile(r"[\u3400-\u9fff]")
 PROGRESS_EVERY = 500
 
 Progress = Callable[[str, int, int], None]
@@ -147,7 +157,13 @@ class LegacyImporter:
         }
         self.devices = {d.serial_number.upper(): d for d in Device.objects.all()}
         self.departments = {d.code.upper(): d for d in Department.objects.all()}
-        self.department_names = {normalise(d.name): d for d in self.departments.values()}
+        # Either name finds a department: the workbook may say 生产 or Production.
+        self.department_names = {
+            normalise(name): d
+            for d in self.departments.values()
+            for name in (d.name, d.name_zh)
+            if name
+        }
         self.groups = {g.number.upper(): g for g in ProblemGroup.objects.all()}
         self.open_incidents = {
             incident.device_id: incident
@@ -405,7 +421,8 @@ class LegacyImporter:
         department = department or self.department_names.get(normalise(name))
         department = department or self.departments.get(name.upper()[:16])
         if department is None:
-            department = Department(code=name.upper()[:16], name=name)
+            chinese = name if CHINESE.search(name) else ""
+            department = Department(code=name.upper()[:16], name=name, name_zh=chinese)
             self.plan.departments.append(department)
             self.departments[department.code.upper()] = department
             self.department_names[normalise(name)] = department
@@ -760,7 +777,7 @@ class LegacyImporter:
         self._write_history(Incident, plan.new_incidents, "+")
         IncidentEvent.objects.bulk_create(
             [
-                opening_event_build(incident, self.user, _("Imported from the legacy workbook"))
+                opening_event_build(incident, self.user, note=EventNote.LEGACY_IMPORT)
                 for incident in plan.new_incidents
             ],
             batch_size=BATCH,

@@ -1,9 +1,10 @@
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import Stage, Step, WorkflowAction
+from incidents.choices import EventNote, Stage, Step, Verdict, WorkflowAction
 
 
 class IncidentEvent(models.Model):
@@ -38,7 +39,11 @@ class IncidentEvent(models.Model):
         related_name="+",
         verbose_name=_("assignee"),
     )
+    # People's words as they wrote them (a reason, findings); what the system says is a code,
+    # shown in each reader's language: the verdict of a result, a note.
     comment = models.TextField(_("comment"), blank=True)
+    verdict = models.CharField(_("verdict"), max_length=16, choices=Verdict.choices, blank=True)
+    note = models.CharField(_("note"), max_length=32, choices=EventNote.choices, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
 
     class Meta:
@@ -47,7 +52,8 @@ class IncidentEvent(models.Model):
         verbose_name_plural = _("timeline entries")
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+        at = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT")
+        return f"{self.get_action_display()} · {at}"
 
     @property
     def changed_stage(self) -> bool:

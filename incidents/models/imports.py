@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 
@@ -52,4 +53,5 @@ class LegacyImport(models.Model):
         verbose_name_plural = _("legacy workbook imports")
 
     def __str__(self) -> str:
-        return f"{self.original_name} · {self.created_at:%Y-%m-%d %H:%M}"
+        at = date_format(timezone.localtime(self.created_at), "SHORT_DATETIME_FORMAT")
+        return f"{self.original_name} · {at}"

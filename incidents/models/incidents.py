@@ -157,10 +157,9 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return _("Incident #%(id)s · %(serial)s") % {
-            "id": self.pk or "—",
-            "serial": self.device.serial_number if self.device_id else "—",
-        }
+        # Without the word "incident": pages and messages put the model's name before it.
+        serial = self.device.serial_number if self.device_id else "—"
+        return f"#{self.pk or '—'} · {serial}"
 
     @property
     def is_open(self) -> bool:

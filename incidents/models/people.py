@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Role
@@ -8,9 +10,16 @@ from locations.fields import CodeField
 
 
 class Department(models.Model):
-    """A department that owns workflow stages: production, FAE, X-ray lab, EE, ME…"""
+    """A department that owns workflow stages: production, FAE, X-ray lab, EE, ME…, named in
+    English and in Chinese: each reader sees the name in their own language."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("English name"), max_length=100)
+    name_zh = models.CharField(
+        _("Chinese name"),
+        max_length=100,
+        blank=True,
+        help_text=_("Shown to people who read Chinese; the English name when empty."),
+    )
     code = CodeField(
         _("code"), max_length=16, help_text=_("Short code, e.g. FAE. Used in imports and labels.")
     )
@@ -38,10 +47,24 @@ class Department(models.Model):
                 name="department_name_unique",
                 violation_error_message=_("A department with this name already exists."),
             ),
+            models.UniqueConstraint(
+                fields=["name_zh"],
+                condition=~Q(name_zh=""),
+                name="department_name_zh_unique",
+                violation_error_message=_("A department with this Chinese name already exists."),
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        name = self.localized_name
+        # FAE, EE, ME are their own names: "FAE", not "FAE (FAE)".
+        return name if name.upper() == self.code.upper() else f"{name} ({self.code})"
+
+    @property
+    def localized_name(self) -> str:
+        """The name in the reader's (the active) language; the other one when it has none."""
+        chinese = (get_language() or "").startswith("zh")
+        return (self.name_zh if chinese else self.name) or self.name or self.name_zh
 
 
 class EmployeeManager(UserManager):

@@ -1,12 +1,12 @@
 """Tell the people concerned: an unread notification in the admin and an e-mail, both only
-once the change that caused them has committed."""
+once the change that caused them has committed; and mark what they have read."""
 
 import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 
 from config.language import language_of
 from incidents.choices import WorkflowAction
@@ -100,3 +100,15 @@ def _send_emails(notification_ids: list[int]) -> None:
             )
         except OSError:
             logger.exception("Could not e-mail notification %s", notification.pk)
+
+
+def notifications_mark_read(
+    *, recipient: Employee, notification_ids: list[int] | None = None
+) -> int:
+    """Mark a person's unread notifications read: those named, or all of them. Someone else's
+    notifications are left alone, and one already read keeps the time it was first read.
+    Returns how many were marked."""
+    unread = Notification.objects.filter(recipient=recipient, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=timezone.now())

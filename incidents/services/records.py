@@ -168,8 +168,9 @@ def analysis_result_add(
         created_by=by,
     )
     before = (incident.stage, incident.step)
-    comment = f"{result.get_verdict_display()}: {findings}" if verdict else findings
-    announce(log_event(incident, WorkflowAction.RESULT, by, before, comment[:500]))
+    announce(
+        log_event(incident, WorkflowAction.RESULT, by, before, findings[:500], verdict=verdict)
+    )
     return result
 
 

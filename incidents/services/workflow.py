@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
-from incidents import rules
-from incidents.choices import TERMINAL_STAGES, Stage, Step, WorkflowAction
+from incidents import reasons, rules
+from incidents.choices import TERMINAL_STAGES, EventNote, Stage, Step, WorkflowAction
 from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
@@ -67,9 +67,13 @@ def event_build(
     comment: str = "",
     assignee: Employee | None = None,
     at: datetime | None = None,
+    *,
+    verdict: str = "",
+    note: EventNote | str = "",
 ) -> IncidentEvent:
     """A timeline entry for what just happened to `incident`, not saved yet (bulk writers save
-    many at once)."""
+    many at once). `comment` holds people's words only; what the system says goes in as codes
+    (`verdict`, `note`), shown in each reader's language."""
     return IncidentEvent(
         created_at=at or timezone.now(),
         incident=incident,
@@ -81,6 +85,8 @@ def event_build(
         to_step=incident.step,
         assignee=assignee,
         comment=comment,
+        verdict=verdict,
+        note=note,
     )
 
 
@@ -92,8 +98,13 @@ def log_event(
     comment: str = "",
     assignee: Employee | None = None,
     at: datetime | None = None,
+    *,
+    verdict: str = "",
+    note: EventNote | str = "",
 ) -> IncidentEvent:
-    event = event_build(incident, action, by, before, comment, assignee, at)
+    event = event_build(
+        incident, action, by, before, comment, assignee, at, verdict=verdict, note=note
+    )
     event.save()
     return event
 
@@ -144,7 +155,7 @@ def incident_assign(
             device=incident.device,
             moved_by=by,
             holder=assignee,
-            reason=_("Assigned for %(stage)s") % {"stage": incident.get_stage_display()},
+            reason=reasons.assigned(incident.stage),
         )
     notify(
         incident=incident,
@@ -336,10 +347,14 @@ def incident_build(
     )
 
 
-def opening_event_build(incident: Incident, by: Employee | None, comment: str = ""):
+def opening_event_build(
+    incident: Incident, by: Employee | None, comment: str = "", *, note: EventNote | str = ""
+):
     """The first entry of a new incident's timeline, at the moment it was opened."""
     state = (incident.stage, incident.step)
-    return event_build(incident, WorkflowAction.OPEN, by, state, comment, at=incident.opened_at)
+    return event_build(
+        incident, WorkflowAction.OPEN, by, state, comment, at=incident.opened_at, note=note
+    )
 
 
 @transaction.atomic
@@ -387,5 +402,5 @@ def incident_import_stage(*, incident: Incident, stage: Stage, by: Employee | No
     incident._history_user = by
     incident._change_reason = IMPORT_REASON
     incident.save()
-    log_event(incident, WorkflowAction.IMPORT, by, before, _("Stage from the legacy workbook"))
+    log_event(incident, WorkflowAction.IMPORT, by, before, note=EventNote.LEGACY_STAGE)
     return incident

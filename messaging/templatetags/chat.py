@@ -2,13 +2,18 @@
 looking at the page. Everything the page shows in words comes from here, translated: the widget
 never builds a sentence from English."""
 
+from datetime import date
+
 from django import template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format, get_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from incidents.choices import Stage, Step, WorkflowAction
-from incidents.models import Incident
+from incidents.choices import Stage, Step, Verdict, WorkflowAction
+from incidents.models import Department, Incident
+from locations import reasons
 from messaging import selectors, services
 from messaging.choices import RoomKind
 
@@ -42,6 +47,7 @@ def widget_config(kind: str, subject, user) -> dict:
         "subject": subject.pk,
         "socket": f"/ws/rooms/{kind}/{subject.pk}/",
         "language": get_language(),
+        "dates": date_formats(),
         "me": {"id": user.pk, "name": user.get_full_name()},
         "urls": {
             "messages": reverse("chat:messages", args=args),
@@ -59,6 +65,17 @@ def widget_config(kind: str, subject, user) -> dict:
             for item in (selectors.incident_evidence(subject.pk) if is_incident else [])
         ],
         "limits": selectors.chat_limits(),
+    }
+
+
+def date_formats() -> dict:
+    """How the page writes dates and times (the language's Django formats, see config/formats),
+    so the chat's times read like the timeline's and the lists'."""
+    return {
+        "datetime": get_format("SHORT_DATETIME_FORMAT"),
+        "time": get_format("TIME_FORMAT"),
+        "months": [date_format(date(2000, month, 1), "M") for month in range(1, 13)],
+        "time_zone": timezone.get_current_timezone_name(),
     }
 
 
@@ -111,11 +128,17 @@ def widget_texts() -> dict:
 
 
 def system_line_labels() -> dict:
-    """What a system line's codes and parameters read as, in the page's language."""
+    """What a system line's codes and parameters read as, in the page's language, and the
+    departments' names in it (frames name an author's department by its id)."""
     return {
         "stages": {stage.value: str(stage.label) for stage in Stage},
         "steps": {step.value: str(step.label) for step in Step},
         "actions": {action.value: str(action.label) for action in WorkflowAction},
+        "verdicts": {verdict.value: str(verdict.label) for verdict in Verdict},
+        "reasons": reasons.labels(),
+        "departments": {
+            department.pk: department.localized_name for department in Department.objects.all()
+        },
         "system": _("System"),
         "nobody": "—",
         "workflow": {
@@ -131,6 +154,7 @@ def system_line_labels() -> dict:
         },
         "workflow_other": _("%(actor)s: %(action)s"),
         "comment": _("Reason: %(comment)s"),
+        "verdict_comment": _("%(verdict)s: %(comment)s"),
         "files": _("Files: %(files)s"),
         "moved": _("%(actor)s moved %(serial)s from %(from)s to %(to)s."),
         "handed_over": _("%(serial)s was handed over from %(from)s to %(to)s."),

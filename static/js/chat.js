@@ -114,24 +114,51 @@
     return data;
   }
 
-  const language = (() => {
-    try { return Intl.DateTimeFormat.supportedLocalesOf([config.language]).length ? config.language : undefined; }
-    catch (error) { return undefined; }
+  // Times as the rest of the page writes them: the language's Django format (config.dates, from
+  // config/formats), in the server's time zone, so a chat line and its timeline entry agree.
+  const clock = (() => {
+    const options = {
+      year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", second: "numeric", hourCycle: "h23",
+    };
+    try { return new Intl.DateTimeFormat("en-US", { ...options, timeZone: config.dates.time_zone }); }
+    catch (error) { return new Intl.DateTimeFormat("en-US", options); }
   })();
-  const timeOnly = new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit" });
-  const dateTime = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
-  const fullTime = new Intl.DateTimeFormat(language, { dateStyle: "full", timeStyle: "long" });
+
+  function dateParts(date) {
+    const parts = {};
+    for (const part of clock.formatToParts(date)) parts[part.type] = Number(part.value);
+    return parts;
+  }
+
+  function formatDate(date, pattern) {
+    const p = dateParts(date);
+    const pad = (n) => String(n).padStart(2, "0");
+    const letters = {
+      Y: () => String(p.year), y: () => pad(p.year % 100),
+      m: () => pad(p.month), n: () => String(p.month), M: () => config.dates.months[p.month - 1],
+      d: () => pad(p.day), j: () => String(p.day),
+      H: () => pad(p.hour % 24), G: () => String(p.hour % 24), i: () => pad(p.minute), s: () => pad(p.second),
+    };
+    let out = "";
+    for (let i = 0; i < pattern.length; i += 1) {
+      const c = pattern[i];
+      if (c === "\\") { i += 1; out += pattern[i] || ""; }
+      else out += letters[c] ? letters[c]() : c;
+    }
+    return out;
+  }
 
   function when(iso) {
     const date = new Date(iso);
-    const today = new Date();
-    return date.toDateString() === today.toDateString() ? timeOnly.format(date) : dateTime.format(date);
+    const day = (d) => { const p = dateParts(d); return `${p.year}-${p.month}-${p.day}`; };
+    return formatDate(date, day(date) === day(new Date()) ? config.dates.time : config.dates.datetime);
   }
 
   function timeElement(iso) {
     const element = node("time", "adt-msg-time", when(iso));
     element.dateTime = iso;
-    element.title = fullTime.format(new Date(iso));
+    element.title = formatDate(new Date(iso), config.dates.datetime);
     return element;
   }
 
@@ -207,6 +234,9 @@
     const stage = (value) => labels.stages[value] || value || labels.nobody;
     if (event.code === "workflow") {
       const template = labels.workflow[event.action] || labels.workflow_other;
+      const comment = event.verdict
+        ? format(labels.verdict_comment, { verdict: labels.verdicts[event.verdict] || event.verdict, comment: event.comment || "" })
+        : event.comment || "";
       const lines = [format(template, {
         actor,
         action: labels.actions[event.action] || event.action,
@@ -214,7 +244,7 @@
         from_stage: stage(event.from_stage),
         to_stage: stage(event.to_stage),
         assignee: event.assignee || labels.nobody,
-        comment: event.comment || "",
+        comment,
       })];
       if (["reject", "cancel"].includes(event.action) && event.comment) {
         lines.push(format(labels.comment, { comment: event.comment }));
@@ -236,10 +266,34 @@
           from: event.from_holder || labels.nobody, to: event.to_holder || labels.nobody,
         }));
       }
-      if (event.reason) lines.push(format(labels.move_reason, { reason: event.reason }));
+      const reason = reasonText(event.reason);
+      if (reason) lines.push(format(labels.move_reason, { reason }));
       return lines.join("\n");
     }
     return labels.actions[event.action] || event.code || "";
+  }
+
+  // A trail reason: a person's words as written, or a code with parameters (locations.reasons)
+  // put in words here; a stage parameter reads as the stage, a nested reason as that reason.
+  function reasonText(reason) {
+    if (!reason) return "";
+    if (typeof reason === "string") return reason;
+    const params = {};
+    let any = false;
+    for (const [key, value] of Object.entries(reason)) {
+      if (key === "code") continue;
+      any = true;
+      if (key === "stage") params[key] = labels.stages[value] || value;
+      else if (value && typeof value === "object") params[key] = reasonText(value);
+      else params[key] = value;
+    }
+    if (!any && labels.reasons.bare[reason.code]) return labels.reasons.bare[reason.code];
+    return format(labels.reasons.text[reason.code] || reason.code || "", params);
+  }
+
+  function departmentName(person) {
+    if (!person) return "";
+    return labels.departments[person.department_id] || person.department || "";
   }
 
   // --- one message -----------------------------------------------------------------------------
@@ -275,7 +329,7 @@
     if (isMine(frame)) item.classList.add("adt-msg-mine");
     const head = node("div", "adt-msg-head");
     head.append(node("strong", "adt-msg-author", frame.author ? frame.author.name : labels.system));
-    if (frame.author && frame.author.department) head.append(node("span", "adt-msg-department", frame.author.department));
+    if (departmentName(frame.author)) head.append(node("span", "adt-msg-department", departmentName(frame.author)));
     head.append(timeElement(frame.created_at));
     if (frame.edited_at && !frame.deleted_at) {
       head.append(button(`(${texts.edited})`, "adt-chat-link adt-msg-edited", () => toggleRevisions(frame, item)));
@@ -660,7 +714,7 @@
       dot.title = member.online ? texts.online_member : "";
       const who = node("span", "adt-member-name", member.name);
       entry.append(dot, who);
-      if (member.department) entry.append(node("span", "adt-member-department", member.department));
+      if (departmentName(member)) entry.append(node("span", "adt-member-department", departmentName(member)));
       membersList.append(entry);
     }
     if (!members.length) membersList.append(node("li", "adt-member", texts.no_members));
@@ -981,7 +1035,7 @@
       entry.setAttribute("role", "option");
       entry.setAttribute("aria-selected", index === active ? "true" : "false");
       entry.append(node("strong", null, person.name));
-      if (person.department) entry.append(" ", node("span", "adt-msg-department", person.department));
+      if (departmentName(person)) entry.append(" ", node("span", "adt-msg-department", departmentName(person)));
       entry.addEventListener("mousedown", (event) => {
         event.preventDefault(); // keep the focus in the text
         choose(person);

@@ -15,6 +15,7 @@ from incidents.legacy.columns import STAGE_SYNONYMS, SheetKind, headers
 from incidents.legacy.importer import LegacyImporter
 from incidents.legacy.workbook import CellError, moment
 from incidents.models import Department, Employee, Incident
+from locations.choices import IMPORT_REASON
 from locations.models import Device, Location
 
 pytestmark = pytest.mark.django_db
@@ -301,7 +302,7 @@ class HistoryWriteTests:
             )
         )
         assert trail == [
-            ("+", "legacy import", "L-1", "20001"),
+            ("+", IMPORT_REASON, "L-1", "20001"),
             ("~", "送分析", "L", "20002"),
             ("~", "归还", "L-1", "20001"),
         ]

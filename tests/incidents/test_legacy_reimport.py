@@ -17,6 +17,7 @@ from incidents.services import (
     incident_submit,
     operation_record_add,
 )
+from locations.choices import IMPORT_REASON
 from locations.models import Device, Location
 from locations.services import device_move
 from tests.factories import LocationFactory, StaffFactory
@@ -144,7 +145,7 @@ class EmptyCellsAndHistoryTests:
         assert device.location.code == "L-1"
         assert device.holder.employee_number == "20001"
         assert device.history.count() == history_before + 1
-        assert device.history.first().history_change_reason == "legacy import"
+        assert device.history.first().history_change_reason == IMPORT_REASON
 
     def test_a_changed_description_is_saved_with_history(self, tmp_path):
         incident = imported(tmp_path, register=[register_row("SN1")])

@@ -850,6 +850,7 @@ class TimelineTests:
         U, A, S, C = Step.UNASSIGNED, Step.ASSIGNED, Step.SUBMITTED, Step.CLOSED
         timeline = [
             (e.action, e.actor, e.from_stage, e.from_step, e.to_stage, e.to_step, e.comment)
+            + ((e.verdict,) if e.verdict else ())
             for e in incident.events.order_by("created_at", "id")
         ]
         assert timeline == [
@@ -860,11 +861,11 @@ class TimelineTests:
             ("approve", prod_sup, R, S, F, U, "Looks right"),
             ("assign", fae_sup, F, U, F, A, "Please take FAE retest"),
             ("record", fae_staff, F, A, F, A, "Worked on FAE retest"),
-            ("result", fae_staff, F, A, F, A, "Pass: Findings of FAE retest"),
+            ("result", fae_staff, F, A, F, A, "Findings of FAE retest", "pass"),
             ("submit", fae_staff, F, A, F, S, "Done"),
             ("reject", fae_sup, F, S, F, A, "Attach the log"),
             ("record", fae_staff, F, A, F, A, "Attached the station log"),
-            ("result", fae_staff, F, A, F, A, "Pass: Same findings, with the log"),
+            ("result", fae_staff, F, A, F, A, "Same findings, with the log", "pass"),
             ("submit", fae_staff, F, A, F, S, "Log attached"),
             ("approve", fae_sup, F, S, T, C, "Looks right"),
         ]

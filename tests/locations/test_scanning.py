@@ -312,7 +312,7 @@ class UndoTests:
         newest = device_trail(device)[0]
         assert (newest.to_location, newest.to_holder) == (old_place, old_holder)
         assert newest.by == station.operator
-        assert newest.reason == "Undo: scan"
+        assert newest.reason_text == "Undo"
 
     def test_the_undo_is_recorded_in_the_trail_with_the_reason_it_undid(self, station):
         device, lab = DeviceFactory(), LocationFactory()
@@ -328,7 +328,7 @@ class UndoTests:
         undo, move, registered = trail
         assert (move.from_location, move.to_location, move.reason) == (old_place, lab, "送分析")
         assert (undo.from_location, undo.to_location) == (lab, old_place)
-        assert undo.reason == "Undo: 送分析"
+        assert undo.reason_text == "Undo: 送分析"
         assert undo.by == station.operator
         assert registered.registered
 

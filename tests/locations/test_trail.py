@@ -189,7 +189,7 @@ class TrailFromEachPathTests:
         assert newest.by == supervisor
         assert (newest.from_holder, newest.to_holder) == (previous_holder, worker)
         assert newest.handed_over and not newest.moved
-        assert newest.reason == "Assigned for Reported by production"
+        assert newest.reason_text == "Assigned for Reported by production"
 
     def test_assigning_without_hand_over_leaves_the_holder_alone(self):
         supervisor, worker = prod_team()
@@ -254,7 +254,7 @@ class TrailFromEachPathTests:
         incident_assign(incident=incident, assignee=worker, by=supervisor, hand_over_device=True)
         device_move(device=device, moved_by=worker, location=second, reason="three")
 
-        reasons = [entry.reason for entry in device_trail(device)]
+        reasons = [entry.reason_text for entry in device_trail(device)]
 
         assert reasons == ["three", "Assigned for Reported by production", "one", ""]
 

@@ -122,6 +122,7 @@ class SendAndReceiveTests:
                 "id": people["alice"].pk,
                 "name": "Alice",
                 "department": "FAE",
+                "department_id": people["alice"].department_id,
             }
             assert frame["created_at"]
             assert await silent(client) == []

@@ -206,7 +206,7 @@ class WorkflowToldInTheRoomTests:
             "approve",
         ]
         assert (lines[1].event["comment"], lines[1].event["files"]) == ("Retest", ["retest.log"])
-        assert lines[2].event["comment"] == "Fail: Reproduced"
+        assert (lines[2].event["verdict"], lines[2].event["comment"]) == ("fail", "Reproduced")
         assert (lines[4].event["from_stage"], lines[4].event["to_stage"]) == ("fae_retest", "xray")
         events_heard = [
             (frame["event"], frame["action"])
@@ -298,7 +298,7 @@ class DeviceMovesToldTests:
             (str(incident.device.location), "SHELF-9 · Shelf 9"),
             ("SHELF-9 · Shelf 9", str(incident.device.location)),
         ]
-        assert moves[1]["reason"] == "Undo: scan"
+        assert moves[1]["reason"] == {"code": "undo", "reason": "scan"}
         assert [frame["event"] for frame in device_page.heard()] == [broadcast.DEVICE_MOVED] * 2
 
     def test_an_old_move_told_late_is_not_news_in_the_room(
