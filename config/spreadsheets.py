@@ -16,6 +16,9 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, XLSX
+from unfold.contrib.import_export.forms import ImportForm
+
+from config.widgets import DropFileInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
@@ -83,11 +86,21 @@ class SafeXLSX(XLSX):
 SPREADSHEET_FORMATS = [SafeXLSX, SafeCSV]
 
 
+class SpreadsheetImportForm(ImportForm):
+    """Unfold's import form with the product's file input: pick the file or drop it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["import_file"]
+        field.widget = DropFileInput(attrs={**field.widget.attrs, "accept": ".xlsx,.csv"})
+
+
 class SpreadsheetAdminMixin:
     """The import/export buttons of a list: safe formats, and importing is editing (the add and
     change permissions both), never the add permission alone."""
 
     formats = SPREADSHEET_FORMATS
+    import_form_class = SpreadsheetImportForm
 
     def process_result(self, result, request):
         """A file whose rows changed in the meantime (between the preview and the confirmation)
@@ -109,6 +122,16 @@ class SpreadsheetAdminMixin:
             opts = self.model._meta
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
         return super().process_result(result, request)
+
+    def init_request_context_data(self, request, form):
+        """The export page names the columns as the file will head them, in its order."""
+        context = super().init_request_context_data(request, form)
+        kwargs = self.get_export_resource_kwargs(request)
+        context["fields_list"] = [
+            (resource.get_display_name(), resource(**kwargs).get_export_headers())
+            for resource in self.get_export_resource_classes(request)
+        ]
+        return context
 
     def has_import_permission(self, request) -> bool:
         opts = self.opts

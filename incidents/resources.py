@@ -1,18 +1,21 @@
 """django-import-export resources: the per-model import/export buttons of the changelists.
 
-Headers are those of the legacy workbook (incidents.legacy.columns): Chinese, or English when
-the person exporting reads English. Either set of headers imports, so an export re-imports
-cleanly. Importing is editing: it needs the model's add and change permissions, every row is
-written through the same services as the screens (opening an incident, custody moves with their
-rules and trail, history), an empty cell leaves a value as it is, and one bad row stops the
-whole file. The incident stage is exported but never imported: only the workflow changes it.
+Headers are those of the legacy workbook (incidents.legacy.columns), in the language of the
+person exporting: Chinese, or English with a capital. The export page lists them as the file
+will have them. Either set of headers imports, in any case, so an export re-imports cleanly.
+Importing is editing: it needs the model's add and change permissions, every row is written
+through the same services as the screens (opening an incident, custody moves with their rules
+and trail, history), an empty cell leaves a value as it is, and one bad row stops the whole
+file. The incident's stage and step are exported in words but never imported: only the
+workflow changes them; the device's details in the incident list are for reading too.
 """
 
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
@@ -34,29 +37,37 @@ def is_blank(value) -> bool:
 
 class BilingualResource(resources.ModelResource):
     """Column names in Chinese or English; `sheet_kind` says which legacy sheet they come from,
-    `aliases` maps a resource field to the legacy column it shares names with."""
+    `aliases` maps a resource field to the legacy column it shares names with, `extra_columns`
+    names (Chinese, English) the columns the legacy sheet does not have.
+
+    Each column is named in the language active when the resource is made (the reader's), so
+    the export page, the file's headers and the import's messages all say the same."""
 
     sheet_kind: str = ""
     aliases: dict[str, str] = {}
+    extra_columns: dict[str, list[str]] = {}
 
-    def _names_for(self, field) -> list[str]:
-        legacy = self.aliases.get(field.attribute, field.attribute)
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        english = (translation.get_language() or "").startswith("en")
+        for name, field in self.fields.items():
+            names = self._names_for(name)
+            field.column_name = capfirst(names[1]) if english and len(names) > 1 else names[0]
+
+    def _names_for(self, name: str) -> list[str]:
+        legacy = self.aliases.get(name, name)
         if legacy in COLUMNS[self.sheet_kind]:
             return _names(self.sheet_kind, legacy)
-        return [field.column_name]
+        return self.extra_columns.get(name) or [self.fields[name].column_name]
 
-    def get_export_headers(self, selected_fields=None):
-        english = (translation.get_language() or "").startswith("en")
-        headers = []
-        for field in self.get_export_fields(selected_fields):
-            names = self._names_for(field)
-            headers.append(names[1] if english and len(names) > 1 else names[0])
-        return headers
+    def get_user_visible_fields(self):
+        """What the import page says it imports: the columns an import reads."""
+        return [field for field in self.get_import_fields() if not field.readonly]
 
     def export(self, *args, **kwargs):
         dataset = super().export(*args, **kwargs)
         # The sheet is named after what it holds, in the reader's language.
-        dataset.title = str(self._meta.model._meta.verbose_name_plural)[:31]
+        dataset.title = capfirst(str(self._meta.model._meta.verbose_name_plural))[:31]
         return dataset
 
     def import_data(self, dataset, *args, **kwargs):
@@ -68,9 +79,9 @@ class BilingualResource(resources.ModelResource):
             if not user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
                 raise PermissionDenied
         canonical = {}
-        for field in self.get_import_fields():
-            for name in self._names_for(field):
-                canonical[normalise(name)] = field.column_name
+        for name, field in self.fields.items():
+            for column in self._names_for(name):
+                canonical[normalise(column)] = field.column_name
         dataset.headers = [canonical.get(normalise(h), h) for h in dataset.headers]
         # One bad row and nothing of the file is kept.
         kwargs["rollback_on_validation_errors"] = True
@@ -171,19 +182,64 @@ class EmployeeResource(BilingualResource):
         )
 
 
+def _report_field(attribute: str | None, name: str, widget=None) -> fields.Field:
+    """A column a weekly report reads and an import ignores (the device's details change
+    through the device list, the workflow's through the workflow)."""
+    return fields.Field(
+        attribute=attribute,
+        column_name=name,
+        widget=widget or widgets.CharWidget(allow_blank=True),
+        readonly=True,
+    )
+
+
 class IncidentResource(BilingualResource):
+    """The register as a weekly report needs it: the device and its failure, where the
+    incident stands (stage and step in words, who has it, for how long), opened and closed."""
+
     sheet_kind = SheetKind.REGISTER
     aliases = {"device": "serial_number"}
+    extra_columns = {
+        "step": ["步骤", "step"],
+        "assignee": ["负责人", "assignee"],
+        "days_in_stage": ["在节点天数", "days in stage"],
+        "closed_at": ["关闭时间", "closed at"],
+    }
 
     device = _field(SheetKind.REGISTER, "device", SerialNumberWidget(), legacy="serial_number")
+    project = _report_field("device__project", "project")
+    fail_station = _report_field("device__fail_station", "fail_station")
+    fail_item = _report_field("device__fail_item", "fail_item")
     problem_group = _field(
         SheetKind.REGISTER,
         "problem_group",
         widgets.ForeignKeyWidget(ProblemGroup, field="number"),
     )
-    stage = _field(SheetKind.REGISTER, "stage", readonly=True)
+    stage = _report_field("stage", "stage")
+    step = _report_field("step", "step")
+    assignee = _report_field("assignee", "assignee")
+    days_in_stage = _report_field(None, "days_in_stage", widgets.NumberWidget())
     opened_at = _field(SheetKind.REGISTER, "opened_at", MomentWidget())
+    closed_at = _report_field("closed_at", "closed_at", MomentWidget())
     description = _field(SheetKind.REGISTER, "description")
+
+    def dehydrate_stage(self, incident: Incident) -> str:
+        return str(incident.get_stage_display())
+
+    def dehydrate_step(self, incident: Incident) -> str:
+        return str(incident.get_step_display())
+
+    def dehydrate_assignee(self, incident: Incident) -> str:
+        return incident.assignee.get_full_name() if incident.assignee else ""
+
+    def dehydrate_days_in_stage(self, incident: Incident) -> float | None:
+        """Days since the incident entered its stage, while it is open."""
+        if not incident.is_open or incident.stage_entered_at is None:
+            return None
+        return round((timezone.now() - incident.stage_entered_at).total_seconds() / 86400, 1)
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("device", "problem_group", "assignee")
 
     def get_instance(self, instance_loader, row):
         """The same device and registration time, to the second (spreadsheets drop the rest)."""
@@ -224,7 +280,20 @@ class IncidentResource(BilingualResource):
 
     class Meta:
         model = Incident
-        fields = ("device", "problem_group", "stage", "opened_at", "description")
+        fields = (
+            "device",
+            "project",
+            "fail_station",
+            "fail_item",
+            "problem_group",
+            "stage",
+            "step",
+            "assignee",
+            "days_in_stage",
+            "opened_at",
+            "closed_at",
+            "description",
+        )
         import_id_fields = ("device", "opened_at")
         skip_unchanged = True
         report_skipped = True

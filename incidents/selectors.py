@@ -2,6 +2,7 @@
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
 from incidents.models import (
@@ -152,20 +153,57 @@ def blocked_review_actions(incident: Incident, user: Employee) -> list[dict]:
     for action in (WorkflowAction.APPROVE, WorkflowAction.REJECT):
         reason = rules.refusal(incident, action, user)
         if reason:
-            blocked.append({"action": action, "label": action.label, "reason": reason})
+            blocked.append({"action": action, "label": _BUTTONS[action], "reason": reason})
     return blocked
+
+
+# The buttons' words (the actions' own labels say what happened: "Approved", "Sent back").
+_BUTTONS = {
+    WorkflowAction.ASSIGN: gettext_lazy("Assign"),
+    WorkflowAction.APPROVE: gettext_lazy("Approve"),
+    WorkflowAction.REJECT: gettext_lazy("Send back"),
+}
+# The step in which each row action of the incident list means anything at all.
+_ROW_ACTION_STEPS = {
+    WorkflowAction.ASSIGN: (Step.UNASSIGNED, Step.ASSIGNED),
+    WorkflowAction.APPROVE: (Step.SUBMITTED,),
+}
+
+
+def row_action_refusals(
+    incidents: list[Incident], user: Employee, actions: list[WorkflowAction]
+) -> dict[int, dict[WorkflowAction, str]]:
+    """For the row menus of a page of incidents: the actions that cannot succeed on a row. An
+    action that means nothing in the row's step (approving what nobody submitted) maps to ""
+    and is left out of the menu; one the person cannot take there maps to the reason, so the
+    menu shows it disabled with why. Rows where every action would work are not listed."""
+    from incidents import rules
+
+    refusals: dict[int, dict[WorkflowAction, str]] = {}
+    for incident in incidents:
+        for action in actions:
+            if not incident.is_open or incident.step not in _ROW_ACTION_STEPS[action]:
+                reason = ""
+            else:
+                reason = rules.refusal(incident, action, user)
+                if reason is None:
+                    continue
+            refusals.setdefault(incident.pk, {})[action] = reason
+    return refusals
 
 
 # --- work queues ------------------------------------------------------------------------------
 def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
     """Incidents in one of a person's queues: `mine` (assigned to me, in progress), `review`
-    (submitted in a stage I supervise), `unassigned` (waiting in a stage my department owns)."""
+    (submitted in a stage I supervise, by someone else), `unassigned` (waiting in a stage my
+    department owns)."""
     incidents = Incident.objects.filter(stage__in=OPEN_STAGES)
     if queue == "mine":
         return incidents.filter(assignee=user, step=Step.ASSIGNED)
     if queue == "review":
         stages = StageOwnership.objects.filter(department__supervisors=user).values("stage")
-        return incidents.filter(step=Step.SUBMITTED, stage__in=stages)
+        # Not one's own work: nobody approves that themselves, so it would be a dead end here.
+        return incidents.filter(step=Step.SUBMITTED, stage__in=stages).exclude(assignee=user)
     if queue == "unassigned":
         owned = StageOwnership.objects.filter(
             Q(department__supervisors=user) | Q(department__employees=user)
@@ -179,6 +217,20 @@ def work_queue_counts(user: Employee) -> dict[str, int]:
 
 
 WORK_QUEUES = ("mine", "review", "unassigned")
+
+
+def work_queue_next(user: Employee, queue: str, current: Incident) -> Incident | None:
+    """The incident to look at after `current` in one of a person's queues, in the list's
+    order (newest opened first): the next one down, else the first (None when it is the only
+    one, or the queue is empty)."""
+    others = (
+        work_queue(user, queue)
+        .exclude(pk=current.pk)
+        .select_related("device")
+        .order_by("-opened_at", "-id")
+    )
+    below = Q(opened_at__lt=current.opened_at) | Q(opened_at=current.opened_at, id__lt=current.pk)
+    return others.filter(below).first() or others.first()
 
 
 def unread_notification_count(user: Employee) -> int:
@@ -196,6 +248,30 @@ def stage_work_location(incident: Incident) -> Location | None:
         StageOwnership.objects.select_related("work_location").filter(stage=incident.stage).first()
     )
     return ownership.work_location if ownership else None
+
+
+# Timeline entries whose comment is a note someone left for whoever acts next.
+_NOTE_ACTIONS = (
+    WorkflowAction.ASSIGN,
+    WorkflowAction.SUBMIT,
+    WorkflowAction.APPROVE,
+    WorkflowAction.REJECT,
+    WorkflowAction.CANCEL,
+)
+
+
+def incident_summary(incident: Incident, timeline: list[IncidentEvent]) -> dict:
+    """What the top of an incident's page answers besides the incident's own fields: the
+    latest verdict given (in whatever stage) and the latest note a person left (an assignment
+    note, a send-back reason…), read from the timeline the page already has."""
+    verdict = (
+        incident.analysis_results.exclude(verdict="")
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    note = next((e for e in timeline if e.comment and e.action in _NOTE_ACTIONS), None)
+    return {"verdict": verdict, "note": note}
 
 
 def custody_warning(incident: Incident) -> str | None:

@@ -11,18 +11,19 @@ from unfold.contrib.filters.admin import (
     ChoicesCheckboxFilter,
     RelatedDropdownFilter,
 )
-from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
 from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
+from config.lists import LeanListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
-from locations import selectors
+from locations import reasons, selectors
 from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.resources import DeviceResource, LocationResource
@@ -61,7 +62,6 @@ class LocationAdmin(
     ModelAdmin,
 ):
     resource_classes = [LocationResource]
-    import_form_class = ImportForm
     export_form_class = ExportForm
     form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
@@ -80,7 +80,10 @@ class LocationAdmin(
     def deactivate(self, request, obj: Location) -> str | None:
         try:
             location_update(
-                location=obj, by=request.user, is_active=False, reason=str(_("Deactivated"))
+                location=obj,
+                by=request.user,
+                is_active=False,
+                reason=reasons.encode(reasons.DEACTIVATED),
             )
         except ValidationError as error:
             return f"{obj.code}: {' '.join(error.messages)}"
@@ -124,10 +127,14 @@ class DeviceForm(forms.ModelForm):
 
 @admin.register(Device)
 class DeviceAdmin(
-    LabelAdminMixin, SpreadsheetAdminMixin, ImportExportModelAdmin, ReadOnlyHistoryAdmin, ModelAdmin
+    LabelAdminMixin,
+    LeanListMixin,
+    SpreadsheetAdminMixin,
+    ImportExportModelAdmin,
+    ReadOnlyHistoryAdmin,
+    ModelAdmin,
 ):
     resource_classes = [DeviceResource]
-    import_form_class = ImportForm
     export_form_class = ExportForm
     form = DeviceForm
     list_display = [

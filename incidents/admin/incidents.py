@@ -15,13 +15,15 @@ from unfold.contrib.filters.admin import (
     RangeDateTimeFilter,
     RelatedDropdownFilter,
 )
-from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextInputWidget
 
 from config.history_admin import ReadOnlyHistoryAdmin
+from config.lists import LeanListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import rules, selectors, services
+from incidents.admin import queues
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
@@ -32,8 +34,10 @@ from locations.models import Device
 from locations.services import device_register
 from messaging import selectors as chat_selectors
 
+# Red is failure and scrap, green is done, amber is waiting (the steps that wait for someone);
+# a stage being worked on is plain blue.
 STAGE_COLORS = {
-    Stage.REPORTED: "warning",
+    Stage.REPORTED: "info",
     Stage.FAE_RETEST: "info",
     Stage.XRAY: "info",
     Stage.EE_ANALYSIS: "info",
@@ -46,7 +50,7 @@ STAGE_COLORS = {
 STEP_COLORS = {
     Step.UNASSIGNED: "warning",
     Step.ASSIGNED: "info",
-    Step.SUBMITTED: "primary",
+    Step.SUBMITTED: "warning",
     Step.CLOSED: "default",
 }
 PROBLEM_GROUP_COLORS = {
@@ -186,13 +190,13 @@ class IncidentAddForm(forms.ModelForm):
 @admin.register(Incident)
 class IncidentAdmin(
     WorkflowAdminMixin,
+    LeanListMixin,
     SpreadsheetAdminMixin,
     ImportExportModelAdmin,
     ReadOnlyHistoryAdmin,
     ModelAdmin,
 ):
     resource_classes = [IncidentResource]
-    import_form_class = ImportForm
     export_form_class = ExportForm
     list_display = [
         "number",
@@ -255,6 +259,8 @@ class IncidentAdmin(
         ),
         (_("Incident"), {"fields": ("problem_group", "description")}),
     )
+    # Above the form: what a person needs first (summary.html); below it: the workflow.
+    change_form_outer_before_template = "admin/incidents/incident/summary.html"
     change_form_outer_after_template = "admin/incidents/incident/workflow_panel.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -293,6 +299,8 @@ class IncidentAdmin(
             "timeline": timeline,
             "record_groups": selectors.incident_records_by_stage(incident),
             "graph": selectors.workflow_graph(incident, timeline),
+            "summary": _summary(incident, timeline),
+            "queue": queues.queue_context(request, incident),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -423,6 +431,22 @@ class IncidentAdmin(
     @display(description=_("fail item"), ordering="device__fail_item")
     def fail_item(self, incident: Incident) -> str:
         return incident.device.fail_item
+
+
+def _summary(incident: Incident, timeline) -> dict:
+    """The top of the incident page (summary.html): the selector's answers and how to show them."""
+    stage_work_location = selectors.stage_work_location(incident) if incident.is_open else None
+    return {
+        **selectors.incident_summary(incident, timeline),
+        "stage_color": STAGE_COLORS.get(incident.stage, "default"),
+        "step_color": STEP_COLORS.get(incident.step, "default"),
+        "time_in_stage": timesince(incident.stage_entered_at, depth=1),
+        "test_log_is_link": incident.device.test_log_url.lower().startswith(
+            ("http://", "https://")
+        ),
+        "at_work_location": stage_work_location is not None
+        and incident.device.location_id == stage_work_location.pk,
+    }
 
 
 class IncidentAddRace(Exception):

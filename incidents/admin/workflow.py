@@ -2,6 +2,8 @@
 on the changelist. Each is a thin call to a service; the rules decide what is shown, the
 services refuse anything else whatever path it came by."""
 
+import json
+
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.http import HttpRequest, HttpResponseRedirect
@@ -11,15 +13,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.decorators import action
+from unfold.enums import ActionVariant
 
 from config.ids import pk_or_404
 from config.uploads import refused_uploads
 from incidents import forms as workflow_forms
-from incidents import rules, services
+from incidents import rules, selectors, services
+from incidents.admin import queues
 from incidents.choices import WorkflowAction
 from incidents.models import Incident
 
-# Each button: the workflow action it performs, its form, and its icon.
+# Each button: the workflow action it performs and its form.
 DETAIL_ACTIONS = {
     "assign_action": (WorkflowAction.ASSIGN, workflow_forms.AssignForm),
     "record_action": (WorkflowAction.RECORD, workflow_forms.OperationRecordForm),
@@ -31,12 +35,63 @@ DETAIL_ACTIONS = {
 }
 
 
+# Actions that undo work or end the incident: they look destructive wherever they are offered.
+DESTRUCTIVE_ACTIONS = (WorkflowAction.REJECT, WorkflowAction.CANCEL)
+
+
 class WorkflowAdminMixin:
     """Mixed into IncidentAdmin."""
 
     actions_detail = list(DETAIL_ACTIONS)
     actions_row = ["assign_action", "approve_action"]
     actions = ["bulk_assign", "bulk_approve", "bulk_reject", "bulk_cancel", "bulk_problem_group"]
+    # The work queue's name above the list, when the list is one.
+    list_before_template = "admin/incidents/incident/queue_heading.html"
+
+    # --- the list as a work queue ---------------------------------------------------------------
+    def changelist_view(self, request, extra_context=None):
+        queue = queues.queue_of(request)
+        if queue is not None:
+            extra_context = {
+                **(extra_context or {}),
+                "title": queues.QUEUE_TITLES[queue],
+                "work_queue": {"name": queue, "title": queues.QUEUE_TITLES[queue]},
+            }
+        return super().changelist_view(request, extra_context)
+
+    def get_changelist_instance(self, request):
+        """The page of incidents, each row knowing which of its menu's actions cannot succeed
+        there and why (`row_action_refusals`, read by the row menu)."""
+        changelist = super().get_changelist_instance(request)
+        offered = {
+            self._workflow_action(unfold_action): unfold_action
+            for unfold_action in self.get_actions_row(request)
+        }
+        page = list(changelist.result_list)
+        refusals = selectors.row_action_refusals(page, request.user, list(offered))
+        for incident in page:
+            refused = refusals.get(incident.pk)
+            incident.row_action_refusals = (
+                json.dumps(
+                    {
+                        f"{self.admin_site.name}:{offered[workflow_action].action_name}": reason
+                        for workflow_action, reason in refused.items()
+                    }
+                )
+                if refused
+                else ""
+            )
+        return changelist
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        """The incident's workflow buttons keep the list it was opened from (its queue) in
+        their address, so the decision comes back to it."""
+        carried = self.get_preserved_filters(request)
+        if carried:
+            for item in context.get("actions_detail") or []:
+                if item.get("path"):
+                    item["path"] = f"{item['path']}?{carried}"
+        return super().render_change_form(request, context, *args, **kwargs)
 
     # --- which buttons show ---------------------------------------------------------------------
     def get_actions_detail(self, request, object_id):
@@ -78,7 +133,11 @@ class WorkflowAdminMixin:
     def _workflow_view(self, request: HttpRequest, object_id, name: str):
         workflow_action, form_class = DETAIL_ACTIONS[name]
         incident = self._incident(request, object_id)
+        # Back to the incident as it was reached: from a queue, the queue comes along.
         change_url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        carried = self.get_preserved_filters(request)
+        if carried:
+            change_url = f"{change_url}?{carried}"
         reason = rules.refusal(incident, workflow_action, request.user)
         if reason:
             messages.error(request, reason)
@@ -118,6 +177,7 @@ class WorkflowAdminMixin:
             "form": form,
             "workflow_action": workflow_action,
             "change_url": change_url,
+            "is_destructive": workflow_action in DESTRUCTIVE_ACTIONS,
         }
         return TemplateResponse(request, "admin/incidents/incident/workflow_form.html", context)
 
@@ -137,15 +197,30 @@ class WorkflowAdminMixin:
     def submit_action(self, request, object_id):
         return self._workflow_view(request, object_id, "submit_action")
 
-    @action(description=gettext_lazy("Approve"), url_path="approve", icon="check_circle")
+    @action(
+        description=gettext_lazy("Approve"),
+        url_path="approve",
+        icon="check_circle",
+        variant=ActionVariant.PRIMARY,
+    )
     def approve_action(self, request, object_id):
         return self._workflow_view(request, object_id, "approve_action")
 
-    @action(description=gettext_lazy("Send back"), url_path="reject", icon="undo")
+    @action(
+        description=gettext_lazy("Send back"),
+        url_path="reject",
+        icon="undo",
+        variant=ActionVariant.DANGER,
+    )
     def reject_action(self, request, object_id):
         return self._workflow_view(request, object_id, "reject_action")
 
-    @action(description=gettext_lazy("Cancel incident"), url_path="cancel", icon="block")
+    @action(
+        description=gettext_lazy("Cancel incident"),
+        url_path="cancel",
+        icon="block",
+        variant=ActionVariant.DANGER,
+    )
     def cancel_action(self, request, object_id):
         return self._workflow_view(request, object_id, "cancel_action")
 

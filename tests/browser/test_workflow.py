@@ -29,7 +29,7 @@ class WorkflowBrowserTests:
         incident_id = re.search(r"/incident/(\d+)/", incident_url).group(1)
         expect(page.locator("body")).to_contain_text("FAE retest")
 
-        page.locator("a[href$='/assign/']").first.click()
+        page.locator("a[href*='/assign/']").first.click()
         page.select_option("select[name=assignee]", label="赵强 Zhao Qiang (10005)")
         page.get_by_role("button", name="Assign").click()
         expect(page.locator("body")).to_contain_text("is now FAE retest, In progress")
@@ -37,7 +37,7 @@ class WorkflowBrowserTests:
         log_out(page, base)
         log_in(page, base, "fae_1")
         page.goto(incident_url)
-        page.locator("a[href$='/record/']").first.click()
+        page.locator("a[href*='/record/']").first.click()
         page.fill("input[name=action]", "Retest on golden station")
         page.fill("textarea[name=notes]", "Fails BT_RSSI again, -92 dBm")
         log_file = tmp_path / "retest.log"
@@ -46,19 +46,19 @@ class WorkflowBrowserTests:
         page.get_by_role("button", name="Add operation record").click()
         expect(page.locator("[data-testid=attachment]").first).to_contain_text("retest.log")
 
-        page.locator("a[href$='/result/']").first.click()
+        page.locator("a[href*='/result/']").first.click()
         page.fill("textarea[name=findings]", "Reproduced on the golden station")
         page.select_option("select[name=verdict]", value="fail")
         page.select_option("select[name=operation_record]", index=1)
         page.get_by_role("button", name="Add analysis result").click()
-        page.locator("a[href$='/submit/']").first.click()
+        page.locator("a[href*='/submit/']").first.click()
         page.get_by_role("button", name="Submit for review").click()
         expect(page.locator("body")).to_contain_text("Waiting for review")
 
         log_out(page, base)
         log_in(page, base, "fae_lead")
         page.goto(incident_url)
-        page.locator("a[href$='/approve/']").first.click()
+        page.locator("a[href*='/approve/']").first.click()
         expect(page.get_by_test_id("next-stage")).to_contain_text("X-ray inspection")
         page.get_by_role("button", name="Approve").click()
 

@@ -3,25 +3,32 @@ without changing anything."""
 
 import csv
 import io
+import re
+from datetime import timedelta
 
 import openpyxl
 import pytest
 import tablib
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from config.spreadsheets import SafeCSV, SafeXLSX
+from incidents.choices import Stage
 from incidents.models import Incident
 from incidents.resources import EmployeeResource, IncidentResource
+from incidents.services import incident_cancel
+from locations.choices import SPREADSHEET_REASON
 from locations.resources import DeviceResource, LocationResource
 from tests.factories import (
     DeviceFactory,
     EmployeeFactory,
     IncidentFactory,
     LocationFactory,
+    ProblemGroupFactory,
     SuperuserFactory,
 )
+from tests.incidents.test_workflow import assigned, build_team, open_incident, submitted
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +64,7 @@ class ExportHeaderTests:
             english = DeviceResource().get_export_headers()
 
         assert chinese[:3] == ["设备SN", "专案", "硬件版本"]
-        assert english[:3] == ["serial number", "project", "hardware version"]
+        assert english[:3] == ["Serial number", "Project", "Hardware version"]
 
 
 class RoundTripTests:
@@ -85,7 +92,7 @@ class RoundTripTests:
         device = DeviceFactory(project="Falcon")
         with translation.override("en"):
             dataset = DeviceResource().export()
-        dataset.dict = [{**row, "project": "Osprey"} for row in dataset.dict]
+        dataset.dict = [{**row, "Project": "Osprey"} for row in dataset.dict]
 
         result = DeviceResource().import_data(dataset, dry_run=False, user=SuperuserFactory())
 
@@ -96,7 +103,7 @@ class RoundTripTests:
     def test_incident_import_never_changes_the_stage(self):
         incident = IncidentFactory()
         dataset = IncidentResource().export()
-        dataset.dict = [{**row, "stage": "returned"} for row in dataset.dict]
+        dataset.dict = [{**row, "Stage": "returned"} for row in dataset.dict]
 
         IncidentResource().import_data(dataset, dry_run=False, user=SuperuserFactory())
 
@@ -133,6 +140,129 @@ class AdminButtonTests:
         assert response.status_code == 200, response.content.decode()[:500]
         assert "attachment" in response["Content-Disposition"]
         assert "SN-EXPORT-1" in response.content.decode("utf-8-sig")
+
+
+def export_page_columns(client, model: str) -> list[str]:
+    """The columns the export page promises, as the person reads them."""
+    html = client.get(reverse(f"admin:{model}_export")).content.decode()
+    promised = re.search(r"<code>(.*?)</code>", html, re.S).group(1)
+    return [name.strip() for name in promised.split(",")]
+
+
+def downloaded_sheet(client, model: str) -> openpyxl.worksheet.worksheet.Worksheet:
+    response = client.post(reverse(f"admin:{model}_export"), {"format": "0", "resource": "0"})
+    assert response.status_code == 200, response.content.decode()[:500]
+    return openpyxl.load_workbook(io.BytesIO(response.content)).active
+
+
+class ExportMatchesItsPreviewTests:
+    @pytest.mark.parametrize(
+        ("language", "sheet_name", "first_columns"),
+        [
+            ("zh-hans", "异常事件", ["设备SN", "专案", "Fail站"]),
+            ("en", "Incidents", ["Serial number", "Project", "Fail station"]),
+        ],
+    )
+    def test_the_file_has_the_columns_and_sheet_name_the_page_promised(
+        self, admin_client, language, sheet_name, first_columns
+    ):
+        IncidentFactory()
+        admin_client.post(reverse("set_language"), {"language": language})
+
+        promised = export_page_columns(admin_client, "incidents_incident")
+        sheet = downloaded_sheet(admin_client, "incidents_incident")
+
+        assert [cell.value for cell in sheet[1]] == promised
+        assert promised[:3] == first_columns
+        assert sheet.title == sheet_name
+
+    def test_every_list_promises_what_its_file_holds(self, admin_client):
+        DeviceFactory(location=LocationFactory(parent=LocationFactory()))
+
+        for model in ("locations_device", "locations_location", "incidents_employee"):
+            promised = export_page_columns(admin_client, model)
+            sheet = downloaded_sheet(admin_client, model)
+
+            assert [cell.value for cell in sheet[1]] == promised, model
+
+    def test_the_import_page_lists_only_the_columns_an_import_reads(self, admin_client):
+        html = admin_client.get(reverse("admin:incidents_incident_import")).content.decode()
+
+        listed = re.search(r"<code>(.*?)</code>", html, re.S).group(1).split(",")
+        assert [name.strip() for name in listed] == [
+            "Serial number",
+            "Problem group",
+            "Opened at",
+            "Notes",
+        ]
+
+
+@pytest.fixture
+def team(db):
+    return build_team()
+
+
+class WeeklyReportTests:
+    @pytest.mark.parametrize(
+        ("language", "stage", "step"),
+        [("en", "FAE retest", "In progress"), ("zh-hans", "FAE复测", "处理中")],
+    )
+    def test_stage_and_step_are_words_in_the_readers_language(self, team, language, stage, step):
+        incident = assigned(team, Stage.FAE_RETEST)
+
+        with translation.override(language):
+            row = IncidentResource().export().dict[0]
+            resource = IncidentResource()
+        columns = {name: resource.fields[name].column_name for name in ("stage", "step")}
+
+        assert row[columns["stage"]] == stage
+        assert row[columns["step"]] == step
+        assert incident.stage == Stage.FAE_RETEST
+
+    def test_an_incident_row_carries_what_a_weekly_report_needs(self, team):
+        group = ProblemGroupFactory()
+        working = assigned(team, Stage.FAE_RETEST)
+        Incident.objects.filter(pk=working.pk).update(
+            stage_entered_at=timezone.now() - timedelta(days=3, hours=12), problem_group=group
+        )
+        closed = incident_cancel(incident=open_incident(team), by=team.admin, reason="Opened twice")
+
+        rows = {row["Serial number"]: row for row in IncidentResource().export().dict}
+
+        device = working.device
+        assert rows[device.serial_number] | {"Opened at": None, "Notes": None} == {
+            "Serial number": device.serial_number,
+            "Project": device.project,
+            "Fail station": device.fail_station,
+            "Fail item": device.fail_item,
+            "Problem group": group.number,
+            "Stage": "FAE retest",
+            "Step": "In progress",
+            "Assignee": team.worker(Stage.FAE_RETEST).get_full_name(),
+            "Days in stage": 3.5,
+            "Opened at": None,
+            "Closed at": "",
+            "Notes": None,
+        }
+        finished = rows[closed.device.serial_number]
+        assert finished["Stage"] == "Cancelled" and finished["Step"] == "Closed"
+        assert finished["Days in stage"] is None
+        assert finished["Closed at"].startswith(str(timezone.localdate().year))
+
+    @pytest.mark.parametrize("language", ["zh-hans", "en"])
+    @pytest.mark.parametrize("file_format", ["xlsx", "csv"])
+    def test_an_export_of_incidents_at_work_re_imports_unchanged(self, team, language, file_format):
+        assigned(team, Stage.FAE_RETEST)
+        submitted(team, Stage.XRAY)
+        incident_cancel(incident=open_incident(team), by=team.admin, reason="Opened twice")
+        before = list(Incident.objects.values_list("stage", "step", "assignee", "description"))
+
+        dataset, result = round_trip(IncidentResource, language, file_format, team.admin)
+
+        assert not result.has_errors() and not result.has_validation_errors()
+        assert result.totals["skip"] == len(dataset) == 3
+        after = list(Incident.objects.values_list("stage", "step", "assignee", "description"))
+        assert after == before
 
 
 def import_rows(resource_class, rows: list[dict], user, dry_run: bool = False):
@@ -204,7 +334,7 @@ class ImportThroughServicesTests:
         importer, incident = SuperuserFactory(), IncidentFactory(description="old")
         with translation.override("en"):
             rows = IncidentResource().export().dict
-        rows[0]["notes"] = "new"
+        rows[0]["Notes"] = "new"
 
         import_rows(IncidentResource, rows, importer)
 
@@ -234,7 +364,7 @@ class ImportThroughServicesTests:
         )
         with translation.override("en"):
             rows = IncidentResource().export().dict
-        rows[0]["notes"] = ""
+        rows[0]["Notes"] = ""
         import_rows(IncidentResource, rows, importer)
 
         device.refresh_from_db()
@@ -257,7 +387,7 @@ class ImportThroughServicesTests:
         assert device.location == shelf
         assert (latest.history_user, latest.history_change_reason) == (
             importer,
-            "spreadsheet import",
+            SPREADSHEET_REASON,
         )
 
     def test_a_move_the_custody_rules_refuse_stops_the_whole_file(self):
@@ -307,7 +437,7 @@ class FormulaEscapingTests:
 
         exported = read_raw(export_file(IncidentResource, file_format), file_format)
 
-        notes = [row["notes"] for row in exported]
+        notes = [row["Notes"] for row in exported]
         assert sorted(notes) == sorted(f"'{text}" for text in self.DANGEROUS)
 
     @pytest.mark.parametrize("file_format", ["xlsx", "csv"])
@@ -326,7 +456,7 @@ class FormulaEscapingTests:
 
         book = openpyxl.load_workbook(io.BytesIO(export_file(IncidentResource, "xlsx")))
 
-        assert book.sheetnames == ["incidents"]
+        assert book.sheetnames == ["Incidents"]
 
     def test_an_uploaded_formula_is_read_as_its_text(self):
         book = openpyxl.Workbook()

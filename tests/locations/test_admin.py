@@ -8,6 +8,7 @@ from django.contrib.messages import get_messages
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from locations import reasons
 from locations.models import Device, Location
 from locations.selectors import device_trail
 from locations.services import device_move
@@ -98,11 +99,16 @@ class DeactivatingLocationsTests:
 
         assert not Location.objects.filter(pk__in=[shelf.pk, other.pk], is_active=True).exists()
         latest = shelf.history.latest()
-        assert (latest.is_active, latest.history_user, latest.history_change_reason) == (
+        assert (
+            latest.is_active,
+            latest.history_user,
+            reasons.text(latest.history_change_reason),
+        ) == (
             False,
             administrator,
             "Deactivated",
         )
+        assert reasons.is_code(latest.history_change_reason)
         assert any(
             message.startswith("Deactivated: ") and "OLD-SHELF" in message
             for message in messages_of(response)

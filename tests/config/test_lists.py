@@ -1,0 +1,103 @@
+"""Long lists open fast: 50 rows a page unless the person chooses otherwise, and each row carries
+its data, not Unfold's utility classes and a hidden copy of the row menu."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from config.lists import DEFAULT_PAGE_SIZE
+from tests.factories import DeviceFactory, IncidentFactory
+
+pytestmark = pytest.mark.django_db
+
+INCIDENTS = reverse("admin:incidents_incident_changelist")
+DEVICES = reverse("admin:locations_device_changelist")
+
+
+def rows(response) -> list[str]:
+    """The list's rows as the page holds them."""
+    return re.findall(r'<tr class="data-row">.*?</tr>', response.content.decode(), re.S)
+
+
+@pytest.fixture
+def sixty_incidents(db):
+    return IncidentFactory.create_batch(60)
+
+
+class PageSizeTests:
+    def test_a_list_shows_fifty_rows_a_page_by_default(self, admin_client, sixty_incidents):
+        page = admin_client.get(INCIDENTS)
+
+        assert DEFAULT_PAGE_SIZE == 50
+        assert len(page.context["cl"].result_list) == 50
+        assert page.context["cl"].result_count == 60
+
+    def test_the_chosen_size_is_kept_for_that_list(self, admin_client, sixty_incidents):
+        chosen = admin_client.get(INCIDENTS, {"per_page": "25"})
+        later = admin_client.get(INCIDENTS)
+        devices = admin_client.get(DEVICES)
+
+        assert len(chosen.context["cl"].result_list) == 25
+        assert len(later.context["cl"].result_list) == 25
+        assert devices.context["cl"].list_per_page == 50
+
+    def test_the_choices_are_offered_keeping_the_filters(self, admin_client, sixty_incidents):
+        page = admin_client.get(INCIDENTS, {"stage__in": "reported", "p": "2"})
+
+        choices = {c["size"]: c for c in page.context["cl"].page_sizes}
+        assert list(choices) == [25, 50, 100, 200]
+        assert choices[50]["current"]
+        assert "stage__in=reported" in choices[100]["url"] and "p=" not in choices[100]["url"]
+        assert 'data-testid="page-sizes"' in page.content.decode()
+
+    @pytest.mark.parametrize("asked", ["7", "100000", "all", ""])
+    def test_a_size_not_offered_gives_the_default_not_an_error(
+        self, admin_client, sixty_incidents, asked
+    ):
+        page = admin_client.get(INCIDENTS, {"per_page": asked})
+
+        assert page.status_code == 200
+        assert len(page.context["cl"].result_list) == 50
+
+    def test_the_choice_is_not_taken_for_a_filter_by_the_export(self, admin_client):
+        IncidentFactory()
+
+        page = admin_client.get(reverse("admin:incidents_incident_export"), {"per_page": "25"})
+
+        assert page.status_code == 200
+
+
+class LeanRowTests:
+    def test_an_incident_row_weighs_under_two_kilobytes(self, admin_client, sixty_incidents):
+        page = admin_client.get(INCIDENTS)
+
+        sizes = [len(row.encode()) for row in rows(page)]
+        assert len(sizes) == 50
+        assert max(sizes) < 2048, max(sizes)
+
+    def test_a_device_row_weighs_under_two_kilobytes(self, admin_client):
+        DeviceFactory.create_batch(5)
+
+        sizes = [len(row.encode()) for row in rows(admin_client.get(DEVICES))]
+        assert len(sizes) == 5
+        assert max(sizes) < 2048, max(sizes)
+
+    def test_the_row_menu_is_on_the_page_once_not_in_every_row(self, admin_client, sixty_incidents):
+        page = admin_client.get(INCIDENTS)
+
+        html = page.content.decode()
+        assert html.count('id="adt-row-actions"') == 1
+        assert html.count("data-row-actions=") == 50
+        assert "x-teleport" not in "".join(rows(page))
+
+    def test_cells_keep_their_field_class_label_and_links(self, admin_client):
+        incident = IncidentFactory()
+
+        row = rows(admin_client.get(INCIDENTS))[0]
+
+        change = reverse("admin:incidents_incident_change", args=[incident.pk])
+        assert f'<th class="field-number" data-label="incident"><a href="{change}"' in row
+        assert 'class="action-select"' in row
+        assert f'value="{incident.pk}"' in row
+        assert "lg:table-cell" not in row
