@@ -29,3 +29,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("health/", health, name="health"),
 ]
+
+# Stale links and refusals inside the product's frame (when DEBUG is off, as it is by default).
+handler404 = "config.errors.page_not_found"
+handler403 = "config.errors.permission_denied"

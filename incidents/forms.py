@@ -14,6 +14,7 @@ from unfold.widgets import (
 )
 
 from config.uploads import RefusedUpload
+from config.widgets import DropFileInput
 from incidents import rules, services
 from incidents.choices import NEXT_STAGE, STAGE_VERDICTS, Verdict
 from incidents.models import Employee, Incident, OperationRecord, ProblemGroup
@@ -139,7 +140,7 @@ class OperationRecordForm(WorkflowForm):
     files = MultipleFileField(
         label=_("Attachments"),
         required=False,
-        widget=MultipleFileInput(attrs={"class": "block text-sm"}),
+        widget=DropFileInput(multiple=True, max_bytes=settings.ATTACHMENT_MAX_BYTES),
         help_text=_("Logs, photos, X-ray images; several files at once."),
     )
     submit_label = _("Add operation record")

@@ -15,6 +15,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from config.uploads import refused_uploads
+from config.widgets import DropFileInput
 from incidents import services
 from incidents.models import LegacyImport
 from incidents.services.legacy import (
@@ -36,6 +37,7 @@ admin.site.unregister(task_queue_admin.DBTaskResult)
 class UploadForm(forms.Form):
     workbook = forms.FileField(
         label=_("Legacy workbook (.xlsx)"),
+        widget=DropFileInput(attrs={"accept": ".xlsx"}),
         help_text=_(
             "The sheets 员工, 位置, 异常设备登记 and 位置变更记录 (found by name or by their "
             "headers). It is checked first; nothing is imported until you confirm."

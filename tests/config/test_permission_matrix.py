@@ -445,6 +445,18 @@ EXPECTATIONS: dict[str, Expectation] = {
         },
         page_counts=True,
     ),
+    # A row opens its notification's page and marks it read: only for its recipient. "Mark all
+    # read" marks each person's own, and only when posted.
+    "admin:incidents_notification_open": Expectation(
+        at("admin:incidents_notification_open", "staff_note"),
+        get=written_by(STAFF),
+        post=written_by(STAFF),
+    ),
+    "admin:incidents_notification_mark_all_read": Expectation(
+        at("admin:incidents_notification_mark_all_read"),
+        get=shown_to(),
+        post=written_by(*SIGNED_IN),
+    ),
     "admin:incidents_notification_add": Expectation(
         at("admin:incidents_notification_add"), get=shown_to(), post=written_by()
     ),

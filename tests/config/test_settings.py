@@ -26,6 +26,24 @@ PRINT_SETTINGS = (
 )
 
 
+# Requests through the whole stack of a process started with nothing set, as `make run` is:
+# the status, type and start of each answer.
+FETCH_PAGES = """
+import json
+import django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="127.0.0.1")
+pages = {}
+for path in ("/static/css/adt.css", "/static/js/row_actions.js", "/static/favicon.svg",
+             "/no/such/page/"):
+    response = client.get(path)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    pages[path] = [response.status_code, response["Content-Type"], body.decode()[:4000]]
+print(json.dumps(pages))
+"""
+
+
 def print_settings(*names: str) -> str:
     return (
         "import json, django; from django.conf import settings; django.setup(); "
@@ -50,15 +68,38 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
 
 
 class EmbeddedDefaultTests:
-    def test_runs_on_sqlite_with_in_memory_layer_and_debug_when_nothing_is_set(self, tmp_path):
+    def test_runs_on_sqlite_with_in_memory_layer_and_debug_off_when_nothing_is_set(self, tmp_path):
         result = run(["-c", PRINT_SETTINGS], tmp_path)
 
         assert result.returncode == 0, result.stderr
         values = json.loads(result.stdout)
         assert values["engine"] == "django.db.backends.sqlite3"
         assert values["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
-        assert values["debug"] is True
+        assert values["debug"] is False
         assert values["secret"] is True
+
+    def test_a_developer_turns_debug_on(self, tmp_path):
+        result = run(["-c", PRINT_SETTINGS], tmp_path, DEBUG="1")
+
+        assert json.loads(result.stdout)["debug"] is True
+
+    def test_with_nothing_set_the_app_serves_its_styles_and_scripts_and_a_styled_404(
+        self, tmp_path
+    ):
+        """What `make run` gives a newcomer: DEBUG off, yet CSS and JS are served (no
+        collectstatic), the default host is allowed, and a wrong address is the product's 404,
+        never Django's technical page."""
+        result = run(["-c", FETCH_PAGES], tmp_path)
+
+        assert result.returncode == 0, result.stderr
+        pages = json.loads(result.stdout)
+        assert pages["/static/css/adt.css"][:2] == [200, 'text/css; charset="utf-8"']
+        assert pages["/static/js/row_actions.js"][0] == 200
+        assert pages["/static/favicon.svg"][0] == 200
+        status, _type, html = pages["/no/such/page/"]
+        assert status == 404
+        assert 'data-testid="error-page"' in html
+        assert "URLconf" not in html and "DEBUG = True" not in html
 
     def test_generated_development_secret_is_stable_across_starts(self, tmp_path):
         run(["-c", PRINT_SETTINGS], tmp_path)
@@ -262,6 +303,7 @@ class HttpsSettingsTests:
     @pytest.mark.parametrize(
         "name",
         [
+            "DEBUG",
             "SITE_BASE_URL",
             "SECURE_PROXY_SSL_HEADER",
             "SECURE_HSTS_SECONDS",
