@@ -5,8 +5,9 @@ server error page (templates/500.html) stands alone, as it must work when nothin
 import logging
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
@@ -29,3 +30,16 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     return _error_page(request, "403.html", 403, _("Forbidden"))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The standalone 500 page, with the request's id: what a person quotes to an administrator
+    finds the request's log lines (config/requestlog.py)."""
+    try:
+        html = loader.render_to_string(
+            "500.html", {"request_id": getattr(request, "request_id", "")}
+        )
+    except Exception:
+        logger.exception("The 500 page failed")
+        html = "<h1>Server error (500)</h1>"
+    return HttpResponseServerError(html)

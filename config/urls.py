@@ -1,20 +1,10 @@
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from config.health import healthz, readyz
 from config.language import set_language
-
-
-def health(request: HttpRequest) -> JsonResponse:
-    """For nginx and the compose health check: the process answers and reaches its database."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
 
 admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
 admin.site.index_title = _("Dashboard")
@@ -27,9 +17,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Django's language switcher, which also keeps the choice on the person's account.
     path("i18n/setlang/", set_language, name="set_language"),
-    path("health/", health, name="health"),
+    # For nginx, orchestrators and monitoring (config/health.py).
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]
 
 # Stale links and refusals inside the product's frame (when DEBUG is off, as it is by default).
 handler404 = "config.errors.page_not_found"
 handler403 = "config.errors.permission_denied"
+handler500 = "config.errors.server_error"

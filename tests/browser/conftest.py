@@ -132,7 +132,7 @@ def live_server_url(tmp_path_factory) -> str:
             stderr=subprocess.STDOUT,
         )
         url = f"http://127.0.0.1:{port}"
-        _wait_until_up(f"{url}/health/", server, data_dir / "server.log")
+        _wait_until_up(f"{url}/healthz", server, data_dir / "server.log")
         yield url
     finally:
         for process in (server, worker):

@@ -57,7 +57,7 @@ class RestartableServer:
             stdout=self.log_path.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        _wait_until_up(f"{self.url}/health/", self.process, self.log_path)
+        _wait_until_up(f"{self.url}/healthz", self.process, self.log_path)
 
     def stop(self) -> None:
         if self.process is None:

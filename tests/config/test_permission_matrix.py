@@ -129,7 +129,8 @@ EXPECTATIONS: dict[str, Expectation] = {
     # page), the health check answers anyone, and the language switch is on the login page too
     # (for someone signed in it also keeps the choice on their account).
     "": Expectation(route(""), get=shown_to(*SIGNED_IN), post=shown_to(*SIGNED_IN)),
-    "health": Expectation(at("health"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
+    "healthz": Expectation(at("healthz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
+    "readyz": Expectation(at("readyz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
     "set_language": Expectation(
         at("set_language"),
         get=shown_to(*EVERYONE),

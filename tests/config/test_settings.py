@@ -309,7 +309,36 @@ class HttpsSettingsTests:
             "SECURE_HSTS_SECONDS",
             "SECURE_HSTS_INCLUDE_SUBDOMAINS",
             "SECURE_HSTS_PRELOAD",
+            "SECURE_SSL_REDIRECT",
+            "LOG_FORMAT",
         ],
     )
     def test_every_new_variable_is_documented_in_the_example_file(self, name):
         assert f"{name}=" in (ROOT / ".env.example").read_text(encoding="utf-8")
+
+
+class DeployCheckTests:
+    def test_check_deploy_is_clean_with_the_production_settings_behind_a_tls_proxy(
+        self, tmp_path
+    ):
+        result = run(
+            ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+            tmp_path,
+            **PRODUCTION,
+            SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
+        )
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "no issues" in result.stdout
+
+    def test_production_redirects_plain_http_but_answers_the_probes(self, tmp_path):
+        result = run(
+            ["-c", print_settings("SECURE_SSL_REDIRECT", "SECURE_REDIRECT_EXEMPT", "LOG_FORMAT")],
+            tmp_path,
+            **PRODUCTION,
+        )
+
+        values = json.loads(result.stdout)
+        assert values["SECURE_SSL_REDIRECT"] is True
+        assert {"^healthz$", "^readyz$"} <= set(values["SECURE_REDIRECT_EXEMPT"])
+        assert values["LOG_FORMAT"] == "json"

@@ -93,14 +93,14 @@ class AppServer:
         if self.process.poll() is not None:
             raise RuntimeError(f"uvicorn on {self.port} exited early:\n{self.log_text()}")
         try:
-            with urllib.request.urlopen(f"{self.url}/health/", timeout=2) as response:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
                 return response.status == 200
         except OSError:
             return False
 
     def wait_until_up(self, seconds: float = 30) -> None:
         try:
-            _wait(self.answers, seconds=seconds, what=f"{self.url}/health/", step=0.1)
+            _wait(self.answers, seconds=seconds, what=f"{self.url}/healthz", step=0.1)
         except TimeoutError as error:
             raise TimeoutError(f"{error}\n{self.log_text()}") from None
 
@@ -142,7 +142,7 @@ def server_environment(*, database_url: str, redis_url: str, data_dir: Path, **e
 
 @contextmanager
 def app_servers(count: int, *, env: dict, log_dir: Path, extra_args: tuple = ()):
-    """`count` uvicorn processes on free ports, up (answering /health/) when entered, always
+    """`count` uvicorn processes on free ports, up (answering /healthz) when entered, always
     stopped on exit."""
     servers = []
     try:
