@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (when missing) and starts the services the test suite needs, on 127.0.0.1 only:
-# PostgreSQL, Redis, Chromium with a CJK font for the browser tests, and gettext for the
-# translation checks. Safe to run again.
+# PostgreSQL, Redis, Chromium with a CJK font for the browser tests, gettext for the
+# translation checks, and nginx for the production topology's test (which starts its own nginx
+# on a free 127.0.0.1 port; the package's service is never started). Safe to run again.
 set -euo pipefail
 
 DB_USER=app
@@ -15,10 +16,19 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v msgcmp >/dev/null || missing+=(gettext)
 fc-list 2>/dev/null | grep -qi 'noto.*cjk' || missing+=(fonts-noto-cjk)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing ${missing[*]} ..."
+  # Packages must not start their services (nginx would listen on every address): a
+  # policy-rc.d that says no, only for this install when the machine has none of its own.
+  made_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'
+    made_policy=1
+  fi
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # PostgreSQL: the packaged cluster listens on localhost only by default.
@@ -41,4 +51,4 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.2; done
 fi
 
-echo "Services ready: PostgreSQL $pg_version on 127.0.0.1:5432, Redis on 127.0.0.1:6379, $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
+echo "Services ready: PostgreSQL $pg_version on 127.0.0.1:5432, Redis on 127.0.0.1:6379, $(/usr/bin/chromium --version 2>/dev/null | head -n 1), $(nginx -v 2>&1)"
