@@ -19,6 +19,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
+from config.status import start_heartbeat
 from messaging.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(
@@ -29,6 +30,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# The status page counts the app processes alive (config/status.py).
+start_heartbeat("app")
 
 # Everything loaded at start-up lives as long as the process: keep it out of the garbage
 # collector's sweeps, whose pauses otherwise show as the slowest chat deliveries.

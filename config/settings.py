@@ -275,6 +275,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 WHITENOISE_AUTOREFRESH = not IS_PRODUCTION
 
+# --- Operations (config/status.py, config/backup.py) ---------------------------------------------
+# Where `manage.py backup` writes (the status page reports the newest one there).
+BACKUP_DIR = env.str("BACKUP_DIR", default="")
+# Below this much free space on the disk of uploaded files, the status says something is wrong.
+MEDIA_DISK_MIN_FREE_BYTES = env.int("MEDIA_DISK_MIN_FREE_BYTES", default=1024**3)
+# /metrics answers a request carrying "Authorization: Bearer <METRICS_TOKEN>"; unset, it is off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)

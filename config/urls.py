@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from config.health import healthz, readyz
+from config.health import healthz, metrics, readyz, status_page
 from config.language import set_language
 
 admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
@@ -14,12 +14,14 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     # The chat's HTTP end, behind the admin's login and checks (names: chat:*).
     path("admin/chat/", include("messaging.urls")),
+    path("admin/status/", admin.site.admin_view(status_page), name="system_status"),
     path("admin/", admin.site.urls),
     # Django's language switcher, which also keeps the choice on the person's account.
     path("i18n/setlang/", set_language, name="set_language"),
     # For nginx, orchestrators and monitoring (config/health.py).
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 # Stale links and refusals inside the product's frame (when DEBUG is off, as it is by default).

@@ -131,6 +131,12 @@ EXPECTATIONS: dict[str, Expectation] = {
     "": Expectation(route(""), get=shown_to(*SIGNED_IN), post=shown_to(*SIGNED_IN)),
     "healthz": Expectation(at("healthz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
     "readyz": Expectation(at("readyz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
+    # Metrics answer only a monitoring system holding METRICS_TOKEN (unset here): nobody.
+    "metrics": Expectation(at("metrics"), get=shown_to(), post=shown_to()),
+    # The site's status: administrators only.
+    "system_status": Expectation(
+        at("system_status"), get=shown_to(*ADMINS), post=shown_to(*ADMINS)
+    ),
     "set_language": Expectation(
         at("set_language"),
         get=shown_to(*EVERYONE),

@@ -1,5 +1,6 @@
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
+from config.status import start_heartbeat
 from incidents.services.legacy import legacy_import_fail_stalled
 
 
@@ -10,6 +11,7 @@ class Command(DatabaseWorkerCommand):
     )
 
     def handle(self, *args, **options):
+        start_heartbeat("worker")
         if failed := legacy_import_fail_stalled():
             self.stdout.write(f"{failed} legacy import(s) had lost their worker: marked failed.")
         super().handle(*args, **options)
