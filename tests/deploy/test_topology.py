@@ -84,7 +84,7 @@ def test_the_production_topology_serves_the_workflow_and_the_chat_and_survives_a
         data_dir=tmp_path,
     )
 
-    with production_topology(base_env=base_env, directory=tmp_path) as topology:
+    with production_topology(base_env=base_env, directory=tmp_path, max_body="2m") as topology:
         # A supervisor logs in and opens the incident, through nginx.
         browser = Browser(topology.url)
         browser.log_in(supervisor.username, PASSWORD)
@@ -129,6 +129,20 @@ def test_the_production_topology_serves_the_workflow_and_the_chat_and_survives_a
             what="the worker to check the uploaded workbook",
         )
         assert job.created_by_id == administrator.pk
+
+        # A body over nginx's limit is refused by nginx (413), before any app process.
+        status, _headers, _body = admin_browser.request(
+            "POST",
+            "/admin/incidents/legacyimport/add/",
+            b"x" * (3 * 1024 * 1024),
+            content_type="application/octet-stream",
+        )
+        assert status == 413
+
+        # With every app process gone, nginx answers 502 (README: troubleshooting).
+        for server in topology.apps:
+            server.kill()
+        assert browser.get("/healthz")[0] == 502
 
     # Everything it started has stopped.
     for process in (*[s.process for s in topology.apps], topology.worker.process):

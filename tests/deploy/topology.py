@@ -57,7 +57,9 @@ def collect_static(env: dict) -> None:
     )
 
 
-def render_site(*, upstreams: list[int], listen: int, static_root: Path) -> str:
+def render_site(
+    *, upstreams: list[int], listen: int, static_root: Path, max_body: str = "128m"
+) -> str:
     """The template rendered as `compose/render-nginx-site` renders it for a plain server."""
     env = {
         **os.environ,
@@ -65,7 +67,7 @@ def render_site(*, upstreams: list[int], listen: int, static_root: Path) -> str:
         "ADT_LISTEN": f"127.0.0.1:{listen}",
         "ADT_SERVER_NAME": "_",
         "ADT_STATIC_ROOT": f"{static_root}/",
-        "ADT_MAX_BODY": "128m",
+        "ADT_MAX_BODY": max_body,
     }
     result = subprocess.run(
         ["bash", str(ROOT / "compose" / "render-nginx-site")],
@@ -172,7 +174,7 @@ class Topology:
 
 
 @contextmanager
-def production_topology(*, base_env: dict, directory: Path, apps: int = 2):
+def production_topology(*, base_env: dict, directory: Path, apps: int = 2, max_body: str = "128m"):
     """`apps` uvicorn processes, the worker and nginx in front, up when entered."""
     nginx_port = free_port()
     static_root = directory / "static"
@@ -197,6 +199,7 @@ def production_topology(*, base_env: dict, directory: Path, apps: int = 2):
             upstreams=[server.port for server in servers],
             listen=nginx_port,
             static_root=static_root,
+            max_body=max_body,
         )
         nginx = Nginx(site=site, port=nginx_port, directory=directory / "nginx")
         stack.callback(nginx.stop)
