@@ -207,6 +207,18 @@ class RedisServer:
             self.process.wait(timeout=10)
 
 
+def http_get(server: AppServer, path: str, session: str) -> tuple[int, str]:
+    """GET `path` of `server` as the person whose session it is; the status and the body."""
+    request = urllib.request.Request(
+        f"{server.url}{path}", headers={"Cookie": f"sessionid={session}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
 def http_send(server: AppServer, subject_path: str, session: str, text: str, client_id: str):
     """POST a message to the chat's HTTP send endpoint of `server` as the person whose session
     it is; returns the status and the JSON answer."""

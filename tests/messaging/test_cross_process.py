@@ -24,6 +24,7 @@ from tests.messaging.servers import (
     RoomClient,
     app_servers,
     database_url,
+    http_get,
     http_send,
     server_environment,
 )
@@ -251,6 +252,17 @@ class RedisRestartedTests:
                 await bob.wait_closed()
                 with pytest.raises(websockets.InvalidStatus):
                     await alice.connect(servers[0])
+
+                # Pages keep working; readiness says what is missing.
+                page = await asyncio.to_thread(
+                    http_get,
+                    servers[1],
+                    f"/admin/incidents/incident/{people['incident'].pk}/change/",
+                    people["alice"],
+                )
+                assert page[0] == 200, page[1][:300]
+                ready = await asyncio.to_thread(http_get, servers[1], "/readyz", "")
+                assert ready[0] == 503 and '"redis": "unreachable' in ready[1]
 
                 # Sending over HTTP still stores; only the announcement cannot be made.
                 status, answer = await asyncio.to_thread(
