@@ -14,6 +14,7 @@ import uuid
 from contextvars import ContextVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from the proxy is kept only when it looks like one: it ends up in logs and pages.
@@ -40,6 +41,7 @@ class RequestLogMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
@@ -69,8 +71,15 @@ class RequestLogMiddleware:
         response[REQUEST_ID_HEADER] = request.request_id
         user = getattr(request, "user", None)
         status = response.status_code
+        if status >= 500:
+            level = logging.ERROR
+        elif status < 400 and request.path.startswith(self.static_prefix):
+            # Static files (served by the app in embedded mode only) would drown the rest.
+            level = logging.DEBUG
+        else:
+            level = logging.INFO
         logger.log(
-            logging.ERROR if status >= 500 else logging.INFO,
+            level,
             "%s %s %s",
             request.method,
             request.path,

@@ -8,8 +8,7 @@ from unfold.dataclasses import SearchResult
 from fixtures.demo import demo_data_loaded
 from incidents import selectors
 from incidents.admin import queues
-from incidents.choices import OPEN_STAGES, Stage
-from incidents.selectors import incident_open_count, incident_stage_counts
+from incidents.admin.dashboard import dashboard_context
 from locations.models import Device
 from messaging import selectors as chat_selectors
 
@@ -237,18 +236,8 @@ def environment_callback(request: HttpRequest) -> list[str] | None:
 
 
 def dashboard_callback(request: HttpRequest, context: dict) -> dict:
-    """What is open where: a card per stage linking to the filtered incident list."""
-    counts = incident_stage_counts()
-    changelist = reverse("admin:incidents_incident_changelist")
-    context["stage_cards"] = [
-        {
-            "stage": stage,
-            "label": stage.label,
-            "count": counts[stage],
-            "url": f"{changelist}?stage__in={stage.value}",
-            "open": stage in OPEN_STAGES,
-        }
-        for stage in Stage
-    ]
-    context["open_count"] = incident_open_count()
+    """The admin home: the dashboard's figures (incidents.admin.dashboard) for those who may
+    see incidents."""
+    if request.user.has_perm("incidents.view_incident"):
+        context.update(dashboard_context(request))
     return context

@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.db import models
 
 from fixtures.demo import DEMO_PASSWORD, demo_employees
-from incidents.choices import Role, Stage
+from incidents.choices import TERMINAL_STAGES, Role, Stage
 from incidents.models import Department, Employee, Incident, ProblemGroup, StageOwnership
 from locations.models import Device, Location
 
@@ -45,6 +45,14 @@ class SeedDemoTests:
             assert people.filter(groups__name=Role.STAFF).count() == 2, department
         assert Device.objects.count() == 90  # 50 demo devices and 40 from the legacy sample
         assert set(Incident.objects.values_list("stage", flat=True)) == set(Stage.values)
+        # Closed ones carry when they closed (the dashboard's end-to-end times read it).
+        closed = Incident.objects.filter(stage__in=TERMINAL_STAGES)
+        assert not closed.filter(closed_at__isnull=True).exists()
+        assert (
+            not Incident.objects.exclude(stage__in=TERMINAL_STAGES)
+            .filter(closed_at__isnull=False)
+            .exists()
+        )
 
     def test_every_demo_login_works_with_the_demo_password(self):
         call_command("seed_demo")

@@ -1,0 +1,240 @@
+"""The admin home as a dashboard (config.unfold.dashboard_callback), and the incident list's
+filter that shows what each of its numbers counts (incidents.dashboard.scope_filter)."""
+
+import json
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from incidents import dashboard
+from incidents.choices import OPEN_STAGES, Stage, Step
+from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
+
+
+class DashboardFilter(admin.ListFilter):
+    """The dashboard's filters on the incident list: shown only when a link of the dashboard
+    set them, with a way to drop them."""
+
+    title = _("from the dashboard")
+    template = "admin/incidents/incident/dashboard_filter.html"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self.used = {}
+        for name in PARAMS:
+            if name in params:
+                value = params.pop(name)
+                self.used[name] = value[-1] if isinstance(value, list) else value
+
+    def has_output(self) -> bool:
+        # True, or the admin would not apply it at all.
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return list(PARAMS)
+
+    def queryset(self, request, queryset):
+        return dashboard.scope_filter(queryset, self.used)
+
+    def choices(self, changelist):
+        yield {
+            "selected": bool(self.used),
+            "query_string": changelist.get_query_string(remove=list(PARAMS)),
+            "display": ", ".join(f"{name}: {value}" for name, value in self.used.items()),
+        }
+
+
+# Blue for work, amber for waiting, green for done, red for scrap (the product's colours).
+BLUE, LIGHT_BLUE, DARK_BLUE = "#3b82f6", "#93c5fd", "#1e3a8a"
+AMBER, VIOLET, GREEN, RED, GREY = "#f59e0b", "#8b5cf6", "#16a34a", "#dc2626", "#9ca3af"
+STEP_COLOURS = {Step.UNASSIGNED: AMBER, Step.ASSIGNED: BLUE, Step.SUBMITTED: VIOLET}
+
+_LEGEND = {"legend": {"display": True, "position": "bottom"}}
+# Chart.js options (Unfold's defaults draw thin overlapping bars, made for sparklines).
+STACKED = json.dumps(
+    {
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "animation": False,
+        "plugins": _LEGEND,
+        "scales": {"x": {"stacked": True}, "y": {"stacked": True, "beginAtZero": True}},
+    }
+)
+GROUPED = json.dumps(
+    {
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "animation": False,
+        "plugins": _LEGEND,
+        "scales": {"y": {"beginAtZero": True}},
+    }
+)
+PARETO = json.dumps(
+    {
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "animation": False,
+        "plugins": _LEGEND,
+        "scales": {
+            "y": {"beginAtZero": True, "position": "left"},
+            "y1": {"min": 0, "max": 100, "position": "right", "grid": {"drawOnChartArea": False}},
+        },
+    }
+)
+
+
+def dashboard_context(request: HttpRequest) -> dict:
+    """Every figure of the dashboard for the filters in the request, with the links that list
+    what each number counts."""
+    scope = Scope.from_params(request.GET)
+    changelist = reverse("admin:incidents_incident_changelist")
+    stages = scope.stages()
+    by_stage_step = dashboard.open_by_stage_and_step(scope)
+    stage_rows = []
+    for stage in stages:
+        cells = [
+            {
+                "step": step,
+                "count": by_stage_step.get((stage, step), 0),
+                "url": scope.list_url(changelist, stage__in=stage, step__in=step),
+            }
+            for step in STEP_ORDER
+        ]
+        stage_rows.append(
+            {
+                "stage": stage,
+                "label": Stage(stage).label,
+                "cells": cells,
+                "total": sum(cell["count"] for cell in cells),
+                "url": scope.list_url(changelist, stage__in=stage),
+            }
+        )
+    open_total = sum(row["total"] for row in stage_rows)
+    departments = dashboard.open_by_department(scope)
+    for entry in departments:
+        entry["url"] = scope.list_url(changelist, stage__in=",".join(entry["stages"]))
+    cycle = dashboard.stage_cycle_times(scope)
+    end_to_end = dashboard.end_to_end_times(scope)
+    for row in (*cycle, *end_to_end):
+        row["median_text"] = dashboard.duration_text(row["median_hours"])
+        row["p90_text"] = dashboard.duration_text(row["p90_hours"])
+    aging = dashboard.aging(scope)
+    for bucket in aging:
+        bucket["url"] = scope.list_url(changelist, aged=bucket["key"], **scope.open_params())
+    items = dashboard.pareto(scope, "fail_item")
+    for row in items:
+        row["url"] = scope.list_url(changelist, fail_item=row["value"])
+    stations = dashboard.pareto(scope, "fail_station")
+    for row in stations:
+        row["url"] = scope.list_url(changelist, fail_station=row["value"])
+    weeks = dashboard.outcomes_by_week(scope)
+    for week in weeks:
+        iso = week["week"].isoformat()
+        week["returned_url"] = scope.list_url(changelist, closed_week=iso, stage__in=Stage.RETURNED)
+        week["scrapped_url"] = scope.list_url(changelist, closed_week=iso, stage__in=Stage.SCRAPPED)
+        week["cancelled_url"] = scope.list_url(
+            changelist, closed_week=iso, stage__in=Stage.CANCELLED
+        )
+        week["nff_url"] = scope.list_url(changelist, closed_week=iso, nff="1")
+    places = dashboard.open_devices_by_location(scope)
+    for row in places:
+        row["url"] = scope.list_url(changelist, location=row["location"].pk, **scope.open_params())
+    groups = dashboard.open_problem_groups(scope)
+    for group in groups:
+        group.url = scope.list_url(changelist, problem_group__id__exact=group.pk)
+    return {
+        "scope": scope,
+        "projects": dashboard.projects(),
+        "departments": dashboard.departments(),
+        "open_total": open_total,
+        "open_url": scope.list_url(changelist, **scope.open_params()),
+        "stage_rows": stage_rows,
+        "steps": [step.label for step in STEP_ORDER],
+        "department_rows": departments,
+        "cycle_times": cycle,
+        "end_to_end": end_to_end,
+        "aging": aging,
+        "oldest": dashboard.oldest_open(scope),
+        "pareto_items": items,
+        "pareto_stations": stations,
+        "weeks": weeks,
+        "places": places,
+        "problem_groups": groups,
+        "charts": {
+            "stages": dashboard.chart(
+                [row["label"] for row in stage_rows],
+                [
+                    {
+                        "label": str(step.label),
+                        "data": [row["cells"][n]["count"] for row in stage_rows],
+                        "backgroundColor": STEP_COLOURS[step],
+                    }
+                    for n, step in enumerate(STEP_ORDER)
+                ],
+            ),
+            "cycle": dashboard.chart(
+                [row["label"] for row in cycle],
+                [
+                    {
+                        "label": str(_("median (h)")),
+                        "data": [row["median_hours"] for row in cycle],
+                        "backgroundColor": BLUE,
+                    },
+                    {
+                        "label": str(_("90th percentile (h)")),
+                        "data": [row["p90_hours"] for row in cycle],
+                        "backgroundColor": LIGHT_BLUE,
+                    },
+                ],
+            ),
+            "pareto_items": _pareto_chart(items),
+            "pareto_stations": _pareto_chart(stations),
+            "outcomes": dashboard.chart(
+                [week["week"].isoformat() for week in weeks],
+                [
+                    {
+                        "label": str(Stage.RETURNED.label),
+                        "data": [w["returned"] for w in weeks],
+                        "backgroundColor": GREEN,
+                    },
+                    {
+                        "label": str(Stage.SCRAPPED.label),
+                        "data": [w["scrapped"] for w in weeks],
+                        "backgroundColor": RED,
+                    },
+                    {
+                        "label": str(Stage.CANCELLED.label),
+                        "data": [w["cancelled"] for w in weeks],
+                        "backgroundColor": GREY,
+                    },
+                ],
+            ),
+        },
+        "chart_options": {"stacked": STACKED, "grouped": GROUPED, "pareto": PARETO},
+        "aging_buckets": AGING_BUCKETS,
+        "open_stages": OPEN_STAGES,
+    }
+
+
+def _pareto_chart(rows: list[dict]) -> str:
+    return dashboard.chart(
+        [row["value"] for row in rows],
+        [
+            {
+                "type": "bar",
+                "label": str(_("incidents")),
+                "data": [r["count"] for r in rows],
+                "backgroundColor": BLUE,
+            },
+            {
+                "type": "line",
+                "label": str(_("cumulative %")),
+                "data": [r["cumulative"] for r in rows],
+                "yAxisID": "y1",
+                "borderColor": DARK_BLUE,
+                "backgroundColor": DARK_BLUE,
+            },
+        ],
+    )

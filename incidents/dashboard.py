@@ -1,0 +1,501 @@
+"""The dashboard's figures, each computed by the database (aggregates and window functions, never
+a loop over incidents), and the filters that make the incident list show the same incidents.
+
+`scope_filter` is the one definition of what a dashboard filter means: the dashboard narrows
+its figures with it, and the incident list's `DashboardFilter` (incidents.admin.dashboard)
+narrows the list with it, so a number and the list its link opens always agree.
+
+Filters (query parameters, on the dashboard and on the incident list alike):
+    project=<text>           the device's project
+    department=<id>          incidents the department worked on: now in, or once in, a stage it owns
+    opened_from, opened_to   YYYY-MM-DD, the day the incident was opened (both inclusive)
+    state=open|closed        open, or returned/scrapped/cancelled
+    fail_item, fail_station  exact values of the device's failure
+    location=<id>            the device is at this place or anywhere inside it
+    aged=<bucket>            time in the current stage (AGING_BUCKETS)
+    closed_week=YYYY-MM-DD   closed in the week starting that Monday
+    nff=1                    returned to the line straight from FAE retest (no fault found)
+"""
+
+import datetime
+import json
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+
+from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage, Step
+from incidents.models import Department, Incident, IncidentEvent, ProblemGroup, StageOwnership
+from locations.models import Location
+
+SCOPE_PARAMS = ("project", "department", "opened_from", "opened_to")
+DRILL_PARAMS = (
+    "state",
+    "fail_item",
+    "fail_station",
+    "location",
+    "aged",
+    "closed_week",
+    "nff",
+)
+PARAMS = SCOPE_PARAMS + DRILL_PARAMS
+
+# Time in the current stage: (key, label, at least, less than) in days.
+AGING_BUCKETS = (
+    ("lt1d", _("under 1 day"), 0, 1),
+    ("1to3d", _("1–3 days"), 1, 3),
+    ("3to7d", _("3–7 days"), 3, 7),
+    ("7to14d", _("1–2 weeks"), 7, 14),
+    ("gt14d", _("over 2 weeks"), 14, None),
+)
+# The stages after FAE retest: an incident returned without any of them had no fault found.
+BEYOND_RETEST = (Stage.XRAY, Stage.EE_ANALYSIS, Stage.ME_ANALYSIS, Stage.FINAL_RETEST)
+PARETO_SIZE = 10
+
+
+def _date(value) -> datetime.date | None:
+    try:
+        return parse_date(value) if value else None
+    except ValueError:
+        return None
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _department_stages(department_id) -> list[str]:
+    return list(
+        StageOwnership.objects.filter(department_id=department_id).values_list("stage", flat=True)
+    )
+
+
+def _location_and_inside(location_id) -> list[int]:
+    """The place and every place inside it (the tree is walked level by level, bounded)."""
+    found, level = [int(location_id)], [int(location_id)]
+    for _depth in range(20):
+        level = list(Location.objects.filter(parent_id__in=level).values_list("pk", flat=True))
+        if not level:
+            break
+        found += level
+    return found
+
+
+def scope_filter(queryset: QuerySet, params) -> QuerySet:
+    """`queryset` of incidents narrowed by the filters in `params` (a dict or QueryDict);
+    values that are not valid narrow nothing."""
+    value = {name: (params.get(name) or "").strip() for name in PARAMS}
+    if value["project"]:
+        queryset = queryset.filter(device__project=value["project"])
+    if value["department"].isdigit():
+        stages = _department_stages(value["department"])
+        queryset = queryset.filter(
+            Q(stage__in=stages)
+            | Exists(IncidentEvent.objects.filter(incident=OuterRef("pk"), to_stage__in=stages))
+        )
+    if start := _date(value["opened_from"]):
+        queryset = queryset.filter(opened_at__gte=_day_start(start))
+    if end := _date(value["opened_to"]):
+        queryset = queryset.filter(opened_at__lt=_day_start(end + datetime.timedelta(days=1)))
+    if value["state"] == "open":
+        queryset = queryset.filter(stage__in=OPEN_STAGES)
+    elif value["state"] == "closed":
+        queryset = queryset.filter(stage__in=TERMINAL_STAGES)
+    if value["fail_item"]:
+        queryset = queryset.filter(device__fail_item=value["fail_item"])
+    if value["fail_station"]:
+        queryset = queryset.filter(device__fail_station=value["fail_station"])
+    if value["location"].isdigit():
+        queryset = queryset.filter(device__location__in=_location_and_inside(value["location"]))
+    buckets = {key: (low, high) for key, _label, low, high in AGING_BUCKETS}
+    if value["aged"] in buckets:
+        low, high = buckets[value["aged"]]
+        now = timezone.now()
+        queryset = queryset.filter(stage_entered_at__lte=now - datetime.timedelta(days=low))
+        if high is not None:
+            queryset = queryset.filter(stage_entered_at__gt=now - datetime.timedelta(days=high))
+    if week := _date(value["closed_week"]):
+        monday = week - datetime.timedelta(days=week.weekday())
+        queryset = queryset.filter(
+            closed_at__gte=_day_start(monday),
+            closed_at__lt=_day_start(monday + datetime.timedelta(days=7)),
+        )
+    if value["nff"] == "1":
+        queryset = queryset.filter(stage=Stage.RETURNED).exclude(
+            Exists(
+                IncidentEvent.objects.filter(incident=OuterRef("pk"), to_stage__in=BEYOND_RETEST)
+            )
+        )
+    return queryset
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The dashboard's filters as chosen."""
+
+    project: str = ""
+    department: str = ""
+    opened_from: str = ""
+    opened_to: str = ""
+
+    @classmethod
+    def from_params(cls, params) -> "Scope":
+        values = {name: (params.get(name) or "").strip() for name in SCOPE_PARAMS}
+        if not values["department"].isdigit():
+            values["department"] = ""
+        for name in ("opened_from", "opened_to"):
+            if not _date(values[name]):
+                values[name] = ""
+        return cls(**values)
+
+    def params(self) -> dict:
+        return {name: getattr(self, name) for name in SCOPE_PARAMS if getattr(self, name)}
+
+    def incidents(self) -> QuerySet:
+        return scope_filter(Incident.objects.all(), self.params())
+
+    def list_url(self, changelist: str, **more) -> str:
+        """The incident list showing what a number counts."""
+        return f"{changelist}?{urlencode({**self.params(), **more})}"
+
+    def open_params(self) -> dict:
+        """The list's filter for the open incidents the figures count: in the chosen
+        department's stages, or in any open stage."""
+        if self.department:
+            return {"stage__in": ",".join(self.stages())}
+        return {"state": "open"}
+
+    def stages(self) -> list[str]:
+        """The open stages the figures are about (a department's own when one is chosen)."""
+        if self.department:
+            owned = set(_department_stages(self.department))
+            return [stage for stage in OPEN_STAGES if stage in owned]
+        return list(OPEN_STAGES)
+
+
+# --- what is open where ---------------------------------------------------------------------------
+def open_by_stage_and_step(scope: Scope) -> dict[tuple[str, str], int]:
+    rows = (
+        scope.incidents()
+        .filter(stage__in=OPEN_STAGES)
+        .values("stage", "step")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {(row["stage"], row["step"]): row["n"] for row in rows}
+
+
+def open_by_department(scope: Scope) -> list[dict]:
+    """Open incidents in the stages each department owns."""
+    counts = {
+        row["stage"]: row["n"]
+        for row in scope.incidents()
+        .filter(stage__in=OPEN_STAGES)
+        .values("stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    departments = {}
+    for ownership in StageOwnership.objects.select_related("department").order_by("department"):
+        entry = departments.setdefault(
+            ownership.department_id,
+            {"department": ownership.department, "stages": [], "count": 0},
+        )
+        entry["stages"].append(ownership.stage)
+        entry["count"] += counts.get(ownership.stage, 0)
+    return list(departments.values())
+
+
+# --- how long stages take -------------------------------------------------------------------------
+def _seconds_between(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def _percentiles_sql(durations_sql: str) -> str:
+    """Per `grp`: how many, the median and the 90th percentile (nearest rank) of `seconds`."""
+    return f"""
+        WITH durations AS ({durations_sql}),
+        ranked AS (
+            SELECT grp, seconds,
+                   ROW_NUMBER() OVER (PARTITION BY grp ORDER BY seconds) AS n,
+                   COUNT(*) OVER (PARTITION BY grp) AS total
+            FROM durations
+        )
+        SELECT grp, MAX(total),
+               MAX(CASE WHEN n = (total + 1) / 2 THEN seconds END),
+               MAX(CASE WHEN n = (9 * total + 9) / 10 THEN seconds END)
+        FROM ranked GROUP BY grp
+    """
+
+
+def _period_bounds(scope: Scope) -> tuple[datetime.datetime, datetime.datetime]:
+    start = _date(scope.opened_from) or datetime.date(1970, 1, 1)
+    end = _date(scope.opened_to) or timezone.localdate()
+    return _day_start(start), _day_start(end + datetime.timedelta(days=1))
+
+
+def stage_cycle_times(scope: Scope) -> list[dict]:
+    """Per open stage: the visits that ended, their median and 90th-percentile time, from the
+    timeline (a visit starts with the event that entered the stage and ends with the next one
+    that left it)."""
+    incidents_sql, incidents_params = scope.incidents().values("id").query.sql_with_params()
+    event = IncidentEvent._meta.db_table
+    durations = f"""
+        SELECT stage AS grp, {_seconds_between("left_at", "entered")} AS seconds FROM (
+            SELECT e.to_stage AS stage, e.created_at AS entered,
+                   LEAD(e.created_at) OVER (
+                       PARTITION BY e.incident_id ORDER BY e.created_at, e.id
+                   ) AS left_at
+            FROM {event} e
+            WHERE (e.from_stage <> e.to_stage OR e.action = 'open')
+              AND e.incident_id IN ({incidents_sql})
+        ) visits
+        WHERE left_at IS NOT NULL AND entered >= %s AND entered < %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_percentiles_sql(durations), [*incidents_params, *_period_bounds(scope)])
+        rows = {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
+    return [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "count": rows.get(stage, (0, None, None))[0],
+            "median_hours": _hours(rows.get(stage, (0, None, None))[1]),
+            "p90_hours": _hours(rows.get(stage, (0, None, None))[2]),
+        }
+        for stage in scope.stages()
+    ]
+
+
+def end_to_end_times(scope: Scope) -> list[dict]:
+    """From report to return or scrap, for the incidents closed so in the period."""
+    closed = scope.incidents().filter(stage__in=(Stage.RETURNED, Stage.SCRAPPED))
+    sql, params = closed.values("id").query.sql_with_params()
+    table = Incident._meta.db_table
+    durations = f"""
+        SELECT stage AS grp, {_seconds_between("closed_at", "opened_at")} AS seconds
+        FROM {table} WHERE id IN ({sql}) AND closed_at >= %s AND closed_at < %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_percentiles_sql(durations), [*params, *_period_bounds(scope)])
+        rows = {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
+    return [
+        {
+            "stage": stage,
+            "label": Stage(stage).label,
+            "count": rows.get(stage, (0, None, None))[0],
+            "median_hours": _hours(rows.get(stage, (0, None, None))[1]),
+            "p90_hours": _hours(rows.get(stage, (0, None, None))[2]),
+        }
+        for stage in (Stage.RETURNED, Stage.SCRAPPED)
+    ]
+
+
+def _hours(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / 3600, 1)
+
+
+def duration_text(hours: float | None) -> str:
+    """Hours up to two days, days beyond."""
+    if hours is None:
+        return "—"
+    if hours < 48:
+        return _("%(hours)s h") % {"hours": hours}
+    return _("%(days)s d") % {"days": round(hours / 24, 1)}
+
+
+# --- what waits too long --------------------------------------------------------------------------
+def aging(scope: Scope) -> list[dict]:
+    now = timezone.now()
+    aggregates = {}
+    for key, _label, low, high in AGING_BUCKETS:
+        condition = Q(stage_entered_at__lte=now - datetime.timedelta(days=low))
+        if high is not None:
+            condition &= Q(stage_entered_at__gt=now - datetime.timedelta(days=high))
+        aggregates[key] = Count("id", filter=condition)
+    counts = scope.incidents().filter(stage__in=scope.stages()).aggregate(**aggregates)
+    return [
+        {"key": key, "label": label, "count": counts[key]} for key, label, _l, _h in AGING_BUCKETS
+    ]
+
+
+def oldest_open(scope: Scope, size: int = 10) -> list[Incident]:
+    return list(
+        scope.incidents()
+        .filter(stage__in=scope.stages())
+        .select_related("device__holder", "device__location", "assignee")
+        .order_by("stage_entered_at", "pk")[:size]
+    )
+
+
+# --- which failures cost most ---------------------------------------------------------------------
+def pareto(scope: Scope, field: str) -> list[dict]:
+    """The most frequent values of the device's `field` (fail_item or fail_station), with the
+    cumulative share of all incidents that name one."""
+    lookup = f"device__{field}"
+    named = scope.incidents().exclude(**{lookup: ""})
+    total = named.count()
+    rows = named.values(lookup).annotate(n=Count("id")).order_by("-n", lookup)[:PARETO_SIZE]
+    running, result = 0, []
+    for row in rows:
+        running += row["n"]
+        result.append(
+            {
+                "value": row[lookup],
+                "count": row["n"],
+                "cumulative": round(100 * running / total, 1) if total else 0,
+            }
+        )
+    return result
+
+
+# --- how incidents end ----------------------------------------------------------------------------
+def outcomes_by_week(scope: Scope) -> list[dict]:
+    """Per week of closing: returned, scrapped, cancelled, the scrap rate and how many returned
+    straight from FAE retest."""
+    beyond = Exists(
+        IncidentEvent.objects.filter(incident=OuterRef("pk"), to_stage__in=BEYOND_RETEST)
+    )
+    start, end = _period_bounds(scope)
+    rows = (
+        scope.incidents()
+        .filter(stage__in=TERMINAL_STAGES, closed_at__gte=start, closed_at__lt=end)
+        .annotate(week=TruncWeek("closed_at"), beyond=beyond)
+        .values("week")
+        .annotate(
+            returned=Count("id", filter=Q(stage=Stage.RETURNED)),
+            scrapped=Count("id", filter=Q(stage=Stage.SCRAPPED)),
+            cancelled=Count("id", filter=Q(stage=Stage.CANCELLED)),
+            nff=Count("id", filter=Q(stage=Stage.RETURNED, beyond=False)),
+        )
+        .order_by("week")
+    )
+    weeks = []
+    for row in rows:
+        ended = row["returned"] + row["scrapped"]
+        week = row["week"]
+        weeks.append(
+            {
+                **row,
+                "week": timezone.localdate(week) if isinstance(week, datetime.datetime) else week,
+                "scrap_rate": round(100 * row["scrapped"] / ended, 1) if ended else None,
+            }
+        )
+    return weeks
+
+
+# --- where devices are ----------------------------------------------------------------------------
+def open_devices_by_location(scope: Scope) -> list[dict]:
+    """Places holding devices with open incidents, each with its count including the places
+    inside it, as rows of the tree (building → area → shelf), largest first at each level."""
+    direct = {
+        row["device__location"]: row["n"]
+        for row in scope.incidents()
+        .filter(stage__in=scope.stages(), device__location__isnull=False)
+        .values("device__location")
+        .annotate(n=Count("device", distinct=True))
+        .order_by()
+    }
+    if not direct:
+        return []
+    places = {
+        place.pk: place
+        for place in Location.objects.filter(pk__in=_ancestors_of(list(direct))).only(
+            "pk", "code", "name", "kind", "parent_id"
+        )
+    }
+    totals: dict[int, int] = {}
+    for pk, count in direct.items():
+        seen = set()
+        current = pk
+        while current is not None and current in places and current not in seen:
+            seen.add(current)
+            totals[current] = totals.get(current, 0) + count
+            current = places[current].parent_id
+    children: dict[int | None, list[int]] = {}
+    for pk in totals:
+        parent = places[pk].parent_id
+        children.setdefault(parent if parent in totals else None, []).append(pk)
+    rows: list[dict] = []
+    peak = max(totals.values())
+
+    def walk(parent, depth):
+        for pk in sorted(children.get(parent, []), key=lambda p: (-totals[p], places[p].code)):
+            rows.append(
+                {
+                    "location": places[pk],
+                    "depth": depth,
+                    "count": totals[pk],
+                    "heat": round(totals[pk] / peak, 2),
+                }
+            )
+            if depth < 10:
+                walk(pk, depth + 1)
+
+    walk(None, 0)
+    return rows
+
+
+def _ancestors_of(location_ids: list[int]) -> list[int]:
+    found, level = set(location_ids), list(location_ids)
+    for _depth in range(20):
+        level = [
+            parent
+            for parent in Location.objects.filter(pk__in=level).values_list("parent_id", flat=True)
+            if parent is not None and parent not in found
+        ]
+        if not level:
+            break
+        found.update(level)
+    return list(found)
+
+
+# --- problem groups -------------------------------------------------------------------------------
+def open_problem_groups(scope: Scope, size: int = 10) -> list[ProblemGroup]:
+    incidents = scope.incidents().filter(problem_group=OuterRef("pk"))
+    return list(
+        ProblemGroup.objects.filter(
+            status__in=(ProblemGroupStatus.OPEN, ProblemGroupStatus.INVESTIGATING)
+        )
+        .annotate(
+            incident_count=Count(
+                "incidents", filter=Q(incidents__in=scope.incidents()), distinct=True
+            ),
+            open_count=Count(
+                "incidents",
+                filter=Q(incidents__in=scope.incidents(), incidents__stage__in=OPEN_STAGES),
+                distinct=True,
+            ),
+        )
+        .filter(Exists(incidents))
+        .order_by("-open_count", "created_at")[:size]
+    )
+
+
+# --- choices for the filters ----------------------------------------------------------------------
+def projects() -> list[str]:
+    return list(
+        Incident.objects.exclude(device__project="")
+        .values_list("device__project", flat=True)
+        .distinct()
+        .order_by("device__project")[:200]
+    )
+
+
+def departments() -> list[Department]:
+    return list(Department.objects.order_by("code"))
+
+
+def chart(labels: list, datasets: list[dict]) -> str:
+    """The JSON Unfold's chart components read."""
+    return json.dumps({"labels": [str(label) for label in labels], "datasets": datasets})
+
+
+STEP_ORDER = (Step.UNASSIGNED, Step.ASSIGNED, Step.SUBMITTED)

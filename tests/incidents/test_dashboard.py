@@ -1,0 +1,222 @@
+"""The dashboard's figures on a small hand-made factory whose answers are known, and each number
+equal to the count of the incident list its link opens."""
+
+import datetime
+import re
+from html import unescape
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from incidents.choices import Stage, Step, WorkflowAction
+from incidents.dashboard import (
+    Scope,
+    aging,
+    end_to_end_times,
+    open_devices_by_location,
+    outcomes_by_week,
+    pareto,
+    stage_cycle_times,
+)
+from incidents.models import Department, IncidentEvent
+from tests.factories import (
+    AdminFactory,
+    DeviceFactory,
+    IncidentFactory,
+    LocationFactory,
+    ProblemGroupFactory,
+)
+
+NOW = timezone.now()
+
+
+def hours_ago(hours: float) -> datetime.datetime:
+    return NOW - datetime.timedelta(hours=hours)
+
+
+def incident_through(stages: list[tuple[str, float]], *, device=None, step=Step.UNASSIGNED, **kw):
+    """An incident that entered each stage at the given hours ago (the first is its report);
+    it is now in the last one."""
+    opened = hours_ago(stages[0][1])
+    last_stage, last_at = stages[-1][0], hours_ago(stages[-1][1])
+    closed = last_stage in (Stage.RETURNED, Stage.SCRAPPED, Stage.CANCELLED)
+    incident = IncidentFactory(
+        device=device or DeviceFactory(),
+        stage=last_stage,
+        step=Step.CLOSED if closed else step,
+        opened_at=opened,
+        stage_entered_at=last_at,
+        closed_at=last_at if closed else None,
+        **kw,
+    )
+    previous = stages[0][0]
+    IncidentEvent.objects.create(
+        incident=incident,
+        action=WorkflowAction.OPEN,
+        from_stage=previous,
+        to_stage=previous,
+        created_at=opened,
+    )
+    for stage, ago in stages[1:]:
+        IncidentEvent.objects.create(
+            incident=incident,
+            action=WorkflowAction.APPROVE,
+            from_stage=previous,
+            to_stage=stage,
+            created_at=hours_ago(ago),
+        )
+        previous = stage
+    return incident
+
+
+@pytest.fixture
+def factory_floor(db):
+    """Three devices failed: two retested and returned, one sent on to X-ray and scrapped, one
+    still in X-ray; fail items 3 x BT_RSSI, 1 x CAM_AF; places: building B1 > area A1 > shelf S1."""
+    building = LocationFactory(code="B1", name="Building 1", parent=None)
+    area = LocationFactory(code="A1", name="Lab area", parent=building)
+    shelf = LocationFactory(code="S1", name="Shelf 1", parent=area)
+    other = LocationFactory(code="B2", name="Building 2", parent=None)
+    group = ProblemGroupFactory()
+    floor = {
+        # Reported 100 h ago, in FAE retest for 10 h (from 90 h ago), returned 80 h ago.
+        "nff": incident_through(
+            [(Stage.REPORTED, 100), (Stage.FAE_RETEST, 90), (Stage.RETURNED, 80)],
+            device=DeviceFactory(fail_item="BT_RSSI", fail_station="ST3", location=other),
+        ),
+        # Reported 60 h ago, FAE retest 4 h, X-ray 20 h, scrapped.
+        "scrap": incident_through(
+            [
+                (Stage.REPORTED, 60),
+                (Stage.FAE_RETEST, 56),
+                (Stage.XRAY, 52),
+                (Stage.SCRAPPED, 32),
+            ],
+            device=DeviceFactory(fail_item="BT_RSSI", fail_station="ST3", location=other),
+        ),
+        # Still in X-ray since 30 h ago (after 2 h of FAE retest): waiting for review.
+        "open_xray": incident_through(
+            [(Stage.REPORTED, 40), (Stage.FAE_RETEST, 32), (Stage.XRAY, 30)],
+            device=DeviceFactory(fail_item="BT_RSSI", fail_station="ST1", location=shelf),
+            step=Step.SUBMITTED,
+            problem_group=group,
+        ),
+        # Reported 400 h ago and never picked up: over two weeks in its stage.
+        "stale": incident_through(
+            [(Stage.REPORTED, 400)],
+            device=DeviceFactory(fail_item="CAM_AF", fail_station="", location=area),
+        ),
+    }
+    return {**floor, "building": building, "area": area, "shelf": shelf, "group": group}
+
+
+class FigureTests:
+    def test_cycle_times_are_the_median_and_90th_percentile_of_the_visits_that_ended(
+        self, factory_floor
+    ):
+        rows = {row["stage"]: row for row in stage_cycle_times(Scope())}
+
+        # FAE retest visits that ended: 10 h, 4 h, 2 h → median 4 h, p90 10 h.
+        assert (rows[Stage.FAE_RETEST]["count"], rows[Stage.FAE_RETEST]["median_hours"]) == (3, 4)
+        assert rows[Stage.FAE_RETEST]["p90_hours"] == 10
+        # Reported: 10 h, 4 h, 8 h (the stale one has not left it).
+        assert rows[Stage.REPORTED]["count"] == 3
+        assert rows[Stage.REPORTED]["median_hours"] == 8
+        # X-ray: one visit ended (20 h); the open one is not counted.
+        assert (rows[Stage.XRAY]["count"], rows[Stage.XRAY]["median_hours"]) == (1, 20)
+
+    def test_end_to_end_times_run_from_report_to_return_or_scrap(self, factory_floor):
+        rows = {row["stage"]: row for row in end_to_end_times(Scope())}
+
+        assert rows[Stage.RETURNED]["median_hours"] == 20
+        assert rows[Stage.SCRAPPED]["median_hours"] == 28
+
+    def test_pareto_counts_and_cumulative_share(self, factory_floor):
+        assert pareto(Scope(), "fail_item") == [
+            {"value": "BT_RSSI", "count": 3, "cumulative": 75.0},
+            {"value": "CAM_AF", "count": 1, "cumulative": 100.0},
+        ]
+        assert [r["value"] for r in pareto(Scope(), "fail_station")] == ["ST3", "ST1"]
+
+    def test_aging_buckets_count_the_time_in_the_current_stage(self, factory_floor):
+        counts = {bucket["key"]: bucket["count"] for bucket in aging(Scope())}
+
+        assert counts == {"lt1d": 0, "1to3d": 1, "3to7d": 0, "7to14d": 0, "gt14d": 1}
+
+    def test_outcomes_count_returns_scraps_and_no_fault_found(self, factory_floor):
+        weeks = outcomes_by_week(Scope())
+
+        assert sum(w["returned"] for w in weeks) == 1
+        assert sum(w["scrapped"] for w in weeks) == 1
+        assert sum(w["nff"] for w in weeks) == 1
+
+    def test_the_heat_map_counts_each_place_with_the_places_inside_it(self, factory_floor):
+        rows = {row["location"].code: row for row in open_devices_by_location(Scope())}
+
+        # Open: the X-ray device on shelf S1 and the stale one in area A1.
+        assert {code: row["count"] for code, row in rows.items()} == {"B1": 2, "A1": 2, "S1": 1}
+        assert [rows[c]["depth"] for c in ("B1", "A1", "S1")] == [0, 1, 2]
+
+    def test_a_project_filter_narrows_every_figure(self, factory_floor):
+        factory_floor["stale"].device.project = "Osprey"
+        factory_floor["stale"].device.save()
+
+        scope = Scope(project="Osprey")
+
+        assert [r["value"] for r in pareto(scope, "fail_item")] == ["CAM_AF"]
+        assert {b["key"]: b["count"] for b in aging(scope)}["1to3d"] == 0
+
+
+def figure_links(html: str) -> dict[str, tuple[str, int]]:
+    """{data-figure: (link, number shown)} of the dashboard page."""
+    found = {}
+    for match in re.finditer(
+        r'<a href="([^"]+)"[^>]*data-figure="([^"]+)"[^>]*>(.*?)</a>', html, flags=re.S
+    ):
+        number = re.findall(r"\d+", re.sub(r"<[^>]+>", " ", match.group(3)))[-1]
+        found[match.group(2)] = (unescape(match.group(1)), int(number))
+    return found
+
+
+class PageTests:
+    def test_each_number_equals_the_count_of_the_list_its_link_opens(self, factory_floor):
+        client = Client()
+        client.force_login(AdminFactory())
+        fae = Department.objects.get(code="FAE")
+
+        for query in ("", f"?department={fae.pk}", "?project=Falcon"):
+            page = client.get(f"/admin/{query}")
+            assert page.status_code == 200
+            links = figure_links(page.content.decode())
+            assert {"open-total", "aged-1to3d", "fail-item-1"} <= set(links)
+            for name, (url, shown) in links.items():
+                listed = client.get(url)
+                assert listed.status_code == 200, (name, url)
+                assert listed.context["cl"].result_count == shown, (query, name, url)
+
+        links = figure_links(client.get("/admin/").content.decode())
+        assert links["open-total"][1] == 2
+        assert links["open-xray-submitted"][1] == 1
+        assert links[f"place-{factory_floor['building'].pk}"][1] == 2
+
+    def test_the_dashboard_costs_the_same_queries_with_more_data(
+        self, factory_floor, django_assert_max_num_queries
+    ):
+        client = Client()
+        client.force_login(AdminFactory())
+        client.get("/admin/")
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as small:
+            client.get("/admin/")
+        for n in range(15):
+            incident_through(
+                [(Stage.REPORTED, 50 + n), (Stage.FAE_RETEST, 40)],
+                device=DeviceFactory(fail_item=f"ITEM_{n}", location=factory_floor["shelf"]),
+            )
+        with CaptureQueriesContext(connection) as large:
+            client.get("/admin/")
+
+        assert len(large) == len(small)
