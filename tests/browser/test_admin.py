@@ -20,13 +20,13 @@ class SupervisorBrowsingTests:
         self, page: Page, live_server_url: str, tmp_path
     ):
         log_in(page, live_server_url, "fae_lead")
-        expect(page.get_by_test_id("stage-cards")).to_contain_text("open incidents")
+        expect(page.get_by_test_id("dashboard-open")).to_contain_text("Open incidents")
 
         page.get_by_text("吴娜 Wu Na").first.click()
         page.get_by_role("button", name=re.compile("简体中文")).click()
 
         expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
-        expect(page.get_by_test_id("stage-cards")).to_contain_text("个未关闭的异常事件")
+        expect(page.get_by_test_id("dashboard-open")).to_contain_text("未关闭的异常事件")
         page.locator("a[href='/admin/incidents/incident/']").first.click()
         expect(page).to_have_title(re.compile("异常设备追踪"))
         expect(page.locator("#result_list")).to_contain_text("FAE复测")

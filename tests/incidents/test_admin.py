@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from fixtures.demo import load_demo
+from incidents.choices import OPEN_STAGES
 from incidents.models import Department, Incident
 from incidents.services import incident_assign
 from messaging import services as chat_services
@@ -67,12 +68,16 @@ class AdminPagesTests:
 
         assert failures == []
 
-    def test_dashboard_counts_incidents_per_stage(self, demo, admin_client):
+    def test_dashboard_counts_open_incidents_per_stage(self, demo, admin_client):
         response = admin_client.get(reverse("admin:index"))
 
-        cards = {card["stage"]: card["count"] for card in response.context["stage_cards"]}
-        assert sum(cards.values()) == Incident.objects.count() == 90  # 50 demo + 40 legacy
-        assert all(count > 0 for count in cards.values())
+        rows = {row["stage"]: row["total"] for row in response.context["stage_rows"]}
+        assert set(rows) == set(OPEN_STAGES)
+        assert sum(rows.values()) == response.context["open_total"]
+        assert response.context["open_total"] == Incident.objects.filter(
+            stage__in=OPEN_STAGES
+        ).count()
+        assert all(count > 0 for count in rows.values())
 
     def test_root_redirects_to_the_admin(self, client):
         response = client.get("/")
