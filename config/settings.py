@@ -287,6 +287,8 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="adt@localhost")
+# The daily digest (manage.py send_digest) lists incidents in their stage longer than this.
+DIGEST_OVERDUE_DAYS = env.int("DIGEST_OVERDUE_DAYS", default=3)
 
 
 # --- Security behind nginx --------------------------------------------------------------------

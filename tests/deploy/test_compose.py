@@ -67,3 +67,4 @@ def test_the_plain_server_units_name_what_they_run():
     assert "manage.py migrate" in units["adt-migrate.service"]
     assert "Requires=adt-migrate.service" in units["adt-app@.service"]
     assert "manage.py backup" in units["adt-backup.service"]
+    assert "manage.py send_digest" in units["adt-digest.service"]

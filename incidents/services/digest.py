@@ -1,0 +1,104 @@
+"""The daily digest: each supervisor gets, in their language, what happened in the stages their
+departments own: incidents new since the last digest day, the ones overdue (in their stage
+longer than DIGEST_OVERDUE_DAYS) and the ones waiting for review. `manage.py send_digest`
+sends it (cron, the systemd timer or the compose scheduler run it each morning)."""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from config.language import language_of
+from incidents.choices import Step
+from incidents.models import Department, Employee, Incident, StageOwnership
+
+logger = logging.getLogger(__name__)
+LISTED = 20
+
+
+@dataclass
+class DepartmentDigest:
+    department: Department
+    new: list[Incident] = field(default_factory=list)
+    new_count: int = 0
+    overdue: list[Incident] = field(default_factory=list)
+    overdue_count: int = 0
+    review: list[Incident] = field(default_factory=list)
+    review_count: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (self.new_count or self.overdue_count or self.review_count)
+
+
+def department_digest(department: Department, *, now: datetime.datetime) -> DepartmentDigest:
+    stages = list(
+        StageOwnership.objects.filter(department=department).values_list("stage", flat=True)
+    )
+    in_stages = Incident.objects.filter(stage__in=stages).select_related("device", "assignee")
+    since = now - datetime.timedelta(days=1)
+    overdue_before = now - datetime.timedelta(days=settings.DIGEST_OVERDUE_DAYS)
+    new = in_stages.filter(stage_entered_at__gte=since).order_by("-stage_entered_at")
+    overdue = in_stages.filter(stage_entered_at__lt=overdue_before).order_by("stage_entered_at")
+    review = in_stages.filter(step=Step.SUBMITTED).order_by("stage_entered_at")
+    return DepartmentDigest(
+        department=department,
+        new=list(new[:LISTED]),
+        new_count=new.count(),
+        overdue=list(overdue[:LISTED]),
+        overdue_count=overdue.count(),
+        review=list(review[:LISTED]),
+        review_count=review.count(),
+    )
+
+
+def digest_send(*, now: datetime.datetime | None = None) -> int:
+    """E-mail every active supervisor with an address the digest of their departments; skip
+    those with nothing to report. Returns how many e-mails were sent."""
+    now = now or timezone.now()
+    digests = {
+        department.pk: department_digest(department, now=now)
+        for department in Department.objects.filter(supervisors__isnull=False).distinct()
+    }
+    sent = 0
+    supervisors = (
+        Employee.objects.filter(is_active=True, supervised_departments__isnull=False)
+        .exclude(email="")
+        .distinct()
+        .prefetch_related("supervised_departments")
+    )
+    for person in supervisors:
+        mine = [
+            digests[d.pk]
+            for d in person.supervised_departments.all()
+            if d.pk in digests and not digests[d.pk].empty
+        ]
+        if not mine:
+            continue
+        with translation.override(language_of(person) or settings.LANGUAGE_CODE):
+            subject = _("[ADT] Daily digest: %(departments)s") % {
+                "departments": ", ".join(d.department.localized_name for d in mine)
+            }
+            body = render_to_string(
+                "incidents/digest_email.txt",
+                {
+                    "person": person,
+                    "digests": mine,
+                    "overdue_days": settings.DIGEST_OVERDUE_DAYS,
+                    "site": settings.SITE_BASE_URL,
+                    "change_path": reverse("admin:incidents_incident_changelist"),
+                },
+            )
+        try:
+            send_mail(subject=subject, message=body, from_email=None, recipient_list=[person.email])
+        except OSError:
+            logger.exception("Could not e-mail the digest to %s", person.pk)
+            continue
+        sent += 1
+    return sent
