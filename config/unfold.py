@@ -8,7 +8,7 @@ from unfold.dataclasses import SearchResult
 from fixtures.demo import demo_data_loaded
 from incidents import selectors
 from incidents.admin import queues
-from incidents.admin.dashboard import dashboard_context
+from incidents.admin.dashboard import dashboard_context, home_context
 from locations.models import Device
 from messaging import selectors as chat_selectors
 
@@ -239,5 +239,6 @@ def dashboard_callback(request: HttpRequest, context: dict) -> dict:
     """The admin home: the dashboard's figures (incidents.admin.dashboard) for those who may
     see incidents."""
     if request.user.has_perm("incidents.view_incident"):
+        context.update(home_context(request))
         context.update(dashboard_context(request))
     return context

@@ -15,6 +15,7 @@ Filters (query parameters, on the dashboard and on the incident list alike):
     aged=<bucket>            time in the current stage (AGING_BUCKETS)
     closed_week=YYYY-MM-DD   closed in the week starting that Monday
     nff=1                    returned to the line straight from FAE retest (no fault found)
+    sent_back=1              sent back at least once in the current stage (round 2 or more)
 """
 
 import datetime
@@ -42,6 +43,7 @@ DRILL_PARAMS = (
     "aged",
     "closed_week",
     "nff",
+    "sent_back",
 )
 PARAMS = SCOPE_PARAMS + DRILL_PARAMS
 
@@ -131,6 +133,8 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
                 IncidentEvent.objects.filter(incident=OuterRef("pk"), to_stage__in=BEYOND_RETEST)
             )
         )
+    if value["sent_back"] == "1":
+        queryset = queryset.filter(stage_round__gt=1)
     return queryset
 
 
@@ -499,3 +503,41 @@ def chart(labels: list, datasets: list[dict]) -> str:
 
 
 STEP_ORDER = (Step.UNASSIGNED, Step.ASSIGNED, Step.SUBMITTED)
+
+
+# --- what concerns the person looking -------------------------------------------------------------
+def department_load(department: Department) -> list[dict]:
+    """Each active member of the department with the open incidents assigned to them."""
+    people = (
+        department.employees.filter(is_active=True)
+        .annotate(
+            open_assigned=Count(
+                "assigned_incidents",
+                filter=Q(assigned_incidents__stage__in=OPEN_STAGES),
+            )
+        )
+        .order_by("-open_assigned", "display_name")
+    )
+    return [{"person": person, "count": person.open_assigned} for person in people]
+
+
+def misconfigurations() -> list[str]:
+    """What stops the workflow, for administrators: open stages no department owns, and
+    departments owning a stage without any supervisor to assign or review it."""
+    problems = []
+    owned = set(StageOwnership.objects.values_list("stage", flat=True))
+    for stage in OPEN_STAGES:
+        if stage not in owned:
+            problems.append(
+                _("No department owns the stage “%(stage)s”: set it in Stage ownership.")
+                % {"stage": Stage(stage).label}
+            )
+    unsupervised = Department.objects.filter(
+        pk__in=StageOwnership.objects.values("department"), supervisors__isnull=True
+    )
+    for department in unsupervised.order_by("code"):
+        problems.append(
+            _("%(department)s owns stages but has no supervisor to assign or review them.")
+            % {"department": department.localized_name}
+        )
+    return problems

@@ -238,3 +238,47 @@ def _pareto_chart(rows: list[dict]) -> str:
             },
         ],
     )
+
+
+def home_context(request: HttpRequest) -> dict:
+    """What concerns the person first: their queues, what was sent back to them and mentions;
+    for supervisors their review queue and their departments' load per person; for
+    administrators the import jobs and what is misconfigured."""
+    from incidents import selectors
+    from incidents.admin import queues
+    from incidents.choices import WorkflowAction
+    from incidents.models import LegacyImport, Notification
+
+    user = request.user
+    changelist = reverse("admin:incidents_incident_changelist")
+    counts = selectors.work_queue_counts(user)
+    mine = [
+        {
+            "key": queue,
+            "title": queues.QUEUE_TITLES[queue],
+            "count": counts[queue],
+            "url": queues.queue_list_url(queue),
+        }
+        for queue in selectors.WORK_QUEUES
+    ]
+    sent_back = selectors.work_queue(user, "mine").filter(stage_round__gt=1).count()
+    mentions = Notification.objects.filter(
+        recipient=user, action=WorkflowAction.MENTION, read_at__isnull=True
+    ).count()
+    home = {
+        "queues": mine,
+        "sent_back": {"count": sent_back, "url": f"{changelist}?work=mine&sent_back=1"},
+        "mentions": {
+            "count": mentions,
+            "url": reverse("admin:incidents_notification_changelist")
+            + f"?action={WorkflowAction.MENTION}&unread=1",
+        },
+        "departments": [
+            {"department": department, "load": dashboard.department_load(department)}
+            for department in user.supervised_departments.order_by("code")
+        ],
+    }
+    if user.is_admin:
+        home["imports"] = list(LegacyImport.objects.order_by("-created_at")[:5])
+        home["problems"] = dashboard.misconfigurations()
+    return {"home": home}
