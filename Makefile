@@ -19,6 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	touch $@
 
 run: venv
+	bash scripts/system_packages.sh
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	@echo
@@ -31,6 +32,7 @@ run: venv
 	$(VENV)/bin/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --lifespan off
 
 services:
+	bash scripts/system_packages.sh
 	bash scripts/services.sh
 
 test: venv services

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 
 from config.health import healthz, metrics, readyz, status_page
 from config.language import set_language
+from incidents.admin.reports import incident_report_view
 
 admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
 admin.site.index_title = _("Dashboard")
@@ -15,6 +16,12 @@ urlpatterns = [
     # The chat's HTTP end, behind the admin's login and checks (names: chat:*).
     path("admin/chat/", include("messaging.urls")),
     path("admin/status/", admin.site.admin_view(status_page), name="system_status"),
+    # An incident's failure-analysis report, as PDF or XLSX (incidents/admin/reports.py).
+    path(
+        "admin/incidents/incident/<str:incident_id>/report.<str:kind>",
+        admin.site.admin_view(incident_report_view),
+        name="incident_report",
+    ),
     path("admin/", admin.site.urls),
     # Django's language switcher, which also keeps the choice on the person's account.
     path("i18n/setlang/", set_language, name="set_language"),
