@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from incidents.choices import TERMINAL_STAGES, Stage, WorkflowAction
-from incidents.models import Incident, IncidentEvent
+from incidents.models import Incident, IncidentEvent, ProblemGroup
 from incidents.selectors import incident_records_by_stage, incident_timeline
 from locations.selectors import device_trail
 
@@ -89,12 +89,90 @@ def incident_report(incident: Incident) -> Report:
     )
 
 
-def report_pdf(report: Report) -> bytes:
+@dataclass
+class GroupReport:
+    group: ProblemGroup
+    reports: list[Report]
+    generated_at: datetime
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for report in self.reports:
+            label = str(report.incident.get_stage_display())
+            counts[label] = counts.get(label, 0) + 1
+        return counts
+
+
+def problem_group_report(group: ProblemGroup) -> GroupReport:
+    incidents = group.incidents.select_related("device", "reporter", "problem_group").order_by(
+        "opened_at", "pk"
+    )
+    return GroupReport(
+        group=group,
+        reports=[incident_report(incident) for incident in incidents],
+        generated_at=timezone.now(),
+    )
+
+
+def _pdf(template: str, context: dict) -> bytes:
     import weasyprint
 
-    html = render_to_string("incidents/report/incident.html", {"report": report})
+    html = render_to_string(template, context)
     # Images are read from the storage's files (file:// under MEDIA_ROOT), never fetched.
     return weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
+
+
+def report_pdf(report: Report) -> bytes:
+    return _pdf("incidents/report/incident.html", {"report": report})
+
+
+def group_report_pdf(report: GroupReport) -> bytes:
+    return _pdf("incidents/report/problem_group.html", {"group_report": report})
+
+
+def group_report_xlsx(report: GroupReport) -> bytes:
+    """The group's incidents one per row, then each incident's report sheets after it."""
+    import openpyxl
+
+    from config.spreadsheets import escape_formula
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = _("Incidents")[:31]
+    sheet.append(
+        [
+            _("Incident"),
+            _("Serial number"),
+            _("Project"),
+            _("Fail item"),
+            _("Stage"),
+            _("Opened"),
+            _("Disposition"),
+        ]
+    )
+    for item in report.reports:
+        incident = item.incident
+        sheet.append(
+            [
+                f"#{incident.pk}",
+                escape_formula(incident.device.serial_number),
+                escape_formula(incident.device.project),
+                escape_formula(incident.device.fail_item),
+                str(incident.get_stage_display()),
+                date_format(timezone.localtime(incident.opened_at), "DATETIME_FORMAT"),
+                item.disposition,
+            ]
+        )
+    for item in report.reports:
+        single = openpyxl.load_workbook(io.BytesIO(report_xlsx(item)))
+        for source in single.worksheets:
+            target = book.create_sheet(f"#{item.incident.pk} {source.title}"[:31])
+            for row in source.iter_rows(values_only=True):
+                target.append(list(row))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def report_xlsx(report: Report) -> bytes:

@@ -1,5 +1,5 @@
-"""Downloads of an incident's failure-analysis report (incidents.reports), for whoever may see
-the incident, in their language."""
+"""Downloads of the failure-analysis report of an incident or a problem group (incidents.reports),
+for whoever may see it, in their language."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -9,15 +9,18 @@ from django.utils.http import content_disposition_header
 
 from config.ids import pk_or_404
 from incidents import reports
-from incidents.models import Incident
+from incidents.models import Incident, ProblemGroup
 
-FORMATS = {
-    "pdf": ("application/pdf", reports.report_pdf),
-    "xlsx": (
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        reports.report_xlsx,
-    ),
-}
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMATS = {"pdf": (PDF, reports.report_pdf), "xlsx": (XLSX, reports.report_xlsx)}
+GROUP_FORMATS = {"pdf": (PDF, reports.group_report_pdf), "xlsx": (XLSX, reports.group_report_xlsx)}
+
+
+def _download(content: bytes, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
 
 
 def incident_report_view(request: HttpRequest, incident_id: str, kind: str) -> HttpResponse:
@@ -30,7 +33,23 @@ def incident_report_view(request: HttpRequest, incident_id: str, kind: str) -> H
     if not admin.site.get_model_admin(Incident).has_view_permission(request, incident):
         raise PermissionDenied
     content_type, render = FORMATS[kind]
-    response = HttpResponse(render(reports.incident_report(incident)), content_type=content_type)
-    name = f"FA-report-{incident.pk}-{incident.device.serial_number}.{kind}"
-    response["Content-Disposition"] = content_disposition_header(True, name)
-    return response
+    return _download(
+        render(reports.incident_report(incident)),
+        content_type,
+        f"FA-report-{incident.pk}-{incident.device.serial_number}.{kind}",
+    )
+
+
+def problem_group_report_view(request: HttpRequest, group_id: str, kind: str) -> HttpResponse:
+    """The report of a problem group: every incident in it, for whoever may see the group."""
+    if kind not in GROUP_FORMATS:
+        raise Http404
+    group = get_object_or_404(ProblemGroup, pk=pk_or_404(group_id))
+    if not admin.site.get_model_admin(ProblemGroup).has_view_permission(request, group):
+        raise PermissionDenied
+    content_type, render = GROUP_FORMATS[kind]
+    return _download(
+        render(reports.problem_group_report(group)),
+        content_type,
+        f"FA-report-{group.number}.{kind}",
+    )

@@ -14,7 +14,7 @@ from PIL import Image
 from incidents.choices import Stage
 from incidents.services.records import analysis_result_add, operation_record_add
 from locations.services import device_move
-from tests.factories import EmployeeFactory, LocationFactory
+from tests.factories import EmployeeFactory, LocationFactory, ProblemGroupFactory
 from tests.incidents.test_workflow import assigned, build_team
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,27 @@ def test_unknown_formats_and_ids_are_not_found(analysed):
     assert client.get("/admin/incidents/incident/abc/report.pdf").status_code == 404
     assert client.get("/admin/incidents/incident/999999/report.pdf").status_code == 404
 
+
+def test_a_problem_group_report_holds_each_of_its_incidents(analysed):
+    team, incident = analysed
+    group = ProblemGroupFactory(title="弱信号")
+    incident.problem_group = group
+    incident.save(update_fields=["problem_group"])
+    other = assigned(team, Stage.FAE_RETEST)
+    other.problem_group = group
+    other.save(update_fields=["problem_group"])
+    client = chinese_client(team.supervisor(Stage.FAE_RETEST))
+
+    pdf = client.get(f"/admin/incidents/problemgroup/{group.pk}/report.pdf")
+    xlsx = client.get(f"/admin/incidents/problemgroup/{group.pk}/report.xlsx")
+
+    assert pdf.status_code == xlsx.status_code == 200
+    text, images = pdf_text(pdf.content)
+    assert f"失效分析报告 {group.number}" in text and "弱信号" in text
+    for case in (incident, other):
+        assert f"异常事件 #{case.pk} · {case.device.serial_number}" in text
+    assert images == 1
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))[1:]
+    assert sorted(row[0] for row in rows) == sorted([f"#{incident.pk}", f"#{other.pk}"])
+    assert f"#{incident.pk} 时间线" in book.sheetnames
