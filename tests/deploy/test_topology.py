@@ -13,6 +13,7 @@ import os
 import uuid
 
 import pytest
+import websockets
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -156,6 +157,16 @@ async def chat_and_live_workflow(topology, browser, incident, supervisor, worker
     lead = RoomClient(path, browser.cookie("sessionid"), "lead")
     engineer = RoomClient(path, await database_sync_to_async(session_cookie)(worker), "engineer")
     try:
+        # A page of another site cannot open the room (README: WebSocket not connecting).
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(
+                nginx.ws_url(path),
+                additional_headers={"Cookie": f"sessionid={lead.session}"},
+                origin="http://evil.example.com",
+                open_timeout=5,
+            )
+        assert refused.value.response.status_code == 403
+
         # nginx sends each new connection to the process with fewer open ones: one each.
         await lead.connect(nginx)
         await engineer.connect(nginx)
@@ -196,6 +207,16 @@ async def chat_and_live_workflow(topology, browser, incident, supervisor, worker
         dropped = [client for client in (lead, engineer) if not client.connected]
         kept = [client for client in (lead, engineer) if client.connected]
         assert len(dropped) == 1 and len(kept) == 1
+
+        # A form posted from another origin is refused (README: CSRF row).
+        status, _h, _b = await asyncio.to_thread(
+            browser.request,
+            "POST",
+            f"/admin/incidents/incident/{incident.pk}/cancel/",
+            {"csrfmiddlewaretoken": browser.cookie("csrftoken"), "comment": "x"},
+            headers={"Origin": "http://evil.example.com", "Referer": "http://evil.example.com/"},
+        )
+        assert status == 403
 
         # Pages keep loading through nginx meanwhile.
         for _ in range(6):

@@ -252,7 +252,7 @@ class Browser:
         )
         if status != 200 or not self.cookie("sessionid"):
             said = re.findall(r'(?s)class="[^"]*errornote[^"]*"[^>]*>(.*?)<', body)
-            raise AssertionError(f"logging in as {username} failed: {status} {said}")
+            raise AssertionError(f"logging in as {username} failed: {status} {said} {body[:800]}")
 
     def upload(self, path: str, fields: dict, file_field: str, file_path: Path):
         boundary = uuid.uuid4().hex
