@@ -10,7 +10,7 @@ file. The incident's stage and step are exported in words but never imported: on
 workflow changes them; the device's details in the incident list are for reading too.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
+from import_export.resources import Diff
 
 from incidents import services
 from incidents.choices import Role
@@ -33,6 +34,25 @@ def _names(kind: str, field_name: str) -> list[str]:
 
 def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+class WordsDiff(Diff):
+    """The import preview's rows as the file has them: each column through its resource's
+    export (stage and step in words, the assignee by name), not the raw values."""
+
+    def __init__(self, resource, instance, new):
+        super().__init__(resource, instance, new)
+        self.left = self._words(resource, instance)
+
+    def compare_with(self, resource, instance):
+        self.right = self._words(resource, instance)
+
+    @staticmethod
+    def _words(resource, instance) -> list:
+        if instance is None:  # a deleted row
+            return [""] * len(resource.get_import_fields())
+        values = (resource.export_field(field, instance) for field in resource.get_import_fields())
+        return ["" if value is None else value for value in values]
 
 
 class BilingualResource(resources.ModelResource):
@@ -59,6 +79,9 @@ class BilingualResource(resources.ModelResource):
         if legacy in COLUMNS[self.sheet_kind]:
             return _names(self.sheet_kind, legacy)
         return self.extra_columns.get(name) or [self.fields[name].column_name]
+
+    def get_diff_class(self):
+        return WordsDiff
 
     def get_user_visible_fields(self):
         """What the import page says it imports: the columns an import reads."""
@@ -109,7 +132,13 @@ class BilingualResource(resources.ModelResource):
 
 class MomentWidget(widgets.DateTimeWidget):
     """Dates as the legacy workbook writes them: real dates, or text such as 2025-03-04 10:22,
-    2025/3/4 or 2025.03.04."""
+    2025/3/4 or 2025.03.04. An XLSX export writes real date cells (local time, to the second),
+    so a spreadsheet sorts and filters them as dates; CSV writes the text."""
+
+    def render(self, value, obj=None, **kwargs):
+        if kwargs.get("force_native_type") and isinstance(value, datetime):
+            return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
+        return super().render(value, obj, **kwargs)
 
     def clean(self, value, row=None, **kwargs):
         if is_blank(value):
@@ -194,18 +223,21 @@ def _report_field(attribute: str | None, name: str, widget=None) -> fields.Field
 
 
 class IncidentResource(BilingualResource):
-    """The register as a weekly report needs it: the device and its failure, where the
-    incident stands (stage and step in words, who has it, for how long), opened and closed."""
+    """The register as a weekly report needs it: the incident's number, the device and its
+    failure, where the incident stands (stage and step in words, who has it, for how long),
+    opened and closed."""
 
     sheet_kind = SheetKind.REGISTER
     aliases = {"device": "serial_number"}
     extra_columns = {
+        "incident_number": ["异常编号", "incident no."],
         "step": ["步骤", "step"],
         "assignee": ["负责人", "assignee"],
         "days_in_stage": ["在节点天数", "days in stage"],
         "closed_at": ["关闭时间", "closed at"],
     }
 
+    incident_number = _report_field("pk", "incident_number", widgets.IntegerWidget())
     device = _field(SheetKind.REGISTER, "device", SerialNumberWidget(), legacy="serial_number")
     project = _report_field("device__project", "project")
     fail_station = _report_field("device__fail_station", "fail_station")
@@ -281,6 +313,7 @@ class IncidentResource(BilingualResource):
     class Meta:
         model = Incident
         fields = (
+            "incident_number",
             "device",
             "project",
             "fail_station",

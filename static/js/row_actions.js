@@ -1,7 +1,7 @@
 // The row actions of a long list (admin/lean_change_list_results.html): one menu for the page,
 // kept in <template id="adt-row-actions">, opened beside the row's button with that row's id in
 // its links. Rows carry a button only, not a hidden copy of the menu each. Escape, a click
-// elsewhere or a scroll closes it; the arrow keys move between its items.
+// elsewhere or Tab closes it; the arrow keys, Home and End move between its items.
 (function () {
   "use strict";
 
@@ -54,6 +54,20 @@
     }
   }
 
+  // Beside the button (below it, or above when there is no room), or closed when the button
+  // has left the screen (a scroll took it away).
+  function place() {
+    const { menu, button } = open;
+    const at = button.getBoundingClientRect();
+    if (!at.width || at.bottom < 0 || at.top > window.innerHeight || at.right < 0 || at.left > window.innerWidth) {
+      close(false);
+      return;
+    }
+    const below = at.bottom + 4 + menu.offsetHeight <= window.innerHeight;
+    menu.style.top = `${below ? at.bottom + 4 : Math.max(4, at.top - 4 - menu.offsetHeight)}px`;
+    menu.style.left = `${Math.max(4, at.right - menu.offsetWidth)}px`;
+  }
+
   function show(button) {
     close(false);
     const menu = template.content.firstElementChild.cloneNode(true);
@@ -65,16 +79,16 @@
     menu.style.position = "fixed";
     menu.style.visibility = "hidden";
     document.body.append(menu);
-    const place = button.getBoundingClientRect();
-    const below = place.bottom + 4 + menu.offsetHeight <= window.innerHeight;
-    menu.style.top = `${below ? place.bottom + 4 : Math.max(4, place.top - 4 - menu.offsetHeight)}px`;
-    menu.style.left = `${Math.max(4, place.right - menu.offsetWidth)}px`;
-    menu.style.visibility = "";
     open = { menu, button };
+    place();
+    if (!open) {
+      return;
+    }
+    menu.style.visibility = "";
     button.setAttribute("aria-expanded", "true");
-    const first = items()[0];
+    const first = items().find((item) => item.getAttribute("aria-disabled") !== "true") || items()[0];
     if (first) {
-      first.focus();
+      first.focus({ preventScroll: true });
     }
   }
 
@@ -99,18 +113,27 @@
     if (event.key === "Escape") {
       event.preventDefault();
       close(true);
-    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    } else if (["ArrowDown", "ArrowUp", "Home", "End"].includes(event.key)) {
       event.preventDefault();
       const all = items();
+      if (!all.length) {
+        return;
+      }
       const at = all.indexOf(document.activeElement);
-      const step = event.key === "ArrowDown" ? 1 : -1;
-      all[(at + step + all.length) % all.length].focus();
+      const to = {
+        ArrowDown: (at + 1) % all.length,
+        ArrowUp: (at - 1 + all.length) % all.length,
+        Home: 0,
+        End: all.length - 1,
+      }[event.key];
+      all[to].focus({ preventScroll: true });
     } else if (event.key === "Tab") {
       close(false);
     }
   });
 
-  // The menu is placed for the button where it stands now: anything that moves it closes it.
-  window.addEventListener("scroll", () => close(false), true);
-  window.addEventListener("resize", () => close(false));
+  // The menu follows its button when the page or the table scrolls (a scroll that brought the
+  // button into view may be reported just after the click), and closes when the button leaves.
+  window.addEventListener("scroll", () => open && place(), true);
+  window.addEventListener("resize", () => open && place());
 })();

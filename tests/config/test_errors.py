@@ -29,7 +29,7 @@ class StaleLinkTests:
 
         html = staff_client.get("/admin/no-such-page/").content.decode()
 
-        assert "页面没有找到" in html
+        assert "页面不存在" in html
         assert 'lang="zh-hans"' in html
 
     def test_someone_not_logged_in_is_offered_the_login(self, client: Client):
@@ -56,7 +56,7 @@ class RefusalTests:
 
         html = staff_client.get(reverse("admin:incidents_employee_import")).content.decode()
 
-        assert "禁止访问" in html
+        assert "无权访问" in html
 
 
 class ServerErrorTests:
@@ -64,7 +64,7 @@ class ServerErrorTests:
         with translation.override("zh-hans"):
             html = render_to_string("500.html")
 
-        assert "服务器错误(500)" in html
+        assert "服务器错误 (500)" in html
         assert 'href="/"' in html
 
 

@@ -159,8 +159,8 @@ class ExportMatchesItsPreviewTests:
     @pytest.mark.parametrize(
         ("language", "sheet_name", "first_columns"),
         [
-            ("zh-hans", "异常事件", ["设备SN", "专案", "Fail站"]),
-            ("en", "Incidents", ["Serial number", "Project", "Fail station"]),
+            ("zh-hans", "异常事件", ["异常编号", "设备SN", "专案"]),
+            ("en", "Incidents", ["Incident no.", "Serial number", "Project"]),
         ],
     )
     def test_the_file_has_the_columns_and_sheet_name_the_page_promised(
@@ -231,6 +231,7 @@ class WeeklyReportTests:
 
         device = working.device
         assert rows[device.serial_number] | {"Opened at": None, "Notes": None} == {
+            "Incident no.": str(working.pk),
             "Serial number": device.serial_number,
             "Project": device.project,
             "Fail station": device.fail_station,
@@ -263,6 +264,38 @@ class WeeklyReportTests:
         assert result.totals["skip"] == len(dataset) == 3
         after = list(Incident.objects.values_list("stage", "step", "assignee", "description"))
         assert after == before
+
+    def test_the_xlsx_through_the_admin_has_real_dates_and_numbers(self, team, admin_client):
+        closed = incident_cancel(incident=open_incident(team), by=team.admin, reason="Twice")
+
+        sheet = downloaded_sheet(admin_client, "incidents_incident")
+
+        header = [cell.value for cell in sheet[1]]
+        row = dict(zip(header, [cell.value for cell in sheet[2]], strict=True))
+        opened = timezone.localtime(closed.opened_at).replace(tzinfo=None, microsecond=0)
+        assert row["Incident no."] == closed.pk
+        assert row["Opened at"] == opened
+        assert sheet.cell(2, header.index("Opened at") + 1).is_date
+
+    def test_the_import_preview_shows_the_rows_as_the_file_has_them(self, team, admin_client):
+        incident = assigned(team, Stage.FAE_RETEST)
+        admin_client.post(reverse("set_language"), {"language": "zh-hans"})
+        sheet = downloaded_sheet(admin_client, "incidents_incident")
+        upload = io.BytesIO()
+        sheet.parent.save(upload)
+        upload.seek(0)
+        upload.name = "incidents.xlsx"
+
+        html = admin_client.post(
+            reverse("admin:incidents_incident_import"),
+            {"import_file": upload, "format": "0", "resource": "0"},
+        ).content.decode()
+
+        preview = html[html.index("import-preview") :]
+        assert "FAE复测" in preview and "处理中" in preview
+        assert incident.assignee.get_full_name() in preview
+        assert ">fae_retest<" not in preview and ">assigned<" not in preview
+        assert f"({incident.assignee.employee_number})" not in preview
 
 
 def import_rows(resource_class, rows: list[dict], user, dry_run: bool = False):
