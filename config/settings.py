@@ -366,6 +366,8 @@ UNFOLD = {
     "ENVIRONMENT": "config.unfold.environment_callback",
     "DASHBOARD_CALLBACK": "config.unfold.dashboard_callback",
     "STYLES": [lambda request: static("css/adt.css")],
+    # Ctrl+K: Enter opens the first result (static/js/command_search.js).
+    "SCRIPTS": [lambda request: static("js/command_search.js")],
     # A calm steel blue: red, amber and green are words of this domain (failure and scrap,
     # waiting, done), so the theme uses none of them.
     "COLORS": {

@@ -1,5 +1,9 @@
 """Callbacks for the Unfold admin: the sidebar, the environment badge and the dashboard."""
 
+import re
+
+from django.contrib import admin
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +13,8 @@ from fixtures.demo import demo_data_loaded
 from incidents import selectors
 from incidents.admin import queues
 from incidents.admin.dashboard import dashboard_context, home_context
+from incidents.choices import OPEN_STAGES, Stage
+from incidents.models import Incident
 from locations.models import Device
 from messaging import selectors as chat_selectors
 
@@ -203,27 +209,87 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
     ]
 
 
+# `13` or `#13` names incident 13.
+INCIDENT_NUMBER = re.compile(r"#?\s*(\d{1,9})")
+# Per kind of answer: enough to pick from in a command palette.
+SEARCH_LIMIT = 10
+
+
 def where_is_search(request: HttpRequest, term: str) -> list[SearchResult]:
-    """Ctrl+K from any page: a serial number (or part of one) answers where the device is and
-    who holds it, without opening anything."""
-    if not request.user.has_perm("locations.view_device"):
+    """Ctrl+K from any page, best answer first (Enter opens the first result):
+
+    - `13` or `#13`: incident 13;
+    - a serial number or part of one: where the device is, who holds it, and its open incident
+      with its stage;
+    - anything the incident list's search finds (a fail item such as CAM_AF, a project, a
+      problem group, an assignee): those incidents, through that list's own search.
+
+    Each part only for those who may view it, through the admin pages' own querysets."""
+    term = term.strip()
+    if not term:
         return []
-    devices = Device.objects.filter(serial_number__icontains=term.strip()).select_related(
-        "location", "holder"
-    )[:10]
-    return [
-        SearchResult(
-            title=device.serial_number,
-            description=_("at %(where)s · held by %(holder)s")
-            % {
-                "where": device.location or "—",
-                "holder": device.holder.get_full_name() if device.holder else "—",
-            },
-            link=reverse("admin:locations_device_change", args=[device.pk]),
-            icon="location_searching",
+    incident_admin = admin.site.get_model_admin(Incident)
+    device_admin = admin.site.get_model_admin(Device)
+    may_see_incidents = incident_admin.has_view_permission(request)
+    incidents = incident_admin.get_queryset(request).select_related("device", "assignee")
+    results, shown = [], set()
+
+    def add_incidents(found) -> None:
+        for incident in found:
+            if incident.pk not in shown:
+                shown.add(incident.pk)
+                results.append(_incident_result(incident))
+
+    number = INCIDENT_NUMBER.fullmatch(term)
+    if may_see_incidents and number:
+        add_incidents(incidents.filter(pk=int(number[1])))
+    if device_admin.has_view_permission(request):
+        open_incident = Incident.objects.filter(device=OuterRef("pk"), stage__in=OPEN_STAGES)
+        devices = (
+            device_admin.get_queryset(request)
+            .filter(serial_number__icontains=term.lstrip("#"))
+            .select_related("location", "holder")
+            .annotate(open_incident=Subquery(open_incident.values("pk")[:1]))
+            .order_by("serial_number")[:SEARCH_LIMIT]
         )
-        for device in devices
+        results.extend(_device_result(device, may_see_incidents) for device in devices)
+    if may_see_incidents:
+        found, _duplicates = incident_admin.get_search_results(request, incidents, term)
+        add_incidents(found.distinct().order_by("-opened_at", "-id")[:SEARCH_LIMIT])
+    return results
+
+
+def _device_result(device: Device, with_incident: bool) -> SearchResult:
+    description = _("at %(where)s · held by %(holder)s") % {
+        "where": device.location or "—",
+        "holder": device.holder.get_full_name() if device.holder else "—",
+    }
+    if with_incident and device.open_incident:
+        description += " · " + _("open incident #%(number)s, %(stage)s") % {
+            "number": device.open_incident,
+            "stage": Stage(device.open_stage).label,
+        }
+    return SearchResult(
+        title=device.serial_number,
+        description=description,
+        link=reverse("admin:locations_device_change", args=[device.pk]),
+        icon="location_searching",
+    )
+
+
+def _incident_result(incident: Incident) -> SearchResult:
+    parts = [
+        incident.get_stage_display(),
+        incident.get_step_display(),
+        incident.assignee.get_full_name() if incident.assignee else _("unassigned"),
+        incident.device.fail_item,
     ]
+    return SearchResult(
+        title=_("Incident %(incident)s") % {"incident": incident},
+        description=" · ".join(str(part) for part in parts if part),
+        link=reverse("admin:incidents_incident_change", args=[incident.pk]),
+        icon="report",
+    )
 
 
 def environment_callback(request: HttpRequest) -> list[str] | None:

@@ -28,7 +28,7 @@ from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.resources import DeviceResource, LocationResource
 from locations.services import custody_check, location_update, location_would_cycle
-from locations.views import ScanStationApiView, ScanStationView
+from locations.views import ScanCommandSheetView, ScanStationApiView, ScanStationView
 
 LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
 
@@ -186,6 +186,11 @@ class DeviceAdmin(
                 "scan/api/",
                 self.admin_site.admin_view(ScanStationApiView.as_view(model_admin=self)),
                 name="locations_device_scan_api",
+            ),
+            path(
+                "scan/commands/",
+                self.admin_site.admin_view(ScanCommandSheetView.as_view(model_admin=self)),
+                name="locations_device_scan_commands",
             ),
             *super().get_urls(),
         ]

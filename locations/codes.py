@@ -34,6 +34,41 @@ class ScanError(Exception):
         self.message = message
 
 
+# Printed command codes (the scan station's command sheet): a clerk holding a scanner commits,
+# undoes or starts over without reaching for the keyboard.
+COMMAND_PREFIX = "CMD:"
+
+
+class Command:
+    MOVE = "MOVE"
+    UNDO = "UNDO"
+    CLEAR = "CLEAR"
+
+
+COMMAND_LABELS = {
+    Command.MOVE: gettext_lazy("Move now"),
+    Command.UNDO: gettext_lazy("Undo last move"),
+    Command.CLEAR: gettext_lazy("Start over"),
+}
+
+
+def command_payload(command: str) -> str:
+    """Exactly what the QR code of a printed command encodes."""
+    return COMMAND_PREFIX + command
+
+
+def command_of(code: str) -> str | None:
+    """The command a scanned code stands for (any case, as scanners may change it), or None
+    for a code that is not a command code; an unknown command is a ScanError."""
+    code = (code or "").strip()
+    if code[: len(COMMAND_PREFIX)].upper() != COMMAND_PREFIX:
+        return None
+    command = code[len(COMMAND_PREFIX) :].strip().upper()
+    if command not in COMMAND_LABELS:
+        raise ScanError(_("%(code)s is not a command this station knows.") % {"code": code})
+    return command
+
+
 @dataclass(frozen=True)
 class Scanned:
     kind: str

@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
-from locations.codes import label_key, label_payload
+from locations.codes import COMMAND_LABELS, Command, command_payload, label_key, label_payload
 from locations.models import Device
 
 # A4 label paper, 3 by 8 labels of 70 by 37 mm (the common 24-up sheet).
@@ -83,6 +83,40 @@ def label_sheet_pdf(objects: list[Model]) -> bytes:
             pdf.drawString(
                 text_x, y + LABEL_HEIGHT - (20 + 4 * line_number) * mm, title[start : start + 16]
             )
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+# The command sheet hangs at the scan station: the order is the order of a move's life.
+COMMAND_SHEET = [Command.MOVE, Command.UNDO, Command.CLEAR]
+
+
+def command_sheet_pdf(*, title: str, hint: str) -> bytes:
+    """One A4 page with a large QR code for each scan station command (Move now, Undo last move,
+    Start over), named in the reader's language, so a clerk holding a scanner needs no keyboard.
+    `title` and `hint` are the page's heading and the line under it."""
+    pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf.setTitle(title)
+    height = A4[1]
+    pdf.setFont(CJK_FONT, 20)
+    pdf.drawString(20 * mm, height - 25 * mm, title)
+    pdf.setFont(CJK_FONT, 10)
+    pdf.drawString(20 * mm, height - 33 * mm, hint)
+    qr_size, step = 70 * mm, 82 * mm
+    for index, command in enumerate(COMMAND_SHEET):
+        y = height - 45 * mm - (index + 1) * step + (step - qr_size)
+        _draw_qr(pdf, command_payload(command), 20 * mm, y, qr_size)
+        pdf.setFont(CJK_FONT, 24)
+        pdf.drawString(
+            20 * mm + qr_size + 10 * mm, y + qr_size / 2 + 4 * mm, str(COMMAND_LABELS[command])
+        )
+        pdf.setFont("Helvetica", 11)
+        pdf.drawString(
+            20 * mm + qr_size + 10 * mm, y + qr_size / 2 - 6 * mm, command_payload(command)
+        )
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()

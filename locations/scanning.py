@@ -1,6 +1,13 @@
 """The scan station's state between scans: which device, person and location have been scanned
 so far, and this session's moves. It lives in the user's session (the database), so any app
-process can serve the next scan."""
+process can serve the next scan.
+
+A move is recorded only on purpose: on the third scan (device, person and location), or, with
+two scanned, when the person presses Enter or scans the printed MOVE code. Nothing is committed
+by waiting: a clerk who scans a device and a location and then reaches for a badge must not find
+a move already recorded without the holder they were about to scan (a countdown would do exactly
+that to anyone slower than it). Before the move, the reply says what stays as it is.
+"""
 
 from collections.abc import Callable
 
@@ -11,7 +18,15 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from locations.codes import CodeKind, ScanError, Scanned, resolve
+from locations.codes import (
+    COMMAND_LABELS,
+    CodeKind,
+    Command,
+    ScanError,
+    Scanned,
+    command_of,
+    resolve,
+)
 from locations.models import Device, Location
 from locations.services import custody_check, device_move, device_move_undo
 
@@ -53,6 +68,16 @@ class ScanStation:
     # --- the three things a person can do -------------------------------------------------------
     def scan(self, code: str, reason: str = "") -> dict:
         try:
+            command = command_of(code)
+        except ScanError as error:
+            return self.reply("error", _message(error))
+        if command == Command.MOVE:
+            return self.commit(reason=reason)
+        if command == Command.UNDO:
+            return self.undo()
+        if command == Command.CLEAR:
+            return self.clear()
+        try:
             scanned = resolve(code)
             self._accept(scanned)
         except (ScanError, ValidationError) as error:
@@ -61,7 +86,7 @@ class ScanStation:
         if len(pending) == 3:
             return self.commit(reason=reason)
         if CodeKind.DEVICE in pending and len(pending) == 2:
-            return self.reply("ready", _("Scan the other one too, or press Enter to move now."))
+            return self.reply("ready", self._ready_message(pending))
         return self.reply("info", _("%(what)s scanned.") % {"what": _describe(scanned.obj)})
 
     def commit(self, reason: str) -> dict:
@@ -101,9 +126,12 @@ class ScanStation:
         return self.reply("moved", message, device=device)
 
     def undo(self) -> dict:
+        """Undo the newest move of the session; it stays in the list, marked undone."""
         if not self.state["moves"]:
             return self.reply("error", _("There is no move to undo in this session."))
         last = self.state["moves"][0]
+        if last.get("undone"):
+            return self.reply("error", _("The last move (%(serial)s) is undone already.") % last)
         device = Device.objects.filter(pk=last["device_id"]).first()
         try:
             if device is None:
@@ -111,7 +139,7 @@ class ScanStation:
             device = device_move_undo(device=device, history_id=last["history_id"], by=self.user)
         except ValidationError as error:
             return self.reply("error", _message(error))
-        self.state["moves"] = self.state["moves"][1:]
+        self.state["moves"] = [{**last, "undone": True}, *self.state["moves"][1:]]
         self._save()
         return self.reply(
             "undone", _("Undone: %(serial)s is back at %(from)s.") % last, device=device
@@ -147,6 +175,38 @@ class ScanStation:
         self._save()
 
     # --- what the page shows --------------------------------------------------------------------
+    def _kept(self, pending: dict[str, object]) -> dict[str, str]:
+        """With a device and one other thing scanned: what the move leaves as it is. device_move
+        changes only what it is given, so an unscanned holder or location is kept."""
+        device = pending.get(CodeKind.DEVICE)
+        if device is None or len(pending) != 2:
+            return {}
+        if CodeKind.EMPLOYEE not in pending:
+            holder = device.holder
+            return {CodeKind.EMPLOYEE: holder.get_full_name() if holder else _("nobody")}
+        return {CodeKind.LOCATION: str(device.location) if device.location else _("no location")}
+
+    def _ready_message(self, pending: dict[str, object]) -> str:
+        device = pending[CodeKind.DEVICE]
+        kept = self._kept(pending)
+        if CodeKind.EMPLOYEE in kept:
+            if device.holder is None:
+                what = _("%(serial)s goes to %(to)s; it stays held by nobody.")
+            else:
+                what = _("%(serial)s goes to %(to)s; %(kept)s keeps holding it.")
+            to = pending[CodeKind.LOCATION]
+        else:
+            what = _("%(serial)s goes to %(to)s and stays at %(kept)s.")
+            to = pending[CodeKind.EMPLOYEE].get_full_name()
+        context = {"serial": device.serial_number, "to": to, "kept": next(iter(kept.values()))}
+        return " ".join(
+            [
+                what % context,
+                _("Press Enter or scan “%(move)s” to record it, or scan the other one too.")
+                % {"move": COMMAND_LABELS[Command.MOVE]},
+            ]
+        )
+
     def reply(self, level: str, message: str, device: Device | None = None) -> dict:
         pending = self._pending()
         device = device or pending.get(CodeKind.DEVICE)
@@ -154,6 +214,7 @@ class ScanStation:
             "level": level,
             "message": str(message),
             "pending": {kind: _describe(obj) for kind, obj in pending.items()},
+            "kept": self._kept(pending),
             "moves": self.state["moves"],
             "device": None,
         }

@@ -1,8 +1,9 @@
-"""Custom admin pages of the physical world: the scan station."""
+"""Custom admin pages of the physical world: the scan station and its printed command sheet."""
 
 import json
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -10,6 +11,7 @@ from unfold.views import UnfoldModelAdminViewMixin
 
 from incidents.selectors import scan_station_device_status
 from locations import selectors
+from locations.labels import command_sheet_pdf
 from locations.scanning import ScanStation
 
 WELCOME = _("Scan a device, a person and a location, in any order.")
@@ -30,10 +32,11 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
             texts={
                 "device": _("Device"),
                 "none": "—",
-                "moving": _("Moving in"),
                 "incident": _("Open incident"),
                 "where": _("Now"),
                 "offline": _("The server did not answer; scan again."),
+                "kept": _("Stays:"),
+                "undone": _("undone"),
             },
             initial=station.reply(
                 "info", _("Scan a device, a person and a location, in any order.")
@@ -71,3 +74,23 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
             message = _("Unknown operation: the page is out of date, reload it.")
             return JsonResponse({"level": "error", "message": str(message)}, status=400)
         return JsonResponse(reply)
+
+
+class ScanCommandSheetView(UnfoldModelAdminViewMixin, View):
+    """The A4 page of command codes (Move now, Undo last move, Start over) to print and hang at
+    the scan station, in the language of whoever prints it."""
+
+    title = _("Scan station commands")
+    permission_required = ("locations.move_device",)
+    http_method_names = ["get"]
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        pdf = command_sheet_pdf(
+            title=str(self.title),
+            hint=str(_("Scan a code with the scanner instead of pressing a key.")),
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=False, filename="scan-station-commands.pdf"
+        )
+        return response

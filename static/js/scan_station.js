@@ -1,5 +1,8 @@
 // Scan station: a barcode scanner types a code and presses Enter. Every scan goes to the server,
 // which keeps the state; this script only shows it, keeps the focus and beeps.
+// A move is recorded on the third scan, or on Enter (or the printed "Move now" code) with two
+// things scanned; never by waiting. A countdown would record the move of a clerk who scanned a
+// device and a location and is reaching for the badge: the holder they meant would be lost.
 (function () {
   const root = document.querySelector(".adt-scan");
   if (!root) return;
@@ -11,8 +14,6 @@
   const moves = document.getElementById("scan-moves");
   const texts = JSON.parse(document.getElementById("scan-texts").textContent);
   const csrf = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="))?.split("=")[1] || "";
-  const AUTO_COMMIT_SECONDS = 4;
-  let countdown = null;
   let audio = null;
 
   function beep(ok) {
@@ -29,29 +30,19 @@
     } catch (e) { /* no audio device: the banner still says it */ }
   }
 
-  function stopCountdown() {
-    if (countdown) { clearInterval(countdown.timer); countdown = null; }
-  }
-
-  function startCountdown() {
-    stopCountdown();
-    let left = AUTO_COMMIT_SECONDS;
-    countdown = { timer: setInterval(() => {
-      left -= 1;
-      if (left <= 0) { stopCountdown(); send({ op: "commit", reason: reason.value }); return; }
-      banner.dataset.count = `${texts.moving} ${left}…`;
-      banner.textContent = `${banner.dataset.base} ${banner.dataset.count}`;
-    }, 1000) };
-  }
-
   function render(reply) {
     banner.dataset.level = reply.level;
-    banner.dataset.base = reply.message;
     banner.textContent = reply.message;
+    const kept = reply.kept || {};
     for (const slot of ["device", "employee", "location"]) {
       const el = root.querySelector(`[data-slot=${slot}] strong`);
       el.textContent = reply.pending[slot] || texts.none;
       el.parentElement.classList.toggle("adt-filled", Boolean(reply.pending[slot]));
+      // What the move will leave as it is, before it is recorded.
+      const keptEl = root.querySelector(`[data-slot=${slot}] .adt-scan-kept`);
+      keptEl.hidden = !kept[slot];
+      keptEl.textContent = kept[slot] ? `${texts.kept} ${kept[slot]}` : "";
+      el.parentElement.classList.toggle("adt-kept", Boolean(kept[slot]));
     }
     if (reply.device) {
       deviceBox.hidden = false;
@@ -75,11 +66,19 @@
     }
     moves.replaceChildren(...reply.moves.map((move) => {
       const li = document.createElement("li");
-      li.textContent = `${move.at} · ${move.serial}: ${move.from} → ${move.to}`;
+      const text = `${move.at} · ${move.serial}: ${move.from} → ${move.to}`;
+      if (move.undone) {
+        // Undone moves stay in the list, struck through, so the session tells what happened.
+        li.className = "adt-scan-undone";
+        const del = document.createElement("del");
+        del.textContent = text;
+        li.append(del, ` (${texts.undone})`);
+      } else {
+        li.textContent = text;
+      }
       return li;
     }));
     if (reply.level === "moved") reason.value = "";
-    if (reply.level === "ready") startCountdown(); else stopCountdown();
     if (reply.level === "moved" || reply.level === "undone") beep(true);
     if (reply.level === "error") beep(false);
   }
@@ -88,7 +87,6 @@
   // after the previous answer, so none overwrites another's state.
   let queue = Promise.resolve();
   function send(payload) {
-    stopCountdown();
     queue = queue.then(() => post(payload)).catch(() => {
       banner.dataset.level = "error";
       banner.textContent = texts.offline;
@@ -119,6 +117,15 @@
       input.value = "";
       send({ op: "clear" });
     }
+  });
+  // Ctrl+Z (⌘Z) undoes the last move, wherever the focus is except in the reason being typed,
+  // where it undoes typing as usual.
+  document.addEventListener("keydown", (event) => {
+    if (event.key.toLowerCase() !== "z" || !(event.ctrlKey || event.metaKey) || event.shiftKey) return;
+    if (event.target === reason) return;
+    event.preventDefault();
+    input.value = "";
+    send({ op: "undo" });
   });
   reason.addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); send({ op: "commit", reason: reason.value }); }

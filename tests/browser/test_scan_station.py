@@ -1,5 +1,9 @@
 """A line worker moves a demo device with the keyboard only, as a barcode scanner types: three
-scans, a loud confirmation, and the new place on the device's page and in its trail."""
+scans, a loud confirmation, and the new place on the device's page and in its trail. With two
+things scanned nothing is recorded by waiting: the page says who keeps the device, Enter records
+it, Ctrl+Z and the printed UNDO code undo it, and the undone move stays struck through."""
+
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,6 +23,8 @@ class ScanStationBrowserTests:
         serial = first.inner_text().strip()
         device_url = first.get_attribute("href")
 
+        # A clock the test moves on: waiting well past any countdown must record nothing.
+        page.clock.install()
         page.goto(f"{live_server_url}/admin/locations/device/scan/")
         scan_input = page.get_by_test_id("scan-input")
         expect(scan_input).to_be_focused()
@@ -33,6 +39,55 @@ class ScanStationBrowserTests:
         expect(page.get_by_test_id("scan-moves")).to_contain_text(serial)
         expect(scan_input).to_be_focused()
         page.screenshot(path=tmp_path / "scan-station.png")
+
+        # Device and location, no badge: ready, saying the holder stays, and nothing recorded.
+        moves = page.get_by_test_id("scan-moves")
+        for code in (f"DEV:{serial}", "WH-B2-05"):
+            page.keyboard.type(code)
+            page.keyboard.press("Enter")
+        expect(banner).to_have_attribute("data-level", "ready")
+        expect(banner).to_contain_text("Zhou Tao keeps holding it")
+        expect(page.get_by_test_id("kept-employee")).to_have_text("Stays: 周涛 Zhou Tao")
+        page.clock.run_for(15_000)
+        expect(banner).to_have_attribute("data-level", "ready")
+        expect(moves.locator("li")).to_have_count(1)
+        page.screenshot(path=tmp_path / "scan-station-ready.png")
+        page.keyboard.press("Enter")
+        expect(banner).to_have_attribute("data-level", "moved")
+        expect(moves.locator("li")).to_have_count(2)
+        expect(page.get_by_test_id("kept-employee")).to_be_hidden()
+
+        # Ctrl+Z undoes it; the move stays in the list, struck through.
+        page.keyboard.press("Control+z")
+        expect(banner).to_have_attribute("data-level", "undone")
+        expect(moves.locator("li")).to_have_count(2)
+        undone = moves.locator("li").first
+        expect(undone).to_have_class(re.compile("adt-scan-undone"))
+        expect(undone.locator("del")).to_have_css("text-decoration-line", "line-through")
+        expect(undone.locator("del")).to_contain_text("WH-B2-05")
+        expect(moves.locator("li").nth(1)).not_to_have_class(re.compile("adt-scan-undone"))
+        page.keyboard.type("CMD:UNDO")
+        page.keyboard.press("Enter")
+        expect(banner).to_contain_text("undone already")
+
+        # The printable command codes the scanner can read instead of keys.
+        sheet = page.get_by_test_id("scan-commands")
+        response = page.request.get(f"{live_server_url}{sheet.get_attribute('href')}")
+        assert response.status == 200
+        assert response.headers["content-type"] == "application/pdf"
+
+        # The same screen in Chinese (the session's moves are still listed).
+        page.context.add_cookies(
+            [{"name": "django_language", "value": "zh-hans", "url": live_server_url}]
+        )
+        page.reload()
+        expect(page.locator("#scan-clear")).to_contain_text("重新开始")
+        expect(moves.locator("li.adt-scan-undone del")).to_have_count(1)
+        page.screenshot(path=tmp_path / "scan-station-zh.png")
+        page.context.clear_cookies(name="django_language")
+        page.reload()
+        page.clock.run_for(1000)
+        expect(scan_input).to_be_focused()
 
         page.keyboard.type(f"DEV:{serial}")
         page.keyboard.press("Enter")

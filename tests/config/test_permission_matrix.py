@@ -133,6 +133,17 @@ EXPECTATIONS: dict[str, Expectation] = {
     "readyz": Expectation(at("readyz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
     # Metrics answer only a monitoring system holding METRICS_TOKEN (unset here): nobody.
     "metrics": Expectation(at("metrics"), get=shown_to(), post=shown_to()),
+    # An incident's failure-analysis report: whoever may see the incident.
+    "incident_report": Expectation(
+        lambda world: reverse("incident_report", args=[world.arg("xray_case"), "pdf"]),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
+    "problem_group_report": Expectation(
+        lambda world: reverse("problem_group_report", args=[world.arg("problem_group"), "xlsx"]),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
     # The site's status: administrators only.
     "system_status": Expectation(
         at("system_status"), get=shown_to(*ADMINS), post=shown_to(*ADMINS)
@@ -349,6 +360,10 @@ EXPECTATIONS: dict[str, Expectation] = {
     # POSTs, here the commit of a device scanned with a location.
     "admin:locations_device_scan": Expectation(
         at("admin:locations_device_scan"), get=shown_to(*SIGNED_IN), post=shown_to()
+    ),
+    # The scan station's printable command codes (a PDF): for those who may move devices.
+    "admin:locations_device_scan_commands": Expectation(
+        at("admin:locations_device_scan_commands"), get=shown_to(*SIGNED_IN), post=shown_to()
     ),
     "admin:locations_device_scan_api": Expectation(
         at("admin:locations_device_scan_api"),

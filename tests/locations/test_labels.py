@@ -8,10 +8,12 @@ import xml.etree.ElementTree as ET
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
-from locations.codes import label_key, label_payload, resolve
+from locations.codes import COMMAND_LABELS, Command, command_of, label_key, label_payload, resolve
 from locations.labels import COLUMNS, ROWS
 from tests.factories import DeviceFactory, EmployeeFactory, LocationFactory, StaffFactory
 
@@ -199,3 +201,53 @@ class LabelPermissionTests:
         response = client.get(detail_url("location", LocationFactory(), "png"))
 
         assert response.status_code == 200
+
+
+def pdf_text(content: bytes) -> str:
+    pdf = pdfium.PdfDocument(content)
+    try:
+        return "".join(page.get_textpage().get_text_range() for page in pdf)
+    finally:
+        pdf.close()
+
+
+class CommandSheetTests:
+    """The scan station's printable command codes: one page whose QR codes the station obeys."""
+
+    URL = "admin:locations_device_scan_commands"
+
+    def test_the_sheet_reads_back_as_move_undo_and_start_over_and_names_them(self, staff_client):
+        response = staff_client.get(reverse(self.URL))
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        (page,) = pdf_pages(response.content)
+        codes = qr_texts(page)
+        assert sorted(codes) == ["CMD:CLEAR", "CMD:MOVE", "CMD:UNDO"]
+        assert [command_of(code) for code in codes] == [code[4:] for code in codes]
+        text = pdf_text(response.content)
+        for words in ("Scan station commands", "Move now", "Undo last move", "Start over"):
+            assert words in text
+
+    def test_the_sheet_is_printed_in_the_language_of_whoever_prints_it(self, staff_client):
+        staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+
+        response = staff_client.get(reverse(self.URL))
+
+        with translation.override("zh-hans"):
+            undo = str(COMMAND_LABELS[Command.UNDO])
+        assert undo != "Undo last move"
+        assert undo in pdf_text(response.content)
+
+    def test_someone_who_may_not_move_devices_cannot_print_it(self, client):
+        client.force_login(EmployeeFactory())
+
+        response = client.get(reverse(self.URL))
+
+        assert response.status_code == 403
+
+    def test_anonymous_users_are_sent_to_the_login(self, client):
+        response = client.get(reverse(self.URL))
+
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))

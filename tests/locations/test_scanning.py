@@ -306,7 +306,7 @@ class UndoTests:
             f"Undone: {device.serial_number} is back at {old_place}, "
             f"held by {old_holder.get_full_name()}."
         )
-        assert reply["moves"] == []
+        assert [move["undone"] for move in reply["moves"]] == [True]
         device.refresh_from_db()
         assert (device.location, device.holder) == (old_place, old_holder)
         newest = device_trail(device)[0]
@@ -391,8 +391,169 @@ class UndoTests:
         second = station(op="undo")
 
         assert second["level"] == "error"
+        assert "undone already" in second["message"]
         device.refresh_from_db()
         assert device.location == start
+
+    def test_an_undone_move_stays_in_the_session_list_marked_undone(self, station):
+        first, second = DeviceFactory(), DeviceFactory()
+        scan(station, first)
+        scan(station, LocationFactory())
+        station(op="commit", reason="")
+        scan(station, second)
+        scan(station, LocationFactory())
+        station(op="commit", reason="")
+
+        reply = station(op="undo")
+
+        assert [(m["serial"], m.get("undone", False)) for m in reply["moves"]] == [
+            (second.serial_number, True),
+            (first.serial_number, False),
+        ]
+
+    def test_a_new_move_after_an_undo_can_be_undone_in_its_turn(self, station):
+        device = DeviceFactory()
+        start = device.location
+        scan(station, device)
+        scan(station, LocationFactory())
+        station(op="commit", reason="")
+        station(op="undo")
+        scan(station, device)
+        scan(station, LocationFactory())
+        station(op="commit", reason="")
+
+        reply = station(op="undo")
+
+        assert reply["level"] == "undone"
+        assert [m.get("undone", False) for m in reply["moves"]] == [True, True]
+        assert custody(device)[0] == start.pk
+
+
+class ReadyTellsWhatStaysTests:
+    """With a device and one other thing scanned nothing is recorded yet, and the reply says what
+    the move will leave as it is (device_move changes only what it is given)."""
+
+    def test_device_and_location_say_the_holder_keeps_it_and_record_nothing(self, station):
+        holder = StaffFactory(display_name="Zhou Tao")
+        device = DeviceFactory(holder=holder)
+        lab = LocationFactory(code="XRAY-LAB")
+        before = custody(device)
+
+        scan(station, device)
+        ready = scan(station, lab)
+
+        assert ready["level"] == "ready"
+        assert ready["kept"] == {"employee": "Zhou Tao"}
+        assert (
+            f"{device.serial_number} goes to {lab}; Zhou Tao keeps holding it."
+            in (ready["message"])
+        )
+        assert "Press Enter" in ready["message"]
+        assert custody(device) == before
+
+    def test_the_holder_announced_as_kept_is_the_one_the_move_records(self, station):
+        holder = StaffFactory()
+        device = DeviceFactory(holder=holder)
+        lab = LocationFactory()
+        scan(station, lab)
+
+        ready = scan(station, device)
+        moved = station(op="commit", reason="")
+
+        assert ready["kept"] == {"employee": holder.get_full_name()}
+        assert moved["level"] == "moved"
+        assert custody(device)[:2] == (lab.pk, holder.pk)
+
+    def test_a_device_held_by_nobody_is_said_to_stay_held_by_nobody(self, station):
+        device = DeviceFactory(holder=None)
+
+        scan(station, device)
+        ready = scan(station, LocationFactory())
+
+        assert ready["kept"] == {"employee": "nobody"}
+        assert "stays held by nobody" in ready["message"]
+
+    def test_device_and_person_say_the_device_stays_where_it_is(self, station):
+        device = DeviceFactory()
+        person = StaffFactory(display_name="Li Na")
+
+        scan(station, device)
+        ready = scan(station, person)
+
+        assert ready["level"] == "ready"
+        assert ready["kept"] == {"location": str(device.location)}
+        assert f"goes to Li Na and stays at {device.location}." in ready["message"]
+
+    def test_nothing_is_said_to_stay_once_all_three_are_scanned(self, station):
+        scan(station, DeviceFactory())
+        scan(station, LocationFactory())
+
+        moved = scan(station, StaffFactory())
+
+        assert moved["level"] == "moved"
+        assert moved["kept"] == {}
+
+
+class CommandCodeTests:
+    """The printed command codes do what the keys do, for a clerk holding only a scanner."""
+
+    def test_scanning_move_now_records_the_ready_move_with_the_reason(self, station):
+        device, lab = DeviceFactory(), LocationFactory()
+        scan(station, device)
+        scan(station, lab)
+
+        moved = station(op="scan", code="CMD:MOVE", reason="送分析")
+
+        assert moved["level"] == "moved"
+        assert custody(device)[0] == lab.pk
+        assert device.history.first().history_change_reason == "送分析"
+
+    def test_scanning_undo_undoes_the_last_move(self, station):
+        device = DeviceFactory()
+        start = device.location
+        scan(station, device)
+        scan(station, LocationFactory())
+        station(op="commit", reason="")
+
+        reply = scan(station, "CMD:UNDO")
+
+        assert reply["level"] == "undone"
+        assert custody(device)[0] == start.pk
+
+    def test_scanning_start_over_forgets_what_was_scanned(self, station):
+        scan(station, DeviceFactory())
+
+        reply = scan(station, "CMD:CLEAR")
+
+        assert (reply["level"], reply["pending"]) == ("info", {})
+
+    def test_command_codes_are_read_whatever_case_the_scanner_types(self, station):
+        device = DeviceFactory()
+        scan(station, device)
+        scan(station, LocationFactory())
+
+        assert scan(station, " cmd:move ")["level"] == "moved"
+        assert scan(station, "Cmd:Undo")["level"] == "undone"
+
+    def test_an_unknown_command_code_is_refused_in_words_and_keeps_the_scans(self, station):
+        device = DeviceFactory()
+        scan(station, device)
+
+        reply = scan(station, "CMD:TELEPORT")
+
+        assert reply["level"] == "error"
+        assert "not a command this station knows" in reply["message"]
+        assert reply["pending"] == {"device": f"Device {device.serial_number}"}
+
+    def test_move_now_with_only_a_device_scanned_is_refused(self, station):
+        device = DeviceFactory()
+        before = custody(device)
+        scan(station, device)
+
+        reply = scan(station, "CMD:MOVE")
+
+        assert reply["level"] == "error"
+        assert custody(device) == before
 
 
 class IncidentInTheReplyTests:
