@@ -263,19 +263,7 @@ def stage_cycle_times(scope: Scope) -> list[dict]:
         ) visits
         WHERE left_at IS NOT NULL AND entered >= %s AND entered < %s
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_percentiles_sql(durations), [*incidents_params, *_period_bounds(scope)])
-        rows = {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
-    return [
-        {
-            "stage": stage,
-            "label": Stage(stage).label,
-            "count": rows.get(stage, (0, None, None))[0],
-            "median_hours": _hours(rows.get(stage, (0, None, None))[1]),
-            "p90_hours": _hours(rows.get(stage, (0, None, None))[2]),
-        }
-        for stage in scope.stages()
-    ]
+    return _percentile_rows(durations, [*incidents_params, *_period_bounds(scope)], scope.stages())
 
 
 def end_to_end_times(scope: Scope) -> list[dict]:
@@ -287,19 +275,29 @@ def end_to_end_times(scope: Scope) -> list[dict]:
         SELECT stage AS grp, {_seconds_between("closed_at", "opened_at")} AS seconds
         FROM {table} WHERE id IN ({sql}) AND closed_at >= %s AND closed_at < %s
     """
+    return _percentile_rows(
+        durations, [*params, *_period_bounds(scope)], [Stage.RETURNED, Stage.SCRAPPED]
+    )
+
+
+def _percentile_rows(durations_sql: str, params: list, stages: list[str]) -> list[dict]:
+    """Per stage of `stages`: how many durations, their median and 90th percentile in hours."""
     with connection.cursor() as cursor:
-        cursor.execute(_percentiles_sql(durations), [*params, *_period_bounds(scope)])
+        cursor.execute(_percentiles_sql(durations_sql), params)
         rows = {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
-    return [
-        {
-            "stage": stage,
-            "label": Stage(stage).label,
-            "count": rows.get(stage, (0, None, None))[0],
-            "median_hours": _hours(rows.get(stage, (0, None, None))[1]),
-            "p90_hours": _hours(rows.get(stage, (0, None, None))[2]),
-        }
-        for stage in (Stage.RETURNED, Stage.SCRAPPED)
-    ]
+    result = []
+    for stage in stages:
+        total, median, p90 = rows.get(stage, (0, None, None))
+        result.append(
+            {
+                "stage": stage,
+                "label": Stage(stage).label,
+                "count": total,
+                "median_hours": _hours(median),
+                "p90_hours": _hours(p90),
+            }
+        )
+    return result
 
 
 def _hours(seconds) -> float | None:
