@@ -115,9 +115,20 @@ def problem_group_report(group: ProblemGroup) -> GroupReport:
     )
 
 
-def _pdf(template: str, context: dict) -> bytes:
+def _weasyprint():
+    """WeasyPrint, imported without its process-wide side effect: it tells Pillow to accept
+    truncated images, which would let a broken upload pass for a picture in the chat."""
+    from PIL import ImageFile
+
+    accepted = ImageFile.LOAD_TRUNCATED_IMAGES
     import weasyprint
 
+    ImageFile.LOAD_TRUNCATED_IMAGES = accepted
+    return weasyprint
+
+
+def _pdf(template: str, context: dict) -> bytes:
+    weasyprint = _weasyprint()
     html = render_to_string(template, context)
     # Images are read from the storage's files (file:// under MEDIA_ROOT), never fetched.
     return weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()

@@ -149,3 +149,12 @@ def test_a_problem_group_report_holds_each_of_its_incidents(analysed):
     rows = list(book.worksheets[0].iter_rows(values_only=True))[1:]
     assert sorted(row[0] for row in rows) == sorted([f"#{incident.pk}", f"#{other.pk}"])
     assert f"#{incident.pk} 时间线" in book.sheetnames
+
+
+def test_making_a_report_leaves_pillow_refusing_truncated_pictures(analysed):
+    from PIL import ImageFile
+
+    team, incident = analysed
+    chinese_client(team.admin).get(f"/admin/incidents/incident/{incident.pk}/report.pdf")
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
