@@ -139,18 +139,25 @@ def workflow_graph(incident: Incident, timeline: list[IncidentEvent]) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
-def blocked_review_actions(incident: Incident, user: Employee) -> list[dict]:
-    """For someone who reviews this incident's stage: the review actions they cannot take now
-    and why (their own work, a stage without owner…), so the page says it instead of simply
-    showing no button."""
+def blocked_actions(incident: Incident, user: Employee) -> list[dict]:
+    """The workflow buttons a person expects on this incident now but cannot use, and why, so
+    the page shows them disabled with the reason instead of simply showing no button: the
+    assignee's Submit (no operation record or no verdict yet in this round), a reviewer's
+    Approve and Send back (their own work, no verdict, a stage without owner…)."""
     from incidents import rules
 
-    if not incident.is_open or incident.step != Step.SUBMITTED:
+    if not incident.is_open:
         return []
-    if not (rules.can_review(incident, user) or rules.stage_owner(incident.stage) is None):
+    if incident.step == Step.ASSIGNED and rules.is_assignee(incident, user):
+        expected = (WorkflowAction.SUBMIT,)
+    elif incident.step == Step.SUBMITTED and (
+        rules.can_review(incident, user) or rules.stage_owner(incident.stage) is None
+    ):
+        expected = (WorkflowAction.APPROVE, WorkflowAction.REJECT)
+    else:
         return []
     blocked = []
-    for action in (WorkflowAction.APPROVE, WorkflowAction.REJECT):
+    for action in expected:
         reason = rules.refusal(incident, action, user)
         if reason:
             blocked.append({"action": action, "label": _BUTTONS[action], "reason": reason})
@@ -160,6 +167,7 @@ def blocked_review_actions(incident: Incident, user: Employee) -> list[dict]:
 # The buttons' words (the actions' own labels say what happened: "Approved", "Sent back").
 _BUTTONS = {
     WorkflowAction.ASSIGN: gettext_lazy("Assign"),
+    WorkflowAction.SUBMIT: gettext_lazy("Submit for review"),
     WorkflowAction.APPROVE: gettext_lazy("Approve"),
     WorkflowAction.REJECT: gettext_lazy("Send back"),
 }

@@ -24,6 +24,7 @@ from config.lists import LeanListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import rules, selectors, services
 from incidents.admin import queues
+from incidents.admin.dashboard import DashboardFilter
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
@@ -214,6 +215,8 @@ class IncidentAdmin(
     list_filter = [
         MyWorkFilter,
         UnreadMessagesFilter,
+        # What a number of the dashboard counts (shown only when a dashboard link set it).
+        DashboardFilter,
         ("stage", ChoicesCheckboxFilter),
         ("step", ChoicesCheckboxFilter),
         ("problem_group", RelatedDropdownFilter),
@@ -294,7 +297,7 @@ class IncidentAdmin(
         extra_context = {
             **(extra_context or {}),
             "custody_warning": selectors.custody_warning(incident),
-            "blocked_actions": selectors.blocked_review_actions(incident, request.user),
+            "blocked_actions": selectors.blocked_actions(incident, request.user),
             "device_trail": location_selectors.device_trail(incident.device),
             "timeline": timeline,
             "record_groups": selectors.incident_records_by_stage(incident),
