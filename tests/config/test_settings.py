@@ -318,9 +318,7 @@ class HttpsSettingsTests:
 
 
 class DeployCheckTests:
-    def test_check_deploy_is_clean_with_the_production_settings_behind_a_tls_proxy(
-        self, tmp_path
-    ):
+    def test_check_deploy_is_clean_with_the_production_settings_behind_a_tls_proxy(self, tmp_path):
         result = run(
             ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
             tmp_path,

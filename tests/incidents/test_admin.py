@@ -74,9 +74,9 @@ class AdminPagesTests:
         rows = {row["stage"]: row["total"] for row in response.context["stage_rows"]}
         assert set(rows) == set(OPEN_STAGES)
         assert sum(rows.values()) == response.context["open_total"]
-        assert response.context["open_total"] == Incident.objects.filter(
-            stage__in=OPEN_STAGES
-        ).count()
+        assert (
+            response.context["open_total"] == Incident.objects.filter(stage__in=OPEN_STAGES).count()
+        )
         assert all(count > 0 for count in rows.values())
 
     def test_root_redirects_to_the_admin(self, client):

@@ -65,4 +65,3 @@ def test_an_english_reader_gets_english(supervisors):
     assert message.to == ["xray@example.com"]
     assert message.subject == "[ADT] Daily digest: X-ray lab"
     assert "1 incident in its stage for over 3 days" in message.body
-
