@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from unfold.widgets import (
     UnfoldAdminSelectWidget,
     UnfoldAdminTextareaWidget,
@@ -15,7 +16,7 @@ from unfold.widgets import (
 
 from config.uploads import RefusedUpload
 from config.widgets import DropFileInput
-from incidents import rules, services
+from incidents import rules, selectors, services
 from incidents.choices import NEXT_STAGE, STAGE_VERDICTS, Verdict
 from incidents.models import Employee, Incident, OperationRecord, ProblemGroup
 
@@ -60,9 +61,24 @@ class WorkflowForm(forms.Form):
         )
 
 
+class WorkloadChoiceField(forms.ModelChoiceField):
+    """People to choose from, each shown with the open incidents they carry already."""
+
+    def label_from_instance(self, person: Employee) -> str:
+        count = getattr(person, "open_workload", 0)
+        return ngettext(
+            "%(person)s · %(count)d open incident",
+            "%(person)s · %(count)d open incidents",
+            count,
+        ) % {"person": person, "count": count}
+
+
 class AssignForm(WorkflowForm):
-    assignee = forms.ModelChoiceField(
-        label=_("Assignee"), queryset=Employee.objects.none(), widget=UnfoldAdminSelectWidget
+    assignee = WorkloadChoiceField(
+        label=_("Assignee"),
+        queryset=Employee.objects.none(),
+        widget=UnfoldAdminSelectWidget,
+        help_text=_("After each name: the open incidents assigned to that person now."),
     )
     comment = forms.CharField(label=_("Note for the assignee"), required=False, widget=_textarea(2))
     hand_over_device = forms.BooleanField(
@@ -77,7 +93,9 @@ class AssignForm(WorkflowForm):
 
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, incident=incident, **kwargs)
-        self.fields["assignee"].queryset = rules.assignable_people(incident)
+        self.fields["assignee"].queryset = selectors.with_open_workload(
+            rules.assignable_people(incident)
+        )
         if incident.assignee_id:
             self.fields["assignee"].initial = incident.assignee_id
 

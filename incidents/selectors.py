@@ -320,3 +320,32 @@ def scan_station_device_status(device: Device) -> dict[str, str]:
     else:
         status["gate"] = _("%(stage)s needs this device at %(code)s.") % context
     return status
+
+
+# --- what the assign and new-incident forms show --------------------------------------------------
+def with_open_workload(people: QuerySet[Employee]) -> QuerySet[Employee]:
+    """`people`, each with `open_workload`: the open incidents assigned to them now."""
+    return people.annotate(
+        open_workload=Count(
+            "assigned_incidents",
+            filter=Q(assigned_incidents__stage__in=OPEN_STAGES),
+            distinct=True,
+        )
+    )
+
+
+def home_location(person: Employee) -> Location | None:
+    """Where a device this person reports most likely is: the work location of the first stage
+    (in workflow order) their department owns that declares one. People and departments have no
+    location of their own, so a department owning no located stage gives none."""
+    if person.department_id is None:
+        return None
+    located = {
+        ownership.stage: ownership.work_location
+        for ownership in StageOwnership.objects.select_related("work_location").filter(
+            department_id=person.department_id,
+            work_location__isnull=False,
+            work_location__is_active=True,
+        )
+    }
+    return next((located[stage] for stage in OPEN_STAGES if stage in located), None)

@@ -1,8 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
-from django.urls import path
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin
@@ -13,9 +17,10 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
-from unfold.widgets import UnfoldAdminTextInputWidget
+from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
 from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
+from config.ids import pk_or_404
 from config.lists import LeanListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import services as incident_services
@@ -27,7 +32,14 @@ from locations import reasons, selectors
 from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.resources import DeviceResource, LocationResource
-from locations.services import custody_check, location_update, location_would_cycle
+from locations.services import (
+    custody_check,
+    device_move,
+    device_register,
+    device_update,
+    location_update,
+    location_would_cycle,
+)
 from locations.views import ScanCommandSheetView, ScanStationApiView, ScanStationView
 
 LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
@@ -100,13 +112,7 @@ class IncidentInline(ReadOnlyInline):
 
 
 class DeviceForm(forms.ModelForm):
-    move_reason = forms.CharField(
-        label=_("Reason for the move"),
-        required=False,
-        max_length=100,
-        widget=UnfoldAdminTextInputWidget,
-        help_text=_("Kept in the device's trail when its location or holder changes."),
-    )
+    """Registering a device: what it is, and where it is and who holds it to begin with."""
 
     class Meta:
         model = Device
@@ -114,15 +120,53 @@ class DeviceForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        changed = {"location", "holder"} & set(self.changed_data)
         try:
-            custody_check(
-                location=data.get("location") if "location" in changed else None,
-                holder=data.get("holder") if "holder" in changed else None,
-            )
+            custody_check(location=data.get("location"), holder=data.get("holder"))
         except ValidationError as error:
             raise forms.ValidationError(error.messages) from error
         return data
+
+
+class DeviceChangeForm(forms.ModelForm):
+    """What a device is, and nothing else: its serial number names it on labels and in trails,
+    and its place and holder change only by a move (the Move button, the scan station), with
+    the custody rules and a trail entry."""
+
+    class Meta:
+        model = Device
+        fields = list(DEVICE_DETAIL_FIELDS)
+
+
+class DeviceMoveForm(forms.Form):
+    """The Move button's form: where the device goes and/or who takes it, and why."""
+
+    location = forms.ModelChoiceField(
+        label=_("New location"),
+        queryset=Location.objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelect2Widget,
+    )
+    holder = forms.ModelChoiceField(
+        label=_("New holder"),
+        queryset=get_user_model().objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelect2Widget,
+    )
+    reason = forms.CharField(
+        label=_("Reason for the move"),
+        max_length=reasons.MAX_LENGTH,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_("Kept in the device's trail."),
+    )
+
+    def __init__(self, *args, device: Device, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].help_text = _("Leave empty to keep it at %(where)s.") % {
+            "where": device.location or _("no known place")
+        }
+        self.fields["holder"].help_text = _("Leave empty to keep %(holder)s as its holder.") % {
+            "holder": device.holder.get_full_name() if device.holder else _("nobody")
+        }
 
 
 @admin.register(Device)
@@ -164,7 +208,7 @@ class DeviceAdmin(
     list_select_related = ["location", "holder"]
     inlines = [IncidentInline]
     actions = ["open_incidents", "print_labels"]
-    actions_detail = LABEL_ACTIONS
+    actions_detail = ["move_action", *LABEL_ACTIONS]
     change_form_outer_after_template = "locations/device_trail.html"
     fieldsets = (
         (
@@ -172,7 +216,24 @@ class DeviceAdmin(
             {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
         ),
         (_("Failure"), {"fields": ("fail_station", "fail_item", "test_log_url")}),
-        (_("Custody"), {"fields": ("location", "holder", "move_reason")}),
+        (
+            _("Custody"),
+            {
+                "fields": ("location", "holder"),
+                "description": _(
+                    "Where the device is and who holds it change only by a move: the Move "
+                    "button above or the scan station, each with a reason kept in the trail."
+                ),
+            },
+        ),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
+        ),
+        (_("Failure"), {"fields": ("fail_station", "fail_item", "test_log_url")}),
+        (_("Custody"), {"fields": ("location", "holder")}),
     )
 
     def get_urls(self):
@@ -211,16 +272,100 @@ class DeviceAdmin(
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = DeviceChangeForm if obj is not None else DeviceForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.fieldsets if obj is not None else self.add_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "serial_number", "location", "holder"] if obj is not None else readonly
+
+    def save_form(self, request, form, change):
+        """A new device is registered, a known one gets only its descriptive fields written,
+        each through its service: the form never writes where a device is or who holds it."""
+        data = form.cleaned_data
+        if not change:
+            return device_register(
+                serial_number=data["serial_number"],
+                registered_by=request.user,
+                location=data.get("location"),
+                holder=data.get("holder"),
+                **{name: data[name] for name in DEVICE_DETAIL_FIELDS},
+            )
+        return device_update(
+            device=form.instance,
+            by=request.user,
+            **{name: data[name] for name in form.changed_data if name in DEVICE_DETAIL_FIELDS},
+        )
+
     def save_model(self, request, obj, form, change) -> None:
-        if {"location", "holder"} & set(form.changed_data):
-            obj._change_reason = form.cleaned_data.get("move_reason", "")
-        super().save_model(request, obj, form, change)
+        # save_form wrote the device through the services.
+        return None
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The device has no many-to-many fields; its inline (incidents) is read-only.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @action(
+        description=_("Move"),
+        url_path="move",
+        icon="swap_horiz",
+        permissions=["move"],
+    )
+    def move_action(self, request, object_id):
+        """Move the device to a place and/or a person, with a reason, as the scan station
+        does: through device_move, its custody rules and its trail."""
+        device = get_object_or_404(
+            Device.objects.select_related("location", "holder"), pk=pk_or_404(object_id)
+        )
+        change_url = reverse("admin:locations_device_change", args=[device.pk])
+        form = DeviceMoveForm(request.POST or None, device=device)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                device = device_move(
+                    device=device,
+                    moved_by=request.user,
+                    location=data["location"],
+                    holder=data["holder"],
+                    reason=data["reason"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(
+                    request,
+                    _("%(serial)s is now at %(where)s, held by %(holder)s.")
+                    % {
+                        "serial": device.serial_number,
+                        "where": device.location or _("no known place"),
+                        "holder": device.holder.get_full_name() if device.holder else _("nobody"),
+                    },
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": device,
+            "title": _("Move %(serial)s") % {"serial": device.serial_number},
+            "form": form,
+            "media": self.media + form.media,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/locations/device/move_form.html", context)
 
     @display(description=_("open incident"), ordering="open_stage", label=STAGE_COLORS)
     def open_stage(self, device: Device):
         if not device.open_stage:
             return "—"
         return device.open_stage, Stage(device.open_stage).label
+
+    def has_move_permission(self, request, object_id=None) -> bool:
+        return request.user.has_perm("locations.move_device")
 
     def has_open_incidents_permission(self, request) -> bool:
         return request.user.has_perm("incidents.add_incident")

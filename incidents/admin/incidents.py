@@ -2,9 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
@@ -17,9 +17,10 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
-from unfold.widgets import UnfoldAdminTextInputWidget
+from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
 from config.history_admin import ReadOnlyHistoryAdmin
+from config.ids import pk_or_404
 from config.lists import LeanListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import rules, selectors, services
@@ -31,7 +32,7 @@ from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
 from incidents.models import Attachment, Incident, Notification, ProblemGroup
 from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
-from locations.models import Device
+from locations.models import Device, Location
 from locations.services import device_register
 from messaging import selectors as chat_selectors
 
@@ -156,6 +157,16 @@ class IncidentAddForm(forms.ModelForm):
     fail_item = forms.CharField(
         label=_("fail item"), required=False, widget=UnfoldAdminTextInputWidget
     )
+    location = forms.ModelChoiceField(
+        label=_("where the new device is now"),
+        queryset=Location.objects.filter(is_active=True),
+        required=False,
+        widget=UnfoldAdminSelect2Widget,
+        help_text=_(
+            "Only for a new serial number. Filled in with where your department works "
+            "(Stage ownership); empty when it names no place: leave it empty if you do not know."
+        ),
+    )
 
     class Meta:
         model = Incident
@@ -165,6 +176,14 @@ class IncidentAddForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["device"].required = False
+        # Picking a device asks at once whether it has an open incident (incident_add.js).
+        device_widget = self.fields["device"].widget
+        getattr(device_widget, "widget", device_widget).attrs["data-open-incident-url"] = reverse(
+            "admin:incidents_incident_device_open_incident"
+        )
+
+    class Media:
+        js = ["js/incident_add.js"]
 
     def clean(self):
         data = super().clean()
@@ -179,11 +198,17 @@ class IncidentAddForm(forms.ModelForm):
                 _("Device %(serial)s is already registered; pick it in the device field.")
                 % {"serial": serial},
             )
-        if device and device.incidents.filter(stage__in=OPEN_STAGES).exists():
+        open_incident = device and selectors.device_open_incident(device)
+        if open_incident:
             self.add_error(
                 "device",
-                _("Device %(serial)s already has an open incident.")
-                % {"serial": device.serial_number},
+                format_html(
+                    '{} <a href="{}" class="underline">{}</a>',
+                    _("Device %(serial)s already has an open incident.")
+                    % {"serial": device.serial_number},
+                    reverse("admin:incidents_incident_change", args=[open_incident.pk]),
+                    _("Open incident #%(id)s") % {"id": open_incident.pk},
+                ),
             )
         return data
 
@@ -257,6 +282,7 @@ class IncidentAdmin(
                     "project",
                     "fail_station",
                     "fail_item",
+                    "location",
                 )
             },
         ),
@@ -323,7 +349,12 @@ class IncidentAdmin(
             self.admin_site.admin_view(self.attachment_view),
             name="incidents_attachment_download",
         )
-        return [download, *super().get_urls()]
+        device_open_incident = path(
+            "device-open-incident/",
+            self.admin_site.admin_view(self.device_open_incident_view),
+            name="incidents_incident_device_open_incident",
+        )
+        return [download, device_open_incident, *super().get_urls()]
 
     def attachment_view(self, request, attachment_id):
         """Attachments are served only to people who may see the incident, by unguessable id."""
@@ -353,6 +384,7 @@ class IncidentAdmin(
                 project=data["project"],
                 fail_station=data["fail_station"],
                 fail_item=data["fail_item"],
+                location=data["location"],
             )
             return services.incident_open(
                 device=device,
@@ -363,6 +395,41 @@ class IncidentAdmin(
         except (ValidationError, services.WorkflowError) as error:
             # Someone registered the same device or opened it a moment ago.
             raise IncidentAddRace(str(getattr(error, "message", error))) from error
+
+    def get_changeform_initial_data(self, request):
+        """A new device is most likely where the reporter's department works."""
+        initial = super().get_changeform_initial_data(request)
+        location = selectors.home_location(request.user)
+        if location is not None:
+            initial.setdefault("location", location.pk)
+        return initial
+
+    def device_open_incident_view(self, request):
+        """The open incident of the device picked on the add form, if any (JSON)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        device = Device.objects.filter(pk=pk_or_404(request.GET.get("device", ""))).first()
+        incident = selectors.device_open_incident(device) if device else None
+        if incident is None:
+            return JsonResponse({"incident": None})
+        return JsonResponse(
+            {
+                "incident": {
+                    "id": incident.pk,
+                    "url": reverse("admin:incidents_incident_change", args=[incident.pk]),
+                    "stage": incident.get_stage_display(),
+                    "message": _(
+                        "Device %(serial)s already has an open incident: #%(id)s, %(stage)s."
+                    )
+                    % {
+                        "serial": device.serial_number,
+                        "id": incident.pk,
+                        "stage": incident.get_stage_display(),
+                    },
+                    "link": _("Open incident #%(id)s") % {"id": incident.pk},
+                }
+            }
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         try:

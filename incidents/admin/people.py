@@ -123,6 +123,37 @@ class EmployeeAdmin(
         ),
     )
 
+    # Colleagues see one another as on a badge (name, number, department); accounts (usernames,
+    # roles, last logins) and the list as a file are for whoever manages people.
+    colleague_list_display = ["employee_number", "display_name", "department"]
+    colleague_fieldsets = ((None, {"fields": ("employee_number", "display_name", "department")}),)
+
+    def manages_people(self, request) -> bool:
+        return request.user.has_perm("incidents.change_employee")
+
+    def get_list_display(self, request):
+        if self.manages_people(request):
+            return super().get_list_display(request)
+        return self.colleague_list_display
+
+    def get_list_filter(self, request):
+        if self.manages_people(request):
+            return super().get_list_filter(request)
+        return [("department", RelatedDropdownFilter)]
+
+    def get_search_fields(self, request):
+        if self.manages_people(request):
+            return super().get_search_fields(request)
+        return ["employee_number", "display_name"]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.manages_people(request):
+            return self.colleague_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def has_export_permission(self, request) -> bool:
+        return self.manages_people(request) and super().has_export_permission(request)
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 

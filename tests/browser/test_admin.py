@@ -37,7 +37,9 @@ class SupervisorBrowsingTests:
         serial = first_device.inner_text().strip()
         first_device.click()
 
-        expect(page.locator("input[name=serial_number]")).to_have_value(serial)
+        # The serial number names the device on labels and trails: shown, not edited.
+        expect(page.locator("input[name=serial_number]")).to_have_count(0)
+        expect(page.locator("#content, main").first).to_contain_text(serial)
         expect(page.get_by_text("当前位置").first).to_be_visible()
         page.screenshot(path=tmp_path / "device-zh.png", full_page=True)
         assert (tmp_path / "incidents-zh.png").stat().st_size > 10_000

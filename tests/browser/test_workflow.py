@@ -30,7 +30,9 @@ class WorkflowBrowserTests:
         expect(page.locator("body")).to_contain_text("FAE retest")
 
         page.locator("a[href*='/assign/']").first.click()
-        page.select_option("select[name=assignee]", label="赵强 Zhao Qiang (10005)")
+        # Each candidate is named with their open workload after the name.
+        zhao = page.locator("select[name=assignee] option", has_text="赵强 Zhao Qiang (10005) · ")
+        page.select_option("select[name=assignee]", value=zhao.get_attribute("value"))
         page.get_by_role("button", name="Assign").click()
         expect(page.locator("body")).to_contain_text("is now FAE retest, In progress")
 

@@ -365,6 +365,24 @@ EXPECTATIONS: dict[str, Expectation] = {
     "admin:locations_device_scan_commands": Expectation(
         at("admin:locations_device_scan_commands"), get=shown_to(*SIGNED_IN), post=shown_to()
     ),
+    # A device's Move button (locations.move_device): where it goes, who takes it, and why,
+    # through the same service and trail as the scan station.
+    "admin:locations_device_move_action": Expectation(
+        at("admin:locations_device_move_action", "device"),
+        get=shown_to(*SIGNED_IN),
+        post=written_by(*SIGNED_IN),
+        data=given(location=pk_of("bench"), holder="", reason="Moved by the matrix"),
+    ),
+    # The new-incident form asks whether the picked device has an open incident (JSON): whoever
+    # may open incidents.
+    "admin:incidents_incident_device_open_incident": Expectation(
+        lambda world: (
+            reverse("admin:incidents_incident_device_open_incident")
+            + f"?device={world.arg('device')}"
+        ),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
     "admin:locations_device_scan_api": Expectation(
         at("admin:locations_device_scan_api"),
         get=shown_to(),
@@ -410,7 +428,8 @@ EXPECTATIONS: dict[str, Expectation] = {
         },
         edited_fields={"display_name": "Renamed person"},
     ),
-    **spreadsheet_pages("incidents.employee", "newcomer", import_=ADMINS, export=SIGNED_IN),
+    # Colleagues read one another as on a badge; the list as a file is for who manages people.
+    **spreadsheet_pages("incidents.employee", "newcomer", import_=ADMINS, export=ADMINS),
     **label_pages("incidents.employee", "newcomer", view=SIGNED_IN),
     "admin:auth_user_password_change": Expectation(
         at("admin:auth_user_password_change", "newcomer"),

@@ -141,3 +141,63 @@ class SupervisorRoleTests:
         assert response.status_code == 302, response.content.decode()[:3000]
         assert not department.supervisors.exists()
         assert not person.has_role(Role.SUPERVISOR)
+
+
+class ColleaguesListTests:
+    """Staff see colleagues as on a badge: name, number, department; accounts and the list as a
+    file are for whoever manages people."""
+
+    def test_staff_see_name_number_and_department_and_no_account_details(self):
+        colleague = StaffFactory(username="li.lei.login", display_name="Li Lei")
+        client_for(colleague).get(reverse("admin:index"))  # a last login to hide
+        client = client_for(StaffFactory())
+
+        listing = client.get(reverse("admin:incidents_employee_changelist"))
+        page = client.get(reverse("admin:incidents_employee_change", args=[colleague.pk]))
+
+        assert listing.context["cl"].list_display == [
+            "action_checkbox",
+            "employee_number",
+            "display_name",
+            "department",
+        ]
+        for response in (listing, page):
+            text = response.content.decode()
+            assert "Li Lei" in text and colleague.employee_number in text
+            assert "li.lei.login" not in text
+            assert "Last login" not in text and "last login" not in text.lower()
+        assert page.context["has_change_permission"] is False
+        fields = [
+            name
+            for _title, options in page.context["adminform"].fieldsets
+            for name in options["fields"]
+        ]
+        assert fields == ["employee_number", "display_name", "department"]
+
+    def test_staff_cannot_find_people_by_their_login(self):
+        StaffFactory(username="secret-login", display_name="Han Meimei")
+        client = client_for(StaffFactory())
+
+        found = client.get(reverse("admin:incidents_employee_changelist"), {"q": "secret-login"})
+
+        assert found.context["cl"].result_count == 0
+
+    def test_staff_are_not_offered_the_export_and_are_refused_it(self):
+        client = client_for(StaffFactory())
+
+        listing = client.get(reverse("admin:incidents_employee_changelist")).content.decode()
+        export = client.get(reverse("admin:incidents_employee_export"))
+
+        assert reverse("admin:incidents_employee_export") not in listing
+        assert export.status_code == 403
+
+    def test_administrators_still_see_accounts_and_export(self):
+        StaffFactory(username="visible-login")
+        client = client_for(AdminFactory())
+
+        listing = client.get(reverse("admin:incidents_employee_changelist"))
+
+        assert "username" in listing.context["cl"].list_display
+        assert "last_login" in listing.context["cl"].list_display
+        assert reverse("admin:incidents_employee_export") in listing.content.decode()
+        assert client.get(reverse("admin:incidents_employee_export")).status_code == 200

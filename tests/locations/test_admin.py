@@ -1,9 +1,11 @@
 """Places named in a device's trail are deactivated, not deleted: the delete page and the bulk
 delete refuse them and say so, "Deactivate selected" closes them (with history), and a closed
-place takes no device at the scan station."""
+place takes no device at the scan station. A device's page edits what the device is; where it
+is and who holds it change only through its Move form (or the scan station), with a reason."""
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -15,11 +17,14 @@ from locations.services import device_move
 from tests.factories import (
     AdminFactory,
     DeviceFactory,
+    EmployeeFactory,
     LocationFactory,
     StaffFactory,
     SuperuserFactory,
+    SupervisorFactory,
 )
 from tests.locations.test_scanning import scan, station  # noqa: F401  (the station fixture)
+from tests.locations.test_trail import change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +147,161 @@ class DeactivatingLocationsTests:
         assert "deactivate_selected" in model_admin.get_actions(request)
         request.user = StaffFactory()
         assert "deactivate_selected" not in model_admin.get_actions(request)
+
+
+def change_url(device: Device) -> str:
+    return reverse("admin:locations_device_change", args=[device.pk])
+
+
+def move_url(device: Device) -> str:
+    return reverse("admin:locations_device_move_action", args=[device.pk])
+
+
+class DeviceChangeFormTests:
+    def test_the_device_form_edits_the_details_and_never_moves_the_device(self):
+        device, shelf, somebody = DeviceFactory(), LocationFactory(), StaffFactory()
+        start, serial = device.location, device.serial_number
+        client = client_for(SupervisorFactory())
+        data = change_form_data(client, change_url(device))
+
+        response = client.post(
+            change_url(device),
+            {
+                **data,
+                "fail_item": "WIFI_TX",
+                "location": shelf.pk,
+                "holder": somebody.pk,
+                "serial_number": "SN-RENAMED",
+                "_save": "Save",
+            },
+        )
+
+        assert response.status_code == 302
+        device.refresh_from_db()
+        assert device.fail_item == "WIFI_TX"
+        assert (device.location, device.holder, device.serial_number) == (start, None, serial)
+        assert len(device_trail(device)) == 1
+
+    def test_a_form_opened_before_a_move_does_not_undo_it_when_saved(self):
+        device, shelf = DeviceFactory(), LocationFactory()
+        client = client_for(SupervisorFactory())
+        data = change_form_data(client, change_url(device))
+        device_move(device=device, moved_by=None, location=shelf, reason="Scanned")
+
+        client.post(change_url(device), {**data, "project": "Eagle", "_save": "Save"})
+
+        device.refresh_from_db()
+        assert (device.project, device.location) == ("Eagle", shelf)
+
+    def test_the_page_shows_custody_as_text_and_offers_the_move_button(self):
+        device = DeviceFactory()
+        response = client_for(SupervisorFactory()).get(change_url(device))
+
+        form = response.context["adminform"].form
+        assert "location" not in form.fields and "holder" not in form.fields
+        assert "serial_number" not in form.fields
+        assert move_url(device) in response.content.decode()
+
+    def test_staff_read_the_page_and_are_offered_the_move_button(self):
+        device = DeviceFactory()
+        response = client_for(StaffFactory()).get(change_url(device))
+
+        assert response.context["has_change_permission"] is False
+        assert move_url(device) in response.content.decode()
+
+    def test_registering_a_device_places_it_with_its_first_trail_entry(self):
+        shelf, holder, staff = LocationFactory(), StaffFactory(), StaffFactory()
+        client = client_for(staff)
+
+        response = client.post(
+            reverse("admin:locations_device_add"),
+            {
+                "serial_number": "SN-NEW-1",
+                "location": shelf.pk,
+                "holder": holder.pk,
+                "incidents-TOTAL_FORMS": "0",
+                "incidents-INITIAL_FORMS": "0",
+            },
+        )
+
+        assert response.status_code == 302
+        device = Device.objects.get(serial_number="SN-NEW-1")
+        assert (device.location, device.holder) == (shelf, holder)
+        [entry] = device_trail(device)
+        assert (entry.to_location, entry.to_holder, entry.by) == (shelf, holder, staff)
+
+
+class DeviceMoveFormTests:
+    def test_staff_move_a_device_with_a_reason_kept_in_the_trail(self):
+        staff, device, bench, colleague = (
+            StaffFactory(),
+            DeviceFactory(),
+            LocationFactory(),
+            StaffFactory(),
+        )
+        start = device.location
+
+        response = client_for(staff).post(
+            move_url(device), {"location": bench.pk, "holder": colleague.pk, "reason": "Retest"}
+        )
+
+        assert response.status_code == 302
+        assert response.url == change_url(device)
+        device.refresh_from_db()
+        assert (device.location, device.holder) == (bench, colleague)
+        newest = device_trail(device)[0]
+        assert (newest.from_location, newest.to_location) == (start, bench)
+        assert (newest.to_holder, newest.by, newest.reason) == (colleague, staff, "Retest")
+
+    def test_an_empty_holder_keeps_the_holder_and_the_form_says_so(self):
+        keeper = StaffFactory(display_name="Li Lei")
+        device, bench = DeviceFactory(holder=keeper), LocationFactory()
+        client = client_for(StaffFactory())
+
+        page = client.get(move_url(device)).content.decode()
+        client.post(move_url(device), {"location": bench.pk, "holder": "", "reason": "Shelved"})
+
+        assert "Leave empty to keep Li Lei as its holder." in page
+        device.refresh_from_db()
+        assert (device.location, device.holder) == (bench, keeper)
+
+    def test_a_move_needs_a_reason(self):
+        device, bench = DeviceFactory(), LocationFactory()
+        start = device.location
+
+        response = client_for(StaffFactory()).post(
+            move_url(device), {"location": bench.pk, "holder": "", "reason": ""}
+        )
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["reason"]
+        device.refresh_from_db()
+        assert device.location == start
+
+    def test_a_move_that_changes_nothing_is_refused_saying_why(self):
+        device = DeviceFactory()
+
+        response = client_for(StaffFactory()).post(
+            move_url(device), {"location": device.location.pk, "holder": "", "reason": "Again"}
+        )
+
+        assert response.status_code == 200
+        assert "already there with that holder" in response.content.decode()
+        assert len(device_trail(device)) == 1
+
+    def test_someone_who_may_not_move_devices_is_refused(self):
+        reader = EmployeeFactory()
+        reader.user_permissions.add(
+            Permission.objects.get(codename="view_device", content_type__app_label="locations")
+        )
+        device, bench = DeviceFactory(), LocationFactory()
+        client = client_for(reader)
+
+        page = client.get(change_url(device))
+        get = client.get(move_url(device))
+        post = client.post(move_url(device), {"location": bench.pk, "reason": "Mine now"})
+
+        assert page.status_code == 200 and move_url(device) not in page.content.decode()
+        assert (get.status_code, post.status_code) == (403, 403)
+        device.refresh_from_db()
+        assert device.location != bench

@@ -128,20 +128,17 @@ class TrailFromEachPathTests:
         newest = device_trail(device)[0]
         assert (newest.to_location, newest.reason, newest.by) == (lab, "送分析", operator)
 
-    def test_an_admin_edit_of_the_location_records_the_move_reason(self, admin_client, admin_user):
+    def test_the_move_button_records_the_move_with_its_reason(self, admin_client, admin_user):
         device, shelf = DeviceFactory(), LocationFactory(code="WH-B2-05")
         start = device.location
-        incident_open(device=device, reporter=StaffFactory())
-        url = reverse("admin:locations_device_change", args=[device.pk])
-        data = change_form_data(admin_client, url)
-        assert data["incidents-TOTAL_FORMS"] == 1
         before = timezone.now()
 
         response = admin_client.post(
-            url, {**data, "location": shelf.pk, "move_reason": "入库", "_save": "Save"}
+            reverse("admin:locations_device_move_action", args=[device.pk]),
+            {"location": shelf.pk, "holder": "", "reason": "入库"},
         )
 
-        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert response.status_code == 302
         device.refresh_from_db()
         assert device.location == shelf
         newest = device_trail(device)[0]
@@ -150,29 +147,31 @@ class TrailFromEachPathTests:
         assert (newest.from_location, newest.to_location) == (start, shelf)
         assert newest.reason == "入库"
 
-    def test_an_admin_edit_that_does_not_move_the_device_adds_no_trail_entry(self, admin_client):
+    def test_an_admin_edit_of_the_details_adds_no_trail_entry(self, admin_client):
         device = DeviceFactory()
         url = reverse("admin:locations_device_change", args=[device.pk])
         data = change_form_data(admin_client, url)
 
-        response = admin_client.post(
-            url, {**data, "fail_item": "WIFI_TX", "move_reason": "typo", "_save": "Save"}
-        )
+        response = admin_client.post(url, {**data, "fail_item": "WIFI_TX", "_save": "Save"})
 
         assert response.status_code == 302
         device.refresh_from_db()
         assert device.fail_item == "WIFI_TX"
         assert len(device_trail(device)) == 1
 
-    def test_an_admin_edit_to_an_inactive_location_is_refused(self, admin_client):
+    def test_a_move_to_an_inactive_location_is_refused(self, admin_client):
         device, closed = DeviceFactory(), LocationFactory(is_active=False)
-        url = reverse("admin:locations_device_change", args=[device.pk])
-        data = change_form_data(admin_client, url)
+        start = device.location
 
-        response = admin_client.post(url, {**data, "location": closed.pk, "_save": "Save"})
+        response = admin_client.post(
+            reverse("admin:locations_device_move_action", args=[device.pk]),
+            {"location": closed.pk, "holder": "", "reason": "Shelved"},
+        )
 
         assert response.status_code == 200
-        assert "is inactive and cannot receive devices" in response.content.decode()
+        assert response.context["form"].errors["location"]
+        device.refresh_from_db()
+        assert device.location == start
         assert len(device_trail(device)) == 1
 
     def test_assigning_with_hand_over_makes_the_assignee_the_holder_in_the_trail(self):
