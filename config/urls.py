@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
@@ -32,6 +34,12 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     # For nginx, orchestrators and monitoring (config/health.py).
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages and files that name no icon (a PDF, an image).
+    path(
+        "favicon.ico",
+        lambda request: HttpResponsePermanentRedirect(static("favicon-32.png")),
+        name="favicon",
+    ),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
 ]

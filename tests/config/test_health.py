@@ -52,3 +52,9 @@ class HealthTests:
 
         assert response.status_code == 200
         assert response.json()["checks"]["redis"] == "ok"
+
+
+def test_the_site_icon_is_found_where_browsers_look_for_it(client):
+    response = client.get("/favicon.ico", follow=True)
+    assert response.redirect_chain[0][1] == 301
+    assert response.redirect_chain[0][0].endswith(".png")

@@ -130,6 +130,7 @@ EXPECTATIONS: dict[str, Expectation] = {
     # (for someone signed in it also keeps the choice on their account).
     "": Expectation(route(""), get=shown_to(*SIGNED_IN), post=shown_to(*SIGNED_IN)),
     "healthz": Expectation(at("healthz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
+    "favicon": Expectation(at("favicon"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
     "readyz": Expectation(at("readyz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
     # Metrics answer only a monitoring system holding METRICS_TOKEN (unset here): nobody.
     "metrics": Expectation(at("metrics"), get=shown_to(), post=shown_to()),
