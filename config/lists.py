@@ -8,6 +8,10 @@ label (the card layout of small screens shows it) and the look is written once, 
 `css/lists.css`; the row actions are one menu for the page, filled in with the row's id when it
 is opened (`js/row_actions.js`).
 
+Unfold's `items_for_result` rebuilds the column headers (labels, sort links) for every row to
+read one header's text, so each row cost as much as a header row; `share_headers` makes one
+list's rows share the headers built once for it (see IncidentsConfig.ready).
+
 This module is also the template library `admin_lists` (see TEMPLATES in settings).
 """
 
@@ -18,6 +22,7 @@ from django.contrib.admin.views.main import PAGE_VAR
 from django.http import HttpRequest
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from unfold.templatetags import unfold_list
 from unfold.templatetags.unfold_list import CHECKBOX_CLASSES, LINK_CLASSES, ROW_CLASSES
 from unfold.widgets import CHECKBOX_CLASSES as CHECKBOX_INPUT_CLASSES
 
@@ -73,6 +78,24 @@ class LeanListMixin:
                 ]
 
         return PageSizeChangeList
+
+
+def share_headers() -> None:
+    """Make Unfold's `result_headers` build a changelist's headers once and hand the same ones
+    to every later call for that changelist: the header row and each row of the page. A
+    changelist lives for one request and its headers do not change while it is rendered."""
+    build = unfold_list.result_headers
+    if getattr(build, "shared", False):
+        return
+
+    def result_headers(cl):
+        headers = cl.__dict__.get("_shared_headers")
+        if headers is None:
+            headers = cl.__dict__["_shared_headers"] = list(build(cl))
+        return iter(headers)
+
+    result_headers.shared = True
+    unfold_list.result_headers = result_headers
 
 
 # --- the template library -------------------------------------------------------------------------

@@ -7,6 +7,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self):
+        from config.lists import share_headers
         from incidents import reasons
 
         reasons.register()
+        # A list's rows share its column headers instead of rebuilding them each (config/lists.py).
+        share_headers()

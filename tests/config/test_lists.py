@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from unfold.templatetags import unfold_list
 
 from config.lists import DEFAULT_PAGE_SIZE
 from tests.factories import DeviceFactory, IncidentFactory
@@ -101,3 +102,30 @@ class LeanRowTests:
         assert 'class="action-select"' in row
         assert f'value="{incident.pk}"' in row
         assert "lg:table-cell" not in row
+
+
+class SharedHeadersTests:
+    def test_the_headers_are_built_once_a_page_not_once_a_row(
+        self, admin_client, sixty_incidents, monkeypatch
+    ):
+        labels = []
+        label_for_field = unfold_list.label_for_field
+        monkeypatch.setattr(
+            unfold_list,
+            "label_for_field",
+            lambda *args, **kwargs: labels.append(args[0]) or label_for_field(*args, **kwargs),
+        )
+
+        page = admin_client.get(INCIDENTS)
+
+        columns = page.context["cl"].list_display
+        assert len(rows(page)) == 50
+        assert labels == list(columns)
+
+    def test_each_row_still_labels_its_cells_with_their_own_header(self, admin_client):
+        IncidentFactory.create_batch(2)
+
+        for row in rows(admin_client.get(INCIDENTS)):
+            assert 'class="field-number" data-label="incident"' in row
+            assert 'class="field-assignee_name" data-label="assignee"' in row
+            assert 'class="field-stage_label" data-label="stage"' in row
