@@ -22,6 +22,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
 from config.lists import LeanListMixin
+from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
@@ -172,6 +173,7 @@ class DeviceMoveForm(forms.Form):
 @admin.register(Device)
 class DeviceAdmin(
     LabelAdminMixin,
+    IndexedSearchMixin,
     LeanListMixin,
     SpreadsheetAdminMixin,
     ImportExportModelAdmin,

@@ -22,6 +22,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 from config.history_admin import ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
 from config.lists import LeanListMixin
+from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import rules, selectors, services
 from incidents.admin import queues
@@ -216,6 +217,7 @@ class IncidentAddForm(forms.ModelForm):
 @admin.register(Incident)
 class IncidentAdmin(
     WorkflowAdminMixin,
+    IndexedSearchMixin,
     LeanListMixin,
     SpreadsheetAdminMixin,
     ImportExportModelAdmin,

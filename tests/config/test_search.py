@@ -1,0 +1,142 @@
+"""List searches ask each table for its own matches: the same rows as Django's admin search, found
+through indexes at factory scale."""
+
+import pytest
+from django.contrib.admin import ModelAdmin, site
+from django.db import connection
+from django.test import RequestFactory
+from django.urls import reverse
+
+from incidents.models import Incident
+from locations.models import Device
+from tests.factories import (
+    DeviceFactory,
+    IncidentFactory,
+    LocationFactory,
+    ProblemGroupFactory,
+    StaffFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+INCIDENTS = reverse("admin:incidents_incident_changelist")
+
+
+@pytest.fixture
+def incidents(db):
+    engineer = StaffFactory(display_name="Zhao Qiang")
+    group = ProblemGroupFactory(number="BUG-2026-0042")
+    shelf = LocationFactory(code="XR-B2-S07")
+    return [
+        IncidentFactory(
+            device=DeviceFactory(serial_number="G18A0001", project="Falcon", fail_item="CAM_AF"),
+            description="Camera does not focus after the drop test",
+        ),
+        IncidentFactory(
+            device=DeviceFactory(
+                serial_number="H20B0002", project="Gannet", fail_item="BT_RSSI", location=shelf
+            ),
+            problem_group=group,
+            assignee=engineer,
+        ),
+        IncidentFactory(
+            device=DeviceFactory(serial_number="G18C0003", project="Gannet", fail_item="WIFI_TX"),
+            description="Weak Wi-Fi, 50% of the units",
+        ),
+    ]
+
+
+def searched(model, term: str) -> tuple[set[int], set[int]]:
+    """The ids the product's search finds for `term`, and those Django's own search finds with
+    the same search fields."""
+    request = RequestFactory().get("/")
+    product = site._registry[model]
+    fields = product.get_search_fields(request)
+    queryset = model._default_manager.all()
+    found, _ = product.get_search_results(request, queryset, term)
+    plain = type("Plain", (ModelAdmin,), {"search_fields": fields})(model, site)
+    expected, _ = plain.get_search_results(request, queryset, term)
+    return set(found.values_list("pk", flat=True)), set(expected.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "g18",  # a serial number's start, any case
+        "0002",  # the middle of one
+        "gannet",  # a project
+        "CAM_AF",  # a fail item
+        "drop test",  # two words of a description: each must match
+        '"drop test"',  # a quoted phrase
+        "zhao",  # the assignee
+        "BUG-2026",  # a problem group
+        "gannet wifi",  # terms matching different tables, together
+        "G18 BT_RSSI",  # terms that no single incident matches
+        "50%",  # a LIKE wildcard is matched as itself
+        "nothing-like-this",
+    ],
+)
+def test_the_incident_search_finds_what_django_admin_search_finds(incidents, term):
+    found, expected = searched(Incident, term)
+
+    assert found == expected
+
+
+def test_a_number_finds_that_incident_and_a_word_is_no_number(incidents):
+    first = incidents[0]
+
+    assert searched(Incident, str(first.pk))[0] >= {first.pk}
+    assert searched(Incident, "G18")[0] == {incidents[0].pk, incidents[2].pk}
+
+
+@pytest.mark.parametrize("term", ["xr-b2", "g18", "gannet", "^H20", "=G18A0001"])
+def test_the_device_search_finds_what_django_admin_search_finds(incidents, term):
+    found, expected = searched(Device, term)
+
+    assert found == expected
+
+
+def test_the_incident_list_asks_the_device_table_for_its_own_matches(admin_client, incidents):
+    page = admin_client.get(INCIDENTS, {"q": "gannet"})
+
+    assert [incident.pk for incident in page.context["cl"].result_list] == [
+        incidents[2].pk,
+        incidents[1].pk,
+    ]
+    sql = str(page.context["cl"].queryset.query)
+    assert '"device_id" IN (SELECT' in sql
+    assert "DISTINCT" not in sql
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+@pytest.mark.parametrize(
+    "index, column",
+    [
+        ("device_serial_number_trgm", "serial_number__icontains"),
+        ("device_project_trgm", "project__icontains"),
+        ("device_fail_item_trgm", "fail_item__icontains"),
+    ],
+)
+def test_a_device_substring_search_can_use_its_trigram_index(incidents, index, column):
+    with connection.cursor() as cursor:
+        # The table is tiny here: forbid reading it whole to see whether the index fits at all.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # nor a whole other index
+        sql, params = Device.objects.filter(**{column: "18a"}).values("pk").query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert index in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
+def test_a_description_search_can_use_its_trigram_index(incidents):
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")  # nor a whole other index
+        queryset = Incident.objects.filter(description__icontains="focus").values("pk")
+        sql, params = queryset.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "incident_description_trgm" in plan
