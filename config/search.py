@@ -7,9 +7,10 @@ tables cannot use any table's index, so each search reads every incident and its
 `IndexedSearchMixin` keeps the admin's meaning (the terms of the query each match some field;
 `=` exact, `^` prefix, otherwise a substring, case-insensitive) but asks each related table
 for its matches on its own: `device_id IN (SELECT id FROM device WHERE upper(serial) LIKE … OR
-upper(project) LIKE …)`. Within one table the ORs combine that table's indexes (PostgreSQL
-trigram indexes on `upper(column)`, the expression Django's `icontains` compares; see the
-migrations naming `gin_trgm_ops`), and a join never multiplies rows, so no DISTINCT is needed.
+upper(project) LIKE …)`, and takes the union of what each part finds. Within one table the ORs
+combine that table's indexes (PostgreSQL trigram indexes on `upper(column)`, the expression
+Django's `icontains` compares; see the migrations naming `gin_trgm_ops`), and a join never
+multiplies rows, so no DISTINCT is needed.
 """
 
 from collections import defaultdict
@@ -46,7 +47,11 @@ def _accepts(model, path: str, lookup: str, term: str) -> bool:
 
 def matching(model, fields: list[str], term: str) -> Q:
     """A condition on `model` true where `term` matches one of `fields` (paths as the admin
-    writes them), each related table asked once through a subquery of its own."""
+    writes them), each related table asked once through a subquery of its own.
+
+    With related tables, the rows are the union of what each part finds (this table's own
+    columns; each foreign key's matches): an OR of a column test and a subquery would make
+    PostgreSQL test every row, while each part of a UNION uses its own index."""
     own = Q()
     related: dict[str, list[str]] = defaultdict(list)
     for field in fields:
@@ -57,13 +62,20 @@ def matching(model, fields: list[str], term: str) -> Q:
             related[head].append(prefix + rest)
         elif _accepts(model, path, lookup, term):
             own |= Q(**{f"{path}__{lookup}": term})
+    rows = model._base_manager.order_by()
+    parts = [rows.filter(own).values("pk")] if own else []
     for head, rest in related.items():
         relation = model._meta.get_field(head)
         target = relation.related_model
         inner = matching(target, rest, term)
         if inner:
-            own |= Q(**{f"{relation.attname}__in": target._base_manager.filter(inner).values("pk")})
-    return own
+            found = target._base_manager.order_by().filter(inner).values("pk")
+            parts.append(rows.filter(**{f"{relation.attname}__in": found}).values("pk"))
+    if not related:
+        return own
+    if not parts:
+        return Q()
+    return Q(pk__in=parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
 
 
 class IndexedSearchMixin:
