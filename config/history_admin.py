@@ -15,6 +15,7 @@ from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,6 +47,10 @@ class _PastVersionPage:
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     """History pages that only show: a past version is never put back, for anyone."""
 
+    # What the model's name reads besides its own fields (an incident is named by its
+    # device's serial number): read once for a page of past versions, not once a version.
+    history_named_by: tuple[str, ...] = ()
+
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
@@ -62,7 +67,12 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     def render_history_view(self, request, template, context, **kwargs):
         page = context.get("page_obj")
         if page is not None:
-            for record in page.object_list:
+            records = list(page.object_list)
+            # Each version as the page names it, built once with what its name reads.
+            versions = [record.history_object for record in records]
+            prefetch_related_objects(versions, *self.history_named_by)
+            for record, version in zip(records, versions, strict=True):
+                record.history_object = version
                 # Only shown, never saved: a reason the system wrote, in the reader's language.
                 record.history_change_reason = reasons.text(record.history_change_reason)
         adminform = context.get("adminform")

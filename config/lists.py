@@ -19,6 +19,8 @@ import re
 
 from django import template
 from django.contrib.admin.views.main import PAGE_VAR
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -49,10 +51,47 @@ def chosen_page_size(request: HttpRequest, opts) -> int:
     return kept if kept in PAGE_SIZES else DEFAULT_PAGE_SIZE
 
 
-class LeanListMixin:
+def counted(rows: QuerySet, by: str) -> Coalesce:
+    """For an annotation: how many of `rows` point at the listed row through `by`. A subquery
+    per row of the page, where a COUNT over a join would group every row of both tables before
+    the page is cut."""
+    per_row = (
+        rows.filter(**{by: OuterRef("pk")})
+        .order_by()
+        .values(by)
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    return Coalesce(Subquery(per_row, output_field=IntegerField()), 0)
+
+
+class SingleCountListMixin:
+    """For a ModelAdmin: a list counts the rows it lists, and not the whole table as well.
+
+    Django counts both for a filtered or searched list to write "12 results (100,000 total)":
+    on a large table the second count costs as much as the page. Such a list says "12 results
+    (Show all)" instead; an unfiltered one says nothing about a total, as before (its count is
+    the total)."""
+
+    show_full_result_count = False
+
+    def get_changelist(self, request, **kwargs):
+        base = super().get_changelist(request, **kwargs)
+
+        class SingleCountChangeList(base):
+            def get_results(self, request):
+                super().get_results(request)
+                if not self.query and not self.get_filters_params():
+                    self.full_result_count = self.result_count
+                    self.show_admin_actions = bool(self.result_count)
+
+        return SingleCountChangeList
+
+
+class LeanListMixin(SingleCountListMixin):
     """For a ModelAdmin: 50 rows a page by default, `?per_page=` choosing 25 to 200. The rows are
     lean where the model's templates say so: admin/<app>/<model>/change_list_results.html and
-    pagination.html including the lean ones."""
+    pagination.html including the lean ones. It counts its rows once (SingleCountListMixin)."""
 
     list_per_page = DEFAULT_PAGE_SIZE
 

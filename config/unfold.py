@@ -66,15 +66,15 @@ def _badge(count: int) -> str:
 
 
 def mine_badge(request: HttpRequest) -> str:
-    return _badge(selectors.work_queue(request.user, "mine").count())
+    return _badge(queues.queue_counts(request)["mine"])
 
 
 def review_badge(request: HttpRequest) -> str:
-    return _badge(selectors.work_queue(request.user, "review").count())
+    return _badge(queues.queue_counts(request)["review"])
 
 
 def unassigned_badge(request: HttpRequest) -> str:
-    return _badge(selectors.work_queue(request.user, "unassigned").count())
+    return _badge(queues.queue_counts(request)["unassigned"])
 
 
 def unread_badge(request: HttpRequest) -> str:
@@ -203,6 +203,12 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "account_tree",
                     "admin:incidents_stageownership_changelist",
                     "incidents.change_stageownership",
+                ),
+                _item(
+                    _("Configuration changes"),
+                    "manage_history",
+                    "admin:incidents_configchange_changelist",
+                    "incidents.view_configchange",
                 ),
             ],
         },

@@ -5,64 +5,162 @@ The model's transitions use the predicates as their permissions and conditions; 
 same questions to decide which buttons to show and whom to offer for an assignment.
 """
 
+from functools import cached_property
+
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from incidents.choices import STAGE_VERDICTS, Step, WorkflowAction
-
-
-def stage_owner(stage: str):
-    """The department owning `stage`, or None if no department owns it."""
-    from incidents.models import StageOwnership
-
-    ownership = StageOwnership.objects.select_related("department").filter(stage=stage).first()
-    return ownership.department if ownership else None
+from incidents.choices import STAGE_VERDICTS, Step, Verdict, WorkflowAction
 
 
 def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
 
 
-def is_admin(user) -> bool:
-    return _active(user) and user.is_admin
+class Facts:
+    """What the rules read from the database to answer about one person, each read once.
+
+    Every predicate below takes one as `facts`. A page that asks many questions (the row menus
+    of a list, the buttons of an incident page) passes the same one to all of them, so it reads
+    who owns the stages, which stages the person supervises and whether they administer once,
+    not once a question; the verdicts of `incidents` are read together the first time one of
+    them is asked for. A `Facts` does not see what changes after it read: it is for one page
+    being put together. Without one, each question reads afresh.
+    """
+
+    def __init__(self, user, incidents=()):
+        self.user = user
+        self._incidents = {incident.pk: incident for incident in incidents}
+
+    @cached_property
+    def owners(self) -> dict:
+        """The department owning each stage that has one."""
+        from incidents.models import StageOwnership
+
+        ownerships = StageOwnership.objects.select_related("department")
+        return {ownership.stage: ownership.department for ownership in ownerships}
+
+    @cached_property
+    def supervised_stages(self) -> frozenset[str]:
+        """The stages owned by a department the person supervises."""
+        from incidents.models import StageOwnership
+
+        if not _active(self.user):
+            return frozenset()
+        stages = StageOwnership.objects.filter(department__supervisors=self.user)
+        return frozenset(stages.values_list("stage", flat=True))
+
+    @cached_property
+    def is_admin(self) -> bool:
+        return _active(self.user) and self.user.is_admin
+
+    @cached_property
+    def is_supervisor(self) -> bool:
+        return _active(self.user) and self.user.supervised_departments.exists()
+
+    def latest_verdict(self, incident) -> Verdict | None:
+        """`incident.latest_verdict()`, read with those of the other incidents given."""
+        if incident.pk not in self._incidents:
+            return incident.latest_verdict()
+        return self._verdicts.get(incident.pk)
+
+    @cached_property
+    def _verdicts(self) -> dict[int, Verdict]:
+        from incidents.models import AnalysisResult
+
+        rounds = Q()
+        for incident in self._incidents.values():
+            if needs_verdict(incident):
+                rounds |= Q(
+                    incident_id=incident.pk, stage=incident.stage, round=incident.stage_round
+                )
+        if not rounds:
+            return {}
+        results = (
+            AnalysisResult.objects.filter(rounds)
+            .exclude(verdict="")
+            .order_by("created_at", "id")
+            .values_list("incident_id", "verdict")
+        )
+        # Oldest first: each incident keeps the verdict of its newest result.
+        return {incident_id: Verdict(verdict) for incident_id, verdict in results}
 
 
-def is_supervisor(user) -> bool:
+def stage_owner(stage: str, facts: Facts | None = None):
+    """The department owning `stage`, or None if no department owns it."""
+    return (facts or Facts(None)).owners.get(stage)
+
+
+def is_admin(user, facts: Facts | None = None) -> bool:
+    return (facts or Facts(user)).is_admin
+
+
+def is_supervisor(user, facts: Facts | None = None) -> bool:
     """Supervises at least one department."""
-    return _active(user) and user.supervised_departments.exists()
+    return (facts or Facts(user)).is_supervisor
 
 
-def is_stage_supervisor(incident, user) -> bool:
+def is_stage_supervisor(incident, user, facts: Facts | None = None) -> bool:
     """A supervisor of the department that owns the incident's current stage."""
-    from incidents.models import StageOwnership
-
-    if not _active(user):
-        return False
-    return StageOwnership.objects.filter(
-        stage=incident.stage, department__supervisors=user
-    ).exists()
+    return incident.stage in (facts or Facts(user)).supervised_stages
 
 
-def can_review(incident, user) -> bool:
+def can_review(incident, user, facts: Facts | None = None) -> bool:
     """Approves or sends back: a supervisor of the owning department, or an administrator."""
-    return is_stage_supervisor(incident, user) or is_admin(user)
+    facts = facts or Facts(user)
+    return is_stage_supervisor(incident, user, facts) or is_admin(user, facts)
 
 
-def may_review_any(user) -> bool:
+def may_review_any(user, facts: Facts | None = None) -> bool:
     """Whether the review actions are worth offering to this person at all."""
-    return is_supervisor(user) or is_admin(user)
+    facts = facts or Facts(user)
+    return is_supervisor(user, facts) or is_admin(user, facts)
 
 
 def is_assignee(incident, user) -> bool:
     return _active(user) and incident.assignee_id is not None and incident.assignee_id == user.pk
 
 
-def can_cancel(incident, user) -> bool:
-    return is_admin(user) or is_stage_supervisor(incident, user)
+def can_cancel(incident, user, facts: Facts | None = None) -> bool:
+    facts = facts or Facts(user)
+    return is_admin(user, facts) or is_stage_supervisor(incident, user, facts)
+
+
+def can_hand_over(incident, user) -> bool:
+    """Gives an assignee's stage to someone else as it stands, when the assignee leaves the
+    department: whoever moves people between departments, a supervisor of the stage, an
+    administrator."""
+    return can_review(incident, user) or (
+        _active(user) and user.has_perm("incidents.change_employee")
+    )
+
+
+def hand_over_refusal(incident, user) -> str | None:
+    """Why `user` may not hand incident's stage over now, in words; None when they may."""
+    context = {"id": incident.pk, "step": incident.get_step_display()}
+    if not incident.is_open or incident.step not in (Step.ASSIGNED, Step.SUBMITTED):
+        return _("Incident #%(id)s is %(step)s: there is no assignee to hand over from.") % context
+    if not can_hand_over(incident, user):
+        return (
+            _(
+                "Only someone who manages people, a supervisor of the stage or an administrator "
+                "hands incident #%(id)s over."
+            )
+            % context
+        )
+    return None
 
 
 def can_view(incident, user) -> bool:
     return _active(user) and user.has_perm("incidents.view_incident")
+
+
+def can_fill_eightd(group, user) -> bool:
+    """Writes a problem group's 8D report: its owner or an administrator, holding the role's
+    permission to write 8D reports."""
+    if not (_active(user) and user.has_perm("incidents.change_eightd")):
+        return False
+    return is_admin(user) or (group.owner_id is not None and group.owner_id == user.pk)
 
 
 def needs_verdict(incident) -> bool:
@@ -107,8 +205,9 @@ def _owner_name(incident) -> str:
     )
 
 
-def refusal(incident, action: WorkflowAction, user) -> str | None:
+def refusal(incident, action: WorkflowAction, user, facts: Facts | None = None) -> str | None:
     """Why `user` may not perform `action` on `incident` now, in words; None when allowed."""
+    facts = facts or Facts(user)
     context = {
         "id": incident.pk,
         "stage": incident.get_stage_display(),
@@ -117,8 +216,8 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
     if not incident.is_open:
         return _("Incident #%(id)s is closed (%(stage)s); it cannot change any more.") % context
 
-    department = stage_owner(incident.stage)
-    if department is None and not (action == WorkflowAction.CANCEL and is_admin(user)):
+    department = stage_owner(incident.stage, facts)
+    if department is None and not (action == WorkflowAction.CANCEL and is_admin(user, facts)):
         return (
             _(
                 "No department owns %(stage)s, so nobody can work on incident #%(id)s yet: an "
@@ -134,7 +233,7 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
                 _("Incident #%(id)s is %(step)s; approve it or send it back before reassigning.")
                 % context
             )
-        if not is_stage_supervisor(incident, user):
+        if not is_stage_supervisor(incident, user, facts):
             return (
                 _("Only a supervisor of %(department)s, which owns %(stage)s, can assign it.")
                 % context
@@ -150,7 +249,7 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
         if action == WorkflowAction.SUBMIT:
             if not incident.has_record_this_round():
                 return _("Add at least one operation record before submitting for review.")
-            if needs_verdict(incident) and incident.latest_verdict() is None:
+            if needs_verdict(incident) and facts.latest_verdict(incident) is None:
                 return (
                     _(
                         "%(stage)s needs a verdict: add an analysis result with a verdict in "
@@ -161,7 +260,7 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
     elif action in (WorkflowAction.APPROVE, WorkflowAction.REJECT):
         if incident.step != Step.SUBMITTED:
             return _("Incident #%(id)s is not waiting for review (it is %(step)s).") % context
-        if not can_review(incident, user):
+        if not can_review(incident, user, facts):
             return (
                 _(
                     "Only a supervisor of %(department)s, which owns %(stage)s, or an "
@@ -178,7 +277,7 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
                     )
                     % context
                 )
-            if needs_verdict(incident) and incident.latest_verdict() is None:
+            if needs_verdict(incident) and facts.latest_verdict(incident) is None:
                 return (
                     _(
                         "%(stage)s needs a verdict from this round: send it back so the "
@@ -186,6 +285,6 @@ def refusal(incident, action: WorkflowAction, user) -> str | None:
                     )
                     % context
                 )
-    elif action == WorkflowAction.CANCEL and not can_cancel(incident, user):
+    elif action == WorkflowAction.CANCEL and not can_cancel(incident, user, facts):
         return _("Only a supervisor of %(department)s or an administrator can cancel it.") % context
     return None

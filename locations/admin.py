@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,7 +21,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
 from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
-from config.lists import LeanListMixin
+from config.lists import LeanListMixin, SingleCountListMixin, counted
 from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import services as incident_services
@@ -67,6 +67,7 @@ class LocationForm(forms.ModelForm):
 
 @admin.register(Location)
 class LocationAdmin(
+    SingleCountListMixin,
     KeptInTrailsAdminMixin,
     LabelAdminMixin,
     SpreadsheetAdminMixin,
@@ -88,7 +89,11 @@ class LocationAdmin(
     actions_detail = LABEL_ACTIONS
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(device_count=Count("devices"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(device_count=counted(Device.objects.all(), "location"))
+        )
 
     def deactivate(self, request, obj: Location) -> str | None:
         try:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from config.lists import SingleCountListMixin
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Message
 from messaging.search import highlight, message_search
@@ -39,7 +40,7 @@ class CappedCountPaginator(Paginator):
 
 
 @admin.register(Message)
-class MessageAdmin(ModelAdmin):
+class MessageAdmin(SingleCountListMixin, ModelAdmin):
     """Read-only: messages are written, edited and deleted in their rooms only."""
 
     list_display = ["room_link", "author", "created_at", "excerpt"]
@@ -48,7 +49,6 @@ class MessageAdmin(ModelAdmin):
     list_per_page = 50
     ordering = ["-id"]
     paginator = CappedCountPaginator
-    show_full_result_count = False
     search_fields = ["text"]  # shows the search box; get_search_results does the searching
     search_help_text = _(
         "Finds messages containing every word and every Chinese phrase you type, in all the "

@@ -1,3 +1,4 @@
+from django.core.exceptions import FieldDoesNotExist
 from unfold.admin import TabularInline
 
 
@@ -10,6 +11,26 @@ class ReadOnlyInline(TabularInline):
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
+
+    def get_queryset(self, request):
+        """With what the rows show and are named by (an incident's problem group, its device)
+        read in the same query, not once a row."""
+        return super().get_queryset(request).select_related(*self._named_records())
+
+    def _named_records(self) -> list[str]:
+        shown = []
+        for name in self.fields:
+            try:
+                shown.append(self.model._meta.get_field(name))
+            except FieldDoesNotExist:
+                continue
+        # The page's own record too: a row links to itself by its name, which may name it.
+        parent = [
+            field
+            for field in self.model._meta.fields
+            if field.many_to_one and issubclass(self.parent_model, field.related_model)
+        ]
+        return list(dict.fromkeys(field.name for field in [*shown, *parent] if field.many_to_one))
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

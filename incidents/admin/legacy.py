@@ -14,6 +14,7 @@ from django_tasks_db import admin as task_queue_admin
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
+from config.lists import SingleCountListMixin
 from config.uploads import refused_uploads
 from config.widgets import DropFileInput
 from incidents import services
@@ -46,7 +47,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(LegacyImport)
-class LegacyImportAdmin(ModelAdmin):
+class LegacyImportAdmin(SingleCountListMixin, ModelAdmin):
     list_display = ["original_name", "status_label", "created_by", "created_at", "finished_at"]
     list_display_links = ["original_name"]
     list_filter = ["status"]

@@ -9,6 +9,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
 from config.ids import pk_or_404
+from config.lists import SingleCountListMixin
 from config.search import IndexedSearchMixin
 from incidents.choices import WorkflowAction
 from incidents.models import Notification
@@ -62,7 +63,7 @@ class KindFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(IndexedSearchMixin, ModelAdmin):
+class NotificationAdmin(SingleCountListMixin, IndexedSearchMixin, ModelAdmin):
     """Each person sees only their own notifications. A row opens what it is about and counts
     as read from then on; unread rows stand out, read ones step back."""
 

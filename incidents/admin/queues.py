@@ -50,6 +50,14 @@ def in_queue_url(url: str, queue: str | None) -> str:
     return f"{url}?{carried.urlencode()}"
 
 
+def queue_counts(request: HttpRequest) -> dict[str, int]:
+    """The size of each of the person's queues, counted once for the page: the sidebar's
+    badges and the incident list's filter show the same numbers."""
+    if "_queue_counts" not in request.__dict__:
+        request._queue_counts = selectors.work_queue_counts(request.user)
+    return request._queue_counts
+
+
 def queue_list_url(queue: str) -> str:
     return f"{reverse('admin:incidents_incident_changelist')}?{WORK_PARAM}={queue}"
 

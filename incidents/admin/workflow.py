@@ -96,22 +96,25 @@ class WorkflowAdminMixin:
     # --- which buttons show ---------------------------------------------------------------------
     def get_actions_detail(self, request, object_id):
         incident = self._incident(request, object_id)
+        facts = self._facts(request)
         return [
             unfold_action
             for unfold_action in super().get_actions_detail(request, object_id)
-            if rules.refusal(incident, self._workflow_action(unfold_action), request.user) is None
+            if rules.refusal(incident, self._workflow_action(unfold_action), request.user, facts)
+            is None
         ]
 
     def get_actions_row(self, request):
         allowed = super().get_actions_row(request)
-        return allowed if rules.may_review_any(request.user) else []
+        return allowed if rules.may_review_any(request.user, self._facts(request)) else []
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         user = request.user
-        if not rules.is_supervisor(user):
+        facts = self._facts(request)
+        if not rules.is_supervisor(user, facts):
             actions.pop("bulk_assign", None)
-        if not rules.may_review_any(user):
+        if not rules.may_review_any(user, facts):
             for name in ("bulk_approve", "bulk_reject", "bulk_cancel"):
                 actions.pop(name, None)
         if not user.has_perm("incidents.change_incident"):
@@ -120,6 +123,13 @@ class WorkflowAdminMixin:
 
     def _workflow_action(self, unfold_action) -> WorkflowAction:
         return DETAIL_ACTIONS[unfold_action.method.original_function_name][0]
+
+    def _facts(self, request) -> rules.Facts:
+        """What the rules read about the person, read once for the page being put together
+        (the buttons, the row menus, the bulk actions offered)."""
+        if "_rule_facts" not in request.__dict__:
+            request._rule_facts = rules.Facts(request.user)
+        return request._rule_facts
 
     def _incident(self, request, object_id) -> Incident:
         cache = request.__dict__.setdefault("_incidents", {})
