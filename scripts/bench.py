@@ -22,11 +22,15 @@ Topology: nginx in front of one, then two app processes with production settings
 people browsing lists and incident pages for a bounded time: throughput, p50/p95, errors, and
 the scale-out ratio.
 
+Pages at scale: every admin page at 1,000 and at 100,000 seeded incidents (server time, queries),
+against itself at 1,000 and against a plain Django ModelAdmin (scripts/bench_pages.py).
+
 Lists: the incident and device lists in headless Chromium, served by uvicorn with DEBUG off on
 a database of their own holding the demo data: HTML bytes per row and the time to a usable page
 (50 and 200 rows), against the same list filtered to one row.
 """
 
+import json
 import os
 import resource
 import subprocess
@@ -49,6 +53,56 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 MOVES = int(os.environ.get("BENCH_MOVES", "300"))
+RESULTS = ROOT / "bench" / "results.json"
+
+# Every figure of the run, printed at the end as one table and written to bench/results.json.
+FIGURES: list[dict] = []
+
+
+def figure(
+    section: str,
+    name: str,
+    value: float,
+    unit: str,
+    baseline: float | None = None,
+    baseline_name: str = "",
+    goal: str = "",
+) -> None:
+    """Keep one figure, with the baseline measured in the same run it is compared with (the
+    ratio is value / baseline)."""
+    FIGURES.append(
+        {
+            "section": section,
+            "figure": name,
+            "value": round(value, 3),
+            "unit": unit,
+            "baseline": None if baseline is None else round(baseline, 3),
+            "baseline_name": baseline_name,
+            "ratio": round(value / baseline, 3) if baseline else None,
+            "goal": goal,
+        }
+    )
+
+
+def report_figures() -> None:
+    """The run's figures as one table, and as JSON for whoever compares runs."""
+    if not FIGURES:
+        return
+    print("All figures (ratio = value / baseline, both measured in this run):")
+    print(f"  {'section':<9} {'figure':<58} {'value':>12} {'baseline':>12} {'ratio':>8}  goal")
+    for row in FIGURES:
+        baseline = "" if row["baseline"] is None else f"{row['baseline']:g}"
+        ratio = "" if row["ratio"] is None else f"{row['ratio']:.2f}"
+        print(
+            f"  {row['section']:<9} {row['figure'][:58]:<58} "
+            f"{row['value']:>8g} {row['unit']:<3} {baseline:>12} {ratio:>8}  {row['goal']}"
+        )
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(
+        json.dumps({"vendor": connection.vendor, "figures": FIGURES}, indent=2, ensure_ascii=False)
+        + "\n"
+    )
+    print(f"  written to {RESULTS.relative_to(ROOT)}")
 
 
 def timed(label: str, count: int, run) -> float:
@@ -103,6 +157,8 @@ def bench_scan_station() -> None:
     service = timed("device_move service (lock + trail)", MOVES, with_the_service)
     bare = timed("bare ORM update of location and holder", MOVES, bare_orm_update)
     print(f"  ratio bare ORM / scan station: {bare / station:.1f}x")
+    figure("scan", "scan station moves", station, "/s", bare, "bare ORM update")
+    figure("scan", "device_move service", service, "/s", bare, "bare ORM update")
     print(f"  ratio service / scan station:  {service / station:.1f}x")
 
 
@@ -279,6 +335,24 @@ def bench_legacy_import() -> None:
     print(
         f"  {'django-import-export, row by row (devices)':<46} {row_rate:>9.0f} rows/s  "
         f"(on {sample} rows)"
+    )
+    figure(
+        "import",
+        "import_legacy seconds",
+        import_seconds,
+        "s",
+        read_seconds,
+        "openpyxl read",
+        "at most 3x",
+    )
+    figure(
+        "import",
+        "import_legacy rows/s",
+        rows / import_seconds,
+        "/s",
+        row_rate,
+        "import-export row by row",
+        "at least 10x",
     )
     print(
         f"  ratio import / openpyxl read:     {import_seconds / read_seconds:.1f}x slower "
@@ -550,7 +624,18 @@ def bench_chat() -> None:
                 f"p99 {_percentile(raw, 0.99) * 1000:8.2f} ms   (PUBLISH -> subscriber, "
                 f"redis-py asyncio, {len(raw)} round trips just before)"
             )
+            figure("chat", f"{size} clients: messages lost", result["lost"], "", goal="0")
+            figure("chat", f"{size} clients: duplicated", result["duplicated"], "", goal="0")
             if result["latencies"]:
+                figure(
+                    "chat",
+                    f"{size} clients: every member p99",
+                    _percentile(result["latencies"], 0.99) * 1000,
+                    "ms",
+                    _percentile(raw, 0.99) * 1000,
+                    "raw Redis p99",
+                    "at most 5x",
+                )
                 print(line("every member", result["latencies"], raw))
                 print(line("first member", result["firsts"], raw))
             if size == max(CHAT_SIZES):
@@ -708,6 +793,15 @@ def bench_message_search() -> None:
                 ),
             )
             assert found == expected, f"{query}: {len(found)} found, {len(expected)} expected"
+            figure(
+                "search",
+                f"message_search {query!r}",
+                searched * 1000,
+                "ms",
+                scanned * 1000,
+                "icontains scan",
+                "at most 0.05x",
+            )
             print(
                 f"  {query:<14}{len(found):>8,}{searched * 1000:>14.1f} ms"
                 f"{scanned * 1000:>9.1f} ms{scanned / searched:>8.1f}x"
@@ -853,6 +947,22 @@ def bench_lists() -> None:
                     rows = loads[0]["rows"]
                     per_row = (loads[0]["bytes"] - one[0]["bytes"]) / max(1, rows - one[0]["rows"])
                     usable = _median([load["usable"] for load in loads])
+                    figure(
+                        "lists",
+                        f"{name} list, {rows} rows: bytes a row",
+                        per_row,
+                        "B",
+                        goal="under 2048",
+                    )
+                    figure(
+                        "lists",
+                        f"{name} list, {rows} rows: usable",
+                        usable * 1000,
+                        "ms",
+                        _median([load["usable"] for load in one]) * 1000,
+                        "one-row page",
+                        "under 1000 ms" if size == 50 else "",
+                    )
                     print(
                         f"  {name:<10} {rows:>3} rows  {loads[0]['bytes'] / 1024:7.0f} kB  "
                         f"{per_row / 1024:5.2f} kB a row   usable {usable * 1000:5.0f} ms, "
@@ -971,6 +1081,16 @@ def bench_topology() -> None:
         latencies = result["latencies"]
         rate = len(latencies) / result["seconds"]
         results[apps] = rate
+        figure(
+            "topology",
+            f"{apps} app processes: pages",
+            rate,
+            "/s",
+            results[1] if apps > 1 else None,
+            "1 process" if apps > 1 else "",
+        )
+        figure("topology", f"{apps} app processes: p95", _percentile(latencies, 0.95) * 1000, "ms")
+        figure("topology", f"{apps} app processes: errors", len(result["errors"]), "", goal="0")
         print(
             f"  {apps} app process{'es' if apps > 1 else ''}: {rate:7.1f} pages/s   "
             f"p50 {_percentile(latencies, 0.5) * 1000:7.0f} ms   "
@@ -979,6 +1099,12 @@ def bench_topology() -> None:
             + (f" (e.g. {result['errors'][0]})" if result["errors"] else "")
         )
     print(f"  scale-out ratio, 2 processes / 1: {results[2] / results[1]:.2f}x")
+
+
+def bench_pages(record) -> None:
+    from scripts.bench_pages import bench_pages as pages_at_scale
+
+    pages_at_scale(record)
 
 
 def main() -> None:
@@ -996,6 +1122,7 @@ def main() -> None:
         "chat": bench_chat,
         "lists": bench_lists,
         "topology": bench_topology,
+        "pages": lambda: bench_pages(figure),
     }
     # BENCH_ONLY=chat,search runs just those (the figures of one part without the rest).
     chosen = [n.strip() for n in os.environ.get("BENCH_ONLY", "").split(",") if n.strip()]
@@ -1005,6 +1132,7 @@ def main() -> None:
             print()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+    report_figures()
 
 
 if __name__ == "__main__":

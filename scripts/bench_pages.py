@@ -1,0 +1,236 @@
+"""Admin pages at factory scale, for scripts/bench.py (`make bench`, section `pages`).
+
+The same pages are measured on the same database at each size of BENCH_PAGE_SIZES (default
+1,000 then 100,000 incidents, made by `seed_scale`, the second size adding to the first): the
+server time of a request through Django's test client with DEBUG off (median and p95 of
+BENCH_PAGE_LOADS loads after a first one) and its number of queries, as a supervisor sees them.
+
+Two baselines, measured in the same run:
+- the same page at the smallest size: a page is flat when its time at 100,000 is at most 1.5x its
+  time at 1,000, with the same number of queries;
+- the same model's changelist in a plain Django `ModelAdmin` (no Unfold, default options but the
+  same page size) on its own admin site with Django's own templates, on the same data.
+"""
+
+import copy
+import os
+import time
+from pathlib import Path
+
+import django.contrib.admin
+from django.conf import settings
+from django.contrib import admin
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.urls import include, path
+
+from config.lists import DEFAULT_PAGE_SIZE
+
+SIZES = [int(n) for n in os.environ.get("BENCH_PAGE_SIZES", "1000,100000").split(",")]
+LOADS = int(os.environ.get("BENCH_PAGE_LOADS", "10"))
+
+# A plain Django admin site for the baseline: default options, the product's page size.
+plain_site = admin.AdminSite(name="plain")
+
+
+def _register_plain_site() -> dict[str, str]:
+    """Register the baseline models once; their changelists' URLs by page name."""
+    from incidents.models import Employee, Incident
+    from locations.models import Device, Location
+
+    models = {
+        "incident list": Incident,
+        "device list": Device,
+        "location list": Location,
+        "employee list": Employee,
+    }
+    for model in models.values():
+        if not plain_site.is_registered(model):
+            plain_site.register(
+                model,
+                type(
+                    "PlainAdmin",
+                    (admin.ModelAdmin,),
+                    {
+                        "list_per_page": DEFAULT_PAGE_SIZE,
+                    },
+                ),
+            )
+    return {
+        name: f"/plain/{model._meta.app_label}/{model._meta.model_name}/"
+        for name, model in models.items()
+    }
+
+
+# The bench's URLconf (set once the plain site has its models): the product's, and the plain
+# site under /plain/.
+urlpatterns: list = []
+
+
+def _plain_templates() -> list[dict]:
+    """The product's template settings with Django's own admin templates first, so the plain
+    site renders as Django ships it rather than through Unfold's overrides."""
+    templates = copy.deepcopy(settings.TEMPLATES)
+    django_admin = Path(django.contrib.admin.__file__).parent / "templates"
+    templates[0]["DIRS"] = [django_admin, *templates[0].get("DIRS", [])]
+    return templates
+
+
+def _world() -> dict:
+    """What the pages are about, chosen from the seeded data: a supervisor of the department
+    with the most open incidents, an open incident with a long timeline, a device with a trail,
+    and search terms that find something."""
+    from collections import Counter
+
+    from django.db.models import Count
+
+    from incidents.choices import OPEN_STAGES
+    from incidents.models import Department, Incident, StageOwnership
+    from locations.models import Device
+
+    open_incidents = Incident.objects.filter(stage__in=OPEN_STAGES)
+    owners = dict(StageOwnership.objects.values_list("stage", "department"))
+    load = Counter()
+    for row in open_incidents.values("stage").annotate(count=Count("pk")):
+        load[owners.get(row["stage"])] += row["count"]
+    departments = Department.objects.filter(supervisors__isnull=False).distinct()
+    department = max(departments, key=lambda department: (load[department.pk], -department.pk))
+    supervisor = department.supervisors.order_by("pk").first()
+    incident = open_incidents.annotate(entries=Count("events")).order_by("-entries", "pk").first()
+    device = Device.objects.get(pk=incident.device_id)
+    closed = Incident.objects.exclude(stage__in=OPEN_STAGES).order_by("pk").first()
+    return {
+        "supervisor": supervisor,
+        "incident": incident,
+        "device": device,
+        "serial_prefix": device.serial_number[:-2],
+        "fail_item": device.fail_item or "CAM",
+        "number": str(closed.pk),
+    }
+
+
+def _pages(world: dict) -> dict[str, str]:
+    incident, device = world["incident"], world["device"]
+    return {
+        "dashboard": "/admin/",
+        "incident list": "/admin/incidents/incident/",
+        "incident list, search number": f"/admin/incidents/incident/?q={world['number']}",
+        "incident list, search serial prefix": (
+            f"/admin/incidents/incident/?q={world['serial_prefix']}"
+        ),
+        "incident list, search fail item": f"/admin/incidents/incident/?q={world['fail_item']}",
+        "queue: waiting for my review": "/admin/incidents/incident/?work=review",
+        "queue: unassigned in my department": "/admin/incidents/incident/?work=unassigned",
+        "incident page": f"/admin/incidents/incident/{incident.pk}/change/",
+        "device list": "/admin/locations/device/",
+        "device list, search serial": f"/admin/locations/device/?q={device.serial_number}",
+        "device page": f"/admin/locations/device/{device.pk}/change/",
+        "device history": f"/admin/locations/device/{device.pk}/history/",
+        "location list": "/admin/locations/location/",
+        "employee list": "/admin/incidents/employee/",
+        "problem group list": "/admin/incidents/problemgroup/",
+        "notification list": "/admin/incidents/notification/",
+        "message list": "/admin/messaging/message/",
+    }
+
+
+def _measure(client: Client, url: str) -> dict:
+    """Server time of LOADS loads after a first one, and the queries of one."""
+    response = client.get(url)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    times = []
+    for _ in range(LOADS):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(url)
+            times.append(time.perf_counter() - start)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+    times.sort()
+    return {
+        "median": times[len(times) // 2] * 1000,
+        "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] * 1000,
+        "queries": len(queries),
+    }
+
+
+def bench_pages(figure) -> None:
+    from incidents.models import Incident
+    from incidents.scale import seed_scale
+
+    if connection.vendor != "postgresql":
+        print("Pages at scale: measured on PostgreSQL only")
+        return
+    plain_urls = _register_plain_site()
+    urlpatterns[:] = [path("plain/", plain_site.urls), path("", include("config.urls"))]
+    figures: dict[int, dict[str, dict]] = {}
+    plain: dict[int, dict[str, dict]] = {}
+    seeded = 0
+    with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"]):
+        for size in SIZES:
+            start = time.perf_counter()
+            seed_scale(incidents=size - seeded, seed=size)
+            seeded = size
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+            print(
+                f"Pages at {Incident.objects.count():,} incidents (seeded in "
+                f"{time.perf_counter() - start:.0f} s), as a supervisor, median of {LOADS}:"
+            )
+            world = _world()
+            client = Client()
+            client.force_login(world["supervisor"])
+            figures[size] = {}
+            for name, url in _pages(world).items():
+                figures[size][name] = result = _measure(client, url)
+                print(
+                    f"  {name:<38} {result['median']:7.0f} ms  p95 {result['p95']:6.0f} ms  "
+                    f"{result['queries']:3} queries"
+                )
+            plain[size] = {}
+            with override_settings(TEMPLATES=_plain_templates()):
+                for name, url in plain_urls.items():
+                    plain[size][name] = result = _measure(client, url)
+                    print(
+                        f"  {name + ', plain Django admin':<38} {result['median']:7.0f} ms  "
+                        f"p95 {result['p95']:6.0f} ms  {result['queries']:3} queries"
+                    )
+    small, large = SIZES[0], SIZES[-1]
+    for name, result in figures[large].items():
+        base = figures[small][name]
+        figure(
+            "pages",
+            f"{name} at {large:,}: median",
+            result["median"],
+            "ms",
+            base["median"],
+            f"same at {small:,}",
+            "at most 1.5x; under 200 ms",
+        )
+        figure(
+            "pages",
+            f"{name} at {large:,}: p95",
+            result["p95"],
+            "ms",
+            base["p95"],
+            f"same at {small:,}",
+        )
+        figure(
+            "pages",
+            f"{name} at {large:,}: queries",
+            result["queries"],
+            "",
+            base["queries"],
+            f"same at {small:,}",
+            "1.0x",
+        )
+        if name in plain[large]:
+            figure(
+                "pages",
+                f"{name} at {large:,} vs plain Django admin",
+                result["median"],
+                "ms",
+                plain[large][name]["median"],
+                "plain ModelAdmin",
+                "at most 1.5x",
+            )
