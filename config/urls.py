@@ -7,7 +7,11 @@ from django.views.generic import RedirectView
 
 from config.health import healthz, metrics, readyz, status_page
 from config.language import set_language
-from incidents.admin.reports import incident_report_view, problem_group_report_view
+from incidents.admin.reports import (
+    eightd_report_view,
+    incident_report_view,
+    problem_group_report_view,
+)
 
 admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
 admin.site.index_title = _("Dashboard")
@@ -28,6 +32,12 @@ urlpatterns = [
         "admin/incidents/problemgroup/<str:group_id>/report.<str:kind>",
         admin.site.admin_view(problem_group_report_view),
         name="problem_group_report",
+    ),
+    # A problem group's 8D report, as PDF or XLSX.
+    path(
+        "admin/incidents/problemgroup/<str:group_id>/8d.<str:kind>",
+        admin.site.admin_view(eightd_report_view),
+        name="problem_group_eightd_report",
     ),
     path("admin/", admin.site.urls),
     # Django's language switcher, which also keeps the choice on the person's account.

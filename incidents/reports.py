@@ -2,7 +2,9 @@
 the device, the stages with who and when, every operation record and analysis result with its
 verdict, the attachments (images embedded), what the chat marked as evidence, the custody
 trail and the final disposition. PDF (WeasyPrint rendering templates/incidents/report/
-incident.html) and XLSX (openpyxl), in the active language.
+incident.html) and XLSX (openpyxl), in the active language. A problem group has the same report
+of all its incidents, and its 8D report: the eight disciplines its owner wrote, with the
+incidents as the evidence.
 
 WeasyPrint renders the product's own HTML and CSS, so the report looks like the product and
 Chinese text comes out as text (searchable, copyable) with the CJK font the setup installs.
@@ -19,7 +21,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from incidents.choices import TERMINAL_STAGES, Stage, WorkflowAction
-from incidents.models import Incident, IncidentEvent, ProblemGroup
+from incidents.models import EightD, Incident, IncidentEvent, ProblemGroup
 from incidents.selectors import incident_records_by_stage, incident_timeline
 from locations.selectors import device_trail
 
@@ -30,6 +32,32 @@ class StageVisit:
     entered: datetime
     left: datetime | None = None
     people: list[str] = field(default_factory=list)
+
+
+def incident_disposition(incident: Incident) -> str:
+    """How the incident ended (and when), or where it is while it is open."""
+    if incident.stage in TERMINAL_STAGES:
+        return _("%(outcome)s on %(at)s") % {
+            "outcome": incident.get_stage_display(),
+            "at": date_format(timezone.localtime(incident.closed_at), "DATETIME_FORMAT")
+            if incident.closed_at
+            else "—",
+        }
+    return _("Open: %(stage)s, %(step)s") % {
+        "stage": incident.get_stage_display(),
+        "step": incident.get_step_display(),
+    }
+
+
+@dataclass
+class Evidence:
+    """An incident as one line of a group's reports: what failed and how it ended."""
+
+    incident: Incident
+
+    @property
+    def disposition(self) -> str:
+        return incident_disposition(self.incident)
 
 
 @dataclass
@@ -43,17 +71,7 @@ class Report:
 
     @property
     def disposition(self) -> str:
-        if self.incident.stage in TERMINAL_STAGES:
-            return _("%(outcome)s on %(at)s") % {
-                "outcome": self.incident.get_stage_display(),
-                "at": date_format(timezone.localtime(self.incident.closed_at), "DATETIME_FORMAT")
-                if self.incident.closed_at
-                else "—",
-            }
-        return _("Open: %(stage)s, %(step)s") % {
-            "stage": self.incident.get_stage_display(),
-            "step": self.incident.get_step_display(),
-        }
+        return incident_disposition(self.incident)
 
 
 def _visits(timeline: list[IncidentEvent]) -> list[StageVisit]:
@@ -89,6 +107,21 @@ def incident_report(incident: Incident) -> Report:
     )
 
 
+def _stage_counts(items) -> dict[str, int]:
+    """How many of the group's incidents are in each stage (or ended in it), by its label."""
+    counts: dict[str, int] = {}
+    for item in items:
+        label = str(item.incident.get_stage_display())
+        counts[label] = counts.get(label, 0) + 1
+    return counts
+
+
+def _group_incidents(group: ProblemGroup):
+    return group.incidents.select_related("device", "reporter", "problem_group").order_by(
+        "opened_at", "pk"
+    )
+
+
 @dataclass
 class GroupReport:
     group: ProblemGroup
@@ -97,20 +130,41 @@ class GroupReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for report in self.reports:
-            label = str(report.incident.get_stage_display())
-            counts[label] = counts.get(label, 0) + 1
-        return counts
+        return _stage_counts(self.reports)
 
 
 def problem_group_report(group: ProblemGroup) -> GroupReport:
-    incidents = group.incidents.select_related("device", "reporter", "problem_group").order_by(
-        "opened_at", "pk"
-    )
     return GroupReport(
         group=group,
-        reports=[incident_report(incident) for incident in incidents],
+        reports=[incident_report(incident) for incident in _group_incidents(group)],
+        generated_at=timezone.now(),
+    )
+
+
+@dataclass
+class EightDReport:
+    """A problem group's 8D report: the disciplines (empty until the owner writes them) and the
+    group's incidents as the evidence."""
+
+    group: ProblemGroup
+    eightd: EightD
+    evidence: list[Evidence]
+    generated_at: datetime
+
+    @property
+    def disciplines(self):
+        return self.eightd.disciplines()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return _stage_counts(self.evidence)
+
+
+def eightd_report(group: ProblemGroup) -> EightDReport:
+    return EightDReport(
+        group=group,
+        eightd=EightD.objects.filter(group=group).first() or EightD(group=group),
+        evidence=[Evidence(incident) for incident in _group_incidents(group)],
         generated_at=timezone.now(),
     )
 
@@ -142,15 +196,33 @@ def group_report_pdf(report: GroupReport) -> bytes:
     return _pdf("incidents/report/problem_group.html", {"group_report": report})
 
 
-def group_report_xlsx(report: GroupReport) -> bytes:
-    """The group's incidents one per row, then each incident's report sheets after it."""
-    import openpyxl
+def eightd_report_pdf(report: EightDReport) -> bytes:
+    return _pdf("incidents/report/eightd.html", {"eightd_report": report})
 
+
+# --- spreadsheets ---------------------------------------------------------------------------------
+def _text(value) -> str:
+    """A cell's text: a spreadsheet never runs it as a formula."""
     from config.spreadsheets import escape_formula
 
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = _("Incidents")[:31]
+    return escape_formula(str(value)) if value not in (None, "") else ""
+
+
+def _when(value) -> str:
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+
+
+def _facts(sheet, rows) -> None:
+    """Label and value, one pair a row, the labels bold."""
+    from openpyxl.styles import Font
+
+    for label, value in rows:
+        sheet.append([_text(label), _text(value)])
+        sheet.cell(sheet.max_row, 1).font = Font(bold=True)
+
+
+def _incident_lines(sheet, items) -> None:
+    """The incidents one per row (`items`: each with `incident` and `disposition`)."""
     sheet.append(
         [
             _("Incident"),
@@ -162,79 +234,135 @@ def group_report_xlsx(report: GroupReport) -> bytes:
             _("Disposition"),
         ]
     )
-    for item in report.reports:
+    for item in items:
         incident = item.incident
         sheet.append(
             [
                 f"#{incident.pk}",
-                escape_formula(incident.device.serial_number),
-                escape_formula(incident.device.project),
-                escape_formula(incident.device.fail_item),
+                _text(incident.device.serial_number),
+                _text(incident.device.project),
+                _text(incident.device.fail_item),
                 str(incident.get_stage_display()),
-                date_format(timezone.localtime(incident.opened_at), "DATETIME_FORMAT"),
+                _when(incident.opened_at),
                 item.disposition,
             ]
         )
+
+
+def _styled(book) -> None:
+    """Bold headers on every sheet's first row, columns wide enough to read."""
+    from openpyxl.styles import Font
+
+    bold = Font(bold=True)
+    for sheet in book.worksheets:
+        for cell in sheet[1]:
+            cell.font = bold
+        for column in sheet.columns:
+            sheet.column_dimensions[column[0].column_letter].width = 22
+
+
+def _saved(book) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def group_report_xlsx(report: GroupReport) -> bytes:
+    """The group's incidents one per row, then each incident's report sheets after it."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = _("Incidents")[:31]
+    _incident_lines(sheet, report.reports)
     for item in report.reports:
         single = openpyxl.load_workbook(io.BytesIO(report_xlsx(item)))
         for source in single.worksheets:
             target = book.create_sheet(f"#{item.incident.pk} {source.title}"[:31])
             for row in source.iter_rows(values_only=True):
                 target.append(list(row))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _saved(book)
+
+
+def _group_facts(report: EightDReport) -> list[tuple]:
+    group = report.group
+    return [
+        (_("Problem group"), group.number),
+        (_("Title"), group.title),
+        (_("Status"), group.get_status_display()),
+        (_("Owner"), group.owner.get_full_name() if group.owner else ""),
+        (_("Description"), group.description),
+        (
+            _("Incidents"),
+            " · ".join(f"{label}: {count}" for label, count in report.counts.items()),
+        ),
+        (_("Report generated"), _when(report.generated_at)),
+    ]
+
+
+def eightd_report_xlsx(report: EightDReport) -> bytes:
+    """The group, the eight disciplines with their dates, the incidents as the evidence."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    summary = book.active
+    summary.title = _("Summary")[:31]
+    _facts(summary, _group_facts(report))
+    disciplines = book.create_sheet("8D")
+    disciplines.append([_("Discipline"), _("Date"), _("What was done")])
+    for discipline in report.disciplines:
+        disciplines.append(
+            [
+                _text(discipline.label),
+                date_format(discipline.date, "DATE_FORMAT") if discipline.date else "",
+                _text(discipline.text),
+            ]
+        )
+    _incident_lines(book.create_sheet(_("Evidence")[:31]), report.evidence)
+    _styled(book)
+    return _saved(book)
 
 
 def report_xlsx(report: Report) -> bytes:
     import openpyxl
-    from openpyxl.styles import Font
-
-    from config.spreadsheets import escape_formula
-
-    def text(value) -> str:
-        return escape_formula(str(value)) if value not in (None, "") else ""
-
-    def when(value) -> str:
-        return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
 
     book = openpyxl.Workbook()
-    bold = Font(bold=True)
     incident, device = report.incident, report.incident.device
 
     summary = book.active
     summary.title = _("Summary")[:31]
-    for label, value in (
-        (_("Incident"), f"#{incident.pk}"),
-        (_("Serial number"), device.serial_number),
-        (_("Project"), device.project),
+    _facts(
+        summary,
         (
-            _("Hardware · ROM · config"),
-            " · ".join(
-                v for v in (device.hardware_version, device.rom_version, device.config) if v
+            (_("Incident"), f"#{incident.pk}"),
+            (_("Serial number"), device.serial_number),
+            (_("Project"), device.project),
+            (
+                _("Hardware · ROM · config"),
+                " · ".join(
+                    v for v in (device.hardware_version, device.rom_version, device.config) if v
+                ),
             ),
+            (_("Fail station"), device.fail_station),
+            (_("Fail item"), device.fail_item),
+            (_("Test log"), device.test_log_url),
+            (_("Problem group"), incident.problem_group or ""),
+            (_("Description"), incident.description),
+            (_("Opened"), _when(incident.opened_at)),
+            (_("Disposition"), report.disposition),
+            (_("Report generated"), _when(report.generated_at)),
         ),
-        (_("Fail station"), device.fail_station),
-        (_("Fail item"), device.fail_item),
-        (_("Test log"), device.test_log_url),
-        (_("Problem group"), incident.problem_group or ""),
-        (_("Description"), incident.description),
-        (_("Opened"), when(incident.opened_at)),
-        (_("Disposition"), report.disposition),
-        (_("Report generated"), when(report.generated_at)),
-    ):
-        summary.append([text(label), text(value)])
-        summary.cell(summary.max_row, 1).font = bold
+    )
 
     stages = book.create_sheet(_("Stages")[:31])
     stages.append([_("Stage"), _("Entered"), _("Left"), _("Assigned to")])
     for visit in report.visits:
         stages.append(
             [
-                text(visit.stage.label),
-                when(visit.entered),
-                when(visit.left),
-                text(", ".join(visit.people)),
+                _text(visit.stage.label),
+                _when(visit.entered),
+                _when(visit.left),
+                _text(", ".join(visit.people)),
             ]
         )
 
@@ -254,14 +382,14 @@ def report_xlsx(report: Report) -> bytes:
     for event in sorted(report.timeline, key=lambda e: (e.created_at, e.id)):
         timeline.append(
             [
-                when(event.created_at),
-                text(event.get_action_display()),
-                text(event.actor.get_full_name() if event.actor else ""),
-                text(event.get_from_stage_display()),
-                text(event.get_to_stage_display()),
-                text(event.assignee.get_full_name() if event.assignee else ""),
-                text(event.get_verdict_display()),
-                text(event.comment),
+                _when(event.created_at),
+                _text(event.get_action_display()),
+                _text(event.actor.get_full_name() if event.actor else ""),
+                _text(event.get_from_stage_display()),
+                _text(event.get_to_stage_display()),
+                _text(event.assignee.get_full_name() if event.assignee else ""),
+                _text(event.get_verdict_display()),
+                _text(event.comment),
             ]
         )
 
@@ -282,40 +410,40 @@ def report_xlsx(report: Report) -> bytes:
         for record in group["records"]:
             work.append(
                 [
-                    text(group["stage"].label),
+                    _text(group["stage"].label),
                     record.round,
-                    text(_("Operation record")),
-                    when(record.created_at),
-                    text(record.created_by.get_full_name()),
-                    text("\n".join(v for v in (record.action, record.notes) if v)),
+                    _text(_("Operation record")),
+                    _when(record.created_at),
+                    _text(record.created_by.get_full_name()),
+                    _text("\n".join(v for v in (record.action, record.notes) if v)),
                     "",
-                    text(", ".join(a.original_name for a in record.attachments.all())),
+                    _text(", ".join(a.original_name for a in record.attachments.all())),
                 ]
             )
         for result in group["results"]:
             work.append(
                 [
-                    text(group["stage"].label),
+                    _text(group["stage"].label),
                     result.round,
-                    text(_("Analysis result")),
-                    when(result.created_at),
-                    text(result.created_by.get_full_name()),
-                    text(result.findings),
-                    text(result.get_verdict_display()),
+                    _text(_("Analysis result")),
+                    _when(result.created_at),
+                    _text(result.created_by.get_full_name()),
+                    _text(result.findings),
+                    _text(result.get_verdict_display()),
                     "",
                 ]
             )
         for evidence in group["evidence"]:
             work.append(
                 [
-                    text(group["stage"].label),
+                    _text(group["stage"].label),
                     "",
-                    text(_("Chat evidence")),
-                    when(evidence.marked_at),
-                    text(evidence.marked_by.get_full_name() if evidence.marked_by else ""),
-                    text(evidence.message.text),
+                    _text(_("Chat evidence")),
+                    _when(evidence.marked_at),
+                    _text(evidence.marked_by.get_full_name() if evidence.marked_by else ""),
+                    _text(evidence.message.text),
                     "",
-                    text(evidence.attachment.original_name if evidence.attachment else ""),
+                    _text(evidence.attachment.original_name if evidence.attachment else ""),
                 ]
             )
 
@@ -326,20 +454,14 @@ def report_xlsx(report: Report) -> bytes:
     for entry in sorted(report.trail, key=lambda e: e.at):
         custody.append(
             [
-                when(entry.at),
-                text(entry.from_location or ""),
-                text(entry.to_location or ""),
-                text(entry.from_holder.get_full_name() if entry.from_holder else ""),
-                text(entry.to_holder.get_full_name() if entry.to_holder else ""),
-                text(entry.by.get_full_name() if entry.by else ""),
-                text(entry.reason_text),
+                _when(entry.at),
+                _text(entry.from_location or ""),
+                _text(entry.to_location or ""),
+                _text(entry.from_holder.get_full_name() if entry.from_holder else ""),
+                _text(entry.to_holder.get_full_name() if entry.to_holder else ""),
+                _text(entry.by.get_full_name() if entry.by else ""),
+                _text(entry.reason_text),
             ]
         )
-    for sheet in book.worksheets:
-        for cell in sheet[1]:
-            cell.font = bold
-        for column in sheet.columns:
-            sheet.column_dimensions[column[0].column_letter].width = 22
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    _styled(book)
+    return _saved(book)

@@ -19,6 +19,8 @@ _DOMAIN_MODELS = {
         "attachment",
         "analysisresult",
         "incidentevent",
+        "eightd",
+        "historicaleightd",
     ],
     "locations": ["device", "location", "historicaldevice", "historicallocation"],
 }
@@ -56,10 +58,13 @@ _READ_ALL = _perms(_DOMAIN_MODELS, ("view",)) | _perms(
 )
 _OWN_NOTIFICATIONS = {"incidents.view_notification", "incidents.change_notification"}
 # Adding records is further limited to the incident's assignee by the services. Staff move
-# devices (scan station) but do not edit what a device is.
+# devices (scan station) but do not edit what a device is. Anyone may be a problem group's
+# owner; the services let only the owner (or an administrator) write its 8D report.
+_FILL_EIGHTD = {"incidents.change_eightd"}
 _STAFF = (
     _READ_ALL
     | _OWN_NOTIFICATIONS
+    | _FILL_EIGHTD
     | {
         "incidents.add_operationrecord",
         "incidents.add_analysisresult",
@@ -82,11 +87,14 @@ _ADMIN = (
     | _perms(_EDITABLE_MODELS, ("add", "change"))
     | _perms(_DELETABLE_MODELS, ("delete",))
     | _OWN_NOTIFICATIONS
+    | _FILL_EIGHTD
     | {
         "incidents.add_operationrecord",
         "incidents.add_analysisresult",
         "locations.move_device",
         "auth.view_permission",
+        # The audit trail of configuration: read, never written from a page.
+        "incidents.view_configchange",
     }
 )
 

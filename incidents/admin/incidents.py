@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -21,12 +20,13 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
 from config.history_admin import ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
-from config.lists import LeanListMixin
+from config.lists import LeanListMixin, SingleCountListMixin, counted
 from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import rules, selectors, services
 from incidents.admin import queues
 from incidents.admin.dashboard import DashboardFilter
+from incidents.admin.eightd import EightDInline, EightDOwnerMixin
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
@@ -70,13 +70,14 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 
 
 @admin.register(ProblemGroup)
-class ProblemGroupAdmin(ReadOnlyHistoryAdmin, ModelAdmin):
+class ProblemGroupAdmin(SingleCountListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateTimeFilter)]
     list_filter_submit = True
     search_fields = ["number", "title", "description"]
-    inlines = [ProblemGroupIncidentInline]
+    # The incidents are the 8D's evidence, listed with the group's details.
+    inlines = [ProblemGroupIncidentInline, EightDInline]
     # The group's own chat room, below its form (not on the add page).
     change_form_outer_after_template = "admin/incidents/problemgroup/chat_panel.html"
 
@@ -85,10 +86,8 @@ class ProblemGroupAdmin(ReadOnlyHistoryAdmin, ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                incident_count=Count("incidents", distinct=True),
-                open_count=Count(
-                    "incidents", filter=Q(incidents__stage__in=OPEN_STAGES), distinct=True
-                ),
+                incident_count=counted(Incident.objects.all(), "problem_group"),
+                open_count=counted(Incident.objects.filter(stage__in=OPEN_STAGES), "problem_group"),
             )
         )
 
@@ -112,7 +111,7 @@ class MyWorkFilter(admin.SimpleListFilter):
     parameter_name = "work"
 
     def lookups(self, request, model_admin):
-        counts = selectors.work_queue_counts(request.user)
+        counts = queues.queue_counts(request)
         labels = {
             "mine": _("Assigned to me"),
             "review": _("Waiting for my review"),
@@ -290,6 +289,8 @@ class IncidentAdmin(
         ),
         (_("Incident"), {"fields": ("problem_group", "description")}),
     )
+    # A past version is named by its device (history pages).
+    history_named_by = ("device",)
     # Above the form: what a person needs first (summary.html); below it: the workflow.
     change_form_outer_before_template = "admin/incidents/incident/summary.html"
     change_form_outer_after_template = "admin/incidents/incident/workflow_panel.html"
@@ -325,7 +326,9 @@ class IncidentAdmin(
         extra_context = {
             **(extra_context or {}),
             "custody_warning": selectors.custody_warning(incident),
-            "blocked_actions": selectors.blocked_actions(incident, request.user),
+            "blocked_actions": selectors.blocked_actions(
+                incident, request.user, self._facts(request)
+            ),
             "device_trail": location_selectors.device_trail(incident.device),
             "timeline": timeline,
             "record_groups": selectors.incident_records_by_stage(incident),

@@ -1,5 +1,5 @@
-"""Downloads of the failure-analysis report of an incident or a problem group (incidents.reports),
-for whoever may see it, in their language."""
+"""Downloads of the failure-analysis report of an incident or a problem group, and of a problem
+group's 8D report (incidents.reports), for whoever may see it, in their language."""
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -15,6 +15,10 @@ PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {"pdf": (PDF, reports.report_pdf), "xlsx": (XLSX, reports.report_xlsx)}
 GROUP_FORMATS = {"pdf": (PDF, reports.group_report_pdf), "xlsx": (XLSX, reports.group_report_xlsx)}
+EIGHTD_FORMATS = {
+    "pdf": (PDF, reports.eightd_report_pdf),
+    "xlsx": (XLSX, reports.eightd_report_xlsx),
+}
 
 
 def _download(content: bytes, content_type: str, name: str) -> HttpResponse:
@@ -40,16 +44,37 @@ def incident_report_view(request: HttpRequest, incident_id: str, kind: str) -> H
     )
 
 
+def _visible_group(request: HttpRequest, group_id: str) -> ProblemGroup:
+    group = get_object_or_404(ProblemGroup.objects.select_related("owner"), pk=pk_or_404(group_id))
+    if not admin.site.get_model_admin(ProblemGroup).has_view_permission(request, group):
+        raise PermissionDenied
+    return group
+
+
 def problem_group_report_view(request: HttpRequest, group_id: str, kind: str) -> HttpResponse:
     """The report of a problem group: every incident in it, for whoever may see the group."""
     if kind not in GROUP_FORMATS:
         raise Http404
-    group = get_object_or_404(ProblemGroup, pk=pk_or_404(group_id))
-    if not admin.site.get_model_admin(ProblemGroup).has_view_permission(request, group):
-        raise PermissionDenied
+    group = _visible_group(request, group_id)
     content_type, render = GROUP_FORMATS[kind]
     return _download(
         render(reports.problem_group_report(group)),
         content_type,
         f"FA-report-{group.number}.{kind}",
+    )
+
+
+def eightd_report_view(request: HttpRequest, group_id: str, kind: str) -> HttpResponse:
+    """A problem group's 8D report, for whoever may see the group and read 8D reports."""
+    if kind not in EIGHTD_FORMATS:
+        raise Http404
+    group = _visible_group(request, group_id)
+    if not (
+        request.user.has_perm("incidents.view_eightd")
+        or request.user.has_perm("incidents.change_eightd")
+    ):
+        raise PermissionDenied
+    content_type, render = EIGHTD_FORMATS[kind]
+    return _download(
+        render(reports.eightd_report(group)), content_type, f"8D-report-{group.number}.{kind}"
     )

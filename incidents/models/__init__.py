@@ -1,3 +1,5 @@
+from incidents.models.audit import ConfigChange
+from incidents.models.eightd import Discipline, EightD
 from incidents.models.events import IncidentEvent, Notification
 from incidents.models.imports import LegacyImport, LegacyImportStatus
 from incidents.models.incidents import Incident, ProblemGroup
@@ -8,7 +10,10 @@ from incidents.models.stages import StageOwnership
 __all__ = [
     "AnalysisResult",
     "Attachment",
+    "ConfigChange",
     "Department",
+    "Discipline",
+    "EightD",
     "Employee",
     "Incident",
     "IncidentEvent",

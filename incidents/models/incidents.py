@@ -42,6 +42,15 @@ class ProblemGroup(models.Model):
         default=ProblemGroupStatus.OPEN,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    owner = models.ForeignKey(
+        "incidents.Employee",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_problem_groups",
+        verbose_name=_("owner"),
+        help_text=_("Fills the group's 8D report. Set by a supervisor or an administrator."),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -214,6 +223,19 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     )
     def reject(self) -> None:
         self.stage_round += 1
+
+    @transition(
+        field=step,
+        source=[Step.ASSIGNED, Step.SUBMITTED],
+        target=RETURN_VALUE(Step.ASSIGNED, Step.SUBMITTED, Step.UNASSIGNED),
+        conditions=[_is_open],
+        permission=rules.can_hand_over,
+    )
+    def hand_over(self, *, assignee) -> Step:
+        """The assignee leaves: `assignee` takes the stage as it stands (in progress or waiting
+        for review), or with None it goes back to the queue of the department that owns it."""
+        self.assignee = assignee
+        return self.step if assignee is not None else Step.UNASSIGNED
 
     @transition(field=step, source="*", target=RETURN_VALUE(Step.UNASSIGNED, Step.CLOSED))
     def _start_stage(self, *, closing: bool) -> Step:

@@ -158,3 +158,18 @@ def test_making_a_report_leaves_pillow_refusing_truncated_pictures(analysed):
     chinese_client(team.admin).get(f"/admin/incidents/incident/{incident.pk}/report.pdf")
 
     assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
+def test_a_problem_group_report_names_the_groups_owner(analysed):
+    team, incident = analysed
+    owner = EmployeeFactory(display_name="质量 王工")
+    group = ProblemGroupFactory(owner=owner)
+    incident.problem_group = group
+    incident.save(update_fields=["problem_group"])
+    client = chinese_client(team.admin)
+
+    text, _images = pdf_text(
+        client.get(f"/admin/incidents/problemgroup/{group.pk}/report.pdf").content
+    )
+
+    assert "质量 王工" in text
