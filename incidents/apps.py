@@ -8,8 +8,10 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         from config.lists import share_headers
-        from incidents import reasons
+        from incidents import audit, reasons
 
         reasons.register()
+        # Every change of roles, departments, supervisors and stage ownership is kept.
+        audit.connect()
         # A list's rows share its column headers instead of rebuilding them each (config/lists.py).
         share_headers()

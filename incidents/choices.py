@@ -114,6 +114,8 @@ class WorkflowAction(models.TextChoices):
     # Not a step of the workflow: what a notification of an @mention in the chat is about.
     MENTION = "mention", _("Mentioned in the chat")
     IMPORT = "import", _("Updated from the legacy workbook")
+    # The assignee left the department: the stage goes back to its queue, as it stands.
+    UNASSIGN = "unassign", _("Back to the queue")
 
 
 class EventNote(models.TextChoices):
@@ -122,6 +124,7 @@ class EventNote(models.TextChoices):
 
     LEGACY_IMPORT = "legacy_import", _("Imported from the legacy workbook")
     LEGACY_STAGE = "legacy_stage", _("Stage from the legacy workbook")
+    ASSIGNEE_MOVED = "assignee_moved", _("Handed over: the assignee moved to another department")
 
 
 def stage_can_reach(start: str, goal: str) -> bool:
@@ -139,3 +142,22 @@ def stage_can_reach(start: str, goal: str) -> bool:
                 seen.add(target)
                 frontier.append(target)
     return False
+
+
+class ConfigChangeKind(models.TextChoices):
+    """What a change of the configuration was about (incidents.ConfigChange)."""
+
+    ROLE = "role", _("Role")
+    ROLE_PERMISSIONS = "role_permissions", _("Permissions of a role")
+    PERSON_ROLES = "person_roles", _("Roles of a person")
+    SUPERUSER = "superuser", _("Superuser status")
+    DEPARTMENT = "department", _("Department")
+    SUPERVISORS = "supervisors", _("Supervisors of a department")
+    STAGE_OWNERSHIP = "stage_ownership", _("Stage ownership")
+    PROJECT_ACCESS = "project_access", _("Project restriction")
+
+
+class ConfigChangeAction(models.TextChoices):
+    CREATED = "created", _("Created")
+    CHANGED = "changed", _("Changed")
+    DELETED = "deleted", _("Deleted")

@@ -1,9 +1,11 @@
 """Reads for dashboards and lists."""
 
-from django.db.models import Count, Q, QuerySet
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from incidents.capabilities import CAPABILITIES, holdings, outside_capabilities, permission_labels
 from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
 from incidents.models import (
     AnalysisResult,
@@ -139,26 +141,28 @@ def workflow_graph(incident: Incident, timeline: list[IncidentEvent]) -> dict:
     return {"nodes": nodes, "edges": edges}
 
 
-def blocked_actions(incident: Incident, user: Employee) -> list[dict]:
+def blocked_actions(incident: Incident, user: Employee, facts=None) -> list[dict]:
     """The workflow buttons a person expects on this incident now but cannot use, and why, so
     the page shows them disabled with the reason instead of simply showing no button: the
     assignee's Submit (no operation record or no verdict yet in this round), a reviewer's
-    Approve and Send back (their own work, no verdict, a stage without owner…)."""
+    Approve and Send back (their own work, no verdict, a stage without owner…). `facts`: the
+    page's `rules.Facts` for `user`."""
     from incidents import rules
 
     if not incident.is_open:
         return []
+    facts = facts or rules.Facts(user)
     if incident.step == Step.ASSIGNED and rules.is_assignee(incident, user):
         expected = (WorkflowAction.SUBMIT,)
     elif incident.step == Step.SUBMITTED and (
-        rules.can_review(incident, user) or rules.stage_owner(incident.stage) is None
+        rules.can_review(incident, user, facts) or rules.stage_owner(incident.stage, facts) is None
     ):
         expected = (WorkflowAction.APPROVE, WorkflowAction.REJECT)
     else:
         return []
     blocked = []
     for action in expected:
-        reason = rules.refusal(incident, action, user)
+        reason = rules.refusal(incident, action, user, facts)
         if reason:
             blocked.append({"action": action, "label": _BUTTONS[action], "reason": reason})
     return blocked
@@ -184,16 +188,20 @@ def row_action_refusals(
     """For the row menus of a page of incidents: the actions that cannot succeed on a row. An
     action that means nothing in the row's step (approving what nobody submitted) maps to ""
     and is left out of the menu; one the person cannot take there maps to the reason, so the
-    menu shows it disabled with why. Rows where every action would work are not listed."""
+    menu shows it disabled with why. Rows where every action would work are not listed.
+
+    What the rules read (who owns each stage, what the person supervises, the rows' verdicts)
+    is read once for the page, not once a row."""
     from incidents import rules
 
+    facts = rules.Facts(user, incidents)
     refusals: dict[int, dict[WorkflowAction, str]] = {}
     for incident in incidents:
         for action in actions:
             if not incident.is_open or incident.step not in _ROW_ACTION_STEPS[action]:
                 reason = ""
             else:
-                reason = rules.refusal(incident, action, user)
+                reason = rules.refusal(incident, action, user, facts)
                 if reason is None:
                     continue
             refusals.setdefault(incident.pk, {})[action] = reason
@@ -243,6 +251,65 @@ def work_queue_next(user: Employee, queue: str, current: Incident) -> Incident |
 
 def unread_notification_count(user: Employee) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# --- roles in words ----------------------------------------------------------------------------
+def permissions_named(names) -> list[Permission]:
+    """The permissions named `app_label.codename`."""
+    query = Q()
+    for name in set(names):
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query)) if query else []
+
+
+def _names(permissions) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in permissions}
+
+
+def role_permission_names(role: Group) -> set[str]:
+    """The role's permissions as `app_label.codename`."""
+    return _names(role.permissions.select_related("content_type"))
+
+
+def with_members(roles: QuerySet[Group]) -> QuerySet[Group]:
+    """The roles with their number of active members (`member_count`) and their permissions."""
+    return roles.annotate(
+        member_count=Count("user", filter=Q(user__is_active=True), distinct=True)
+    ).prefetch_related(
+        Prefetch("permissions", queryset=Permission.objects.select_related("content_type"))
+    )
+
+
+def role_holdings(role: Group) -> list:
+    """How much of each capability the role holds (its permissions prefetched by
+    `with_members`)."""
+    return holdings(_names(role.permissions.all()))
+
+
+def role_matrix(roles) -> dict:
+    """Roles by capabilities: per capability a row of how much each role holds (with the
+    permissions a role holding it partly lacks, in words), and per role the permissions it
+    holds that no capability carries."""
+    roles = list(roles)
+    names = {role.pk: _names(role.permissions.all()) for role in roles}
+    per_role = [holdings(names[role.pk]) for role in roles]
+    rows = [
+        {
+            "capability": capability,
+            "cells": [
+                {
+                    "role": role,
+                    "holding": held[index].holding,
+                    "missing": permission_labels(held[index].missing),
+                }
+                for role, held in zip(roles, per_role, strict=True)
+            ],
+        }
+        for index, capability in enumerate(CAPABILITIES)
+    ]
+    others = [permission_labels(outside_capabilities(names[role.pk])) for role in roles]
+    return {"roles": roles, "rows": rows, "others": others}
 
 
 # --- where the device is, for the workflow ---------------------------------------------------
@@ -349,3 +416,73 @@ def home_location(person: Employee) -> Location | None:
         )
     }
     return next((located[stage] for stage in OPEN_STAGES if stage in located), None)
+
+
+# --- people moving between departments ------------------------------------------------------------
+def open_assignments(person: Employee) -> QuerySet[Incident]:
+    """The open incidents whose current stage is assigned to `person`, oldest first."""
+    return (
+        Incident.objects.filter(assignee=person, stage__in=OPEN_STAGES)
+        .select_related("device")
+        .order_by("opened_at", "id")
+    )
+
+
+def stages_takeable(person: Employee, department_id: int | None) -> set[str]:
+    """The stages `person` could be assigned if they belonged to department `department_id`:
+    those it owns and those of the departments they supervise."""
+    ownerships = StageOwnership.objects.filter(department__supervisors=person)
+    if department_id is not None:
+        ownerships = StageOwnership.objects.filter(
+            Q(department_id=department_id) | Q(department__supervisors=person)
+        )
+    return set(ownerships.values_list("stage", flat=True))
+
+
+def assignments_left_behind(person: Employee, department_id: int | None) -> list[Incident]:
+    """The open assignments of `person` that moving them to department `department_id` (None:
+    to no department) would leave behind: those of stages they could no longer take."""
+    takeable = stages_takeable(person, department_id)
+    return [incident for incident in open_assignments(person) if incident.stage not in takeable]
+
+
+def hand_over_candidates(person: Employee) -> QuerySet[Employee]:
+    """Who may take over `person`'s work when they leave their department: its other active
+    members and its supervisors."""
+    if person.department_id is None:
+        return Employee.objects.none()
+    department_id = person.department_id
+    return (
+        Employee.objects.filter(is_active=True)
+        .filter(Q(department_id=department_id) | Q(supervised_departments=department_id))
+        .exclude(pk=person.pk)
+        .distinct()
+        .order_by("display_name", "employee_number")
+    )
+
+
+def hand_over_default(person: Employee) -> Employee | None:
+    """Whom `person`'s work goes to unless someone else is chosen: a supervisor of their
+    department (not themselves)."""
+    if person.department_id is None:
+        return None
+    return (
+        Employee.objects.filter(is_active=True, supervised_departments=person.department_id)
+        .exclude(pk=person.pk)
+        .order_by("display_name", "employee_number")
+        .first()
+    )
+
+
+def department_open_stage_incidents(department_id: int) -> dict[str, int]:
+    """{stage: open incidents in it} for the stages the department owns that have any."""
+    stages = StageOwnership.objects.filter(department_id=department_id).values_list(
+        "stage", flat=True
+    )
+    rows = (
+        Incident.objects.filter(stage__in=list(stages))
+        .values("stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["stage"]: row["n"] for row in rows if row["n"]}

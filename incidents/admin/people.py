@@ -8,16 +8,25 @@ from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RelatedDropdownFilter
 from unfold.contrib.import_export.forms import ExportForm
-from unfold.decorators import display
-from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+from unfold.decorators import action, display
+from unfold.forms import AdminPasswordChangeForm
 
 from config.history_admin import KeptInTrailsAdminMixin
+from config.lists import SingleCountListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
-from incidents import services
+from incidents import selectors, services
+from incidents.admin import roles as role_pages
 from incidents.admin.inlines import ReadOnlyInline
+from incidents.admin.people_forms import (
+    DepartmentForm,
+    EmployeeChangeForm,
+    EmployeeCreationForm,
+    StageOwnershipForm,
+)
 from incidents.choices import Role
 from incidents.models import (
     AnalysisResult,
+    ConfigChange,
     Department,
     Employee,
     IncidentEvent,
@@ -32,19 +41,72 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleAdmin(BaseGroupAdmin, ModelAdmin):
+class RoleAdmin(SingleCountListMixin, BaseGroupAdmin, ModelAdmin):
+    """Roles in words: what a role lets its people do as capabilities (incidents/capabilities.py),
+    the permission list folded away for experts, and the role matrix. The built-in roles keep
+    their names (the rules read them) and are never deleted."""
+
+    form = role_pages.RoleForm
     search_fields = ["name"]
+    list_display = ["role_name", "members", "capability_marks"]
+    actions_list = ["role_matrix"]
+
+    class Media:
+        css = {"all": ["css/roles.css"]}
+
+    def get_queryset(self, request):
+        return selectors.with_members(super().get_queryset(request))
+
+    def get_fieldsets(self, request, obj=None):
+        return role_pages.fieldsets(obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name"] if role_pages.is_built_in(obj) else []
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not role_pages.is_built_in(obj) and super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        kept = role_pages.kept_roles(objs)
+        if kept and super().has_delete_permission(request):
+            # Refused for being built in, which the page says, not for lack of permission.
+            perms_needed = perms_needed - {str(Group._meta.verbose_name)}
+        return deleted, model_count, perms_needed, [*kept, *protected]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # The permission list first (what an expert edited), then the capabilities ticked or
+        # unticked on top of it.
+        super().save_related(request, form, formsets, change)
+        services.role_change_capabilities(
+            role=form.instance, granted=form.granted, withdrawn=form.withdrawn
+        )
+
+    @display(description=_("role"), ordering="name")
+    def role_name(self, role: Group) -> str:
+        return role_pages.role_label(role)
+
+    @display(description=_("members"), ordering="member_count")
+    def members(self, role: Group) -> str:
+        return role_pages.members_link(role)
+
+    @display(description=_("capabilities"))
+    def capability_marks(self, role: Group) -> str:
+        return role_pages.capability_marks(selectors.role_holdings(role))
+
+    @action(
+        description=_("Role matrix"), url_path="matrix", icon="table_view", permissions=["view"]
+    )
+    def role_matrix(self, request):
+        return role_pages.matrix_response(self, request)
 
 
-class EmployeeCreationForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
-        model = Employee
-        fields = ("username", "employee_number", "display_name", "email", "department")
-
-
-class EmployeeChangeForm(UserChangeForm):
-    class Meta(UserChangeForm.Meta):
-        model = Employee
+def _after_department(fields) -> tuple:
+    """`fields` with the hand-over choice right after the department, if it is among them."""
+    if "department" not in fields:
+        return tuple(fields)
+    at = list(fields).index("department") + 1
+    return (*fields[:at], "hand_over_to", *fields[at:])
 
 
 class HeldDeviceInline(ReadOnlyInline):
@@ -56,6 +118,7 @@ class HeldDeviceInline(ReadOnlyInline):
 
 @admin.register(Employee)
 class EmployeeAdmin(
+    SingleCountListMixin,
     KeptInTrailsAdminMixin,
     LabelAdminMixin,
     SpreadsheetAdminMixin,
@@ -90,7 +153,7 @@ class EmployeeAdmin(
     list_select_related = ["department"]
     inlines = [HeldDeviceInline]
     actions = ["print_labels", "deactivate_selected"]
-    trail_models = (IncidentEvent, OperationRecord, AnalysisResult)
+    trail_models = (IncidentEvent, OperationRecord, AnalysisResult, ConfigChange)
     actions_detail = ["label_png_action", "label_svg_action"]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -149,7 +212,31 @@ class EmployeeAdmin(
     def get_fieldsets(self, request, obj=None):
         if obj is not None and not self.manages_people(request):
             return self.colleague_fieldsets
-        return super().get_fieldsets(request, obj)
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and selectors.open_assignments(obj).exists():
+            # Whoever takes their open incidents, should the department change.
+            fieldsets = [
+                (name, {**options, "fields": _after_department(options["fields"])})
+                for name, options in fieldsets
+            ]
+        return fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.by = request.user
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        # A new department moves the person through the service, which hands their open
+        # incidents over as the form says (or refuses); the rest of the form saves as usual.
+        if change and "department" in form.changed_data:
+            services.employee_move(
+                employee=obj,
+                department=form.cleaned_data["department"],
+                by=request.user,
+                hand_over_to=form.hand_over_choice(),
+            )
+        super().save_model(request, obj, form, change)
 
     def has_export_permission(self, request) -> bool:
         return self.manages_people(request) and super().has_export_permission(request)
@@ -174,6 +261,13 @@ class EmployeeAdmin(
             return False
         return super().has_delete_permission(request, obj)
 
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Nobody deletes configuration changes: a person they name is kept (and `protected`
+        # says so, with the advice to deactivate), which is not a permission anyone lacks.
+        perms_needed = perms_needed - {str(ConfigChange._meta.verbose_name)}
+        return deleted, model_count, perms_needed, protected
+
     def deactivate(self, request, obj: Employee) -> str | None:
         try:
             services.employee_deactivate(employee=obj, by=request.user)
@@ -190,19 +284,25 @@ class EmployeeAdmin(
         return ", ".join(names) or "—"
 
 
-class EmployeeInline(ReadOnlyInline):
-    model = Employee
-    fields = ["employee_number", "display_name", "username", "is_active"]
-    verbose_name_plural = _("members")
-
-
 @admin.register(Department)
-class DepartmentAdmin(ModelAdmin):
-    list_display = ["code", "department_name", "supervisor_names", "member_count", "stages"]
+class DepartmentAdmin(SingleCountListMixin, ModelAdmin):
+    """A department with its supervisors and members, saved through the service that refuses
+    what would leave work without anyone to do it (incidents/services/people.py)."""
+
+    form = DepartmentForm
+    fields = ["code", "name", "name_zh", "description", "is_active", "supervisors", "members"]
+    list_display = [
+        "code",
+        "department_name",
+        "supervisor_names",
+        "member_count",
+        "stages",
+        "is_active",
+    ]
     list_display_links = ["code", "department_name"]
+    list_filter = ["is_active"]
     search_fields = ["code", "name", "name_zh"]
     autocomplete_fields = ["supervisors"]
-    inlines = [EmployeeInline]
 
     def get_queryset(self, request):
         return (
@@ -212,14 +312,33 @@ class DepartmentAdmin(ModelAdmin):
             .prefetch_related("supervisors", "owned_stages")
         )
 
-    def save_related(self, request, form, formsets, change) -> None:
-        # The supervisors (the form's only many-to-many) go through the service, which also
-        # takes the role from whoever is taken off; the inlines save as usual.
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-        services.department_set_supervisors(
-            department=form.instance, supervisors=list(form.cleaned_data["supervisors"])
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if "field_name" in request.GET:
+            # Picking a department for a person or a stage: only those in use.
+            queryset = queryset.filter(is_active=True)
+        return queryset, may_have_duplicates
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.by = request.user
+        return form
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.department_save(
+            department=obj,
+            by=request.user,
+            supervisors=list(form.cleaned_data["supervisors"]),
+            members=list(form.cleaned_data["members"]),
         )
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # department_save set the supervisors (giving and taking the role) and the members.
+        return None
+
+    @display(description=_("members"))
+    def members(self, department: Department) -> str:
+        return ", ".join(p.get_full_name() for p in department.employees.all()) or "—"
 
     @display(description=_("name"))
     def department_name(self, department: Department) -> str:
@@ -239,13 +358,21 @@ class DepartmentAdmin(ModelAdmin):
 
 
 @admin.register(StageOwnership)
-class StageOwnershipAdmin(ModelAdmin):
+class StageOwnershipAdmin(SingleCountListMixin, ModelAdmin):
+    form = StageOwnershipForm
     list_display = ["stage_label", "department", "work_location"]
     list_editable = ["department", "work_location"]
     list_display_links = ["stage_label"]
     autocomplete_fields = ["department", "work_location"]
     search_fields = ["stage", "department__name", "department__name_zh", "department__code"]
     list_select_related = ["department", "work_location"]
+
+    def get_changelist_form(self, request, **kwargs):
+        # The list's editable columns obey the same rules as the page.
+        return super().get_changelist_form(request, form=StageOwnershipForm, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.stage_ownership_save(ownership=obj)
 
     @display(description=_("stage"), ordering="stage")
     def stage_label(self, ownership: StageOwnership) -> str:

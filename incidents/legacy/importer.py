@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
+from incidents import audit, selectors
 from incidents.choices import (
     TERMINAL_STAGES,
     EventNote,
@@ -142,7 +143,7 @@ class LegacyImporter:
         self._plan_register(parsed[SheetKind.REGISTER])
         self._plan_trail(parsed[SheetKind.TRAIL])
         if not dry_run:
-            with transaction.atomic():
+            with transaction.atomic(), audit.acting_as(self.user):
                 self._apply_employees()
                 self._apply_locations()
                 self._apply_register()
@@ -242,6 +243,7 @@ class LegacyImporter:
             "email": text(values.get("email")),
             "department": text(values.get("department")),
             "role": role,
+            "row": number,
         }
 
     def _check_locations(self, values, errors, seen, number) -> dict:
@@ -451,6 +453,27 @@ class LegacyImporter:
                     "email": row["email"] or employee.email,
                     "department": department or employee.department,
                 }
+                if wanted["department"] != employee.department:
+                    left = selectors.assignments_left_behind(
+                        employee, getattr(wanted["department"], "pk", None)
+                    )
+                    if left:
+                        # Only the product hands open incidents over (the person's page).
+                        self._skip(
+                            SheetKind.EMPLOYEES,
+                            row,
+                            "department",
+                            _(
+                                "%(person)s keeps their department: their open incidents "
+                                "(%(incidents)s) would be left behind; change it on their "
+                                "page in the product, which hands the work over"
+                            )
+                            % {
+                                "person": employee,
+                                "incidents": ", ".join(f"#{i.pk}" for i in left),
+                            },
+                        )
+                        wanted["department"] = employee.department
                 if any(getattr(employee, k) != v for k, v in wanted.items()):
                     for key, value in wanted.items():
                         setattr(employee, key, value)
@@ -727,6 +750,7 @@ class LegacyImporter:
     def _apply_employees(self) -> None:
         plan = self.plan
         Department.objects.bulk_create(plan.departments)
+        audit.record_created(plan.departments)
         Employee.objects.bulk_create(plan.new_employees, batch_size=BATCH)
         Employee.objects.bulk_update(
             plan.changed_employees, ["display_name", "email", "department"], batch_size=BATCH

@@ -24,6 +24,14 @@ class Department(models.Model):
         _("code"), max_length=16, help_text=_("Short code, e.g. FAE. Used in imports and labels.")
     )
     description = models.TextField(_("description"), blank=True)
+    is_active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_(
+            "Untick to stop using the department: it then takes no members and owns no stage, "
+            "and stays named wherever it was."
+        ),
+    )
     supervisors = models.ManyToManyField(
         "incidents.Employee",
         blank=True,

@@ -241,6 +241,33 @@ def incident_reject(
 
 
 @transaction.atomic
+def incident_hand_over(
+    *,
+    incident: Incident,
+    to: Employee | None,
+    by: Employee,
+    note: EventNote | str = EventNote.ASSIGNEE_MOVED,
+) -> Incident:
+    """The assignee leaves the department: `to` takes the stage as it stands (in progress or
+    waiting for review, its records kept), or with None it goes back to the queue of the
+    department that owns it. On the timeline, and `to` is told as of an assignment."""
+    incident = lock_incident(incident)
+    reason = rules.hand_over_refusal(incident, by)
+    if reason is None and to is not None:
+        reason = rules.assignment_refusal(incident, to)
+    if reason:
+        raise WorkflowError(reason)
+    before = (incident.stage, incident.step)
+    worked_by = incident.assignee
+    _run(incident, "hand_over", by, assignee=to)
+    action = WorkflowAction.ASSIGN if to is not None else WorkflowAction.UNASSIGN
+    announce(log_event(incident, action, by, before, assignee=to or worked_by, note=note))
+    if to is not None:
+        notify(incident=incident, action=WorkflowAction.ASSIGN, recipients=[to], actor=by)
+    return incident
+
+
+@transaction.atomic
 def incident_cancel(
     *, incident: Incident, by: Employee, reason: str, expected: Expected = None
 ) -> Incident:

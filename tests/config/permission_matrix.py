@@ -21,6 +21,7 @@ from PIL import Image
 from config.spreadsheets import SafeCSV
 from incidents.choices import DepartmentCode, Stage, Verdict, WorkflowAction
 from incidents.models import (
+    ConfigChange,
     Department,
     Employee,
     Incident,
@@ -279,6 +280,8 @@ def build_world() -> World:
         "spare_department": DepartmentFactory(code="SPARE", name="Spare department"),
         "xray_ownership": StageOwnership.objects.get(stage=Stage.XRAY),
         "auditors": Group.objects.create(name="Auditors"),
+        # Creating the role above is kept in the audit trail of configuration.
+        "config_change": ConfigChange.objects.get(object_repr="Auditors"),
         "checked_job": checked_job,
         "failed_job": failed_job,
         "staff_note": notes[STAFF],

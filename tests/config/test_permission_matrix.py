@@ -145,6 +145,14 @@ EXPECTATIONS: dict[str, Expectation] = {
         get=shown_to(*SIGNED_IN),
         post=shown_to(*SIGNED_IN),
     ),
+    # A problem group's 8D report: whoever may see the group.
+    "problem_group_eightd_report": Expectation(
+        lambda world: reverse(
+            "problem_group_eightd_report", args=[world.arg("problem_group"), "pdf"]
+        ),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
     # The site's status: administrators only.
     "system_status": Expectation(
         at("system_status"), get=shown_to(*ADMINS), post=shown_to(*ADMINS)
@@ -473,6 +481,47 @@ EXPECTATIONS: dict[str, Expectation] = {
         delete=ADMINS,
         added={"name": "Matrix group"},
         edited_fields={"name": "Auditors renamed"},
+    ),
+    # The role matrix (roles by capabilities) only reads: whoever may see the roles.
+    "admin:auth_group_role_matrix": Expectation(
+        at("admin:auth_group_role_matrix"), get=shown_to(*ADMINS), post=shown_to()
+    ),
+    # Configuration changes: administrators read the audit trail; nobody adds, changes or
+    # deletes an entry (the list's "Delete selected" is not offered: the list is shown again).
+    "admin:incidents_configchange_changelist": Expectation(
+        at("admin:incidents_configchange_changelist"),
+        get=shown_to(*ADMINS),
+        post=written_by(),
+        data=delete_selected("config_change"),
+        page_counts=True,
+    ),
+    "admin:incidents_configchange_add": Expectation(
+        at("admin:incidents_configchange_add"),
+        get=shown_to(),
+        post=written_by(),
+        data=given(kind="role", action="created", object_repr="Forged"),
+    ),
+    "admin:incidents_configchange_change": Expectation(
+        at("admin:incidents_configchange_change", "config_change"),
+        get=change_page_to(change=NOBODY, view=ADMINS),
+        post=written_by(),
+        data=given(object_repr="Forged"),
+    ),
+    "admin:incidents_configchange_delete": Expectation(
+        at("admin:incidents_configchange_delete", "config_change"),
+        get=shown_to(),
+        post=written_by(),
+        data=CONFIRM_DELETE,
+    ),
+    "admin:incidents_configchange_history": Expectation(
+        at("admin:incidents_configchange_history", "config_change"),
+        get=shown_to(*ADMINS),
+        post=shown_to(*ADMINS),
+    ),
+    "admin/incidents/configchange/<path:object_id>/": Expectation(
+        route("admin/incidents/configchange/<path:object_id>/", "config_change"),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
     ),
     # Notifications: each person's own. Nobody adds, edits or deletes one; the list's "Mark as
     # read" (posted for everyone's notifications) marks the person's own. The staff member's

@@ -133,8 +133,8 @@ class SupervisorRoleTests:
                 "name": department.name,
                 "code": department.code,
                 "description": "",
-                "employees-TOTAL_FORMS": "0",
-                "employees-INITIAL_FORMS": "0",
+                "is_active": "on",
+                "members": [person.pk],
             },
         )
 
