@@ -173,3 +173,17 @@ def test_a_problem_group_report_names_the_groups_owner(analysed):
     )
 
     assert "质量 王工" in text
+
+
+def test_the_incident_page_offers_its_report_at_the_top(analysed):
+    team, incident = analysed
+    client = Client()
+    client.force_login(team.worker(Stage.FAE_RETEST))
+
+    page = client.get(f"/admin/incidents/incident/{incident.pk}/change/").content.decode()
+
+    top = page[page.index('data-testid="summary-report"') :][:800]
+    for kind in ("pdf", "xlsx"):
+        link = f"/admin/incidents/incident/{incident.pk}/report.{kind}"
+        assert f'href="{link}"' in top
+        assert client.get(link).status_code == 200
