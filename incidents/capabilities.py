@@ -21,6 +21,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Role
+from incidents.roles import WORK_RECORD_MODELS
 
 
 class CapabilityCode(models.TextChoices):
@@ -56,23 +57,6 @@ def _perms(models_by_app: dict[str, list[str]], actions: Iterable[str]) -> froze
     )
 
 
-# The record of the work: incidents with their trail, records, results and files, problem groups,
-# devices and locations with their histories.
-_WORK_RECORD = {
-    "incidents": [
-        "incident",
-        "problemgroup",
-        "historicalincident",
-        "historicalproblemgroup",
-        "operationrecord",
-        "attachment",
-        "analysisresult",
-        "incidentevent",
-        "eightd",
-        "historicaleightd",
-    ],
-    "locations": ["device", "location", "historicaldevice", "historicallocation"],
-}
 # An incident's page as the people working it read it.
 _INCIDENT_PAGE = _perms(
     {
@@ -121,7 +105,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "group, device, location, department and stage owner, colleagues as on a badge, and "
             "export those lists; roles and legacy imports are not included."
         ),
-        _perms(_WORK_RECORD, _VIEW)
+        _perms(WORK_RECORD_MODELS, _VIEW)
         | _perms({"incidents": ["department", "employee", "stageownership"]}, _VIEW)
         | _OWN_NOTIFICATIONS,
     ),

@@ -9,7 +9,9 @@ approves, only the assignee submits) are enforced by the services on top of thes
 
 from incidents.choices import Role
 
-_DOMAIN_MODELS = {
+# The record of the work: incidents with their trail, records, results and files, problem groups,
+# devices and locations with their histories (also the "read everything" capability's).
+WORK_RECORD_MODELS = {
     "incidents": [
         "incident",
         "problemgroup",
@@ -53,7 +55,7 @@ def _perms(models: dict[str, list[str]], actions: tuple[str, ...]) -> set[str]:
     }
 
 
-_READ_ALL = _perms(_DOMAIN_MODELS, ("view",)) | _perms(
+_READ_ALL = _perms(WORK_RECORD_MODELS, ("view",)) | _perms(
     {"incidents": ["department", "employee", "stageownership"]}, ("view",)
 )
 _OWN_NOTIFICATIONS = {"incidents.view_notification", "incidents.change_notification"}
@@ -82,7 +84,7 @@ _SUPERVISOR = _STAFF | {
     "locations.change_device",
 }
 _ADMIN = (
-    _perms(_DOMAIN_MODELS, ("view",))
+    _perms(WORK_RECORD_MODELS, ("view",))
     | _perms(_CONFIGURATION_MODELS, ("view",))
     | _perms(_EDITABLE_MODELS, ("add", "change"))
     | _perms(_DELETABLE_MODELS, ("delete",))
