@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import prefetch_related_objects
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
@@ -57,10 +57,25 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     def has_change_history_permission(self, request, obj=None) -> bool:
         return False
 
+    def visible_history(self, request, records):
+        """The past versions (a queryset of historical records) the person may see; a model
+        admin whose rows are not all for everyone narrows them."""
+        return records
+
+    def get_history_queryset(self, request, history_manager, pk_name: str, object_id):
+        records = super().get_history_queryset(request, history_manager, pk_name, object_id)
+        return self.visible_history(request, records)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # The view simple-history ships saves whatever is posted to it.
         if request.method not in READ_METHODS:
             return HttpResponseNotAllowed(READ_METHODS)
+        history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
+        version = history.filter(
+            **{self.model._meta.pk.attname: object_id, "history_id": version_id}
+        )
+        if not self.visible_history(request, version).exists():
+            raise Http404
         extra_context = {**(extra_context or {}), "change_history": False}
         return super().history_form_view(request, object_id, version_id, extra_context)
 

@@ -205,6 +205,12 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "incidents.change_stageownership",
                 ),
                 _item(
+                    _("Restricted projects"),
+                    "lock",
+                    "admin:incidents_projectaccess_changelist",
+                    "incidents.view_projectaccess",
+                ),
+                _item(
                     _("Configuration changes"),
                     "manage_history",
                     "admin:incidents_configchange_changelist",

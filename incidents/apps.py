@@ -7,11 +7,19 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self):
+        from django.core.cache.backends.dummy import DummyCache
+        from unfold import sites as unfold_sites
+
         from config.lists import share_headers
-        from incidents import audit, reasons
+        from incidents import access, audit, reasons
 
         reasons.register()
         # Every change of roles, departments, supervisors and stage ownership is kept.
         audit.connect()
+        # What a person may see of confidential projects is read again once they change.
+        access.connect()
+        # Unfold keeps each person's Ctrl+K answers for five minutes, by term alone: a project
+        # restricted meanwhile, or another language, would still be answered as before.
+        unfold_sites.cache = DummyCache("ctrl-k", {})
         # A list's rows share its column headers instead of rebuilding them each (config/lists.py).
         share_headers()

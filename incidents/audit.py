@@ -23,7 +23,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_de
 from simple_history.models import HistoricalRecords
 
 from incidents.choices import ConfigChangeAction, ConfigChangeKind
-from incidents.models import ConfigChange, Department, Employee, StageOwnership
+from incidents.models import ConfigChange, Department, Employee, ProjectAccess, StageOwnership
 
 _acting: ContextVar = ContextVar("config_change_acting", default=None)
 _scope: ContextVar = ContextVar("config_change_scope", default=None)
@@ -174,6 +174,16 @@ def _supervisors(department_id: int) -> list[str]:
     )
 
 
+def _access_departments(access_id: int) -> list[str]:
+    return sorted(
+        Department.objects.filter(project_accesses=access_id).values_list("code", flat=True)
+    )
+
+
+def _access_people(access_id: int) -> list[str]:
+    return sorted(str(person) for person in Employee.objects.filter(project_accesses=access_id))
+
+
 @dataclass(frozen=True)
 class Watched:
     """A model whose rows are configuration: which fields are kept, and how a row is named."""
@@ -219,6 +229,16 @@ WATCHED: dict[type, Watched] = {
             "work_location": _location_code(ownership.work_location_id),
         },
         lambda ownership: ownership.stage,
+    ),
+    ProjectAccess: Watched(
+        ConfigChangeKind.PROJECT_ACCESS,
+        ("project", "note"),
+        lambda access: {"project": access.project, "note": access.note},
+        lambda access: access.project,
+        final=lambda access: {
+            "departments": _access_departments(access.pk),
+            "people": _access_people(access.pk),
+        },
     ),
     # Only the superuser flag of a person is configuration; the rest of the account is not.
     Employee: Watched(
@@ -308,6 +328,12 @@ RELATIONS: dict[type, WatchedRelation] = {
     ),
     Department.supervisors.through: WatchedRelation(
         ConfigChangeKind.SUPERVISORS, "supervisors", Department, _supervisors, _department_label
+    ),
+    ProjectAccess.departments.through: WatchedRelation(
+        ConfigChangeKind.PROJECT_ACCESS, "departments", ProjectAccess, _access_departments, str
+    ),
+    ProjectAccess.people.through: WatchedRelation(
+        ConfigChangeKind.PROJECT_ACCESS, "people", ProjectAccess, _access_people, str
     ),
 }
 

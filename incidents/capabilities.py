@@ -208,10 +208,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         CapabilityCode.CONFIGURE_DEPARTMENTS,
         _(
             "Create, edit and remove departments, set their supervisors, choose which "
-            "department owns each workflow stage and where it works, and read the trail of "
-            "configuration changes."
+            "department owns each workflow stage and where it works, restrict confidential "
+            "projects to departments and people, and read the trail of configuration changes."
         ),
-        _perms({"incidents": ["department", "stageownership"]}, _ALL)
+        _perms({"incidents": ["department", "stageownership", "projectaccess"]}, _ALL)
         | _CONFIGURATION_TRAIL
         | {"incidents.view_employee", "locations.view_location"},
     ),

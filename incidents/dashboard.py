@@ -20,7 +20,7 @@ Filters (query parameters, on the dashboard and on the incident list alike):
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -30,6 +30,7 @@ from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from incidents import access
 from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage, Step
 from incidents.models import Department, Incident, IncidentEvent, ProblemGroup, StageOwnership
 from locations.models import Location
@@ -140,28 +141,30 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
 
 @dataclass(frozen=True)
 class Scope:
-    """The dashboard's filters as chosen."""
+    """The dashboard's filters as chosen, and whose dashboard it is: the figures count only
+    the incidents of projects the viewer sees (nobody's view: those of unrestricted projects)."""
 
     project: str = ""
     department: str = ""
     opened_from: str = ""
     opened_to: str = ""
+    viewer: object = field(default=None, compare=False)
 
     @classmethod
-    def from_params(cls, params) -> "Scope":
+    def from_params(cls, params, viewer=None) -> "Scope":
         values = {name: (params.get(name) or "").strip() for name in SCOPE_PARAMS}
         if not values["department"].isdigit():
             values["department"] = ""
         for name in ("opened_from", "opened_to"):
             if not _date(values[name]):
                 values[name] = ""
-        return cls(**values)
+        return cls(**values, viewer=viewer)
 
     def params(self) -> dict:
         return {name: getattr(self, name) for name in SCOPE_PARAMS if getattr(self, name)}
 
     def incidents(self) -> QuerySet:
-        return scope_filter(Incident.objects.all(), self.params())
+        return scope_filter(access.restrict(Incident.objects.all(), self.viewer), self.params())
 
     def list_url(self, changelist: str, **more) -> str:
         """The incident list showing what a number counts."""
@@ -482,9 +485,11 @@ def open_problem_groups(scope: Scope, size: int = 10) -> list[ProblemGroup]:
 
 
 # --- choices for the filters ----------------------------------------------------------------------
-def projects() -> list[str]:
+def projects(viewer) -> list[str]:
+    """The projects to filter by: those with incidents, and that `viewer` sees."""
     return list(
-        Incident.objects.exclude(device__project="")
+        access.restrict(Incident.objects.all(), viewer)
+        .exclude(device__project="")
         .values_list("device__project", flat=True)
         .distinct()
         .order_by("device__project")[:200]
@@ -504,15 +509,14 @@ STEP_ORDER = (Step.UNASSIGNED, Step.ASSIGNED, Step.SUBMITTED)
 
 
 # --- what concerns the person looking -------------------------------------------------------------
-def department_load(department: Department) -> list[dict]:
-    """Each active member of the department with the open incidents assigned to them."""
+def department_load(department: Department, viewer) -> list[dict]:
+    """Each active member of the department with the open incidents assigned to them (of the
+    projects `viewer` sees)."""
+    counted = access.restrict(Incident.objects.filter(stage__in=OPEN_STAGES), viewer)
     people = (
         department.employees.filter(is_active=True)
         .annotate(
-            open_assigned=Count(
-                "assigned_incidents",
-                filter=Q(assigned_incidents__stage__in=OPEN_STAGES),
-            )
+            open_assigned=Count("assigned_incidents", filter=Q(assigned_incidents__in=counted))
         )
         .order_by("-open_assigned", "display_name")
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from incidents import access
 from incidents.choices import TERMINAL_STAGES, Stage, WorkflowAction
 from incidents.models import EightD, Incident, IncidentEvent, ProblemGroup
 from incidents.selectors import incident_records_by_stage, incident_timeline
@@ -116,8 +117,11 @@ def _stage_counts(items) -> dict[str, int]:
     return counts
 
 
-def _group_incidents(group: ProblemGroup):
-    return group.incidents.select_related("device", "reporter", "problem_group").order_by(
+def _group_incidents(group: ProblemGroup, reader):
+    """The group's incidents `reader` may see (a confidential project's stay out of the report
+    of someone it is not open to)."""
+    incidents = access.restrict(group.incidents.all(), reader)
+    return incidents.select_related("device", "reporter", "problem_group").order_by(
         "opened_at", "pk"
     )
 
@@ -133,10 +137,10 @@ class GroupReport:
         return _stage_counts(self.reports)
 
 
-def problem_group_report(group: ProblemGroup) -> GroupReport:
+def problem_group_report(group: ProblemGroup, reader) -> GroupReport:
     return GroupReport(
         group=group,
-        reports=[incident_report(incident) for incident in _group_incidents(group)],
+        reports=[incident_report(incident) for incident in _group_incidents(group, reader)],
         generated_at=timezone.now(),
     )
 
@@ -160,11 +164,11 @@ class EightDReport:
         return _stage_counts(self.evidence)
 
 
-def eightd_report(group: ProblemGroup) -> EightDReport:
+def eightd_report(group: ProblemGroup, reader) -> EightDReport:
     return EightDReport(
         group=group,
         eightd=EightD.objects.filter(group=group).first() or EightD(group=group),
-        evidence=[Evidence(incident) for incident in _group_incidents(group)],
+        evidence=[Evidence(incident) for incident in _group_incidents(group, reader)],
         generated_at=timezone.now(),
     )
 

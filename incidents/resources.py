@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 from import_export.resources import Diff
 
-from incidents import services
+from incidents import access, services
 from incidents.choices import Role
 from incidents.legacy.columns import COLUMNS, SheetKind, normalise
 from incidents.legacy.workbook import CellError, moment
@@ -118,12 +118,28 @@ class BilingualResource(resources.ModelResource):
         super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
     def save_instance(self, instance, is_create, row, **kwargs):
+        self._check_confidential(instance, kwargs["user"])
         try:
             saved = self.write(instance, is_create, by=kwargs["user"])
         except services.WorkflowError as error:
             raise DjangoValidationError(error.message) from error
         if saved is not None and saved is not instance:
             instance.pk = saved.pk
+
+    def _check_confidential(self, instance, by: Employee) -> None:
+        """A row about a confidential project not open to the importer (as written, or as
+        stored) is refused."""
+        if not access.applies_to(type(instance)):
+            return
+        model = type(instance)
+        stored = model._base_manager.filter(pk=instance.pk).first() if instance.pk else None
+        if not all(access.may_see(obj, by) for obj in (instance, stored) if obj is not None):
+            raise DjangoValidationError(
+                _(
+                    "This row is about a device of a confidential project that is not open to "
+                    "you; an administrator can open the project to you."
+                )
+            )
 
     def write(self, instance, is_create: bool, *, by: Employee):
         """Create or update through the services; returns the saved object."""

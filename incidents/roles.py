@@ -27,7 +27,7 @@ WORK_RECORD_MODELS = {
     "locations": ["device", "location", "historicaldevice", "historicallocation"],
 }
 _CONFIGURATION_MODELS = {
-    "incidents": ["department", "employee", "stageownership", "legacyimport"],
+    "incidents": ["department", "employee", "stageownership", "projectaccess", "legacyimport"],
     "auth": ["group"],
 }
 # What an administrator edits; history and the audit trail (timeline, records, results) are
@@ -40,7 +40,14 @@ _EDITABLE_MODELS = {
 # What an administrator may delete at all (the admin pages refuse anything still referenced by
 # a trail); incidents are cancelled, never deleted, but by a superuser.
 _DELETABLE_MODELS = {
-    "incidents": ["problemgroup", "department", "employee", "stageownership", "legacyimport"],
+    "incidents": [
+        "problemgroup",
+        "department",
+        "employee",
+        "stageownership",
+        "projectaccess",
+        "legacyimport",
+    ],
     "locations": ["device", "location"],
     "auth": ["group"],
 }

@@ -10,6 +10,7 @@ from functools import cached_property
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from incidents import access
 from incidents.choices import STAGE_VERDICTS, Step, Verdict, WorkflowAction
 
 
@@ -152,7 +153,11 @@ def hand_over_refusal(incident, user) -> str | None:
 
 
 def can_view(incident, user) -> bool:
-    return _active(user) and user.has_perm("incidents.view_incident")
+    return (
+        _active(user)
+        and user.has_perm("incidents.view_incident")
+        and access.may_see_incident(incident, user)
+    )
 
 
 def can_fill_eightd(group, user) -> bool:
@@ -169,24 +174,30 @@ def needs_verdict(incident) -> bool:
 
 def assignable_people(incident):
     """Who may take the incident's current stage: active members and supervisors of the
-    department that owns it, nobody when no department owns it."""
+    department that owns it who may see its project, nobody when no department owns it."""
     from incidents.models import Employee
 
     department = stage_owner(incident.stage)
     if department is None:
         return Employee.objects.none()
-    return (
+    people = (
         Employee.objects.filter(is_active=True)
         .filter(Q(department=department) | Q(supervised_departments=department))
         .distinct()
         .order_by("display_name", "employee_number")
     )
+    return access.people_seeing(people, incident.device.project)
 
 
 def assignment_refusal(incident, person) -> str | None:
     """Why `person` cannot take the incident's current stage; None when they can."""
     if assignable_people(incident).filter(pk=person.pk).exists():
         return None
+    if not access.may_see_incident(incident, person):
+        return _(
+            "%(person)s may not see project %(project)s, which is confidential; assign someone "
+            "it is open to, or ask an administrator to open it to them."
+        ) % {"person": person, "project": incident.device.project}
     department = stage_owner(incident.stage)
     return _(
         "%(person)s is not an active member of %(department)s, which owns %(stage)s; "
@@ -213,6 +224,8 @@ def refusal(incident, action: WorkflowAction, user, facts: Facts | None = None) 
         "stage": incident.get_stage_display(),
         "step": incident.get_step_display(),
     }
+    if not access.may_see_incident(incident, user):
+        return _("Incident #%(id)s is not open to you.") % context
     if not incident.is_open:
         return _("Incident #%(id)s is closed (%(stage)s); it cannot change any more.") % context
 

@@ -5,6 +5,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from incidents import access
 from incidents.capabilities import CAPABILITIES, holdings, outside_capabilities, permission_labels
 from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
 from incidents.models import (
@@ -17,18 +18,6 @@ from incidents.models import (
     StageOwnership,
 )
 from locations.models import Device, Location
-
-
-def incident_stage_counts() -> dict[str, int]:
-    """Number of incidents in each stage, every stage present (zero when empty)."""
-    counts = dict.fromkeys(Stage.values, 0)
-    for row in Incident.objects.values("stage").annotate(n=Count("id")).order_by():
-        counts[row["stage"]] = row["n"]
-    return counts
-
-
-def incident_open_count() -> int:
-    return Incident.objects.filter(stage__in=OPEN_STAGES).count()
 
 
 # --- one incident -----------------------------------------------------------------------------
@@ -212,8 +201,8 @@ def row_action_refusals(
 def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
     """Incidents in one of a person's queues: `mine` (assigned to me, in progress), `review`
     (submitted in a stage I supervise, by someone else), `unassigned` (waiting in a stage my
-    department owns)."""
-    incidents = Incident.objects.filter(stage__in=OPEN_STAGES)
+    department owns); only those of projects the person sees."""
+    incidents = access.restrict(Incident.objects.filter(stage__in=OPEN_STAGES), user)
     if queue == "mine":
         return incidents.filter(assignee=user, step=Step.ASSIGNED)
     if queue == "review":
@@ -250,7 +239,8 @@ def work_queue_next(user: Employee, queue: str, current: Incident) -> Incident |
 
 
 def unread_notification_count(user: Employee) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return access.restrict(unread, user).count()
 
 
 # --- roles in words ----------------------------------------------------------------------------
@@ -441,9 +431,15 @@ def stages_takeable(person: Employee, department_id: int | None) -> set[str]:
 
 def assignments_left_behind(person: Employee, department_id: int | None) -> list[Incident]:
     """The open assignments of `person` that moving them to department `department_id` (None:
-    to no department) would leave behind: those of stages they could no longer take."""
+    to no department) would leave behind: those of stages they could no longer take, and those
+    of confidential projects they would no longer see."""
     takeable = stages_takeable(person, department_id)
-    return [incident for incident in open_assignments(person) if incident.stage not in takeable]
+    hidden = access.hidden_projects_in(person, department_id)
+    return [
+        incident
+        for incident in open_assignments(person)
+        if incident.stage not in takeable or incident.device.project.upper() in hidden
+    ]
 
 
 def hand_over_candidates(person: Employee) -> QuerySet[Employee]:

@@ -24,6 +24,7 @@ from config.ids import pk_or_404
 from config.lists import LeanListMixin, SingleCountListMixin, counted
 from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
+from incidents import access
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
 from incidents.admin.inlines import ReadOnlyInline
@@ -89,11 +90,8 @@ class LocationAdmin(
     actions_detail = LABEL_ACTIONS
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(device_count=counted(Device.objects.all(), "location"))
-        )
+        devices = access.restrict(Device.objects.all(), request.user)
+        return super().get_queryset(request).annotate(device_count=counted(devices, "location"))
 
     def deactivate(self, request, obj: Location) -> str | None:
         try:
@@ -265,11 +263,15 @@ class DeviceAdmin(
 
     def get_queryset(self, request):
         open_stage = Incident.objects.filter(device=OuterRef("pk"), stage__in=OPEN_STAGES)
-        return (
+        devices = (
             super()
             .get_queryset(request)
             .annotate(open_stage=Subquery(open_stage.values("stage")[:1]))
         )
+        return access.restrict(devices, request.user)
+
+    def visible_history(self, request, records):
+        return access.restrict(records, request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         device = self.get_object(request, object_id)
@@ -327,7 +329,8 @@ class DeviceAdmin(
         """Move the device to a place and/or a person, with a reason, as the scan station
         does: through device_move, its custody rules and its trail."""
         device = get_object_or_404(
-            Device.objects.select_related("location", "holder"), pk=pk_or_404(object_id)
+            self.get_queryset(request).select_related("location", "holder"),
+            pk=pk_or_404(object_id),
         )
         change_url = reverse("admin:locations_device_change", args=[device.pk])
         form = DeviceMoveForm(request.POST or None, device=device)

@@ -41,12 +41,21 @@ def _model(kind: str):
 class ScanStation:
     """One person's scanning session. Every method returns the reply shown on the page."""
 
-    def __init__(self, session, user, device_status: Callable[[Device], dict] | None = None):
+    def __init__(
+        self,
+        session,
+        user,
+        device_status: Callable[[Device], dict] | None = None,
+        may_handle: Callable[[Device], bool] | None = None,
+    ):
         """`device_status` adds what another part of the product knows of a device (the scan
-        station's screen passes the workflow's open incident and stage gate)."""
+        station's screen passes the workflow's open incident and stage gate); `may_handle` says
+        whether the person may see and move a device at all (a confidential project's is only
+        for those it is open to)."""
         self.session = session
         self.user = user
         self.device_status = device_status
+        self.may_handle = may_handle or (lambda device: True)
         self.state = session.get(SESSION_KEY) or {"pending": {}, "moves": []}
         self._pending_objects: dict[str, object] | None = None
 
@@ -94,6 +103,10 @@ class ScanStation:
         device = pending.get(CodeKind.DEVICE)
         if device is None or len(pending) < 2:
             return self.reply("error", _("Scan a device and where it goes or who takes it first."))
+        if not self.may_handle(device):
+            self.state["pending"] = {}
+            self._save()
+            return self.reply("error", _confidential(device))
         location = pending.get(CodeKind.LOCATION)
         holder = pending.get(CodeKind.EMPLOYEE)
         before = (device.location, device.holder)
@@ -167,6 +180,8 @@ class ScanStation:
                 _("A %(kind)s was scanned already; press Esc to start over.")
                 % {"kind": _("person") if scanned.kind == CodeKind.EMPLOYEE else _("location")}
             )
+        if scanned.kind == CodeKind.DEVICE and not self.may_handle(scanned.obj):
+            raise ScanError(_confidential(scanned.obj))
         if scanned.kind == CodeKind.LOCATION:
             custody_check(location=scanned.obj)
         elif scanned.kind == CodeKind.EMPLOYEE:
@@ -227,6 +242,13 @@ class ScanStation:
                 **(self.device_status(device) if self.device_status else {}),
             }
         return reply
+
+
+def _confidential(device: Device) -> str:
+    return _(
+        "This device belongs to a confidential project that is not open to you: someone it is "
+        "open to moves it."
+    )
 
 
 def _message(error: Exception) -> str:

@@ -9,12 +9,24 @@ from django.views import View
 from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
 
+from incidents import access
 from incidents.selectors import scan_station_device_status
 from locations import selectors
 from locations.labels import command_sheet_pdf
 from locations.scanning import ScanStation
 
 WELCOME = _("Scan a device, a person and a location, in any order.")
+
+
+def _station(request: HttpRequest) -> ScanStation:
+    """The person's scanning session, with what the workflow knows of a device and whether its
+    project is open to them."""
+    return ScanStation(
+        request.session,
+        request.user,
+        scan_station_device_status,
+        may_handle=lambda device: access.may_see_device(device, request.user),
+    )
 
 
 class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
@@ -25,7 +37,7 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
     template_name = "locations/scan_station.html"
 
     def get_context_data(self, **kwargs):
-        station = ScanStation(self.request.session, self.request.user, scan_station_device_status)
+        station = _station(self.request)
         return super().get_context_data(
             **kwargs,
             reasons=selectors.recent_reasons(),
@@ -60,7 +72,7 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
             return JsonResponse(
                 {"level": "error", "message": _("The request must be a JSON object.")}, status=400
             )
-        station = ScanStation(request.session, request.user, scan_station_device_status)
+        station = _station(request)
         operation = data.get("op")
         if operation == "scan":
             reply = station.scan(str(data.get("code", "")), str(data.get("reason", "")))

@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from config.language import language_of
+from incidents import access
 from locations.models import Device
 from messaging import broadcast, selectors, services
 from messaging.choices import RoomKind
@@ -311,7 +312,7 @@ class DeviceConsumer(JsonFrames):
             and user.is_authenticated
             and user.is_active
             and user.has_perm("locations.view_device")
-            and Device.objects.filter(pk=device_id).exists()
+            and access.restrict(Device.objects.filter(pk=device_id), user).exists()
         )
 
     async def disconnect(self, code):

@@ -7,7 +7,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import rules
+from incidents import access, rules
 from incidents.models import Employee, Incident, ProblemGroup
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Evidence, Message, Presence, Room, RoomMember
@@ -48,7 +48,7 @@ def visible_rooms(user) -> QuerySet[Room]:
         kinds |= Q(kind=RoomKind.INCIDENT)
     if user.has_perm("incidents.view_problemgroup"):
         kinds |= Q(kind=RoomKind.PROBLEM_GROUP)
-    return rooms.filter(kinds) if kinds else rooms.none()
+    return access.restrict(rooms.filter(kinds), user) if kinds else rooms.none()
 
 
 def _author(person: Employee | None) -> dict | None:

@@ -154,6 +154,47 @@ def _measure(client: Client, url: str) -> dict:
     }
 
 
+# The pages whose rows a confidential project hides from the people outside it.
+RESTRICTED_PAGES = (
+    "dashboard",
+    "incident list",
+    "incident list, search fail item",
+    "queue: waiting for my review",
+    "device list",
+    "location list",
+)
+
+
+def _measure_restricted(client: Client, pages: dict[str, str]) -> dict[str, dict]:
+    """The pages again with the largest project restricted to nobody (the supervisor is
+    outside it), then the restriction lifted."""
+    from django.db.models import Count
+
+    from incidents.models import ProjectAccess
+    from locations.models import Device
+
+    largest = (
+        Device.objects.exclude(project="")
+        .values("project")
+        .annotate(count=Count("pk"))
+        .order_by("-count")
+        .first()
+    )
+    restriction = ProjectAccess.objects.create(project=largest["project"])
+    print(f"  with project {largest['project']} ({largest['count']:,} devices) restricted:")
+    measured = {}
+    try:
+        for name in RESTRICTED_PAGES:
+            measured[name] = result = _measure(client, pages[name])
+            print(
+                f"  {name + ', restricted':<38} {result['median']:7.0f} ms  "
+                f"p95 {result['p95']:6.0f} ms  {result['queries']:3} queries"
+            )
+    finally:
+        restriction.delete()
+    return measured
+
+
 def bench_pages(figure) -> None:
     from incidents.models import Incident
     from incidents.scale import seed_scale
@@ -187,6 +228,8 @@ def bench_pages(figure) -> None:
                     f"  {name:<38} {result['median']:7.0f} ms  p95 {result['p95']:6.0f} ms  "
                     f"{result['queries']:3} queries"
                 )
+            if size == SIZES[-1]:
+                restricted = _measure_restricted(client, _pages(world))
             plain[size] = {}
             with override_settings(TEMPLATES=_plain_templates()):
                 for name, url in plain_urls.items():
@@ -196,6 +239,16 @@ def bench_pages(figure) -> None:
                         f"p95 {result['p95']:6.0f} ms  {result['queries']:3} queries"
                     )
     small, large = SIZES[0], SIZES[-1]
+    for name, result in restricted.items():
+        figure(
+            "pages",
+            f"{name} at {large:,}, a project restricted: median",
+            result["median"],
+            "ms",
+            figures[large][name]["median"],
+            "no project restricted",
+            "at most 1.2x",
+        )
     for name, result in figures[large].items():
         base = figures[small][name]
         figure(

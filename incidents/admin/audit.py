@@ -35,6 +35,9 @@ FIELD_LABELS = {
     "stage": gettext_lazy("stage"),
     "department": gettext_lazy("department"),
     "work_location": gettext_lazy("where the work happens"),
+    "project": gettext_lazy("project"),
+    "note": gettext_lazy("note"),
+    "departments": gettext_lazy("departments"),
 }
 
 
@@ -52,6 +55,8 @@ class Words:
     def item(self, key: str, value) -> str:
         if key == "permissions":
             return permission_label(value)
+        if key == "departments":
+            return self.department(value)
         if key == "roles" and value in Role.values:
             return str(Role(value).label)
         return str(value)

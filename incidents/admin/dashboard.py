@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from incidents import dashboard
+from incidents import access, dashboard
 from incidents.choices import OPEN_STAGES, Stage, Step
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
 
@@ -88,7 +88,7 @@ PARETO = json.dumps(
 def dashboard_context(request: HttpRequest) -> dict:
     """Every figure of the dashboard for the filters in the request, with the links that list
     what each number counts."""
-    scope = Scope.from_params(request.GET)
+    scope = Scope.from_params(request.GET, request.user)
     changelist = reverse("admin:incidents_incident_changelist")
     stages = scope.stages()
     by_stage_step = dashboard.open_by_stage_and_step(scope)
@@ -146,7 +146,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         group.url = scope.list_url(changelist, problem_group__id__exact=group.pk)
     return {
         "scope": scope,
-        "projects": dashboard.projects(),
+        "projects": dashboard.projects(request.user),
         "departments": dashboard.departments(),
         "open_total": open_total,
         "open_url": scope.list_url(changelist, **scope.open_params()),
@@ -262,8 +262,11 @@ def home_context(request: HttpRequest) -> dict:
         for queue in selectors.WORK_QUEUES
     ]
     sent_back = selectors.work_queue(user, "mine").filter(stage_round__gt=1).count()
-    mentions = Notification.objects.filter(
-        recipient=user, action=WorkflowAction.MENTION, read_at__isnull=True
+    mentions = access.restrict(
+        Notification.objects.filter(
+            recipient=user, action=WorkflowAction.MENTION, read_at__isnull=True
+        ),
+        user,
     ).count()
     home = {
         "queues": mine,
@@ -274,7 +277,7 @@ def home_context(request: HttpRequest) -> dict:
             + f"?action={WorkflowAction.MENTION}&unread=1",
         },
         "departments": [
-            {"department": department, "load": dashboard.department_load(department)}
+            {"department": department, "load": dashboard.department_load(department, user)}
             for department in user.supervised_departments.order_by("code")
         ],
     }

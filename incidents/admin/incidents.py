@@ -23,7 +23,7 @@ from config.ids import pk_or_404
 from config.lists import LeanListMixin, SingleCountListMixin, counted
 from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
-from incidents import rules, selectors, services
+from incidents import access, rules, selectors, services
 from incidents.admin import queues
 from incidents.admin.dashboard import DashboardFilter
 from incidents.admin.eightd import EightDInline, EightDOwnerMixin
@@ -82,12 +82,13 @@ class ProblemGroupAdmin(SingleCountListMixin, EightDOwnerMixin, ReadOnlyHistoryA
     change_form_outer_after_template = "admin/incidents/problemgroup/chat_panel.html"
 
     def get_queryset(self, request):
+        incidents = access.restrict(Incident.objects.all(), request.user)
         return (
             super()
             .get_queryset(request)
             .annotate(
-                incident_count=counted(Incident.objects.all(), "problem_group"),
-                open_count=counted(Incident.objects.filter(stage__in=OPEN_STAGES), "problem_group"),
+                incident_count=counted(incidents, "problem_group"),
+                open_count=counted(incidents.filter(stage__in=OPEN_STAGES), "problem_group"),
             )
         )
 
@@ -168,6 +169,9 @@ class IncidentAddForm(forms.ModelForm):
         ),
     )
 
+    # Who is filling the form in (IncidentAdmin.get_form sets it).
+    reporter = None
+
     class Meta:
         model = Incident
         # The reporter is whoever opens it and it opens now: back-dating is for imports only.
@@ -192,7 +196,17 @@ class IncidentAddForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Pick a registered device or type a new serial number (one of the two).")
             )
-        if serial and Device.objects.filter(serial_number__iexact=serial).exists():
+        registered = serial and Device.objects.filter(serial_number__iexact=serial).first()
+        if registered and not access.may_see_device(registered, self.reporter):
+            self.add_error(
+                "serial_number",
+                _(
+                    "Device %(serial)s is already registered in a confidential project that is "
+                    "not open to you; an administrator can open it to you."
+                )
+                % {"serial": serial},
+            )
+        elif registered:
             self.add_error(
                 "serial_number",
                 _("Device %(serial)s is already registered; pick it in the device field.")
@@ -295,11 +309,25 @@ class IncidentAdmin(
     change_form_outer_before_template = "admin/incidents/incident/summary.html"
     change_form_outer_after_template = "admin/incidents/incident/workflow_panel.html"
 
+    def get_queryset(self, request):
+        return access.restrict(super().get_queryset(request), request.user)
+
+    def visible_history(self, request, records):
+        return access.restrict(records, request.user)
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = IncidentAddForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.reporter = request.user
+        return form
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A device of a confidential project not open to the person is not theirs to pick.
+        if db_field.name == "device":
+            kwargs["queryset"] = access.restrict(Device.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
@@ -413,7 +441,8 @@ class IncidentAdmin(
         """The open incident of the device picked on the add form, if any (JSON)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        device = Device.objects.filter(pk=pk_or_404(request.GET.get("device", ""))).first()
+        devices = access.restrict(Device.objects.all(), request.user)
+        device = devices.filter(pk=pk_or_404(request.GET.get("device", ""))).first()
         incident = selectors.device_open_incident(device) if device else None
         if incident is None:
             return JsonResponse({"incident": None})

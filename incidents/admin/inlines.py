@@ -1,6 +1,8 @@
 from django.core.exceptions import FieldDoesNotExist
 from unfold.admin import TabularInline
 
+from incidents import access
+
 
 class ReadOnlyInline(TabularInline):
     """Related records listed on a page, each linking to its own page; never edited from here."""
@@ -14,8 +16,9 @@ class ReadOnlyInline(TabularInline):
 
     def get_queryset(self, request):
         """With what the rows show and are named by (an incident's problem group, its device)
-        read in the same query, not once a row."""
-        return super().get_queryset(request).select_related(*self._named_records())
+        read in the same query, not once a row; only those of projects the person sees."""
+        rows = super().get_queryset(request).select_related(*self._named_records())
+        return access.restrict(rows, request.user) if access.applies_to(self.model) else rows
 
     def _named_records(self) -> list[str]:
         shown = []

@@ -11,6 +11,7 @@ from unfold.decorators import action, display
 from config.ids import pk_or_404
 from config.lists import SingleCountListMixin
 from config.search import IndexedSearchMixin
+from incidents import access
 from incidents.choices import WorkflowAction
 from incidents.models import Notification
 from incidents.services.notifications import notifications_mark_read
@@ -75,12 +76,13 @@ class NotificationAdmin(SingleCountListMixin, IndexedSearchMixin, ModelAdmin):
     list_before_template = "admin/incidents/notification/toolbar.html"
 
     def get_queryset(self, request):
-        return (
+        notifications = (
             super()
             .get_queryset(request)
             .filter(recipient=request.user)
             .select_related("actor", "incident__device", "problem_group")
         )
+        return access.restrict(notifications, request.user)
 
     def has_add_permission(self, request) -> bool:
         return False

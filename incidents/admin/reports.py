@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 
 from config.ids import pk_or_404
-from incidents import reports
+from incidents import access, reports
 from incidents.models import Incident, ProblemGroup
 
 PDF = "application/pdf"
@@ -31,7 +31,9 @@ def incident_report_view(request: HttpRequest, incident_id: str, kind: str) -> H
     if kind not in FORMATS:
         raise Http404
     incident = get_object_or_404(
-        Incident.objects.select_related("device", "reporter", "problem_group"),
+        access.restrict(Incident.objects.all(), request.user).select_related(
+            "device", "reporter", "problem_group"
+        ),
         pk=pk_or_404(incident_id),
     )
     if not admin.site.get_model_admin(Incident).has_view_permission(request, incident):
@@ -58,7 +60,7 @@ def problem_group_report_view(request: HttpRequest, group_id: str, kind: str) ->
     group = _visible_group(request, group_id)
     content_type, render = GROUP_FORMATS[kind]
     return _download(
-        render(reports.problem_group_report(group)),
+        render(reports.problem_group_report(group, request.user)),
         content_type,
         f"FA-report-{group.number}.{kind}",
     )
@@ -76,5 +78,7 @@ def eightd_report_view(request: HttpRequest, group_id: str, kind: str) -> HttpRe
         raise PermissionDenied
     content_type, render = EIGHTD_FORMATS[kind]
     return _download(
-        render(reports.eightd_report(group)), content_type, f"8D-report-{group.number}.{kind}"
+        render(reports.eightd_report(group, request.user)),
+        content_type,
+        f"8D-report-{group.number}.{kind}",
     )

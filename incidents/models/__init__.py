@@ -1,3 +1,4 @@
+from incidents.models.access import ProjectAccess
 from incidents.models.audit import ConfigChange
 from incidents.models.eightd import Discipline, EightD
 from incidents.models.events import IncidentEvent, Notification
@@ -22,5 +23,6 @@ __all__ = [
     "Notification",
     "OperationRecord",
     "ProblemGroup",
+    "ProjectAccess",
     "StageOwnership",
 ]

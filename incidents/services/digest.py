@@ -15,6 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from config.language import language_of
+from incidents import access
 from incidents.choices import Step
 from incidents.models import Department, Employee, Incident, StageOwnership
 
@@ -37,11 +38,15 @@ class DepartmentDigest:
         return not (self.new_count or self.overdue_count or self.review_count)
 
 
-def department_digest(department: Department, *, now: datetime.datetime) -> DepartmentDigest:
+def department_digest(
+    department: Department, *, now: datetime.datetime, reader=None
+) -> DepartmentDigest:
+    """What happened in the department's stages, of the projects `reader` sees."""
     stages = list(
         StageOwnership.objects.filter(department=department).values_list("stage", flat=True)
     )
-    in_stages = Incident.objects.filter(stage__in=stages).select_related("device", "assignee")
+    in_stages = access.restrict(Incident.objects.filter(stage__in=stages), reader)
+    in_stages = in_stages.select_related("device", "assignee")
     since = now - datetime.timedelta(days=1)
     overdue_before = now - datetime.timedelta(days=settings.DIGEST_OVERDUE_DAYS)
     new = in_stages.filter(stage_entered_at__gte=since).order_by("-stage_entered_at")
@@ -62,10 +67,15 @@ def digest_send(*, now: datetime.datetime | None = None) -> int:
     """E-mail every active supervisor with an address the digest of their departments; skip
     those with nothing to report. Returns how many e-mails were sent."""
     now = now or timezone.now()
-    digests = {
-        department.pk: department_digest(department, now=now)
-        for department in Department.objects.filter(supervisors__isnull=False).distinct()
-    }
+    # Supervisors who see the same projects share their departments' digests.
+    digests: dict[tuple[int, frozenset], DepartmentDigest] = {}
+
+    def digest_of(department: Department, person: Employee) -> DepartmentDigest:
+        key = (department.pk, access.hidden_projects(person))
+        if key not in digests:
+            digests[key] = department_digest(department, now=now, reader=person)
+        return digests[key]
+
     sent = 0
     supervisors = (
         Employee.objects.filter(is_active=True, supervised_departments__isnull=False)
@@ -75,9 +85,9 @@ def digest_send(*, now: datetime.datetime | None = None) -> int:
     )
     for person in supervisors:
         mine = [
-            digests[d.pk]
-            for d in person.supervised_departments.all()
-            if d.pk in digests and not digests[d.pk].empty
+            digest
+            for digest in (digest_of(d, person) for d in person.supervised_departments.all())
+            if not digest.empty
         ]
         if not mine:
             continue

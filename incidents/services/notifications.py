@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from config.language import language_of
+from incidents import access
 from incidents.choices import WorkflowAction
 from incidents.models import Employee, Incident, Notification
 
@@ -23,10 +24,13 @@ def notify(
     actor: Employee | None,
     comment: str = "",
 ) -> list[Notification]:
-    """Queue a notification for each recipient but the actor; e-mail them after commit."""
+    """Queue a notification for each recipient but the actor (and those who may not see the
+    incident's project); e-mail them after commit."""
     seen, notifications = set(), []
     for person in recipients:
         if person is None or person.pk in seen or person == actor or not person.is_active:
+            continue
+        if not access.may_see_incident(incident, person):
             continue
         seen.add(person.pk)
         notifications.append(
@@ -68,7 +72,9 @@ def notify_mention(
             comment=excerpt,
         )
         for person in {p.pk: p for p in recipients}.values()
-        if person != actor and person.is_active
+        if person != actor
+        and person.is_active
+        and (incident is None or access.may_see_incident(incident, person))
     ]
     Notification.objects.bulk_create(notifications)
     ids = [n.pk for n in notifications]

@@ -28,6 +28,7 @@ from incidents.models import (
     LegacyImport,
     LegacyImportStatus,
     Notification,
+    ProjectAccess,
     StageOwnership,
 )
 from incidents.resources import EmployeeResource, IncidentResource
@@ -280,6 +281,8 @@ def build_world() -> World:
         "spare_department": DepartmentFactory(code="SPARE", name="Spare department"),
         "xray_ownership": StageOwnership.objects.get(stage=Stage.XRAY),
         "auditors": Group.objects.create(name="Auditors"),
+        # A confidential project no device of the world belongs to (it hides nothing here).
+        "restriction": ProjectAccess.objects.create(project="MATRIX-CONFIDENTIAL"),
         # Creating the role above is kept in the audit trail of configuration.
         "config_change": ConfigChange.objects.get(object_repr="Auditors"),
         "checked_job": checked_job,

@@ -243,7 +243,11 @@ UNLOCKS: dict[str, dict] = {
         **APP_PAGE,
         **{
             page: outcome
-            for app_model in ("incidents.department", "incidents.stageownership")
+            for app_model in (
+                "incidents.department",
+                "incidents.stageownership",
+                "incidents.projectaccess",
+            )
             for page, outcome in {
                 **edits(app_model, history_form=False),
                 **adds(app_model),

@@ -471,6 +471,17 @@ EXPECTATIONS: dict[str, Expectation] = {
         added={"stage": Stage.ME_ANALYSIS, "department": pk_of("fae")},
         edited_fields={"work_location": pk_of("bench")},
     ),
+    # Confidential projects: administrators restrict them.
+    **model_pages(
+        "incidents.projectaccess",
+        "restriction",
+        view=ADMINS,
+        add=ADMINS,
+        change=ADMINS,
+        delete=ADMINS,
+        added={"project": "MATRIX-NEW"},
+        edited_fields={"note": "Changed by the matrix"},
+    ),
     # Role groups: administrators only.
     **model_pages(
         "auth.group",

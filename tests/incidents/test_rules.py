@@ -92,8 +92,8 @@ class FactsTests:
         supervisor = team.supervisor(Stage.FAE_RETEST)
 
         # Who owns the stages, what the person supervises, whether they administer, the
-        # rows' verdicts.
-        with django_assert_max_num_queries(4):
+        # rows' verdicts, which projects are hidden from them.
+        with django_assert_max_num_queries(5):
             refusals = row_action_refusals(
                 incidents, supervisor, [WorkflowAction.ASSIGN, WorkflowAction.APPROVE]
             )

@@ -1,0 +1,186 @@
+"""Who sees a confidential project (incidents.ProjectAccess): the one place it is decided.
+
+A project is restricted when an administrator names the departments and people who see it;
+everyone else sees nothing of it: not its devices, incidents, records, results, attachments,
+trails, notifications, chat or reports, not in a list, a count, a search, a suggestion, a label
+or an export. Administrators see every project. Every read of those rows made for a person goes
+through `restrict(queryset, user)` (lists, pages, autocompletes, exports, the dashboard…) or
+`may_see_project` / `may_see_device` (one object in hand); the rest of the product never asks
+itself.
+
+The answer is read once per person object (a request's `request.user`) and forgotten when any
+restriction changes in this process; a person loaded by another request reads afresh.
+"""
+
+from django.apps import apps
+from django.db.models import Q, QuerySet
+
+_generation = 0
+
+
+def forget() -> None:
+    """A restriction changed: answers kept on person objects are out of date."""
+    global _generation
+    _generation += 1
+
+
+def _active(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def sees_everything(user) -> bool:
+    return _active(user) and user.is_admin
+
+
+def hidden_projects(user) -> frozenset[str]:
+    """The restricted projects `user` may not see, upper-cased."""
+    kept = getattr(user, "_hidden_projects", None) if user is not None else None
+    if kept is not None and kept[0] == _generation:
+        return kept[1]
+    hidden = _hidden_from(user, user.department_id if _active(user) else None)
+    if hidden and sees_everything(user):
+        hidden = frozenset()
+    if _active(user):
+        user._hidden_projects = (_generation, hidden)
+    return hidden
+
+
+def hidden_projects_in(person, department_id: int | None) -> frozenset[str]:
+    """The restricted projects `person` would not see as a member of department
+    `department_id` (None: of no department)."""
+    hidden = _hidden_from(person, department_id)
+    return frozenset() if hidden and sees_everything(person) else hidden
+
+
+def _hidden_from(user, department_id: int | None) -> frozenset[str]:
+    from incidents.models import ProjectAccess
+
+    restrictions = ProjectAccess.objects.all()
+    if _active(user):
+        allowed = Q(people=user.pk)
+        if department_id is not None:
+            allowed |= Q(departments=department_id)
+        restrictions = restrictions.exclude(
+            pk__in=ProjectAccess.objects.filter(allowed).values("pk")
+        )
+    projects = restrictions.values_list("project", flat=True)
+    return frozenset(project.upper() for project in projects)
+
+
+def may_see_project(project: str, user) -> bool:
+    return (project or "").upper() not in hidden_projects(user)
+
+
+def may_see_device(device, user) -> bool:
+    return device is None or may_see_project(device.project, user)
+
+
+def may_see_incident(incident, user) -> bool:
+    """Whether `user` may see the project of `incident` (its device is read only when some
+    project is hidden from them)."""
+    return not hidden_projects(user) or may_see_device(incident.device, user)
+
+
+def people_seeing(people: QuerySet, project: str) -> QuerySet:
+    """`people` (a queryset of employees) without those who may not see `project`."""
+    from incidents.choices import Role
+    from incidents.models import ProjectAccess
+
+    if not project:
+        return people
+    restriction = ProjectAccess.objects.filter(project__iexact=project).first()
+    if restriction is None:
+        return people
+    return people.filter(
+        Q(is_superuser=True)
+        | Q(groups__name=Role.ADMIN)
+        | Q(project_accesses=restriction)
+        | Q(department__project_accesses=restriction)
+    ).distinct()
+
+
+# How each model reaches the project of the device it is about.
+_PATHS = {
+    "locations.device": "project",
+    "locations.historicaldevice": "project",
+    "incidents.incident": "device__project",
+    "incidents.historicalincident": "device__project",
+    "incidents.incidentevent": "incident__device__project",
+    "incidents.operationrecord": "incident__device__project",
+    "incidents.analysisresult": "incident__device__project",
+    "incidents.attachment": "record__incident__device__project",
+    "incidents.notification": "incident__device__project",
+    "messaging.room": "incident__device__project",
+    "messaging.message": "room__incident__device__project",
+    "messaging.messageattachment": "message__room__incident__device__project",
+    "messaging.evidence": "incident__device__project",
+}
+
+
+def hidden_q(user, path: str) -> Q | None:
+    """A condition matching the rows (reached by `path`, ending at a project) `user` may not
+    see; None when they may see every project."""
+    hidden = hidden_projects(user)
+    if not hidden:
+        return None
+    condition = Q()
+    for project in sorted(hidden):
+        condition |= Q(**{f"{path}__iexact": project})
+    return condition
+
+
+def project_of(obj) -> str:
+    """The project `obj` (of a model rows of which belong to a project) belongs to."""
+    value = obj
+    for name in _PATHS[obj._meta.label_lower].split("__"):
+        value = getattr(value, name, None)
+        if value is None:
+            return ""
+    return value
+
+
+def may_see(obj, user) -> bool:
+    """Whether `user` may see `obj`, one row of a model whose rows belong to a project."""
+    return may_see_project(project_of(obj), user)
+
+
+def applies_to(model) -> bool:
+    """Whether rows of `model` belong to a project."""
+    return model._meta.label_lower in _PATHS
+
+
+# A past version is hidden with the record as it is now, whatever project it named then.
+_VERSIONS_OF = {
+    "locations.historicaldevice": "locations.device",
+    "incidents.historicalincident": "incidents.incident",
+}
+
+
+def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
+    """`queryset` without the rows of projects `user` may not see. `path` leads from the
+    queryset's model to a project; the known models need none."""
+    label = queryset.model._meta.label_lower
+    condition = hidden_q(user, path or _PATHS[label])
+    if condition is None:
+        return queryset
+    if path is None and label in _VERSIONS_OF:
+        live = apps.get_model(_VERSIONS_OF[label])
+        hidden_now = live._default_manager.filter(hidden_q(user, _PATHS[_VERSIONS_OF[label]]))
+        condition |= Q(id__in=hidden_now.values("pk"))
+    return queryset.exclude(condition)
+
+
+def connect() -> None:
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from incidents.models import ProjectAccess
+
+    def changed(**kwargs):
+        forget()
+
+    for signal in (post_save, post_delete):
+        signal.connect(changed, sender=ProjectAccess, weak=False, dispatch_uid=f"access-{signal}")
+    for through in (ProjectAccess.departments.through, ProjectAccess.people.through):
+        m2m_changed.connect(
+            changed, sender=through, weak=False, dispatch_uid=f"access-{through.__name__}"
+        )
