@@ -146,6 +146,9 @@ def dashboard_context(request: HttpRequest) -> dict:
         group.url = scope.list_url(changelist, problem_group__id__exact=group.pk)
     return {
         "scope": scope,
+        # Shown under the figures of flow when no start date was chosen.
+        "flow_since": None if scope.opened_from else dashboard.flow_period(scope)[0],
+        "flow_weeks": dashboard.FLOW_WEEKS,
         "projects": dashboard.projects(request.user),
         "departments": dashboard.departments(),
         "open_total": open_total,

@@ -126,6 +126,29 @@ class FigureTests:
         # X-ray: one visit ended (20 h); the open one is not counted.
         assert (rows[Stage.XRAY]["count"], rows[Stage.XRAY]["median_hours"]) == (1, 20)
 
+    def test_the_figures_of_flow_look_back_a_quarter_unless_a_period_is_chosen(self, db):
+        # Half a year ago: reported, 6 h in FAE retest, returned.
+        weeks_26 = 26 * 7 * 24
+        incident_through(
+            [
+                (Stage.REPORTED, weeks_26 + 8),
+                (Stage.FAE_RETEST, weeks_26 + 6),
+                (Stage.RETURNED, weeks_26),
+            ]
+        )
+        since = timezone.localdate() - datetime.timedelta(weeks=30)
+
+        def fae(scope):
+            return {row["stage"]: row for row in stage_cycle_times(scope)}[Stage.FAE_RETEST]
+
+        assert fae(Scope())["count"] == 0
+        assert outcomes_by_week(Scope()) == []
+        assert fae(Scope(opened_from=since.isoformat()))["count"] == 1
+        assert fae(Scope(opened_from=since.isoformat()))["median_hours"] == 6
+        assert (
+            sum(week["returned"] for week in outcomes_by_week(Scope(opened_from=str(since)))) == 1
+        )
+
     def test_end_to_end_times_run_from_report_to_return_or_scrap(self, factory_floor):
         rows = {row["stage"]: row for row in end_to_end_times(Scope())}
 
