@@ -149,6 +149,20 @@ def applies_to(model) -> bool:
     return model._meta.label_lower in _PATHS
 
 
+# The incident each model's rows are about, where they outlive it (a superuser deleted it; its
+# timeline, records, results and chat stay): its project is then unknown, so those rows are
+# hidden from whoever does not see every project.
+_KEPT_AFTER_THE_INCIDENT = {
+    "incidents.incidentevent": "incident_id",
+    "incidents.operationrecord": "incident_id",
+    "incidents.analysisresult": "incident_id",
+    "incidents.attachment": "record__incident_id",
+    "messaging.room": "incident_id",
+    "messaging.message": "room__incident_id",
+    "messaging.messageattachment": "message__room__incident_id",
+    "messaging.evidence": "incident_id",
+}
+
 # A past version is hidden with the record as it is now, whatever project it named then.
 _VERSIONS_OF = {
     "locations.historicaldevice": "locations.device",
@@ -167,6 +181,10 @@ def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
         live = apps.get_model(_VERSIONS_OF[label])
         hidden_now = live._default_manager.filter(hidden_q(user, _PATHS[_VERSIONS_OF[label]]))
         condition |= Q(id__in=hidden_now.values("pk"))
+    if path is None and label in _KEPT_AFTER_THE_INCIDENT:
+        incident = _KEPT_AFTER_THE_INCIDENT[label]
+        incidents = apps.get_model("incidents.Incident")._base_manager.values("pk")
+        condition |= Q(**{f"{incident}__isnull": False}) & ~Q(**{f"{incident}__in": incidents})
     return queryset.exclude(condition)
 
 

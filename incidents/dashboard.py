@@ -20,6 +20,7 @@ Filters (query parameters, on the dashboard and on the incident list alike):
 
 import datetime
 import json
+import re
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -263,17 +264,27 @@ def _period_bounds(scope: Scope) -> tuple[datetime.datetime, datetime.datetime]:
     return _day_start(start), _day_start(end + datetime.timedelta(days=1))
 
 
-def stage_cycle_times(scope: Scope) -> list[dict]:
-    """Per open stage: the visits that ended, their median and 90th-percentile time, from the
-    timeline (a visit starts with the event that entered the stage and ends with the next one
-    that left it)."""
+def _week_of(column: str) -> str:
+    """SQL for the Monday (YYYY-MM-DD) of the week `column` falls in, in the factory's time."""
+    if connection.vendor == "postgresql":
+        zone = str(timezone.get_current_timezone())
+        if not re.fullmatch(r"[A-Za-z0-9_/+\-]+", zone):
+            raise ValueError(f"unexpected time zone name {zone!r}")
+        return f"to_char(date_trunc('week', {column} AT TIME ZONE '{zone}'), 'YYYY-MM-DD')"
+    return f"date({column}, 'weekday 0', '-6 days')"
+
+
+def _visit_durations(scope: Scope, group: str) -> tuple[str, list]:
+    """SQL of the stage visits that ended, entered in the period: `grp` (the SQL expression
+    `group` over `stage` and `left_at`) and `seconds`, with its parameters. A visit starts with
+    the event that entered the stage and ends with the next one that left it."""
     incidents_sql, incidents_params = scope.incidents().values("id").query.sql_with_params()
     event = IncidentEvent._meta.db_table
     start, end = _period_bounds(scope)
     # A visit entered in the period starts with an event of the period and ends with a later one:
     # the events before it are not read at all.
     durations = f"""
-        SELECT stage AS grp, {_seconds_between("left_at", "entered")} AS seconds FROM (
+        SELECT {group} AS grp, {_seconds_between("left_at", "entered")} AS seconds FROM (
             SELECT e.to_stage AS stage, e.created_at AS entered,
                    LEAD(e.created_at) OVER (
                        PARTITION BY e.incident_id ORDER BY e.created_at, e.id
@@ -285,7 +296,43 @@ def stage_cycle_times(scope: Scope) -> list[dict]:
         ) visits
         WHERE left_at IS NOT NULL AND entered >= %s AND entered < %s
     """
-    return _percentile_rows(durations, [*incidents_params, start, start, end], scope.stages())
+    return durations, [*incidents_params, start, start, end]
+
+
+def stage_cycle_times(scope: Scope) -> list[dict]:
+    """Per open stage: the visits that ended, their median and 90th-percentile time."""
+    durations, params = _visit_durations(scope, "stage")
+    return _percentile_rows(durations, params, scope.stages())
+
+
+def stage_cycle_trend(scope: Scope) -> dict:
+    """The median time in each open stage per week its visits ended, over the weeks of the
+    period: {"weeks": [Monday, ...], "stages": [{"stage", "label", "median_hours": [...]}]},
+    None for a week without a visit of the stage."""
+    durations, params = _visit_durations(scope, f"stage || '|' || {_week_of('left_at')}")
+    with connection.cursor() as cursor:
+        cursor.execute(_percentiles_sql(durations), params)
+        medians = {}
+        for grp, _total, median, _p90 in cursor.fetchall():
+            stage, _sep, week = grp.partition("|")
+            medians[(stage, week)] = median
+    start, end = flow_period(scope)
+    monday = start - datetime.timedelta(days=start.weekday())
+    weeks = []
+    while monday <= end:
+        weeks.append(monday)
+        monday += datetime.timedelta(weeks=1)
+    return {
+        "weeks": weeks,
+        "stages": [
+            {
+                "stage": stage,
+                "label": Stage(stage).label,
+                "median_hours": [_hours(medians.get((stage, week.isoformat()))) for week in weeks],
+            }
+            for stage in scope.stages()
+        ],
+    }
 
 
 def end_to_end_times(scope: Scope) -> list[dict]:

@@ -117,7 +117,15 @@ class BilingualResource(resources.ModelResource):
             return
         super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
+    def after_init_instance(self, instance, new, row, **kwargs):
+        # Before anything of the row is compared or shown: a stored record of a confidential
+        # project not open to the importer is neither (a row left unchanged would show it).
+        super().after_init_instance(instance, new, row, **kwargs)
+        if not new:
+            self._check_confidential(instance, kwargs.get("user"))
+
     def save_instance(self, instance, is_create, row, **kwargs):
+        # As the row would write it (a device moved into a confidential project).
         self._check_confidential(instance, kwargs["user"])
         try:
             saved = self.write(instance, is_create, by=kwargs["user"])
@@ -127,13 +135,8 @@ class BilingualResource(resources.ModelResource):
             instance.pk = saved.pk
 
     def _check_confidential(self, instance, by: Employee) -> None:
-        """A row about a confidential project not open to the importer (as written, or as
-        stored) is refused."""
-        if not access.applies_to(type(instance)):
-            return
-        model = type(instance)
-        stored = model._base_manager.filter(pk=instance.pk).first() if instance.pk else None
-        if not all(access.may_see(obj, by) for obj in (instance, stored) if obj is not None):
+        """A row about a confidential project not open to the importer is refused."""
+        if access.applies_to(type(instance)) and not access.may_see(instance, by):
             raise DjangoValidationError(
                 _(
                     "This row is about a device of a confidential project that is not open to "

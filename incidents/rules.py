@@ -152,6 +152,31 @@ def hand_over_refusal(incident, user) -> str | None:
     return None
 
 
+# What each piece of an assignee's work needs of their roles (the capability "Work on assigned
+# incidents"); someone without it is not offered for an assignment either.
+WORK_PERMISSIONS = {
+    WorkflowAction.RECORD: "incidents.add_operationrecord",
+    WorkflowAction.RESULT: "incidents.add_analysisresult",
+    WorkflowAction.SUBMIT: "incidents.add_operationrecord",
+}
+_WORKS = (
+    Q(is_superuser=True)
+    | Q(
+        groups__permissions__codename="add_operationrecord",
+        groups__permissions__content_type__app_label="incidents",
+    )
+    | Q(
+        user_permissions__codename="add_operationrecord",
+        user_permissions__content_type__app_label="incidents",
+    )
+)
+
+
+def does_the_work(person) -> bool:
+    """Whether `person`'s roles let them work on an incident assigned to them."""
+    return _active(person) and person.has_perm(WORK_PERMISSIONS[WorkflowAction.RECORD])
+
+
 def can_view(incident, user) -> bool:
     return (
         _active(user)
@@ -174,7 +199,8 @@ def needs_verdict(incident) -> bool:
 
 def assignable_people(incident):
     """Who may take the incident's current stage: active members and supervisors of the
-    department that owns it who may see its project, nobody when no department owns it."""
+    department that owns it whose roles let them do the work and who may see its project,
+    nobody when no department owns it."""
     from incidents.models import Employee
 
     department = stage_owner(incident.stage)
@@ -183,6 +209,7 @@ def assignable_people(incident):
     people = (
         Employee.objects.filter(is_active=True)
         .filter(Q(department=department) | Q(supervised_departments=department))
+        .filter(_WORKS)
         .distinct()
         .order_by("display_name", "employee_number")
     )
@@ -193,12 +220,25 @@ def assignment_refusal(incident, person) -> str | None:
     """Why `person` cannot take the incident's current stage; None when they can."""
     if assignable_people(incident).filter(pk=person.pk).exists():
         return None
-    if not access.may_see_incident(incident, person):
+    department = stage_owner(incident.stage)
+    member = (
+        department is not None
+        and _active(person)
+        and (
+            person.department_id == department.pk
+            or person.supervised_departments.filter(pk=department.pk).exists()
+        )
+    )
+    if member and not does_the_work(person):
+        return _(
+            "%(person)s's roles do not include “Work on assigned incidents”; assign someone "
+            "whose roles do, or ask an administrator to give it to them."
+        ) % {"person": person}
+    if member and not access.may_see_incident(incident, person):
         return _(
             "%(person)s may not see project %(project)s, which is confidential; assign someone "
             "it is open to, or ask an administrator to open it to them."
         ) % {"person": person, "project": incident.device.project}
-    department = stage_owner(incident.stage)
     return _(
         "%(person)s is not an active member of %(department)s, which owns %(stage)s; "
         "assign someone from that department."
@@ -259,6 +299,11 @@ def refusal(incident, action: WorkflowAction, user, facts: Facts | None = None) 
                 **context,
                 "assignee": incident.assignee,
             }
+        if not user.has_perm(WORK_PERMISSIONS[action]):
+            return _(
+                "Your roles do not include “Work on assigned incidents”: an administrator gives "
+                "it, or a supervisor assigns the stage to someone else."
+            )
         if action == WorkflowAction.SUBMIT:
             if not incident.has_record_this_round():
                 return _("Add at least one operation record before submitting for review.")

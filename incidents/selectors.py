@@ -266,6 +266,24 @@ def role_permission_names(role: Group) -> set[str]:
     return _names(role.permissions.select_related("content_type"))
 
 
+def manages_people_with(person: Employee, roles: dict[int, set[str]]) -> bool:
+    """Whether `person` would still manage people (the capability) if their roles were those of
+    `roles` ({role id: its permissions}); a superuser always does."""
+    from incidents.capabilities import CapabilityCode, held
+
+    if person.is_superuser:
+        return True
+    permissions = set().union(*roles.values()) | _names(
+        person.user_permissions.select_related("content_type")
+    )
+    return CapabilityCode.MANAGE_PEOPLE in held(permissions)
+
+
+def role_permissions_of(person: Employee) -> dict[int, set[str]]:
+    """{role id: its permissions} of each of the person's roles."""
+    return {role.pk: role_permission_names(role) for role in person.groups.all()}
+
+
 def with_members(roles: QuerySet[Group]) -> QuerySet[Group]:
     """The roles with their number of active members (`member_count`) and their permissions."""
     return roles.annotate(

@@ -19,12 +19,14 @@ WELCOME = _("Scan a device, a person and a location, in any order.")
 
 
 def _station(request: HttpRequest) -> ScanStation:
-    """The person's scanning session, with what the workflow knows of a device and whether its
-    project is open to them."""
+    """The person's scanning session, with what the workflow knows of a device (for those who
+    see incidents) and whether its project is open to them."""
+    sees_incidents = request.user.has_perm("incidents.view_incident")
     return ScanStation(
         request.session,
         request.user,
-        scan_station_device_status,
+        # Someone who only moves devices is not told about incidents.
+        scan_station_device_status if sees_incidents else None,
         may_handle=lambda device: access.may_see_device(device, request.user),
     )
 

@@ -13,6 +13,8 @@ Frames a page receives on its room's socket (besides `message`, `presence` and `
     {"type": "event", "event": "message.changed", "message": {...message frame...}}
     {"type": "event", "event": "device.moved", "device": id}      where the device is
 A device's page (ws/devices/<id>/) receives only `device.moved`.
+The dashboard (ws/dashboard/) receives only {"type": "event", "event": "incidents.changed"}:
+an incident was opened or moved, without saying which (each reader counts what they may see).
 System lines are messages of kind "system" whose `event` is a code with parameters, rendered in
 each reader's language by the page; the message's author is the person who acted (or null):
     {"code": "workflow", "action": <WorkflowAction>, "from_stage", "to_stage", "from_step",
@@ -41,6 +43,8 @@ RECORD_ADDED = "record.added"
 DEVICE_MOVED = "device.moved"
 MESSAGE_CHANGED = "message.changed"
 EVIDENCE_CHANGED = "evidence.changed"
+INCIDENTS_CHANGED = "incidents.changed"
+DASHBOARD_GROUP = "dashboard"
 
 
 def room_group(room_id: int) -> str:
@@ -101,6 +105,11 @@ def room_event(room_id: int, event: str, data: dict | None = None) -> None:
 def device_event(device_id: int, event: str, data: dict | None = None) -> None:
     """A device moved or changed hands: its open pages refresh."""
     _send(device_group(device_id), {"type": ROOM_EVENT, "event": event, **(data or {})})
+
+
+def dashboard_event() -> None:
+    """An incident was opened or moved: open dashboards count again."""
+    _send(DASHBOARD_GROUP, {"type": ROOM_EVENT, "event": INCIDENTS_CHANGED})
 
 
 def presence_changed(room_id: int) -> None:

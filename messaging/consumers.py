@@ -318,3 +318,28 @@ class DeviceConsumer(JsonFrames):
     async def disconnect(self, code):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+
+
+class DashboardConsumer(JsonFrames):
+    """ws/dashboard/: the dashboard hears that incidents moved (never which, nor where: each
+    reader's page counts again what it may see) and reloads."""
+
+    async def connect(self):
+        if not await self.may_see():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(broadcast.DASHBOARD_GROUP, self.channel_name)
+        await self.accept()
+
+    @database_sync_to_async
+    def may_see(self) -> bool:
+        user = self.scope.get("user")
+        return bool(
+            user
+            and user.is_authenticated
+            and user.is_active
+            and user.has_perm("incidents.view_incident")
+        )
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(broadcast.DASHBOARD_GROUP, self.channel_name)

@@ -27,6 +27,7 @@ DEVICE_MOVED = "device.moved"
 # What is told in the room; records and results add to the stage, the others move the incident.
 TOLD_ACTIONS = {
     WorkflowAction.ASSIGN,
+    WorkflowAction.UNASSIGN,
     WorkflowAction.SUBMIT,
     WorkflowAction.APPROVE,
     WorkflowAction.REJECT,
@@ -35,6 +36,12 @@ TOLD_ACTIONS = {
     WorkflowAction.RESULT,
 }
 RECORD_ACTIONS = {WorkflowAction.RECORD, WorkflowAction.RESULT}
+# What changes the dashboard's figures: an incident opened, or moved in its stage or step.
+DASHBOARD_ACTIONS = {
+    WorkflowAction.OPEN,
+    WorkflowAction.IMPORT,
+    *(TOLD_ACTIONS - RECORD_ACTIONS),
+}
 
 
 def incident_event_committed(event_id: int, *, files: list[str] = ()) -> None:
@@ -52,7 +59,11 @@ def _tell_incident_event(event_id: int, files: list[str]) -> None:
         .filter(pk=event_id)
         .first()
     )
-    if event is None or event.action not in TOLD_ACTIONS:
+    if event is None:
+        return
+    if event.action in DASHBOARD_ACTIONS:
+        transaction.on_commit(broadcast.dashboard_event)
+    if event.action not in TOLD_ACTIONS:
         return
     incident = event.incident
     room = services.room_for(incident=incident)

@@ -1,8 +1,9 @@
-"""WebSocket routes: a room per incident and per problem group, and a device's live page."""
+"""WebSocket routes: a room per incident and per problem group, a device's live page and the
+dashboard."""
 
 from django.urls import re_path
 
-from messaging.consumers import DeviceConsumer, RoomConsumer
+from messaging.consumers import DashboardConsumer, DeviceConsumer, RoomConsumer
 
 websocket_urlpatterns = [
     re_path(
@@ -10,4 +11,5 @@ websocket_urlpatterns = [
         RoomConsumer.as_asgi(),
     ),
     re_path(r"^ws/devices/(?P<device_id>\d+)/$", DeviceConsumer.as_asgi()),
+    re_path(r"^ws/dashboard/$", DashboardConsumer.as_asgi()),
 ]

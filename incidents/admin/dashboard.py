@@ -50,6 +50,8 @@ class DashboardFilter(admin.ListFilter):
 BLUE, LIGHT_BLUE, DARK_BLUE = "#3b82f6", "#93c5fd", "#1e3a8a"
 AMBER, VIOLET, GREEN, RED, GREY = "#f59e0b", "#8b5cf6", "#16a34a", "#dc2626", "#9ca3af"
 STEP_COLOURS = {Step.UNASSIGNED: AMBER, Step.ASSIGNED: BLUE, Step.SUBMITTED: VIOLET}
+# One colour per open stage in the weekly trend, in the workflow's order.
+TREND_COLOURS = [AMBER, BLUE, VIOLET, GREEN, RED, DARK_BLUE, GREY]
 
 _LEGEND = {"legend": {"display": True, "position": "bottom"}}
 # Chart.js options (Unfold's defaults draw thin overlapping bars, made for sparklines).
@@ -116,6 +118,7 @@ def dashboard_context(request: HttpRequest) -> dict:
     for entry in departments:
         entry["url"] = scope.list_url(changelist, stage__in=",".join(entry["stages"]))
     cycle = dashboard.stage_cycle_times(scope)
+    trend = dashboard.stage_cycle_trend(scope)
     end_to_end = dashboard.end_to_end_times(scope)
     for row in (*cycle, *end_to_end):
         row["median_text"] = dashboard.duration_text(row["median_hours"])
@@ -141,8 +144,10 @@ def dashboard_context(request: HttpRequest) -> dict:
     places = dashboard.open_devices_by_location(scope)
     for row in places:
         row["url"] = scope.list_url(changelist, location=row["location"].pk, **scope.open_params())
-    groups = dashboard.open_problem_groups(scope)
-    for group in groups:
+    # Problem groups are named only to those who may see them (None: the panel is not shown).
+    may_see_groups = request.user.has_perm("incidents.view_problemgroup")
+    groups = dashboard.open_problem_groups(scope) if may_see_groups else None
+    for group in groups or []:
         group.url = scope.list_url(changelist, problem_group__id__exact=group.pk)
     return {
         "scope": scope,
@@ -157,6 +162,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         "steps": [step.label for step in STEP_ORDER],
         "department_rows": departments,
         "cycle_times": cycle,
+        "cycle_trend": trend,
         "end_to_end": end_to_end,
         "aging": aging,
         "oldest": dashboard.oldest_open(scope),
@@ -192,6 +198,19 @@ def dashboard_context(request: HttpRequest) -> dict:
                     },
                 ],
             ),
+            "cycle_trend": dashboard.chart(
+                [week.isoformat() for week in trend["weeks"]],
+                [
+                    {
+                        "label": str(row["label"]),
+                        "data": row["median_hours"],
+                        "borderColor": TREND_COLOURS[n % len(TREND_COLOURS)],
+                        "backgroundColor": TREND_COLOURS[n % len(TREND_COLOURS)],
+                        "spanGaps": True,
+                    }
+                    for n, row in enumerate(trend["stages"])
+                ],
+            ),
             "pareto_items": _pareto_chart(items),
             "pareto_stations": _pareto_chart(stations),
             "outcomes": dashboard.chart(
@@ -215,7 +234,12 @@ def dashboard_context(request: HttpRequest) -> dict:
                 ],
             ),
         },
-        "chart_options": {"stacked": STACKED, "grouped": GROUPED, "pareto": PARETO},
+        "chart_options": {
+            "stacked": STACKED,
+            "grouped": GROUPED,
+            "pareto": PARETO,
+            "trend": GROUPED,
+        },
         "aging_buckets": AGING_BUCKETS,
         "open_stages": OPEN_STAGES,
     }

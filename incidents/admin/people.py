@@ -57,6 +57,11 @@ class RoleAdmin(SingleCountListMixin, BaseGroupAdmin, ModelAdmin):
     def get_queryset(self, request):
         return selectors.with_members(super().get_queryset(request))
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.by = request.user
+        return form
+
     def get_fieldsets(self, request, obj=None):
         return role_pages.fieldsets(obj)
 

@@ -92,6 +92,27 @@ class EmployeeChangeForm(UserChangeForm):
             ),
         )
 
+    def _check_own_roles(self, data) -> None:
+        """Nobody takes the capability to manage people away from themselves (they could not
+        undo it): someone else does."""
+        by = getattr(self, "by", None)
+        if by is None or by.pk != self.instance.pk or "groups" not in self.changed_data:
+            return
+        before = selectors.role_permissions_of(by)
+        if not selectors.manages_people_with(by, before):
+            return
+        after = {
+            role.pk: selectors.role_permission_names(role) for role in data.get("groups") or []
+        }
+        if not selectors.manages_people_with(by, after):
+            self.add_error(
+                "groups",
+                _(
+                    "These roles would stop you managing people, this page included: someone "
+                    "else who manages people changes your own roles."
+                ),
+            )
+
     def hand_over_choice(self):
         """Who takes the person's open incidents: an employee, None for the queue, or
         services.UNDECIDED when the form did not ask."""
@@ -104,6 +125,7 @@ class EmployeeChangeForm(UserChangeForm):
 
     def clean(self):
         data = super().clean()
+        self._check_own_roles(data)
         if "department" not in self.changed_data or "department" not in data:
             return data
         if "hand_over_to" in self.fields and not data.get("hand_over_to"):

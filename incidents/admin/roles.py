@@ -19,13 +19,19 @@ from incidents.capabilities import (
     CAPABILITY_BY_CODE,
     CapabilityCode,
     Holding,
+    held,
     holdings,
     included_in,
     permission_labels,
     permissions_of,
 )
 from incidents.choices import Role
-from incidents.selectors import role_matrix, role_permission_names
+from incidents.selectors import (
+    manages_people_with,
+    role_matrix,
+    role_permission_names,
+    role_permissions_of,
+)
 
 # What the name of a built-in role means beyond its capabilities (incidents/rules.py and the
 # department services read the name).
@@ -127,6 +133,33 @@ class RoleForm(forms.ModelForm):
         self.granted = selected - self.held_before
         self.withdrawn = self.held_before - selected
         return sorted(selected)
+
+    def clean(self):
+        data = super().clean()
+        by = getattr(self, "by", None)
+        if by is None or self.instance.pk is None or "capabilities" not in data:
+            return data
+        roles = role_permissions_of(by)
+        if self.instance.pk not in roles or not manages_people_with(by, roles):
+            return data
+        expert = data.get("permissions")
+        after = (
+            {f"{p.content_type.app_label}.{p.codename}" for p in expert}
+            if expert is not None
+            else roles[self.instance.pk]
+        ) | permissions_of(self.granted)
+        kept = held(after) - self.withdrawn
+        after -= permissions_of(self.withdrawn) - permissions_of(kept)
+        if not manages_people_with(by, {**roles, self.instance.pk: after}):
+            raise forms.ValidationError(
+                gettext(
+                    "You hold this role: without %(capability)s it would stop you managing "
+                    "people, this page included. Someone else who manages people makes this "
+                    "change."
+                )
+                % {"capability": CAPABILITY_BY_CODE[CapabilityCode.MANAGE_PEOPLE].name}
+            )
+        return data
 
 
 def role_label(role: Group) -> str:

@@ -416,7 +416,10 @@ def incident_open(
     if reason:
         incident._change_reason = reason
     incident.save()
-    opening_event_build(incident, reporter).save()
+    opening = opening_event_build(incident, reporter)
+    opening.save()
+    # Not told in the room (nothing happened there yet); open dashboards count again.
+    announce(opening)
     return incident
 
 

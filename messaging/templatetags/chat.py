@@ -143,6 +143,9 @@ def system_line_labels() -> dict:
         "nobody": "—",
         "workflow": {
             WorkflowAction.ASSIGN: _("%(actor)s assigned %(stage)s to %(assignee)s."),
+            WorkflowAction.UNASSIGN: _(
+                "%(actor)s put %(stage)s back in the queue; %(assignee)s worked on it."
+            ),
             WorkflowAction.SUBMIT: _("%(actor)s submitted %(stage)s for review."),
             WorkflowAction.APPROVE: _(
                 "%(actor)s approved %(from_stage)s; the incident moves to %(to_stage)s."

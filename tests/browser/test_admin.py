@@ -12,7 +12,10 @@ def log_in(page: Page, base_url: str, username: str, password: str = "demo") -> 
     page.goto(f"{base_url}/")
     page.get_by_label(re.compile("Username|用户名")).fill(username)
     page.get_by_label(re.compile("Password|密码")).fill(password)
-    page.get_by_role("button", name=re.compile("Log in|登录")).click()
+    # The form posts and the next page loads (the dashboard, or the login page saying why)
+    # before the test goes on.
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("Log in|登录")).click()
 
 
 class SupervisorBrowsingTests:

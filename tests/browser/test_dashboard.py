@@ -1,5 +1,5 @@
-"""A manager opens the dashboard: its charts render without errors, a project filter narrows it,
-and a number's link opens the list of exactly those incidents."""
+"""A manager opens the dashboard: its charts render without errors, it is connected live, a
+project filter narrows it, and a number's link opens the list of exactly those incidents."""
 
 import re
 
@@ -20,7 +20,9 @@ def test_the_dashboard_renders_filters_and_leads_to_what_it_counts(
     log_in(page, live_server_url, "fae_lead")
 
     dashboard = page.get_by_test_id("dashboard")
-    expect(dashboard.locator("canvas.chart")).to_have_count(5)
+    expect(dashboard.locator("canvas.chart")).to_have_count(6)
+    # Connected to the server's dashboard socket: it counts again when incidents move.
+    expect(page.get_by_test_id("dashboard-live")).to_be_visible()
     expect(page.get_by_test_id("dashboard-pareto")).to_contain_text("%")
     page.screenshot(path=tmp_path / "dashboard.png")
     assert (tmp_path / "dashboard.png").stat().st_size > 20_000

@@ -44,6 +44,10 @@ def role_with(name: str, *codes: str, extra: tuple[str, ...] = ()) -> Group:
     return role
 
 
+def holdings_held(permissions: set[str]) -> set[str]:
+    return {s.capability.code for s in holdings(permissions) if s.holding == Holding.ALL}
+
+
 def held_on(states) -> dict[str, str]:
     return {state.capability.code: state.holding for state in states}
 
@@ -240,6 +244,36 @@ class RoleFormTests:
             response.content.decode()
         )
         assert role_permission_names(staff) == before
+
+    def test_an_administrator_cannot_untick_managing_people_from_a_role_they_hold(self):
+        admin_role = Group.objects.get(name=Role.ADMIN)
+        before = role_permission_names(admin_role)
+        client = client_for(AdminFactory())
+        url = reverse("admin:auth_group_change", args=[admin_role.pk])
+        data = role_form(client, url)
+        data["capabilities"] = [c for c in data["capabilities"] if c != C.MANAGE_PEOPLE]
+
+        response = client.post(url, data)
+
+        assert response.status_code == 200
+        assert "You hold this role: without Manage people and roles it would stop you" in (
+            unescape(response.content.decode())
+        )
+        assert role_permission_names(admin_role) == before
+
+    def test_a_superuser_may_take_managing_people_from_the_administrator_role(self):
+        admin_role = Group.objects.get(name=Role.ADMIN)
+        superuser = EmployeeFactory(is_superuser=True, is_staff=True)
+        superuser.groups.add(admin_role)
+        client = client_for(superuser)
+        url = reverse("admin:auth_group_change", args=[admin_role.pk])
+        data = role_form(client, url)
+        data["capabilities"] = [c for c in data["capabilities"] if c != C.MANAGE_PEOPLE]
+
+        response = client.post(url, data)
+
+        assert response.status_code == 302
+        assert C.MANAGE_PEOPLE not in holdings_held(role_permission_names(admin_role))
 
     def test_a_built_in_role_keeps_its_name_and_is_never_deleted(self):
         client = client_for(AdminFactory())

@@ -18,6 +18,7 @@ from incidents.dashboard import (
     outcomes_by_week,
     pareto,
     stage_cycle_times,
+    stage_cycle_trend,
 )
 from incidents.models import Department, IncidentEvent
 from tests.factories import (
@@ -125,6 +126,26 @@ class FigureTests:
         assert rows[Stage.REPORTED]["median_hours"] == 8
         # X-ray: one visit ended (20 h); the open one is not counted.
         assert (rows[Stage.XRAY]["count"], rows[Stage.XRAY]["median_hours"]) == (1, 20)
+
+    def test_the_weekly_trend_is_the_median_of_the_visits_ended_each_week(self, factory_floor):
+        trend = stage_cycle_trend(Scope())
+
+        # FAE retest visits of 10 h, 4 h and 2 h ended 80, 52 and 30 hours ago.
+        ended = {}
+        for hours, ago in ((10, 80), (4, 52), (2, 30)):
+            day = timezone.localtime(hours_ago(ago)).date()
+            ended.setdefault(day - datetime.timedelta(days=day.weekday()), []).append(hours)
+        expected = {
+            week: sorted(durations)[(len(durations) + 1) // 2 - 1]
+            for week, durations in ended.items()
+        }
+        fae = next(row for row in trend["stages"] if row["stage"] == Stage.FAE_RETEST)
+        got = dict(zip(trend["weeks"], fae["median_hours"], strict=True))
+        assert {week: hours for week, hours in got.items() if hours is not None} == expected
+        assert len(trend["weeks"]) in (13, 14)
+        assert (
+            trend["weeks"][-1] <= timezone.localdate() < trend["weeks"][-1] + datetime.timedelta(7)
+        )
 
     def test_the_figures_of_flow_look_back_a_quarter_unless_a_period_is_chosen(self, db):
         # Half a year ago: reported, 6 h in FAE retest, returned.

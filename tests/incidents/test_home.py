@@ -63,3 +63,24 @@ def test_administrators_see_a_stage_without_owner_and_staff_do_not():
 
     assert "No department owns the stage “X-ray inspection”" in admin_page
     assert 'data-testid="admin-home"' not in staff_page
+
+
+def test_problem_groups_are_named_on_the_dashboard_only_to_those_who_see_them():
+    from django.contrib.auth.models import Group
+
+    from incidents.capabilities import CapabilityCode, permissions_of
+    from incidents.selectors import permissions_named
+    from tests.factories import EmployeeFactory
+
+    role = Group.objects.create(name="Reporter")
+    role.permissions.set(permissions_named(permissions_of([CapabilityCode.OPEN_INCIDENTS])))
+    reporter = EmployeeFactory()
+    reporter.groups.set([role])
+    team = build_team()
+
+    for_reporter = signed_in(reporter).get("/admin/")
+    for_staff = signed_in(team.worker(Stage.FAE_RETEST)).get("/admin/")
+
+    assert for_reporter.status_code == for_staff.status_code == 200
+    assert 'data-testid="dashboard-groups"' not in for_reporter.content.decode()
+    assert 'data-testid="dashboard-groups"' in for_staff.content.decode()

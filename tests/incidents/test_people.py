@@ -89,6 +89,27 @@ class AdminRoleTests:
         assert root.email != "taken@example.com"
         assert root.check_password("secret-pass-123")
 
+    def test_an_administrator_cannot_take_their_own_administrator_role_away(self):
+        admin = AdminFactory()
+        staff_role = Group.objects.get(name=Role.STAFF)
+        url = reverse("admin:incidents_employee_change", args=[admin.pk])
+
+        response = client_for(admin).post(url, change_data(admin, groups=[staff_role.pk]))
+
+        assert response.status_code == 200
+        assert "These roles would stop you managing people" in response.content.decode()
+        assert admin.is_admin
+
+    def test_an_administrator_changes_another_administrators_roles(self):
+        other = AdminFactory()
+        staff_role = Group.objects.get(name=Role.STAFF)
+        url = reverse("admin:incidents_employee_change", args=[other.pk])
+
+        response = client_for(AdminFactory()).post(url, change_data(other, groups=[staff_role.pk]))
+
+        assert response.status_code == 302
+        assert not Employee.objects.get(pk=other.pk).is_admin
+
     def test_a_superuser_may_grant_superuser(self):
         staff = StaffFactory()
         url = reverse("admin:incidents_employee_change", args=[staff.pk])

@@ -2,12 +2,15 @@
 what they need once (`rules.Facts`) and asks all its questions with it."""
 
 import pytest
+from django.contrib.auth.models import Group
 
 from incidents import rules
+from incidents.capabilities import CapabilityCode, permissions_of
 from incidents.choices import Stage, Verdict, WorkflowAction
 from incidents.models import Incident
-from incidents.selectors import row_action_refusals
+from incidents.selectors import permissions_named, row_action_refusals
 from incidents.services import (
+    WorkflowError,
     analysis_result_add,
     incident_cancel,
     incident_reject,
@@ -108,3 +111,38 @@ class FactsTests:
 
         for incident in incidents:
             assert facts.latest_verdict(incident) == incident.latest_verdict(), incident
+
+
+class WorkOnAssignedIncidentsTests:
+    """Only people whose roles include "Work on assigned incidents" are offered for a stage and
+    work on it."""
+
+    def line_leader(self, team):
+        """A member of FAE whose only role opens incidents and moves devices."""
+        role = Group.objects.create(name="Line leader")
+        codes = [CapabilityCode.OPEN_INCIDENTS, CapabilityCode.MOVE_DEVICES]
+        role.permissions.set(permissions_named(permissions_of(codes)))
+        person = StaffFactory(department=team.worker(Stage.FAE_RETEST).department)
+        person.groups.set([role])
+        return person
+
+    def test_a_member_without_the_capability_is_not_offered_for_the_stage(self, team):
+        leader = self.line_leader(team)
+        incident = open_incident(team, Stage.FAE_RETEST)
+
+        assert leader not in rules.assignable_people(incident)
+        assert team.worker(Stage.FAE_RETEST) in rules.assignable_people(incident)
+        assert "roles do not include “Work on assigned incidents”" in (
+            rules.assignment_refusal(incident, leader)
+        )
+
+    def test_an_assignee_whose_role_lost_the_capability_is_refused_the_work(self, team):
+        incident = assigned(team, Stage.FAE_RETEST)
+        worker = team.worker(Stage.FAE_RETEST)
+        leader_role = self.line_leader(team).groups.get()
+        worker.groups.set([leader_role])
+        worker = type(worker).objects.get(pk=worker.pk)  # permissions read afresh
+
+        with pytest.raises(WorkflowError, match="Work on assigned incidents"):
+            operation_record_add(incident=incident, by=worker, action="Retest")
+        assert not incident.operation_records.exists()

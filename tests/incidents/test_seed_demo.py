@@ -54,6 +54,15 @@ class SeedDemoTests:
             .exists()
         )
 
+    def test_every_problem_group_has_an_owner_who_writes_its_8d_report(self):
+        call_command("seed_demo")
+
+        # The demo's own groups (those of the legacy sample come without an owner, as such
+        # groups do from a factory's workbook).
+        groups = ProblemGroup.objects.filter(number__startswith="BUG-2025-").select_related("owner")
+        assert groups.count() == 4
+        assert [g.number for g in groups if g.owner is None or not g.owner.is_active] == []
+
     def test_every_demo_login_works_with_the_demo_password(self):
         call_command("seed_demo")
 

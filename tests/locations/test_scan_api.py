@@ -114,3 +114,36 @@ class CsrfTests:
 
         assert response.status_code == 200
         assert response.json()["pending"] == {"device": f"Device {device.serial_number}"}
+
+
+class WhatTheStationTellsTests:
+    def mover(self):
+        """Someone whose only role moves devices."""
+        from django.contrib.auth.models import Group
+
+        from incidents.capabilities import CapabilityCode, permissions_of
+        from incidents.selectors import permissions_named
+
+        role = Group.objects.create(name="Mover")
+        role.permissions.set(permissions_named(permissions_of([CapabilityCode.MOVE_DEVICES])))
+        person = StaffFactory()
+        person.groups.set([role])
+        return person
+
+    def scanned(self, person, device):
+        client = Client()
+        client.force_login(person)
+        return post_json(client, json.dumps({"op": "scan", "code": label_payload(device)})).json()
+
+    def test_someone_who_only_moves_devices_is_not_told_about_their_incidents(self):
+        from incidents.services import incident_open
+
+        device = DeviceFactory()
+        incident = incident_open(device=device, reporter=StaffFactory())
+
+        for_mover = self.scanned(self.mover(), device)
+        for_staff = self.scanned(StaffFactory(), device)
+
+        assert for_mover["level"] == "info"
+        assert not for_mover["device"].get("incident")
+        assert for_staff["device"]["incident"].startswith(f"#{incident.pk} ")

@@ -22,6 +22,7 @@ from incidents.services import (
     incident_approve,
     incident_assign,
     incident_cancel,
+    incident_hand_over,
     incident_reject,
     incident_submit,
     operation_record_add,
@@ -31,7 +32,13 @@ from locations.services import device_move, device_move_undo
 from messaging import broadcast, events, services
 from messaging.choices import MessageKind
 from messaging.models import Message
-from tests.factories import DeviceFactory, IncidentFactory, LocationFactory, StaffFactory
+from tests.factories import (
+    DeviceFactory,
+    EmployeeFactory,
+    IncidentFactory,
+    LocationFactory,
+    StaffFactory,
+)
 from tests.incidents.test_workflow import assigned, build_team, open_incident, submitted
 from tests.messaging.conftest import communicator
 
@@ -248,6 +255,22 @@ class WorkflowToldInTheRoomTests:
         assert line.event["action"] == WorkflowAction.CANCEL
         assert (line.event["to_stage"], line.event["comment"]) == ("cancelled", "Duplicate")
 
+    def test_a_stage_put_back_in_the_queue_is_told_with_who_worked_on_it(
+        self, team, django_capture_on_commit_callbacks
+    ):
+        incident = assigned(team)
+        worker = team.worker(Stage.FAE_RETEST)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_hand_over(incident=incident, to=None, by=team.supervisor(Stage.FAE_RETEST))
+
+        line = system_lines(incident)[-1]
+        assert line.event["action"] == WorkflowAction.UNASSIGN
+        assert (line.event["to_step"], line.event["assignee"]) == (
+            Step.UNASSIGNED,
+            worker.get_full_name(),
+        )
+
     def test_details_edited_and_incidents_opened_are_not_told(
         self, team, django_capture_on_commit_callbacks
     ):
@@ -399,3 +422,33 @@ class ScanStationMoveTests:
         assert line["event"]["to_location"] == str(shelf)
         for socket in (device_socket, room_socket):
             await socket.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+class DashboardSocketTests:
+    async def test_an_incident_opened_or_moved_reaches_the_dashboards_and_nothing_more(self):
+        team = await sync_to_async(build_team)()
+        supervisor = team.supervisor(Stage.FAE_RETEST)
+        socket = await sync_to_async(communicator)("/ws/dashboard/", supervisor)
+        accepted, _code = await socket.connect(timeout=5)
+        assert accepted
+
+        incident = await sync_to_async(open_incident)(team, Stage.FAE_RETEST)
+        opened = json.loads(await socket.receive_from(timeout=5))
+        await sync_to_async(incident_assign)(
+            incident=incident, assignee=team.worker(Stage.FAE_RETEST), by=supervisor
+        )
+        moved = json.loads(await socket.receive_from(timeout=5))
+
+        assert opened == moved == {"type": "event", "event": "incidents.changed"}
+        await socket.disconnect()
+
+    async def test_someone_who_may_not_see_incidents_is_refused_the_dashboards_socket(self):
+        nobody = await sync_to_async(EmployeeFactory)()
+        socket = await sync_to_async(communicator)("/ws/dashboard/", nobody)
+        anonymous = await sync_to_async(communicator)("/ws/dashboard/")
+
+        for refused in (socket, anonymous):
+            accepted, _code = await refused.connect(timeout=5)
+            assert not accepted
