@@ -13,7 +13,7 @@ restriction changes in this process; a person loaded by another request reads af
 """
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 _generation = 0
 
@@ -183,8 +183,9 @@ def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
         condition |= Q(id__in=hidden_now.values("pk"))
     if path is None and label in _KEPT_AFTER_THE_INCIDENT:
         incident = _KEPT_AFTER_THE_INCIDENT[label]
-        incidents = apps.get_model("incidents.Incident")._base_manager.values("pk")
-        condition |= Q(**{f"{incident}__isnull": False}) & ~Q(**{f"{incident}__in": incidents})
+        # Looked up row by row (an index lookup each), not as the set of every incident.
+        kept = apps.get_model("incidents.Incident")._base_manager.filter(pk=OuterRef(incident))
+        condition |= Q(**{f"{incident}__isnull": False}) & ~Q(Exists(kept))
     return queryset.exclude(condition)
 
 

@@ -14,7 +14,7 @@ from config.lists import SingleCountListMixin
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Message
 from messaging.search import highlight, message_search
-from messaging.selectors import visible_rooms
+from messaging.selectors import readable_messages
 
 
 def may_search_messages(request) -> bool:
@@ -61,15 +61,10 @@ class MessageAdmin(SingleCountListMixin, ModelAdmin):
         return [url for url in super().get_urls() if url.name == changelist]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .filter(
-                room__in=visible_rooms(request.user),
-                kind=MessageKind.TEXT,
-                deleted_at__isnull=True,
-            )
+        messages = (
+            super().get_queryset(request).filter(kind=MessageKind.TEXT, deleted_at__isnull=True)
         )
+        return readable_messages(messages, request.user)
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,17 +38,27 @@ def can_see_room(room: Room, user) -> bool:
     return can_see_subject(room.kind, room_subject(room), user)
 
 
+def _visible_kinds(user) -> list[str]:
+    """The kinds of room `user` may read: those of the subjects they may see."""
+    if not (user and user.is_authenticated and user.is_active):
+        return []
+    kinds = []
+    if user.has_perm("incidents.view_incident"):
+        kinds.append(RoomKind.INCIDENT)
+    if user.has_perm("incidents.view_problemgroup"):
+        kinds.append(RoomKind.PROBLEM_GROUP)
+    return kinds
+
+
+def readable_messages(messages: QuerySet[Message], user) -> QuerySet[Message]:
+    """`messages` without those of rooms `user` may not read, decided row by row (a list of
+    messages names few rooms; the set of every room someone may read is large)."""
+    return access.restrict(messages.filter(room__kind__in=_visible_kinds(user)), user)
+
+
 def visible_rooms(user) -> QuerySet[Room]:
     """Every room `user` may read (for search and unread counts)."""
-    rooms = Room.objects.all()
-    if not (user and user.is_authenticated and user.is_active):
-        return rooms.none()
-    kinds = Q()
-    if user.has_perm("incidents.view_incident"):
-        kinds |= Q(kind=RoomKind.INCIDENT)
-    if user.has_perm("incidents.view_problemgroup"):
-        kinds |= Q(kind=RoomKind.PROBLEM_GROUP)
-    return access.restrict(rooms.filter(kinds), user) if kinds else rooms.none()
+    return access.restrict(Room.objects.filter(kind__in=_visible_kinds(user)), user)
 
 
 def _author(person: Employee | None) -> dict | None:
@@ -157,11 +167,12 @@ def _unread(user) -> QuerySet[Message]:
     """Messages by others, in rooms the person opened, after what they have read (one join:
     the membership's conditions in one filter() call name the same membership row). System
     lines are not discussion: what they tell reaches people as notifications already."""
-    return (
+    unread = (
         Message.objects.filter(room__members__person=user, id__gt=F("room__members__last_read_id"))
-        .filter(deleted_at__isnull=True, kind=MessageKind.TEXT, room__in=visible_rooms(user))
+        .filter(deleted_at__isnull=True, kind=MessageKind.TEXT)
         .exclude(author=user)
     )
+    return readable_messages(unread, user)
 
 
 def unread_count(user) -> int:

@@ -5,17 +5,20 @@ its requests are made in, how a URL is asked for and with what data, and how an 
 import copy
 import io
 import re
+import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase, override_settings
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from config.spreadsheets import SafeCSV
@@ -54,7 +57,7 @@ from tests.factories import (
     SuperuserFactory,
     SupervisorFactory,
 )
-from tests.fingerprint import changed_tables, fingerprint
+from tests.fingerprint import changed_tables, fingerprint, watched_tables
 
 SAMPLE_WORKBOOK = Path(__file__).resolve().parents[2] / "fixtures" / "legacy_sample.xlsx"
 
@@ -302,6 +305,32 @@ def build_world() -> World:
             client.force_login(person)
         world.clients[role] = client
     return world
+
+
+@contextmanager
+def world_made(django_db_blocker, tmp_path_factory):
+    """The world, made inside a transaction that is rolled back when the block ends (what
+    Django's TestCase.setUpTestData does for a class); each test's own transaction nests in it.
+    For a module-scoped fixture: everything asked of the world is asked inside the block."""
+    media = tmp_path_factory.mktemp("media")
+    with (
+        # Imports keep the uploaded file in the temporary folder between their two steps.
+        mock.patch.object(tempfile, "tempdir", str(tmp_path_factory.mktemp("imports"))),
+        django_db_blocker.unblock(),
+        override_settings(
+            MEDIA_ROOT=media,
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        ),
+        translation.override("en"),
+    ):
+        atomics = TestCase._enter_atomics()
+        try:
+            made = build_world()
+            made.media = media
+            made.tables = watched_tables()
+            yield made
+        finally:
+            TestCase._rollback_atomics(atomics)
 
 
 # --- what a URL is asked with ---------------------------------------------------------------------

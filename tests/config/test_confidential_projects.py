@@ -11,15 +11,11 @@ named too, they are inside: the matrix's own expectations hold for them unchange
 
 import io
 import json
-import tempfile
-from unittest import mock
 
 import pypdfium2
 import pytest
 from django.contrib import admin
-from django.test import TestCase, override_settings
 from django.urls import reverse
-from django.utils import translation
 from openpyxl import load_workbook
 
 from incidents.choices import DepartmentCode
@@ -31,12 +27,11 @@ from tests.admin_pages import describe, refusal
 from tests.config.permission_matrix import (
     STAFF,
     SUPERVISOR,
-    build_world,
     check,
     kept_cookies,
+    world_made,
 )
 from tests.config.test_permission_matrix import EXPECTATIONS
-from tests.fingerprint import watched_tables
 
 OUTSIDERS = (STAFF, SUPERVISOR)
 # What the world's incidents, records and chat say (their devices are all of the project).
@@ -53,35 +48,17 @@ TEXTS = (
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
-    media = tmp_path_factory.mktemp("media")
-    with (
-        mock.patch.object(tempfile, "tempdir", str(tmp_path_factory.mktemp("imports"))),
-        django_db_blocker.unblock(),
-        override_settings(
-            MEDIA_ROOT=media,
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        ),
-        translation.override("en"),
-    ):
-        atomics = TestCase._enter_atomics()
-        try:
-            made = build_world()
-            made.media = media
-            made.tables = watched_tables()
-            waiting = made.things["waiting"]
-            Incident.objects.filter(pk=waiting.pk).update(
-                problem_group=made.things["problem_group"]
-            )
-            assert set(Device.objects.values_list("project", flat=True)) == {"Falcon"}
-            restriction = ProjectAccess.objects.create(project="FALCON", note="Customer contract")
-            restriction.departments.add(Department.objects.get(code=DepartmentCode.PRODUCTION))
-            made.things["falcon_restriction"] = restriction
-            made.serials = [
-                serial.lower() for serial in Device.objects.values_list("serial_number", flat=True)
-            ]
-            yield made
-        finally:
-            TestCase._rollback_atomics(atomics)
+    with world_made(django_db_blocker, tmp_path_factory) as made:
+        waiting = made.things["waiting"]
+        Incident.objects.filter(pk=waiting.pk).update(problem_group=made.things["problem_group"])
+        assert set(Device.objects.values_list("project", flat=True)) == {"Falcon"}
+        restriction = ProjectAccess.objects.create(project="FALCON", note="Customer contract")
+        restriction.departments.add(Department.objects.get(code=DepartmentCode.PRODUCTION))
+        made.things["falcon_restriction"] = restriction
+        made.serials = [
+            serial.lower() for serial in Device.objects.values_list("serial_number", flat=True)
+        ]
+        yield made
 
 
 @pytest.fixture

@@ -22,17 +22,13 @@ superuser is an administrator there: they review and cancel, but only a stage's 
 assigns and only its assignee records and submits).
 """
 
-import tempfile
 from dataclasses import replace
-from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import TestCase, override_settings
 from django.urls import reverse
-from django.utils import translation
 
 from incidents.choices import Stage, Verdict
 from incidents.models import (
@@ -64,7 +60,6 @@ from tests.config.permission_matrix import (
     Expectation,
     answered_to,
     at,
-    build_world,
     bulk,
     change_of,
     change_page_to,
@@ -86,35 +81,17 @@ from tests.config.permission_matrix import (
     spreadsheet_pages,
     workflow,
     workflow_page,
+    world_made,
     written_by,
 )
 from tests.factories import PASSWORD
-from tests.fingerprint import watched_tables
 
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Made once for the module inside a transaction that is rolled back at its end (what
-    Django's TestCase.setUpTestData does for a class); each test's own transaction nests in it."""
-    media = tmp_path_factory.mktemp("media")
-    with (
-        # Imports keep the uploaded file in the temporary folder between their two steps.
-        mock.patch.object(tempfile, "tempdir", str(tmp_path_factory.mktemp("imports"))),
-        django_db_blocker.unblock(),
-        override_settings(
-            MEDIA_ROOT=media,
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        ),
-        translation.override("en"),
-    ):
-        atomics = TestCase._enter_atomics()
-        try:
-            made = build_world()
-            made.media = media
-            made.tables = watched_tables()
-            yield made
-        finally:
-            TestCase._rollback_atomics(atomics)
+    """Made once for the module, rolled back at its end."""
+    with world_made(django_db_blocker, tmp_path_factory) as made:
+        yield made
 
 
 @pytest.fixture
