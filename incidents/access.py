@@ -5,8 +5,7 @@ everyone else sees nothing of it: not its devices, incidents, records, results, 
 trails, notifications, chat or reports, not in a list, a count, a search, a suggestion, a label
 or an export. Administrators see every project. Every read of those rows made for a person goes
 through `restrict(queryset, user)` (lists, pages, autocompletes, exports, the dashboard…) or
-`may_see_project` / `may_see_device` (one object in hand); the rest of the product never asks
-itself.
+the `may_see*` questions (one object in hand); the rest of the product never decides itself.
 
 The answer is read once per person object (a request's `request.user`) and forgotten when any
 restriction changes in this process; a person loaded by another request reads afresh.
@@ -197,8 +196,8 @@ def connect() -> None:
     def changed(**kwargs):
         forget()
 
-    for signal in (post_save, post_delete):
-        signal.connect(changed, sender=ProjectAccess, weak=False, dispatch_uid=f"access-{signal}")
+    for name, signal in (("saved", post_save), ("deleted", post_delete)):
+        signal.connect(changed, sender=ProjectAccess, weak=False, dispatch_uid=f"access-{name}")
     for through in (ProjectAccess.departments.through, ProjectAccess.people.through):
         m2m_changed.connect(
             changed, sender=through, weak=False, dispatch_uid=f"access-{through.__name__}"
