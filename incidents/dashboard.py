@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from config.lists import counted
 from incidents import access
 from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage, Step
 from incidents.models import Department, Incident, IncidentEvent, ProblemGroup, StageOwnership
@@ -530,22 +531,18 @@ def _ancestors_of(location_ids: list[int]) -> list[int]:
 
 # --- problem groups -------------------------------------------------------------------------------
 def open_problem_groups(scope: Scope, size: int = 10) -> list[ProblemGroup]:
-    incidents = scope.incidents().filter(problem_group=OuterRef("pk"))
+    """The open groups with incidents in scope, most open incidents first; each group's counts
+    are a subquery of its own incidents (an index lookup), not a join of every incident."""
+    incidents = scope.incidents()
     return list(
         ProblemGroup.objects.filter(
             status__in=(ProblemGroupStatus.OPEN, ProblemGroupStatus.INVESTIGATING)
         )
+        .filter(Exists(incidents.filter(problem_group=OuterRef("pk"))))
         .annotate(
-            incident_count=Count(
-                "incidents", filter=Q(incidents__in=scope.incidents()), distinct=True
-            ),
-            open_count=Count(
-                "incidents",
-                filter=Q(incidents__in=scope.incidents(), incidents__stage__in=OPEN_STAGES),
-                distinct=True,
-            ),
+            incident_count=counted(incidents, "problem_group"),
+            open_count=counted(incidents.filter(stage__in=OPEN_STAGES), "problem_group"),
         )
-        .filter(Exists(incidents))
         .order_by("-open_count", "created_at")[:size]
     )
 
