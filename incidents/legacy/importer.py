@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from incidents import audit, selectors
+from incidents import access, audit, selectors
 from incidents.choices import (
     TERMINAL_STAGES,
     EventNote,
@@ -285,6 +285,7 @@ class LegacyImporter:
         if location and not self._known_location(location):
             errors.append(("location", _("no location %(code)s") % {"code": location}))
         self._check_custody(serial, holder, location, errors)
+        self._check_confidential(serial, text(values.get("project")), errors)
         group = text(values.get("problem_group"))
         if group:
             try:
@@ -319,6 +320,30 @@ class LegacyImporter:
             "description": text(values.get("description")),
             **{name: text(values.get(name)) for name in DEVICE_DETAIL_FIELDS},
         }
+
+    def _check_confidential(self, serial: str, project: str, errors) -> None:
+        """Whoever imports sees the projects the workbook writes and the devices it changes: a
+        confidential project not open to them is refused (nobody named: the command line,
+        which administrators run)."""
+        if self.user is None:
+            return
+        device = self.devices.get(serial.upper()) if serial else None
+        if project and not access.may_see_project(project, self.user):
+            errors.append(
+                (
+                    "project",
+                    _("project %(project)s is confidential and not open to you")
+                    % {"project": project},
+                )
+            )
+        elif device is not None and not access.may_see_device(device, self.user):
+            errors.append(
+                (
+                    "serial_number",
+                    _("device %(serial)s belongs to a confidential project not open to you")
+                    % {"serial": serial},
+                )
+            )
 
     def _check_custody(self, serial: str, holder: str, location: str, errors) -> None:
         """The custody rules of the scan station: an inactive person or place takes no device
@@ -387,6 +412,7 @@ class LegacyImporter:
                     % {"serial": serial},
                 )
             )
+        self._check_confidential(serial, "", errors)
         employee, location = text(values.get("employee_number")), text(values.get("location"))
         if employee and not self._known_employee(employee):
             errors.append(("employee_number", _("no employee %(number)s") % {"number": employee}))

@@ -14,9 +14,10 @@ from incidents.choices import Stage, WorkflowAction
 from incidents.legacy.columns import STAGE_SYNONYMS, SheetKind, headers
 from incidents.legacy.importer import LegacyImporter
 from incidents.legacy.workbook import CellError, moment
-from incidents.models import Department, Employee, Incident
+from incidents.models import Department, Employee, Incident, ProjectAccess
 from locations.choices import IMPORT_REASON
 from locations.models import Device, Location
+from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -308,3 +309,34 @@ class HistoryWriteTests:
         ]
         incident = Incident.objects.get(device=device)
         assert incident.history.get().history_date == incident.opened_at
+
+
+class ConfidentialProjectTests:
+    """Whoever imports in the product sees the projects the workbook writes and the devices it
+    changes: a confidential project not open to them is refused, row by row, and nothing is
+    written; the command line (administrators) and people the project is open to import it."""
+
+    def test_a_workbook_writing_a_project_not_open_to_the_importer_is_refused(self, tmp_path):
+        ProjectAccess.objects.create(project="FALCON")
+        importer = StaffFactory()
+        path = make_workbook(tmp_path / "w.xlsx", register=[register_row("SN-1")])
+        before = table_counts()
+
+        report = LegacyImporter(path, user=importer).run()
+
+        assert not report.ok
+        assert any(
+            "project Falcon is confidential and not open to you" in str(error)
+            and str(error).startswith(f"{error.sheet}!{error.row}: ")
+            for error in report.errors
+        )
+        assert table_counts() == before
+
+    def test_a_person_the_project_is_open_to_imports_it(self, tmp_path):
+        importer = StaffFactory()
+        ProjectAccess.objects.create(project="FALCON").people.add(importer)
+        path = make_workbook(tmp_path / "w.xlsx", register=[register_row("SN-1")])
+
+        report = LegacyImporter(path, user=importer).run()
+
+        assert report.ok, [str(error) for error in report.errors]
