@@ -54,6 +54,11 @@ class TokenBucket:
         return False
 
 
+def _holds(user, permission: str) -> bool:
+    """Whether the connection's person is signed in, active and holds `permission`."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(permission))
+
+
 class JsonFrames(AsyncWebsocketConsumer):
     """Frames in and out as JSON; bad frames get an error frame, never a crash."""
 
@@ -307,12 +312,8 @@ class DeviceConsumer(JsonFrames):
     @database_sync_to_async
     def may_see(self, device_id: int) -> bool:
         user = self.scope.get("user")
-        return bool(
-            user
-            and user.is_authenticated
-            and user.is_active
-            and user.has_perm("locations.view_device")
-            and access.restrict(Device.objects.filter(pk=device_id), user).exists()
+        return _holds(user, "locations.view_device") and (
+            access.restrict(Device.objects.filter(pk=device_id), user).exists()
         )
 
     async def disconnect(self, code):
@@ -333,13 +334,7 @@ class DashboardConsumer(JsonFrames):
 
     @database_sync_to_async
     def may_see(self) -> bool:
-        user = self.scope.get("user")
-        return bool(
-            user
-            and user.is_authenticated
-            and user.is_active
-            and user.has_perm("incidents.view_incident")
-        )
+        return _holds(self.scope.get("user"), "incidents.view_incident")
 
     async def disconnect(self, code):
         await self.channel_layer.group_discard(broadcast.DASHBOARD_GROUP, self.channel_name)

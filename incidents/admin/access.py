@@ -10,7 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
-from unfold.widgets import UnfoldAdminTextInputWidget
+from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from config.lists import SingleCountListMixin
 from incidents.choices import OPEN_STAGES
@@ -22,7 +22,10 @@ class ProjectAccessForm(forms.ModelForm):
     class Meta:
         model = ProjectAccess
         fields = ["project", "departments", "people", "note"]
-        widgets = {"project": UnfoldAdminTextInputWidget(attrs={"list": "known-projects"})}
+        widgets = {
+            "project": UnfoldAdminTextInputWidget(attrs={"list": "known-projects"}),
+            "note": UnfoldAdminTextareaWidget(attrs={"rows": 3}),
+        }
 
     def clean_project(self) -> str:
         project = (self.cleaned_data.get("project") or "").strip()
