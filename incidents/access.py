@@ -36,9 +36,7 @@ def hidden_projects(user) -> frozenset[str]:
     kept = getattr(user, "_hidden_projects", None) if user is not None else None
     if kept is not None and kept[0] == _generation:
         return kept[1]
-    hidden = _hidden_from(user, user.department_id if _active(user) else None)
-    if hidden and sees_everything(user):
-        hidden = frozenset()
+    hidden = hidden_projects_in(user, user.department_id if _active(user) else None)
     if _active(user):
         user._hidden_projects = (_generation, hidden)
     return hidden

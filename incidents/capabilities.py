@@ -21,7 +21,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Role
-from incidents.roles import WORK_RECORD_MODELS
+from incidents.roles import WORK_RECORD_MODELS, model_permissions
 
 
 class CapabilityCode(models.TextChoices):
@@ -48,17 +48,8 @@ class Holding(models.TextChoices):
     NONE = "none", _("No")
 
 
-def _perms(models_by_app: dict[str, list[str]], actions: Iterable[str]) -> frozenset[str]:
-    return frozenset(
-        f"{app}.{action}_{model}"
-        for app, names in models_by_app.items()
-        for model in names
-        for action in actions
-    )
-
-
 # An incident's page as the people working it read it.
-_INCIDENT_PAGE = _perms(
+_INCIDENT_PAGE = model_permissions(
     {
         "incidents": [
             "incident",
@@ -105,8 +96,8 @@ CAPABILITIES: tuple[Capability, ...] = (
             "group, device, location, department and stage owner, colleagues as on a badge, and "
             "export those lists; roles and legacy imports are not included."
         ),
-        _perms(WORK_RECORD_MODELS, _VIEW)
-        | _perms({"incidents": ["department", "employee", "stageownership"]}, _VIEW)
+        model_permissions(WORK_RECORD_MODELS, _VIEW)
+        | model_permissions({"incidents": ["department", "employee", "stageownership"]}, _VIEW)
         | _OWN_NOTIFICATIONS,
     ),
     Capability(
@@ -184,7 +175,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "See the device, location and people lists and print their QR labels (sheets and "
             "single labels), which comes with seeing those lists."
         ),
-        _perms({"locations": ["device", "location"], "incidents": ["employee"]}, _VIEW),
+        model_permissions({"locations": ["device", "location"], "incidents": ["employee"]}, _VIEW),
     ),
     Capability(
         CapabilityCode.IMPORT_EXPORT_LISTS,
@@ -193,7 +184,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "comes with seeing it); importing is editing, so this also lets the person open "
             "incidents, edit their details, and add and edit devices and locations on their forms."
         ),
-        _perms(_LISTS, _VIEW + _EDIT) | _OWN_NOTIFICATIONS,
+        model_permissions(_LISTS, _VIEW + _EDIT) | _OWN_NOTIFICATIONS,
     ),
     Capability(
         CapabilityCode.IMPORT_LEGACY,
@@ -202,7 +193,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "the workbook may create people with their roles, departments, devices and "
             "incidents, so give it to whoever also manages people."
         ),
-        _perms({"incidents": ["legacyimport"]}, _ALL),
+        model_permissions({"incidents": ["legacyimport"]}, _ALL),
     ),
     Capability(
         CapabilityCode.CONFIGURE_DEPARTMENTS,
@@ -211,7 +202,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "department owns each workflow stage and where it works, restrict confidential "
             "projects to departments and people, and read the trail of configuration changes."
         ),
-        _perms({"incidents": ["department", "stageownership", "projectaccess"]}, _ALL)
+        model_permissions({"incidents": ["department", "stageownership", "projectaccess"]}, _ALL)
         | _CONFIGURATION_TRAIL
         | {"incidents.view_employee", "locations.view_location"},
     ),
@@ -222,7 +213,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "edit the roles themselves and read the trail of configuration changes; only a "
             "superuser makes a superuser."
         ),
-        _perms({"incidents": ["employee"], "auth": ["group"]}, _ALL)
+        model_permissions({"incidents": ["employee"], "auth": ["group"]}, _ALL)
         | _CONFIGURATION_TRAIL
         | {"auth.view_permission", "incidents.view_department"},
     ),
@@ -232,7 +223,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             "Delete devices, locations and problem groups nothing refers to yet; anything named "
             "in a trail or an incident is deactivated or kept instead."
         ),
-        _perms(_UNUSED, ("view", "delete")) | _OWN_NOTIFICATIONS,
+        model_permissions(_UNUSED, ("view", "delete")) | _OWN_NOTIFICATIONS,
     ),
 )
 CAPABILITY_BY_CODE: dict[str, Capability] = {c.code: c for c in CAPABILITIES}
@@ -269,6 +260,17 @@ def permissions_of(codes: Iterable[str]) -> set[str]:
 def held(permissions: set[str]) -> set[str]:
     """The codes of the capabilities whose every permission is in `permissions`."""
     return {c.code for c in CAPABILITIES if c.permissions <= permissions}
+
+
+def permissions_after(
+    current: set[str], granted: Iterable[str], withdrawn: Iterable[str]
+) -> set[str]:
+    """A role's permissions once the capabilities `granted` are given and those `withdrawn`
+    taken away: what a withdrawn capability shares with one the role keeps stays (most share
+    the right to read something), and nothing else of the role changes."""
+    after_grant = set(current) | permissions_of(granted)
+    kept = held(after_grant) - set(withdrawn)
+    return after_grant - (permissions_of(withdrawn) - permissions_of(kept))
 
 
 class CapabilityHolding(NamedTuple):

@@ -7,6 +7,8 @@ together give exactly this table. Object-level rules (only the owning department
 approves, only the assignee submits) are enforced by the services on top of these.
 """
 
+from collections.abc import Iterable
+
 from incidents.choices import Role
 
 # The record of the work: incidents with their trail, records, results and files, problem groups,
@@ -53,16 +55,17 @@ _DELETABLE_MODELS = {
 }
 
 
-def _perms(models: dict[str, list[str]], actions: tuple[str, ...]) -> set[str]:
-    return {
+def model_permissions(models: dict[str, list[str]], actions: Iterable[str]) -> frozenset[str]:
+    """The permissions ("app_label.action_model") of each action on each model named."""
+    return frozenset(
         f"{app}.{action}_{model}"
         for app, names in models.items()
         for model in names
         for action in actions
-    }
+    )
 
 
-_READ_ALL = _perms(WORK_RECORD_MODELS, ("view",)) | _perms(
+_READ_ALL = model_permissions(WORK_RECORD_MODELS, ("view",)) | model_permissions(
     {"incidents": ["department", "employee", "stageownership"]}, ("view",)
 )
 _OWN_NOTIFICATIONS = {"incidents.view_notification", "incidents.change_notification"}
@@ -91,10 +94,10 @@ _SUPERVISOR = _STAFF | {
     "locations.change_device",
 }
 _ADMIN = (
-    _perms(WORK_RECORD_MODELS, ("view",))
-    | _perms(_CONFIGURATION_MODELS, ("view",))
-    | _perms(_EDITABLE_MODELS, ("add", "change"))
-    | _perms(_DELETABLE_MODELS, ("delete",))
+    model_permissions(WORK_RECORD_MODELS, ("view",))
+    | model_permissions(_CONFIGURATION_MODELS, ("view",))
+    | model_permissions(_EDITABLE_MODELS, ("add", "change"))
+    | model_permissions(_DELETABLE_MODELS, ("delete",))
     | _OWN_NOTIFICATIONS
     | _FILL_EIGHTD
     | {

@@ -19,10 +19,10 @@ from incidents.capabilities import (
     CAPABILITY_BY_CODE,
     CapabilityCode,
     Holding,
-    held,
     holdings,
     included_in,
     permission_labels,
+    permissions_after,
     permissions_of,
 )
 from incidents.choices import Role
@@ -142,14 +142,15 @@ class RoleForm(forms.ModelForm):
         roles = role_permissions_of(by)
         if self.instance.pk not in roles or not manages_people_with(by, roles):
             return data
+        # What the role will hold: the permission list as posted, then the capabilities
+        # ticked and unticked on top of it (as RoleAdmin.save_related saves them).
         expert = data.get("permissions")
-        after = (
+        posted = (
             {f"{p.content_type.app_label}.{p.codename}" for p in expert}
             if expert is not None
             else roles[self.instance.pk]
-        ) | permissions_of(self.granted)
-        kept = held(after) - self.withdrawn
-        after -= permissions_of(self.withdrawn) - permissions_of(kept)
+        )
+        after = permissions_after(posted, self.granted, self.withdrawn)
         if not manages_people_with(by, {**roles, self.instance.pk: after}):
             raise forms.ValidationError(
                 gettext(

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from incidents.capabilities import CAPABILITY_BY_CODE, held, permissions_of
+from incidents.capabilities import CAPABILITY_BY_CODE, permissions_after
 from incidents.selectors import permissions_named, role_permission_names
 
 
@@ -24,8 +24,6 @@ def role_change_capabilities(
             f"both granted and withdrawn {sorted(granted & withdrawn)}"
         )
     current = role_permission_names(role)
-    after_grant = current | permissions_of(granted)
-    kept = held(after_grant) - withdrawn
-    removed = (permissions_of(withdrawn) - permissions_of(kept)) & current
-    role.permissions.add(*permissions_named(after_grant - current))
-    role.permissions.remove(*permissions_named(removed))
+    after = permissions_after(current, granted, withdrawn)
+    role.permissions.add(*permissions_named(after - current))
+    role.permissions.remove(*permissions_named(current - after))
