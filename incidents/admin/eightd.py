@@ -5,6 +5,7 @@ everyone else who may see the group."""
 from django.contrib import messages
 from django.db import models
 from django.http import HttpResponseRedirect
+from django.utils.translation import gettext as _
 from unfold.admin import StackedInline
 from unfold.overrides import FORMFIELD_OVERRIDES_INLINE
 from unfold.widgets import UnfoldAdminTextareaWidget
@@ -16,6 +17,10 @@ from incidents.models import EightD, ProblemGroup
 GROUP_FIELDS = [
     field.name for field in ProblemGroup._meta.fields if field.editable and not field.primary_key
 ]
+
+
+# The 8D tab's form prefix (the group's accessor of its report).
+EIGHTD_PREFIX = EightD._meta.get_field("group").remote_field.get_accessor_name()
 
 
 class EightDInline(StackedInline):
@@ -75,6 +80,20 @@ class EightDOwnerMixin:
             return [*readonly, *(name for name in GROUP_FIELDS if name not in readonly)]
         return readonly
 
+    def _changes_eightd(self, request, group: ProblemGroup) -> bool:
+        """Whether the POST changes the 8D report of `group` (sent by someone who may not write
+        it: a page opened before the group changed owner, or a post made by hand)."""
+        stored = EightD.objects.filter(group=group).first()
+        for name in EightD.FIELDS:
+            key = f"{EIGHTD_PREFIX}-0-{name}"
+            if key not in request.POST:
+                continue
+            value = getattr(stored, name, None)
+            shown = value.isoformat() if hasattr(value, "isoformat") else (value or "")
+            if request.POST[key].strip() != str(shown).strip():
+                return True
+        return False
+
     def save_model(self, request, obj, form, change) -> None:
         if not change or self._may_change_group(request, obj):
             super().save_model(request, obj, form, change)
@@ -100,6 +119,18 @@ class EightDOwnerMixin:
         return None
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        group = self.get_object(request, object_id) if request.method == "POST" else None
+        # Someone who may not change the page at all is refused by the admin (403).
+        refusal = (
+            group is not None
+            and self.has_change_permission(request, group)
+            and services.eightd_refusal(group=group, user=request.user)
+        )
+        if refusal and self._changes_eightd(request, group):
+            # The admin would drop the read-only tab's data without a word: refuse it all.
+            nothing_saved = _("Nothing on the page was saved.")
+            messages.error(request, f"{refusal} {nothing_saved}")
+            return HttpResponseRedirect(request.get_full_path())
         try:
             return super().change_view(request, object_id, form_url, extra_context)
         except services.WorkflowError as error:

@@ -214,9 +214,44 @@ class EightDAdminTests:
         # What the owner's page posts, sent by the supervisor.
         data = with_eightd(page_form(client_for(AdminFactory()), group), **WRITTEN)
 
-        client.post(change_url(group), data)
+        response = client.post(change_url(group), {**data, "title": "Renamed"}, follow=True)
 
         assert not EightD.objects.filter(group=group).exists()
+        group.refresh_from_db()
+        assert group.title == "弱信号"
+        said = [str(message) for message in response.context["messages"]]
+        assert said == [
+            f"Only the owner of problem group {group.number} (Wang Owner) or an administrator "
+            "writes its 8D report. Nothing on the page was saved."
+        ]
+
+    def test_an_owner_replaced_while_the_page_was_open_is_told_nothing_was_saved(self, group):
+        supervisor = SupervisorFactory()
+        group.owner = supervisor
+        group.save()
+        eightd_update(group=group, by=supervisor, **WRITTEN)
+        data = page_form(client_for(supervisor), group)
+        group.owner = StaffFactory()
+        group.save()
+
+        response = client_for(supervisor).post(
+            change_url(group), with_eightd(data, team="Rewritten"), follow=True
+        )
+
+        assert EightD.objects.get(group=group).team == WRITTEN["team"]
+        said = " ".join(str(message) for message in response.context["messages"])
+        assert "Nothing on the page was saved." in said
+
+    def test_a_supervisor_saving_the_group_with_the_8d_unchanged_is_not_refused(self, group, owner):
+        eightd_update(group=group, by=owner, **WRITTEN)
+        data = page_form(client_for(owner), group)
+        supervisor = SupervisorFactory()
+
+        response = client_for(supervisor).post(
+            change_url(group), {**data, **page_form(client_for(supervisor), group), "_save": "Save"}
+        )
+
+        assert response.status_code == 302
 
     def test_the_8d_is_shown_read_only_to_others_who_may_see_the_group(self, group, owner):
         eightd_update(group=group, by=owner, **WRITTEN)
