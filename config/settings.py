@@ -290,6 +290,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="adt@localhost")
 # The daily digest (manage.py send_digest) lists incidents in their stage longer than this.
 DIGEST_OVERDUE_DAYS = env.int("DIGEST_OVERDUE_DAYS", default=3)
 
+# --- Dashboard --------------------------------------------------------------------------------
+# The dashboard's figures are kept this many seconds for everyone who sees the same projects
+# with the same filters, and counted again as soon as any incident, device, place, problem group
+# or setting changes (incidents.dashboard.kept); 0 counts them on every view.
+DASHBOARD_FIGURES_SECONDS = env.int("DASHBOARD_FIGURES_SECONDS", default=120)
+
 
 # --- Security behind nginx --------------------------------------------------------------------
 def _proxy_ssl_header(name: str) -> tuple[str, str] | None:

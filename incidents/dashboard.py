@@ -19,23 +19,36 @@ Filters (query parameters, on the dashboard and on the incident list alike):
 """
 
 import datetime
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.lists import counted
 from incidents import access
 from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage, Step
-from incidents.models import Department, Incident, IncidentEvent, ProblemGroup, StageOwnership
-from locations.models import Location
+from incidents.models import (
+    ConfigChange,
+    Department,
+    Employee,
+    Incident,
+    IncidentEvent,
+    ProblemGroup,
+    StageOwnership,
+)
+from locations.models import Device, Location
 
 SCOPE_PARAMS = ("project", "department", "opened_from", "opened_to")
 DRILL_PARAMS = (
@@ -575,15 +588,17 @@ STEP_ORDER = (Step.UNASSIGNED, Step.ASSIGNED, Step.SUBMITTED)
 def department_load(department: Department, viewer) -> list[dict]:
     """Each active member of the department with the open incidents assigned to them (of the
     projects `viewer` sees)."""
-    counted = access.restrict(Incident.objects.filter(stage__in=OPEN_STAGES), viewer)
-    people = (
-        department.employees.filter(is_active=True)
-        .annotate(
-            open_assigned=Count("assigned_incidents", filter=Q(assigned_incidents__in=counted))
-        )
-        .order_by("-open_assigned", "display_name")
+    people = list(department.employees.filter(is_active=True).order_by("display_name"))
+    # Counted from the open incidents (an index range), not joined to every incident each
+    # member was ever assigned.
+    counts = dict(
+        access.restrict(Incident.objects.order_by(), viewer)
+        .filter(stage__in=OPEN_STAGES, assignee__in=[person.pk for person in people])
+        .values_list("assignee")
+        .annotate(n=Count("id"))
     )
-    return [{"person": person, "count": person.open_assigned} for person in people]
+    load = [{"person": person, "count": counts.get(person.pk, 0)} for person in people]
+    return sorted(load, key=lambda row: -row["count"])
 
 
 def misconfigurations() -> list[str]:
@@ -606,3 +621,61 @@ def misconfigurations() -> list[str]:
             % {"department": department.localized_name}
         )
     return problems
+
+
+# --- figures kept between views -------------------------------------------------------------------
+def _tables_read() -> list[tuple[str, str]]:
+    """(table, key column) of every table the figures read: a change of any of them adds a row
+    to one of these (the timeline, the histories, the audit trail) or a new key."""
+    models = (
+        Incident,
+        Incident.history.model,
+        IncidentEvent,
+        Device,
+        Device.history.model,
+        Location.history.model,
+        ProblemGroup.history.model,
+        ConfigChange,
+        Employee,
+    )
+    return [(model._meta.db_table, model._meta.pk.column) for model in models]
+
+
+def data_version() -> tuple:
+    """The newest key of each table the figures read, in one query of index lookups: it
+    changes whenever anything the figures count changes through the product."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"(SELECT MAX({quote(column)}) FROM {quote(table)})" for table, column in _tables_read()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}")
+        return tuple(cursor.fetchone())
+
+
+def kept(scope: Scope, compute: Callable[[], dict], *variant) -> tuple[dict, datetime.datetime]:
+    """The figures `compute` returns for `scope`, and when they were counted.
+
+    Everyone who sees the same projects with the same filters (and the same `variant`, in the
+    same language) shares them for DASHBOARD_FIGURES_SECONDS, as long as nothing they read has
+    changed (`data_version`): a manager's reload, and the live reload of every open dashboard
+    after a change, count once. The time limit bounds what a version cannot see (the age of
+    open incidents grows; a bulk change that writes no history), so no figure is older than it.
+    """
+    seconds = settings.DASHBOARD_FIGURES_SECONDS
+    if seconds <= 0:
+        return compute(), timezone.now()
+    identity = (
+        data_version(),
+        scope.params(),
+        sorted(access.hidden_projects(scope.viewer)),
+        variant,
+        get_language(),
+        timezone.localdate().isoformat(),
+    )
+    key = "dashboard:" + hashlib.sha256(repr(identity).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        found = (compute(), timezone.now())
+        cache.set(key, found, seconds)
+    return found

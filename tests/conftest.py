@@ -25,6 +25,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def dashboard_counts_every_view(settings):
+    """The dashboard counts its figures on every view, so a test that changes data behind the
+    product's back (a bulk update) reads them fresh; tests/incidents/test_dashboard_kept.py
+    tests keeping them."""
+    settings.DASHBOARD_FIGURES_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Uploads of a test land in its own folder, never in the checkout's var/."""
     settings.MEDIA_ROOT = tmp_path / "media"

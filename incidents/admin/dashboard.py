@@ -93,7 +93,12 @@ def dashboard_context(request: HttpRequest) -> dict:
     scope = Scope.from_params(request.GET, request.user)
     changelist = reverse("admin:incidents_incident_changelist")
     stages = scope.stages()
-    by_stage_step = dashboard.open_by_stage_and_step(scope)
+    # Problem groups are named only to those who may see them (None: the panel is not shown).
+    may_see_groups = request.user.has_perm("incidents.view_problemgroup")
+    figures, counted_at = dashboard.kept(
+        scope, lambda: _figures(scope, may_see_groups), may_see_groups
+    )
+    by_stage_step = figures["by_stage_step"]
     stage_rows = []
     for stage in stages:
         cells = [
@@ -114,25 +119,23 @@ def dashboard_context(request: HttpRequest) -> dict:
             }
         )
     open_total = sum(row["total"] for row in stage_rows)
-    departments = dashboard.open_by_department(scope)
+    departments = figures["departments"]
     for entry in departments:
         entry["url"] = scope.list_url(changelist, stage__in=",".join(entry["stages"]))
-    cycle = dashboard.stage_cycle_times(scope)
-    trend = dashboard.stage_cycle_trend(scope)
-    end_to_end = dashboard.end_to_end_times(scope)
+    cycle, trend, end_to_end = figures["cycle"], figures["trend"], figures["end_to_end"]
     for row in (*cycle, *end_to_end):
         row["median_text"] = dashboard.duration_text(row["median_hours"])
         row["p90_text"] = dashboard.duration_text(row["p90_hours"])
-    aging = dashboard.aging(scope)
+    aging = figures["aging"]
     for bucket in aging:
         bucket["url"] = scope.list_url(changelist, aged=bucket["key"], **scope.open_params())
-    items = dashboard.pareto(scope, "fail_item")
+    items = figures["pareto_items"]
     for row in items:
         row["url"] = scope.list_url(changelist, fail_item=row["value"])
-    stations = dashboard.pareto(scope, "fail_station")
+    stations = figures["pareto_stations"]
     for row in stations:
         row["url"] = scope.list_url(changelist, fail_station=row["value"])
-    weeks = dashboard.outcomes_by_week(scope)
+    weeks = figures["weeks"]
     for week in weeks:
         iso = week["week"].isoformat()
         week["returned_url"] = scope.list_url(changelist, closed_week=iso, stage__in=Stage.RETURNED)
@@ -141,12 +144,10 @@ def dashboard_context(request: HttpRequest) -> dict:
             changelist, closed_week=iso, stage__in=Stage.CANCELLED
         )
         week["nff_url"] = scope.list_url(changelist, closed_week=iso, nff="1")
-    places = dashboard.open_devices_by_location(scope)
+    places = figures["places"]
     for row in places:
         row["url"] = scope.list_url(changelist, location=row["location"].pk, **scope.open_params())
-    # Problem groups are named only to those who may see them (None: the panel is not shown).
-    may_see_groups = request.user.has_perm("incidents.view_problemgroup")
-    groups = dashboard.open_problem_groups(scope) if may_see_groups else None
+    groups = figures["problem_groups"]
     for group in groups or []:
         group.url = scope.list_url(changelist, problem_group__id__exact=group.pk)
     return {
@@ -154,7 +155,8 @@ def dashboard_context(request: HttpRequest) -> dict:
         # Shown under the figures of flow when no start date was chosen.
         "flow_since": None if scope.opened_from else dashboard.flow_period(scope)[0],
         "flow_weeks": dashboard.FLOW_WEEKS,
-        "projects": dashboard.projects(request.user),
+        "counted_at": counted_at,
+        "projects": figures["projects"],
         "departments": dashboard.departments(),
         "open_total": open_total,
         "open_url": scope.list_url(changelist, **scope.open_params()),
@@ -165,7 +167,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         "cycle_trend": trend,
         "end_to_end": end_to_end,
         "aging": aging,
-        "oldest": dashboard.oldest_open(scope),
+        "oldest": figures["oldest"],
         "pareto_items": items,
         "pareto_stations": stations,
         "weeks": weeks,
@@ -242,6 +244,26 @@ def dashboard_context(request: HttpRequest) -> dict:
         },
         "aging_buckets": AGING_BUCKETS,
         "open_stages": OPEN_STAGES,
+    }
+
+
+def _figures(scope: Scope, may_see_groups: bool) -> dict:
+    """Every figure the database counts for `scope`, before links and charts are added (what
+    dashboard.kept keeps)."""
+    return {
+        "by_stage_step": dashboard.open_by_stage_and_step(scope),
+        "departments": dashboard.open_by_department(scope),
+        "cycle": dashboard.stage_cycle_times(scope),
+        "trend": dashboard.stage_cycle_trend(scope),
+        "end_to_end": dashboard.end_to_end_times(scope),
+        "aging": dashboard.aging(scope),
+        "oldest": dashboard.oldest_open(scope),
+        "pareto_items": dashboard.pareto(scope, "fail_item"),
+        "pareto_stations": dashboard.pareto(scope, "fail_station"),
+        "weeks": dashboard.outcomes_by_week(scope),
+        "places": dashboard.open_devices_by_location(scope),
+        "problem_groups": dashboard.open_problem_groups(scope) if may_see_groups else None,
+        "projects": dashboard.projects(scope.viewer),
     }
 
 

@@ -94,6 +94,8 @@ def live_server_url(tmp_path_factory) -> str:
         if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
     }
     env.update(DATA_DIR=str(data_dir), DATABASE_URL=database.create(), PYTHONUNBUFFERED="1")
+    # Every session seeds the same demo: figures another session kept must not be shown.
+    env["DASHBOARD_FIGURES_SECONDS"] = "0"
     port = _free_port()
     log = (data_dir / "server.log").open("w")
     server = worker = None
