@@ -288,47 +288,38 @@ def _week_of(column: str) -> str:
     return f"date({column}, 'weekday 0', '-6 days')"
 
 
-def _visit_durations(scope: Scope, group: str) -> tuple[str, list]:
-    """SQL of the stage visits that ended, entered in the period: `grp` (the SQL expression
-    `group` over `stage` and `left_at`) and `seconds`, with its parameters. A visit starts with
-    the event that entered the stage and ends with the next one that left it."""
+def _visit_durations(scope: Scope) -> tuple[str, list]:
+    """SQL of the stage visits that ended, entered in the period, each counted twice: with
+    `grp` its stage, and with `grp` "stage|Monday of the week it ended"; `seconds` its length.
+    A visit starts with the entry that took the incident into the stage and ends when it left
+    (IncidentEvent.left_at, kept by the writers): the period's visits are read once."""
     incidents_sql, incidents_params = scope.incidents().values("id").query.sql_with_params()
     event = IncidentEvent._meta.db_table
     start, end = _period_bounds(scope)
-    # A visit entered in the period starts with an event of the period and ends with a later one:
-    # the events before it are not read at all.
     durations = f"""
-        SELECT {group} AS grp, {_seconds_between("left_at", "entered")} AS seconds FROM (
-            SELECT e.to_stage AS stage, e.created_at AS entered,
-                   LEAD(e.created_at) OVER (
-                       PARTITION BY e.incident_id ORDER BY e.created_at, e.id
-                   ) AS left_at
+        WITH visits AS MATERIALIZED (
+            SELECT e.to_stage AS stage, {_week_of("e.left_at")} AS week,
+                   {_seconds_between("e.left_at", "e.created_at")} AS seconds
             FROM {event} e
-            WHERE (e.from_stage <> e.to_stage OR e.action = 'open')
+            WHERE e.left_at IS NOT NULL AND e.created_at >= %s AND e.created_at < %s
               AND e.incident_id IN ({incidents_sql})
-              AND e.created_at >= %s
-        ) visits
-        WHERE left_at IS NOT NULL AND entered >= %s AND entered < %s
+        )
+        SELECT stage AS grp, seconds FROM visits
+        UNION ALL
+        SELECT stage || '|' || week AS grp, seconds FROM visits
     """
-    return durations, [*incidents_params, start, start, end]
+    return durations, [start, end, *incidents_params]
 
 
-def stage_cycle_times(scope: Scope) -> list[dict]:
-    """Per open stage: the visits that ended, their median and 90th-percentile time."""
-    durations, params = _visit_durations(scope, "stage")
-    return _percentile_rows(durations, params, scope.stages())
-
-
-def stage_cycle_trend(scope: Scope) -> dict:
-    """The median time in each open stage per week its visits ended, over the weeks of the
-    period: {"weeks": [Monday, ...], "stages": [{"stage", "label", "median_hours": [...]}]},
-    None for a week without a visit of the stage."""
-    durations, params = _visit_durations(scope, f"stage || '|' || {_week_of('left_at')}")
-    with connection.cursor() as cursor:
-        cursor.execute(_percentiles_sql(durations), params)
-        medians = {}
-        for grp, _total, median, _p90 in cursor.fetchall():
-            stage, _sep, week = grp.partition("|")
+def stage_times(scope: Scope) -> tuple[list[dict], dict]:
+    """Both figures of the time in stages, counted in one query: `stage_cycle_times` and
+    `stage_cycle_trend`."""
+    durations, params = _visit_durations(scope)
+    rows = _percentiles(durations, params)
+    medians = {}
+    for grp, (_total, median, _p90) in rows.items():
+        stage, sep, week = grp.partition("|")
+        if sep:
             medians[(stage, week)] = median
     start, end = flow_period(scope)
     monday = start - datetime.timedelta(days=start.weekday())
@@ -336,7 +327,7 @@ def stage_cycle_trend(scope: Scope) -> dict:
     while monday <= end:
         weeks.append(monday)
         monday += datetime.timedelta(weeks=1)
-    return {
+    trend = {
         "weeks": weeks,
         "stages": [
             {
@@ -347,6 +338,19 @@ def stage_cycle_trend(scope: Scope) -> dict:
             for stage in scope.stages()
         ],
     }
+    return _stage_rows(rows, scope.stages()), trend
+
+
+def stage_cycle_times(scope: Scope) -> list[dict]:
+    """Per open stage: the visits that ended, their median and 90th-percentile time."""
+    return stage_times(scope)[0]
+
+
+def stage_cycle_trend(scope: Scope) -> dict:
+    """The median time in each open stage per week its visits ended, over the weeks of the
+    period: {"weeks": [Monday, ...], "stages": [{"stage", "label", "median_hours": [...]}]},
+    None for a week without a visit of the stage."""
+    return stage_times(scope)[1]
 
 
 def end_to_end_times(scope: Scope) -> list[dict]:
@@ -358,16 +362,19 @@ def end_to_end_times(scope: Scope) -> list[dict]:
         SELECT stage AS grp, {_seconds_between("closed_at", "opened_at")} AS seconds
         FROM {table} WHERE id IN ({sql}) AND closed_at >= %s AND closed_at < %s
     """
-    return _percentile_rows(
-        durations, [*params, *_period_bounds(scope)], [Stage.RETURNED, Stage.SCRAPPED]
-    )
+    rows = _percentiles(durations, [*params, *_period_bounds(scope)])
+    return _stage_rows(rows, [Stage.RETURNED, Stage.SCRAPPED])
 
 
-def _percentile_rows(durations_sql: str, params: list, stages: list[str]) -> list[dict]:
-    """Per stage of `stages`: how many durations, their median and 90th percentile in hours."""
+def _percentiles(durations_sql: str, params: list) -> dict[str, tuple]:
+    """Per `grp`: (how many, median, 90th percentile) of the durations' seconds."""
     with connection.cursor() as cursor:
         cursor.execute(_percentiles_sql(durations_sql), params)
-        rows = {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
+        return {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
+
+
+def _stage_rows(rows: dict[str, tuple], stages: list[str]) -> list[dict]:
+    """Per stage of `stages`: how many durations, their median and 90th percentile in hours."""
     result = []
     for stage in stages:
         total, median, p90 = rows.get(stage, (0, None, None))

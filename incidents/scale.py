@@ -218,6 +218,18 @@ def seed_scale(incidents: int, seed: int = 0, progress: Progress | None = None) 
         return _Factory(incidents, seed, progress or (lambda counts: None)).build()
 
 
+def _visit_ends(events: list[tuple]) -> dict[int, float]:
+    """For each event of a walk that took the incident into a stage (or opened it), by its
+    index: the seconds of the next such event (IncidentEvent.left_at, as
+    services.visit_ends_write writes it)."""
+    entering = sorted(
+        (seconds, index)
+        for index, (seconds, action, _actor, from_stage, _fs, to_stage, *_rest) in enumerate(events)
+        if from_stage != to_stage or action == WorkflowAction.OPEN
+    )
+    return {index: later for (_s, index), (later, _i) in pairwise(entering)}
+
+
 class _Writer:
     """Streams rows into a table: COPY on PostgreSQL, executemany elsewhere. Columns the caller
     leaves out get their field's default, so a field added later does not break the seeding."""
@@ -572,6 +584,7 @@ class _Factory:
             "comment",
             "verdict",
             "created_at",
+            "left_at",
         ]
         record = [
             "id",
@@ -956,8 +969,12 @@ class _Factory:
                         user,
                     )
                 )
-            for seconds, *event in walk.events:
-                rows[IncidentEvent].append((incident_id, *event, at(seconds)))
+            left = _visit_ends(walk.events)
+            for index, (seconds, *event) in enumerate(walk.events):
+                ended = left.get(index)
+                rows[IncidentEvent].append(
+                    (incident_id, *event, at(seconds), None if ended is None else at(ended))
+                )
             ids = []
             for seconds, stage, round_, action, notes, by in walk.records:
                 ids.append(next(record_ids))

@@ -250,11 +250,12 @@ def dashboard_context(request: HttpRequest) -> dict:
 def _figures(scope: Scope, may_see_groups: bool) -> dict:
     """Every figure the database counts for `scope`, before links and charts are added (what
     dashboard.kept keeps)."""
+    cycle, trend = dashboard.stage_times(scope)
     return {
         "by_stage_step": dashboard.open_by_stage_and_step(scope),
         "departments": dashboard.open_by_department(scope),
-        "cycle": dashboard.stage_cycle_times(scope),
-        "trend": dashboard.stage_cycle_trend(scope),
+        "cycle": cycle,
+        "trend": trend,
         "end_to_end": dashboard.end_to_end_times(scope),
         "aging": dashboard.aging(scope),
         "oldest": dashboard.oldest_open(scope),

@@ -21,6 +21,7 @@ from incidents.dashboard import (
     stage_cycle_trend,
 )
 from incidents.models import Department, IncidentEvent
+from incidents.services.workflow import visit_ends_write
 from tests.factories import (
     AdminFactory,
     DeviceFactory,
@@ -68,6 +69,8 @@ def incident_through(stages: list[tuple[str, float]], *, device=None, step=Step.
             created_at=hours_ago(ago),
         )
         previous = stage
+    # As every writer of the timeline does.
+    visit_ends_write([incident.pk])
     return incident
 
 
@@ -221,6 +224,35 @@ def figure_links(html: str) -> dict[str, tuple[str, int]]:
         number = re.findall(r"\d+", re.sub(r"<[^>]+>", " ", match.group(3)))[-1]
         found[match.group(2)] = (unescape(match.group(1)), int(number))
     return found
+
+
+class VisitEndTests:
+    def test_the_migration_writes_when_each_visit_of_the_timeline_so_far_ended(self, db):
+        from importlib import import_module
+
+        from django.apps import apps
+        from django.db import connection
+
+        migration = import_module("incidents.migrations.0023_stage_visit_ends")
+        incident = incident_through([(Stage.REPORTED, 50), (Stage.FAE_RETEST, 40)])
+        IncidentEvent.objects.create(
+            incident=incident,
+            action=WorkflowAction.ASSIGN,
+            from_stage=Stage.FAE_RETEST,
+            to_stage=Stage.FAE_RETEST,
+            created_at=hours_ago(30),
+        )
+        IncidentEvent.objects.update(left_at=None)
+
+        with connection.schema_editor() as editor:
+            migration.write_visit_ends(apps, editor)
+
+        events = incident.events.order_by("created_at", "id")
+        assert [(e.action, e.left_at) for e in events] == [
+            (WorkflowAction.OPEN, hours_ago(40)),
+            (WorkflowAction.APPROVE, None),
+            (WorkflowAction.ASSIGN, None),
+        ]
 
 
 class PageTests:

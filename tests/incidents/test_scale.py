@@ -31,6 +31,7 @@ from incidents.models import (
     StageOwnership,
 )
 from incidents.scale import seed_scale
+from incidents.services.workflow import visit_ends_write
 from locations.models import Device
 from messaging.choices import MessageKind
 from messaging.models import Message
@@ -117,6 +118,16 @@ class SeedScaleTests:
 
         for incident in Incident.objects.all():
             replay(incident, events[incident.pk], records[incident.pk], results[incident.pk])
+
+    def test_every_stage_visit_ends_when_the_workflow_would_have_written_it(self, seeded):
+        def ends():
+            return dict(IncidentEvent.objects.values_list("id", "left_at"))
+
+        seeded_ends = ends()
+        visit_ends_write()
+
+        assert seeded_ends == ends()
+        assert sum(1 for left in seeded_ends.values() if left is not None) > N
 
     def test_the_trail_of_every_device_ends_where_the_device_is(self, seeded):
         trails = defaultdict(list)

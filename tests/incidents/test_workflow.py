@@ -363,6 +363,21 @@ class NextStageTests:
         ]
         assert incident.step == Step.CLOSED
 
+    def test_each_stage_visit_ends_when_the_next_stage_is_entered(self, team):
+        incident = open_incident(team)
+        for verdict in (None, Verdict.FAIL):
+            incident = walk_stage(incident, team, verdict, reject_once=True)
+
+        events = list(incident.events.order_by("created_at", "id"))
+        entered = [e for e in events if e.action == WorkflowAction.OPEN or e.changed_stage]
+        assert [e.to_stage for e in entered] == [Stage.REPORTED, Stage.FAE_RETEST, Stage.XRAY]
+        assert [e.left_at for e in entered] == [
+            entered[1].created_at,
+            entered[2].created_at,
+            None,
+        ]
+        assert all(e.left_at is None for e in events if e not in entered)
+
 
 class PermissionTests:
     @pytest.mark.parametrize(("action", "who", "after"), ALLOWED)
