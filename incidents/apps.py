@@ -10,7 +10,7 @@ class IncidentsConfig(AppConfig):
         from django.core.cache.backends.dummy import DummyCache
         from unfold import sites as unfold_sites
 
-        from config.lists import share_headers
+        from config.lists import render_labels_once, share_headers
         from incidents import access, audit, reasons
 
         reasons.register()
@@ -23,3 +23,5 @@ class IncidentsConfig(AppConfig):
         unfold_sites.cache = DummyCache("ctrl-k", {})
         # A list's rows share its column headers instead of rebuilding them each (config/lists.py).
         share_headers()
+        # And their coloured labels are rendered once per value, not once per cell.
+        render_labels_once()

@@ -129,3 +129,61 @@ class SharedHeadersTests:
             assert 'class="field-number" data-label="incident"' in row
             assert 'class="field-assignee_name" data-label="assignee"' in row
             assert 'class="field-stage_label" data-label="stage"' in row
+
+
+class RenderedOnceTests:
+    """Coloured labels and selection checkboxes are rendered once per value and language, and
+    the page is exactly the page Unfold renders cell by cell."""
+
+    def _unfold_cell_by_cell(self, monkeypatch):
+        from unfold import utils
+        from unfold.admin import ModelAdmin
+
+        from config.lists import LeanListMixin
+
+        monkeypatch.setattr(unfold_list, "display_for_label", utils.display_for_label)
+        monkeypatch.setattr(LeanListMixin, "action_checkbox", ModelAdmin.action_checkbox)
+
+    @pytest.mark.parametrize("language", ["en", "zh-hans"])
+    def test_the_page_is_the_one_rendered_cell_by_cell(
+        self, admin_client, sixty_incidents, monkeypatch, language
+    ):
+        def page(url):
+            html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+            return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+        DeviceFactory.create_batch(3)
+        lists = (INCIDENTS, DEVICES)
+        once = [page(url) for url in lists]
+        self._unfold_cell_by_cell(monkeypatch)
+
+        assert once == [page(url) for url in lists]
+        assert 'name="_selected_action"' in once[0]
+
+    def test_a_label_template_is_rendered_once_per_label_not_once_per_row(
+        self, admin_client, sixty_incidents
+    ):
+        from django.test.signals import template_rendered
+
+        from config.lists import _checkbox_html
+
+        unfold_list.display_for_label.rendered.clear()
+        _checkbox_html.cache_clear()
+        rendered = []
+
+        def count(sender, template, **kwargs):
+            rendered.append(template.name)
+
+        template_rendered.connect(count)
+        try:
+            page = admin_client.get(INCIDENTS)
+        finally:
+            template_rendered.disconnect(count)
+
+        labels = rendered.count("unfold/helpers/display_label.html")
+        assert len(rows(page)) == 50
+        # The stage and step columns of 60 incidents in one stage and step: two labels.
+        assert 1 <= labels <= 2
+        checkboxes = [name for name in rendered if name.endswith("/checkbox.html")]
+        # The select-all box of the header and, once, the rows'.
+        assert 1 <= len(checkboxes) <= 2, checkboxes
