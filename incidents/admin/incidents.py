@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
+    AutocompleteSelectFilter,
     ChoicesCheckboxFilter,
     RangeDateTimeFilter,
-    RelatedDropdownFilter,
 )
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
@@ -259,7 +259,8 @@ class IncidentAdmin(
         DashboardFilter,
         ("stage", ChoicesCheckboxFilter),
         ("step", ChoicesCheckboxFilter),
-        ("problem_group", RelatedDropdownFilter),
+        # Typed, not listed: a factory has hundreds of problem groups.
+        ("problem_group", AutocompleteSelectFilter),
         ("opened_at", RangeDateTimeFilter),
     ]
     list_filter_submit = True

@@ -187,3 +187,20 @@ class RenderedOnceTests:
         checkboxes = [name for name in rendered if name.endswith("/checkbox.html")]
         # The select-all box of the header and, once, the rows'.
         assert 1 <= len(checkboxes) <= 2, checkboxes
+
+
+class TypedFilterTests:
+    def test_the_incident_list_does_not_list_every_problem_group_in_its_filter(self, admin_client):
+        from tests.factories import ProblemGroupFactory
+
+        groups = ProblemGroupFactory.create_batch(30)
+        chosen = groups[0]
+        IncidentFactory(problem_group=chosen)
+
+        page = admin_client.get(INCIDENTS).content.decode()
+        filtered = admin_client.get(f"{INCIDENTS}?problem_group__id__exact={chosen.pk}")
+
+        assert not [group for group in groups if f">{group}<" in page]
+        assert filtered.context["cl"].result_count == 1
+        # The chosen group is shown in the filter, to be typed over.
+        assert str(chosen) in filtered.content.decode()
