@@ -159,15 +159,17 @@ WORK_PERMISSIONS = {
     WorkflowAction.RESULT: "incidents.add_analysisresult",
     WorkflowAction.SUBMIT: "incidents.add_operationrecord",
 }
+# `does_the_work` for a query of people: the same permission, held through a role or directly.
+_WORK_APP, _WORK_CODENAME = WORK_PERMISSIONS[WorkflowAction.RECORD].split(".")
 _WORKS = (
     Q(is_superuser=True)
     | Q(
-        groups__permissions__codename="add_operationrecord",
-        groups__permissions__content_type__app_label="incidents",
+        groups__permissions__codename=_WORK_CODENAME,
+        groups__permissions__content_type__app_label=_WORK_APP,
     )
     | Q(
-        user_permissions__codename="add_operationrecord",
-        user_permissions__content_type__app_label="incidents",
+        user_permissions__codename=_WORK_CODENAME,
+        user_permissions__content_type__app_label=_WORK_APP,
     )
 )
 
