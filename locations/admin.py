@@ -21,7 +21,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
 from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
-from config.lists import LeanListMixin, SingleCountListMixin, counted
+from config.lists import LeanListMixin, counted
 from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import access
@@ -68,7 +68,7 @@ class LocationForm(forms.ModelForm):
 
 @admin.register(Location)
 class LocationAdmin(
-    SingleCountListMixin,
+    LeanListMixin,
     KeptInTrailsAdminMixin,
     LabelAdminMixin,
     SpreadsheetAdminMixin,

@@ -20,7 +20,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
 from config.history_admin import ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
-from config.lists import LeanListMixin, SingleCountListMixin, counted
+from config.lists import LeanListMixin, counted
 from config.search import IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import access, rules, selectors, services
@@ -70,7 +70,7 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 
 
 @admin.register(ProblemGroup)
-class ProblemGroupAdmin(SingleCountListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin):
+class ProblemGroupAdmin(LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateTimeFilter)]

@@ -12,7 +12,7 @@ from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm
 
 from config.history_admin import KeptInTrailsAdminMixin
-from config.lists import SingleCountListMixin
+from config.lists import LeanListMixin, SingleCountListMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import selectors, services
 from incidents.admin import roles as role_pages
@@ -123,7 +123,7 @@ class HeldDeviceInline(ReadOnlyInline):
 
 @admin.register(Employee)
 class EmployeeAdmin(
-    SingleCountListMixin,
+    LeanListMixin,
     KeptInTrailsAdminMixin,
     LabelAdminMixin,
     SpreadsheetAdminMixin,
