@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -660,8 +661,17 @@ def data_version() -> tuple:
         return tuple(cursor.fetchone())
 
 
-def kept(scope: Scope, compute: Callable[[], dict], *variant) -> tuple[dict, datetime.datetime]:
-    """The figures `compute` returns for `scope`, and when they were counted.
+class Kept(NamedTuple):
+    figures: dict
+    counted_at: datetime.datetime
+    # What the figures are kept under (None when they are counted on every view): the page's
+    # panels made of them are kept under it too.
+    key: str | None
+
+
+def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
+    """The figures `compute` returns for `scope`, when they were counted and the key they are
+    kept under.
 
     Everyone who sees the same projects with the same filters (and the same `variant`, in the
     same language) shares them for DASHBOARD_FIGURES_SECONDS, as long as nothing they read has
@@ -671,7 +681,7 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> tuple[dict, dat
     """
     seconds = settings.DASHBOARD_FIGURES_SECONDS
     if seconds <= 0:
-        return compute(), timezone.now()
+        return Kept(compute(), timezone.now(), None)
     identity = (
         data_version(),
         scope.params(),
@@ -685,4 +695,4 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> tuple[dict, dat
     if found is None:
         found = (compute(), timezone.now())
         cache.set(key, found, seconds)
-    return found
+    return Kept(*found, key)

@@ -3,6 +3,7 @@ filter that shows what each of its numbers counts (incidents.dashboard.scope_fil
 
 import json
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
@@ -95,7 +96,7 @@ def dashboard_context(request: HttpRequest) -> dict:
     stages = scope.stages()
     # Problem groups are named only to those who may see them (None: the panel is not shown).
     may_see_groups = request.user.has_perm("incidents.view_problemgroup")
-    figures, counted_at = dashboard.kept(
+    figures, counted_at, kept_as = dashboard.kept(
         scope, lambda: _figures(scope, may_see_groups), may_see_groups
     )
     by_stage_step = figures["by_stage_step"]
@@ -156,6 +157,9 @@ def dashboard_context(request: HttpRequest) -> dict:
         "flow_since": None if scope.opened_from else dashboard.flow_period(scope)[0],
         "flow_weeks": dashboard.FLOW_WEEKS,
         "counted_at": counted_at,
+        # The panels drawn from the figures are kept with them (templates/admin/index.html).
+        "panels_key": kept_as,
+        "panels_seconds": settings.DASHBOARD_FIGURES_SECONDS if kept_as else 0,
         "projects": figures["projects"],
         "departments": dashboard.departments(),
         "open_total": open_total,

@@ -125,6 +125,31 @@ class KeptFigureTests:
         assert figure(outside.get("/admin/"), "open-total") == 2
         assert figure(inside.get("/admin/"), "open-total") == 3
 
+    def test_the_panels_are_kept_with_the_figures_and_drawn_once(self, keeping):
+        from django.test.signals import template_rendered
+
+        open_incidents(2)
+        client = client_for(AdminFactory())
+        drawn = []
+
+        def count(sender, template, **kwargs):
+            drawn.append(template.name)
+
+        template_rendered.connect(count)
+        try:
+            first = client.get("/admin/").content.decode()
+            charts_first = drawn.count("unfold/components/chart/bar.html")
+            second = client.get("/admin/").content.decode()
+        finally:
+            template_rendered.disconnect(count)
+
+        def panels(html):
+            return html[html.index('data-testid="dashboard-open"') :]
+
+        assert charts_first == 5
+        assert drawn.count("unfold/components/chart/bar.html") == charts_first
+        assert panels(first) == panels(second)
+
     def test_the_filters_and_the_language_each_have_their_own_figures(self, keeping):
         open_incidents(2, project="Falcon")
         open_incidents(1, project="Condor")
@@ -134,6 +159,9 @@ class KeptFigureTests:
         assert figure(client.get("/admin/?project=Condor"), "open-total") == 1
         chinese = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans")
         assert figure(chinese, "open-total") == 3
+        assert "有未关闭异常事件的设备所在位置" in chinese.content.decode()
+        english = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "Where devices with open incidents are" in english
 
     def test_no_figure_is_older_than_the_time_limit(self, keeping):
         keeping.DASHBOARD_FIGURES_SECONDS = 1
