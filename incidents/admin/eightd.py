@@ -3,6 +3,7 @@ group's owner or an administrator (incidents.services.eightd_update), shown read
 everyone else who may see the group."""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
@@ -21,6 +22,10 @@ GROUP_FIELDS = [
 
 # The 8D tab's form prefix (the group's accessor of its report).
 EIGHTD_PREFIX = EightD._meta.get_field("group").remote_field.get_accessor_name()
+
+
+def _text(value: str) -> str:
+    return value.replace("\r\n", "\n").strip()
 
 
 class EightDInline(StackedInline):
@@ -88,9 +93,17 @@ class EightDOwnerMixin:
             key = f"{EIGHTD_PREFIX}-0-{name}"
             if key not in request.POST:
                 continue
+            # Read as the form reads it: dates in the reader's format, text without the
+            # browser's line endings.
+            field = EightD._meta.get_field(name).formfield()
+            try:
+                posted = field.clean(request.POST[key])
+            except ValidationError:
+                return True
             value = getattr(stored, name, None)
-            shown = value.isoformat() if hasattr(value, "isoformat") else (value or "")
-            if request.POST[key].strip() != str(shown).strip():
+            if isinstance(posted, str):
+                posted, value = _text(posted), _text(value or "")
+            if posted != value:
                 return True
         return False
 
