@@ -54,6 +54,18 @@ class SeedDemoTests:
             .exists()
         )
 
+    def test_the_stage_visits_end_when_the_spread_out_timeline_says(self):
+        from incidents.models import IncidentEvent
+        from incidents.services.workflow import visit_ends_write
+
+        call_command("seed_demo")
+        seeded = dict(IncidentEvent.objects.values_list("id", "left_at"))
+
+        visit_ends_write()
+
+        assert dict(IncidentEvent.objects.values_list("id", "left_at")) == seeded
+        assert any(left is not None for left in seeded.values())
+
     def test_every_problem_group_has_an_owner_who_writes_its_8d_report(self):
         call_command("seed_demo")
 
