@@ -181,8 +181,9 @@ def _hashable(value):
     if isinstance(value, tuple | list):
         return (type(value).__name__, *(_hashable(item) for item in value))
     if isinstance(value, Promise):
-        return str(value)
-    return value
+        return ("text", str(value))
+    # 1, True and 1.0, or a text and the same text marked safe, are shown differently.
+    return (type(value).__name__, value)
 
 
 @functools.cache

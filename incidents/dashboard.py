@@ -21,6 +21,7 @@ Filters (query parameters, on the dashboard and on the incident list alike):
 import datetime
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ from incidents.models import (
     StageOwnership,
 )
 from locations.models import Device, Location
+
+logger = logging.getLogger(__name__)
 
 SCOPE_PARAMS = ("project", "department", "opened_from", "opened_to")
 DRILL_PARAMS = (
@@ -661,6 +664,11 @@ def data_version() -> tuple:
         return tuple(cursor.fetchone())
 
 
+# Part of the key of kept figures and panels: raised when what `kept` keeps changes shape, so a
+# new release never reads what the one before kept.
+FIGURES_LAYOUT = 2
+
+
 class Kept(NamedTuple):
     figures: dict
     counted_at: datetime.datetime
@@ -683,6 +691,7 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
     if seconds <= 0:
         return Kept(compute(), timezone.now(), None)
     identity = (
+        FIGURES_LAYOUT,
         data_version(),
         scope.params(),
         sorted(access.hidden_projects(scope.viewer)),
@@ -691,8 +700,17 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
         timezone.localdate().isoformat(),
     )
     key = "dashboard:" + hashlib.sha256(repr(identity).encode()).hexdigest()
-    found = cache.get(key)
+    try:
+        found = cache.get(key)
+    except Exception:
+        # Without the cache (Redis down) the figures are counted, as with keeping off.
+        logger.warning("dashboard figures: the cache does not answer", exc_info=True)
+        return Kept(compute(), timezone.now(), None)
     if found is None:
         found = (compute(), timezone.now())
-        cache.set(key, found, seconds)
+        try:
+            cache.set(key, found, seconds)
+        except Exception:
+            logger.warning("dashboard figures: the cache does not answer", exc_info=True)
+            return Kept(*found, None)
     return Kept(*found, key)

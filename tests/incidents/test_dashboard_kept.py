@@ -163,6 +163,19 @@ class KeptFigureTests:
         english = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
         assert "Where devices with open incidents are" in english
 
+    def test_without_an_answering_cache_the_figures_are_counted(self, keeping, monkeypatch):
+        open_incidents(2)
+        client = client_for(AdminFactory())
+
+        def refuse(*args, **kwargs):
+            raise ConnectionError("the cache does not answer")
+
+        monkeypatch.setattr(cache, "get", refuse)
+        page = client.get("/admin/")
+
+        assert page.status_code == 200
+        assert figure(page, "open-total") == 2
+
     def test_no_figure_is_older_than_the_time_limit(self, keeping):
         keeping.DASHBOARD_FIGURES_SECONDS = 1
         open_incidents(2)
