@@ -690,9 +690,30 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
     seconds = settings.DASHBOARD_FIGURES_SECONDS
     if seconds <= 0:
         return Kept(compute(), timezone.now(), None)
+    try:
+        return _kept(scope, compute, variant, seconds)
+    except CacheUnavailable:
+        # Without the cache (Redis down) the figures are counted, as with keeping off.
+        logger.warning("dashboard figures: the cache does not answer", exc_info=True)
+        return Kept(compute(), timezone.now(), None)
+
+
+class CacheUnavailable(Exception):
+    pass
+
+
+def _cached(call, *args):
+    try:
+        return call(*args)
+    except Exception as error:
+        raise CacheUnavailable from error
+
+
+def _kept(scope: Scope, compute, variant: tuple, seconds: int) -> Kept:
     identity = (
         FIGURES_LAYOUT,
         data_version(),
+        _cached(cache.get, CHANGES_KEY),
         scope.params(),
         sorted(access.hidden_projects(scope.viewer)),
         variant,
@@ -700,17 +721,22 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
         timezone.localdate().isoformat(),
     )
     key = "dashboard:" + hashlib.sha256(repr(identity).encode()).hexdigest()
-    try:
-        found = cache.get(key)
-    except Exception:
-        # Without the cache (Redis down) the figures are counted, as with keeping off.
-        logger.warning("dashboard figures: the cache does not answer", exc_info=True)
-        return Kept(compute(), timezone.now(), None)
+    found = _cached(cache.get, key)
     if found is None:
         found = (compute(), timezone.now())
-        try:
-            cache.set(key, found, seconds)
-        except Exception:
-            logger.warning("dashboard figures: the cache does not answer", exc_info=True)
-            return Kept(*found, None)
+        _cached(cache.set, key, found, seconds)
     return Kept(*found, key)
+
+
+# Counts the workflow's committed changes: a change whose keys were taken before another's
+# committed does not raise `data_version`, so the key of kept figures carries this too.
+CHANGES_KEY = "dashboard:changes"
+
+
+def figures_changed() -> None:
+    """A change of the workflow has committed: kept figures are counted again."""
+    try:
+        cache.add(CHANGES_KEY, 0, None)
+        cache.incr(CHANGES_KEY)
+    except Exception:
+        logger.warning("dashboard figures: the cache does not answer", exc_info=True)

@@ -148,8 +148,11 @@ def announce(event: IncidentEvent, files: list[str] = ()) -> None:
     event_id, files = event.pk, list(files)
 
     def committed() -> None:
+        from incidents.dashboard import figures_changed
         from messaging.events import incident_event_committed
 
+        # Before the dashboards are told to count again, so they do.
+        figures_changed()
         incident_event_committed(event_id, files=files)
 
     transaction.on_commit(committed, robust=True)
