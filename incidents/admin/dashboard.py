@@ -159,7 +159,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         "counted_at": counted_at,
         # The panels drawn from the figures are kept with them (templates/admin/index.html).
         "panels_key": kept_as,
-        "panels_seconds": settings.DASHBOARD_FIGURES_SECONDS if kept_as else 0,
+        "panels_seconds": settings.DASHBOARD_FIGURES_SECONDS,
         "projects": figures["projects"],
         "departments": dashboard.departments(),
         "open_total": open_total,
