@@ -13,7 +13,6 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
     ChoicesCheckboxFilter,
-    RelatedDropdownFilter,
 )
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
@@ -54,6 +53,21 @@ class DeviceInline(ReadOnlyInline):
     verbose_name_plural = _("devices here now")
 
 
+class DeviceKindFilter(admin.AllValuesFieldListFilter):
+    """The device list's project or hardware-version filter, offering the values of the devices
+    the reader may see, as Django's does, but read through `selectors.device_kinds` (one index
+    walk shared by both filters of a request) instead of a distinct over every device."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        kinds = getattr(request, "_device_kinds", None)
+        if kinds is None:
+            kinds = selectors.device_kinds(access.hidden_projects(request.user))
+            request._device_kinds = kinds
+        column = 0 if field_path == "project" else 1
+        self.lookup_choices = sorted({kind[column] for kind in kinds})
+
+
 class LocationForm(forms.ModelForm):
     class Meta:
         model = Location
@@ -81,7 +95,12 @@ class LocationAdmin(
     form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
     list_display_links = ["code", "name"]
-    list_filter = [("kind", ChoicesCheckboxFilter), "is_active", ("parent", RelatedDropdownFilter)]
+    # Places within a place are typed for (a factory has hundreds of places).
+    list_filter = [
+        ("kind", ChoicesCheckboxFilter),
+        "is_active",
+        ("parent", AutocompleteSelectFilter),
+    ]
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
@@ -196,8 +215,8 @@ class DeviceAdmin(
         "open_stage",
     ]
     list_filter = [
-        "project",
-        "hardware_version",
+        ("project", DeviceKindFilter),
+        ("hardware_version", DeviceKindFilter),
         ("location", AutocompleteSelectFilter),
         ("holder", AutocompleteSelectFilter),
     ]

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection
 
 from locations import reasons
 from locations.models import Device, Location
@@ -96,3 +97,37 @@ def recent_reasons(limit: int = 8) -> list[str]:
         if len(given) == limit:
             break
     return given or DEFAULT_REASONS
+
+
+# Each step asks the index on (project, hardware version) for the first pair after the last one
+# found: one probe per pair the factory has, however many devices share it.
+_KINDS_SQL = """
+WITH RECURSIVE kind(project, hardware_version) AS (
+    SELECT project, hardware_version FROM (
+        SELECT project, hardware_version FROM {table}
+        ORDER BY project, hardware_version LIMIT 1
+    ) AS first_kind
+    UNION ALL
+    SELECT
+        (SELECT d.project FROM {table} d
+         WHERE (d.project, d.hardware_version) > (kind.project, kind.hardware_version)
+         ORDER BY d.project, d.hardware_version LIMIT 1),
+        (SELECT d.hardware_version FROM {table} d
+         WHERE (d.project, d.hardware_version) > (kind.project, kind.hardware_version)
+         ORDER BY d.project, d.hardware_version LIMIT 1)
+    FROM kind WHERE kind.project IS NOT NULL
+)
+SELECT project, hardware_version FROM kind WHERE project IS NOT NULL
+"""
+
+
+def device_kinds(hidden_projects: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """The (project, hardware version) pairs of the devices, in the database's order, without
+    the projects named in `hidden_projects` (upper-cased, as `incidents.access` gives them).
+
+    What a distinct over every device would give, read from the `device_kinds` index."""
+    table = connection.ops.quote_name(Device._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(_KINDS_SQL.format(table=table))
+        pairs = cursor.fetchall()
+    return [pair for pair in pairs if pair[0].upper() not in hidden_projects]

@@ -7,10 +7,15 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from unfold.contrib.filters.admin import AutocompleteSelectFilter
 
+from incidents.models import ProjectAccess
 from locations import reasons
+from locations.admin import DeviceKindFilter
 from locations.models import Device, Location
 from locations.selectors import device_trail
 from locations.services import device_move
@@ -305,3 +310,67 @@ class DeviceMoveFormTests:
         assert (get.status_code, post.status_code) == (403, 403)
         device.refresh_from_db()
         assert device.location != bench
+
+
+class ListFilterTests:
+    """The device list's project and hardware filters offer what a distinct over the devices
+    would, read by stepping through an index; a place's parent is typed for, not listed."""
+
+    def kinds(self, user) -> tuple[dict, list[str]]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client_for(user).get(reverse("admin:locations_device_changelist"))
+        offered = {
+            spec.field_path: list(spec.lookup_choices)
+            for spec in response.context["cl"].filter_specs
+            if isinstance(spec, DeviceKindFilter)
+        }
+        walks = [q["sql"] for q in queries.captured_queries if "WITH RECURSIVE" in q["sql"]]
+        return offered, walks
+
+    def test_the_filters_offer_every_project_and_hardware_version_once(self):
+        kinds = [("Falcon", "EVT"), ("Falcon", "DVT"), ("gannet", "EVT"), ("Gannet", "")]
+        for project, version in [*kinds, *kinds, ("Heron", "PVT")]:
+            DeviceFactory(project=project, hardware_version=version)
+
+        offered, walks = self.kinds(SuperuserFactory())
+
+        assert offered == {
+            "project": sorted({"Falcon", "gannet", "Gannet", "Heron"}),
+            "hardware_version": ["", "DVT", "EVT", "PVT"],
+        }
+        assert len(walks) == 1  # one walk serves both filters
+
+    def test_a_restricted_project_and_its_versions_are_not_offered_to_outsiders(self):
+        DeviceFactory(project="Falcon", hardware_version="DVT")
+        DeviceFactory(project="Gannet", hardware_version="EVT")
+        ProjectAccess.objects.create(project="FALCON")
+        outsider = StaffFactory()
+
+        offered, _ = self.kinds(outsider)
+
+        assert offered == {"project": ["Gannet"], "hardware_version": ["EVT"]}
+        assert self.kinds(SuperuserFactory())[0]["project"] == ["Falcon", "Gannet"]
+
+    def test_a_project_filter_lists_that_projects_devices(self):
+        falcon = DeviceFactory(project="Falcon")
+        DeviceFactory(project="Gannet")
+
+        response = client_for(SuperuserFactory()).get(
+            reverse("admin:locations_device_changelist"), {"project": "Falcon"}
+        )
+
+        assert list(response.context["cl"].result_list) == [falcon]
+
+    def test_the_parent_of_a_place_is_typed_for_and_filters_the_list(self):
+        building = LocationFactory(code="BLD-1")
+        rooms = [LocationFactory(parent=building), LocationFactory(parent=building)]
+        LocationFactory.create_batch(3)
+        client = client_for(SuperuserFactory())
+
+        page = client.get(reverse(LOCATIONS))
+        chosen = client.get(reverse(LOCATIONS), {"parent__id__exact": building.pk})
+
+        (parent,) = [s for s in page.context["cl"].filter_specs if s.field_path == "parent"]
+        assert isinstance(parent, AutocompleteSelectFilter)
+        assert page.content.decode().count("<option") < Location.objects.count()
+        assert set(chosen.context["cl"].result_list) == set(rooms)
