@@ -89,6 +89,37 @@ def test_a_number_finds_that_incident_and_a_word_is_no_number(incidents):
     assert searched(Incident, "G18")[0] == {incidents[0].pk, incidents[2].pk}
 
 
+@pytest.mark.parametrize("model", [Incident, Device])
+def test_a_term_shorter_than_a_trigram_matches_from_the_start_of_a_value(incidents, model):
+    starts, _ = searched(model, "g1")
+    inside, substring = searched(model, "02")
+
+    g18 = {incidents[0].device, incidents[2].device}
+    assert starts == {thing.pk for thing in _of(model, g18, incidents)}
+    assert inside == set()  # "H20B0002" holds "02", but not at its start
+    assert substring == {thing.pk for thing in _of(model, {incidents[1].device}, incidents)}
+
+
+def _of(model, devices, incidents) -> list:
+    if model is Device:
+        return list(devices)
+    return [incident for incident in incidents if incident.device in devices]
+
+
+def test_a_number_is_compared_as_a_number(admin_client, incidents):
+    first = incidents[0]
+    page = admin_client.get(INCIDENTS, {"q": str(first.pk)})
+    too_large = admin_client.get(INCIDENTS, {"q": "9" * 25})
+
+    assert first.pk in {incident.pk for incident in page.context["cl"].result_list}
+    sql = str(page.context["cl"].queryset.query)
+    assert f'"id" = {first.pk}' in sql  # the key's index, not the text of every key
+    assert '"id"::text' not in sql
+    assert first.pk not in searched(Incident, f"0{first.pk}")[0]  # as text, "07" is not 7
+    assert too_large.status_code == 200
+    assert list(too_large.context["cl"].result_list) == []
+
+
 @pytest.mark.parametrize("term", ["xr-b2", "g18", "gannet", "^H20", "=G18A0001"])
 def test_the_device_search_finds_what_django_admin_search_finds(incidents, term):
     found, expected = searched(Device, term)
