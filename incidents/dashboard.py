@@ -51,6 +51,7 @@ from incidents.models import (
     StageOwnership,
 )
 from locations.models import Device, Location
+from locations.selectors import device_kinds
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +298,13 @@ def _visit_durations(scope: Scope) -> tuple[str, list]:
     `grp` its stage, and with `grp` "stage|Monday of the week it ended"; `seconds` its length.
     A visit starts with the entry that took the incident into the stage and ends when it left
     (IncidentEvent.left_at, kept by the writers): the period's visits are read once."""
-    incidents_sql, incidents_params = scope.incidents().values("id").query.sql_with_params()
+    incidents = scope.incidents()
+    in_scope, incidents_params = "", []
+    # Every incident in scope (no filter, nothing hidden): the visits are read from their
+    # index alone, without a join to every incident (43 to 8 ms at 100,000 incidents).
+    if incidents.query.where:
+        incidents_sql, incidents_params = incidents.values("id").query.sql_with_params()
+        in_scope = f"AND e.incident_id IN ({incidents_sql})"
     event = IncidentEvent._meta.db_table
     start, end = _period_bounds(scope)
     durations = f"""
@@ -306,7 +313,7 @@ def _visit_durations(scope: Scope) -> tuple[str, list]:
                    {_seconds_between("e.left_at", "e.created_at")} AS seconds
             FROM {event} e
             WHERE e.left_at IS NOT NULL AND e.created_at >= %s AND e.created_at < %s
-              AND e.incident_id IN ({incidents_sql})
+              {in_scope}
         )
         SELECT stage AS grp, seconds FROM visits
         UNION ALL
@@ -573,14 +580,10 @@ def open_problem_groups(scope: Scope, size: int = 10) -> list[ProblemGroup]:
 
 # --- choices for the filters ----------------------------------------------------------------------
 def projects(viewer) -> list[str]:
-    """The projects to filter by: those with incidents, and that `viewer` sees."""
-    return list(
-        access.restrict(Incident.objects.all(), viewer)
-        .exclude(device__project="")
-        .values_list("device__project", flat=True)
-        .distinct()
-        .order_by("device__project")[:200]
-    )
+    """The projects to filter by: those of the devices `viewer` sees, read by stepping through
+    an index of them (a distinct over every incident's device took 30 ms at 100,000)."""
+    kinds = device_kinds(access.hidden_projects(viewer))
+    return sorted({project for project, _version in kinds if project})[:200]
 
 
 def departments() -> list[Department]:

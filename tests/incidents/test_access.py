@@ -25,13 +25,21 @@ from incidents.choices import (
     Step,
     WorkflowAction,
 )
-from incidents.dashboard import Scope, department_load, open_by_stage_and_step, pareto, projects
+from incidents.dashboard import (
+    Scope,
+    department_load,
+    open_by_stage_and_step,
+    pareto,
+    projects,
+    stage_cycle_times,
+)
 from incidents.models import (
     Attachment,
     ConfigChange,
     Department,
     Employee,
     Incident,
+    IncidentEvent,
     Notification,
     OperationRecord,
     ProjectAccess,
@@ -413,6 +421,24 @@ class DashboardTests:
 
     def test_nobodys_scope_counts_only_unrestricted_projects(self, cast):
         assert open_by_stage_and_step(Scope()) == {(Stage.FAE_RETEST, Step.UNASSIGNED): 1}
+
+    def test_the_time_in_stages_counts_only_visible_visits(self, cast):
+        now = timezone.now()
+        for incident in (cast.hidden, cast.visible):
+            IncidentEvent.objects.create(
+                incident=incident,
+                action=WorkflowAction.OPEN,
+                to_stage=Stage.REPORTED,
+                created_at=now - datetime.timedelta(hours=2),
+                left_at=now - datetime.timedelta(hours=1),
+            )
+
+        def reported(viewer) -> int:
+            rows = stage_cycle_times(Scope(viewer=viewer))
+            return {row["stage"]: row["count"] for row in rows}[Stage.REPORTED]
+
+        assert reported(cast.outside_lead) == 1
+        assert reported(cast.inside_lead) == 2
 
     def test_the_project_filter_offers_only_visible_projects(self, cast):
         assert projects(cast.outside_lead) == [OPEN]
