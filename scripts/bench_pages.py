@@ -128,6 +128,7 @@ def _pages(world: dict) -> dict[str, str]:
         "queue: waiting for my review": "/admin/incidents/incident/?work=review",
         "queue: unassigned in my department": "/admin/incidents/incident/?work=unassigned",
         "incident page": f"/admin/incidents/incident/{incident.pk}/change/",
+        "incident history": f"/admin/incidents/incident/{incident.pk}/history/",
         "device list": "/admin/locations/device/",
         "device list, search serial": f"/admin/locations/device/?q={device.serial_number}",
         "device page": f"/admin/locations/device/{device.pk}/change/",
