@@ -20,6 +20,8 @@ class Stage(models.TextChoices):
 
 TERMINAL_STAGES = (Stage.RETURNED, Stage.SCRAPPED, Stage.CANCELLED)
 OPEN_STAGES = tuple(stage for stage in Stage if stage not in TERMINAL_STAGES)
+# The stages after FAE retest: an incident returned without any of them had no fault found.
+BEYOND_RETEST = (Stage.XRAY, Stage.EE_ANALYSIS, Stage.ME_ANALYSIS, Stage.FINAL_RETEST)
 
 
 class Role(models.TextChoices):

@@ -40,7 +40,14 @@ from django.utils.translation import gettext_lazy as _
 
 from config.lists import counted
 from incidents import access
-from incidents.choices import OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage, Step
+from incidents.choices import (
+    BEYOND_RETEST,
+    OPEN_STAGES,
+    TERMINAL_STAGES,
+    ProblemGroupStatus,
+    Stage,
+    Step,
+)
 from incidents.models import (
     ConfigChange,
     Department,
@@ -76,8 +83,6 @@ AGING_BUCKETS = (
     ("7to14d", _("1–2 weeks"), 7, 14),
     ("gt14d", _("over 2 weeks"), 14, None),
 )
-# The stages after FAE retest: an incident returned without any of them had no fault found.
-BEYOND_RETEST = (Stage.XRAY, Stage.EE_ANALYSIS, Stage.ME_ANALYSIS, Stage.FINAL_RETEST)
 PARETO_SIZE = 10
 
 
@@ -366,14 +371,17 @@ def stage_cycle_trend(scope: Scope) -> dict:
 
 def end_to_end_times(scope: Scope) -> list[dict]:
     """From report to return or scrap, for the incidents closed so in the period."""
-    closed = scope.incidents().filter(stage__in=(Stage.RETURNED, Stage.SCRAPPED))
+    start, end = _period_bounds(scope)
+    closed = scope.incidents().filter(
+        stage__in=(Stage.RETURNED, Stage.SCRAPPED), closed_at__gte=start, closed_at__lt=end
+    )
     sql, params = closed.values("id").query.sql_with_params()
     table = Incident._meta.db_table
     durations = f"""
         SELECT stage AS grp, {_seconds_between("closed_at", "opened_at")} AS seconds
-        FROM {table} WHERE id IN ({sql}) AND closed_at >= %s AND closed_at < %s
+        FROM {table} WHERE id IN ({sql})
     """
-    rows = _percentiles(durations, [*params, *_period_bounds(scope)])
+    rows = _percentiles(durations, params)
     return _stage_rows(rows, [Stage.RETURNED, Stage.SCRAPPED])
 
 

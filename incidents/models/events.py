@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import EventNote, Stage, Step, Verdict, WorkflowAction
+from incidents.choices import BEYOND_RETEST, EventNote, Stage, Step, Verdict, WorkflowAction
 
 
 class IncidentEvent(models.Model):
@@ -62,6 +62,13 @@ class IncidentEvent(models.Model):
                 name="event_visit_ended",
                 condition=models.Q(left_at__isnull=False),
                 include=["to_stage", "left_at", "incident"],
+            ),
+            # Whether an incident went beyond FAE retest (no fault found when it did not), asked
+            # of every returned incident by the dashboard's outcomes.
+            models.Index(
+                fields=["incident"],
+                name="event_beyond_retest",
+                condition=models.Q(to_stage__in=BEYOND_RETEST),
             ),
         ]
 

@@ -8,6 +8,7 @@ from html import unescape
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from incidents.choices import Stage, Step, WorkflowAction
@@ -198,6 +199,21 @@ class FigureTests:
         assert sum(w["returned"] for w in weeks) == 1
         assert sum(w["scrapped"] for w in weeks) == 1
         assert sum(w["nff"] for w in weeks) == 1
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+    def test_the_outcomes_read_the_periods_closings_and_the_analysis_visits_from_indexes(
+        self, factory_floor
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            outcomes_by_week(Scope())
+        with connection.cursor() as cursor:
+            # The tables are tiny here: forbid reading them whole to see whether the indexes fit.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {queries.captured_queries[-1]['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+        assert "incident_closed_at" in plan
+        assert "event_beyond_retest" in plan
 
     def test_the_heat_map_counts_each_place_with_the_places_inside_it(self, factory_floor):
         rows = {row["location"].code: row for row in open_devices_by_location(Scope())}
