@@ -31,7 +31,10 @@ from tests.config.permission_matrix import (
     kept_cookies,
     world_made,
 )
-from tests.config.test_permission_matrix import EXPECTATIONS
+from tests.config.test_permission_matrix import (  # media_root reads this module's world
+    EXPECTATIONS,
+    media_root,  # noqa: F401
+)
 
 OUTSIDERS = (STAFF, SUPERVISOR)
 # What the world's incidents, records and chat say (their devices are all of the project).
@@ -59,12 +62,6 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
             serial.lower() for serial in Device.objects.values_list("serial_number", flat=True)
         ]
         yield made
-
-
-@pytest.fixture
-def media_root(settings, world):
-    settings.MEDIA_ROOT = world.media
-    return settings.MEDIA_ROOT
 
 
 def readable(response) -> str:
