@@ -230,7 +230,10 @@ def bench_pages(figure) -> None:
             seed_scale(incidents=size - seeded, seed=size)
             seeded = size
             with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+                # What autovacuum does to tables at rest (statistics, visibility map, hint
+                # bits), done now: left to itself it starts a minute or two after the seeding,
+                # in the middle of the measurements, and takes a core for some 20 seconds.
+                cursor.execute("VACUUM ANALYZE")
             print(
                 f"Pages at {Incident.objects.count():,} incidents (seeded in "
                 f"{time.perf_counter() - start:.0f} s), as a supervisor, median of {LOADS}:"
