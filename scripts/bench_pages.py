@@ -18,6 +18,7 @@ as a manager reloading it, and again counting its figures on every view, as righ
 """
 
 import copy
+import gc
 import os
 import time
 from pathlib import Path
@@ -234,6 +235,11 @@ def bench_pages(figure) -> None:
                 # bits), done now: left to itself it starts a minute or two after the seeding,
                 # in the middle of the measurements, and takes a core for some 20 seconds.
                 cursor.execute("VACUUM ANALYZE")
+            # The app's processes keep what they load at start-up out of the garbage
+            # collector's full sweeps (config/asgi.py); without the same here, a sweep over the
+            # bench's own objects (some 70 ms) lands in one load in ten and sets the p95.
+            gc.collect()
+            gc.freeze()
             print(
                 f"Pages at {Incident.objects.count():,} incidents (seeded in "
                 f"{time.perf_counter() - start:.0f} s), as a supervisor, median of {LOADS}:"
