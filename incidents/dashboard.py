@@ -30,7 +30,7 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Expression, IntegerField, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -447,15 +447,30 @@ def oldest_open(scope: Scope, size: int = 10) -> list[Incident]:
 
 
 # --- which failures cost most ---------------------------------------------------------------------
+class _AllGroups(Expression):
+    """In a grouped count: the rows of every group, the first ones kept by a LIMIT included
+    (a window over the groups, so the total needs no second count over the same join)."""
+
+    contains_aggregate = True
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection):
+        return "SUM(COUNT(*)) OVER ()", []
+
+
 def pareto(scope: Scope, field: str) -> list[dict]:
     """The most frequent values of the device's `field` (fail_item or fail_station), with the
     cumulative share of all incidents that name one."""
     lookup = f"device__{field}"
     named = scope.incidents().exclude(**{lookup: ""})
-    total = named.count()
-    rows = named.values(lookup).annotate(n=Count("id")).order_by("-n", lookup)[:PARETO_SIZE]
+    rows = (
+        named.values(lookup)
+        .annotate(n=Count("id"), total=_AllGroups())
+        .order_by("-n", lookup)[:PARETO_SIZE]
+    )
     running, result = 0, []
     for row in rows:
+        total = row["total"]
         running += row["n"]
         result.append(
             {

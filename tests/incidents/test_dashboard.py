@@ -215,6 +215,15 @@ class FigureTests:
         assert "incident_closed_at" in plan
         assert "event_beyond_retest" in plan
 
+    def test_the_pareto_share_counts_the_values_beyond_those_shown(self, db):
+        for number in range(12):
+            IncidentFactory(device=DeviceFactory(fail_item=f"ITEM_{number:02}"))
+
+        rows = pareto(Scope(), "fail_item")
+
+        assert len(rows) == 10
+        assert rows[-1]["cumulative"] == round(100 * 10 / 12, 1)
+
     def test_the_heat_map_counts_each_place_with_the_places_inside_it(self, factory_floor):
         rows = {row["location"].code: row for row in open_devices_by_location(Scope())}
 
