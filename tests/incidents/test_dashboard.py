@@ -14,6 +14,7 @@ from django.utils import timezone
 from incidents.choices import Stage, Step, WorkflowAction
 from incidents.dashboard import (
     Scope,
+    _percentiles,
     aging,
     end_to_end_times,
     open_devices_by_location,
@@ -214,6 +215,14 @@ class FigureTests:
 
         assert "incident_closed_at" in plan
         assert "event_beyond_retest" in plan
+
+    @pytest.mark.parametrize("size, median, p90", [(1, 1, 1), (10, 5, 9), (11, 6, 10)])
+    def test_percentiles_are_the_nearest_rank_on_every_database(self, db, size, median, p90):
+        durations = " UNION ALL ".join(
+            f"SELECT 'x' AS grp, {seconds} AS seconds" for seconds in range(size, 0, -1)
+        )
+
+        assert _percentiles(durations, []) == {"x": (size, median, p90)}
 
     def test_the_pareto_share_counts_the_values_beyond_those_shown(self, db):
         for number in range(12):
