@@ -101,6 +101,8 @@ class LocationAdmin(
         "is_active",
         ("parent", AutocompleteSelectFilter),
     ]
+    # Unfold's typed and ticked filters are form fields: they apply with the panel's button.
+    list_filter_submit = True
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
@@ -220,6 +222,7 @@ class DeviceAdmin(
         ("location", AutocompleteSelectFilter),
         ("holder", AutocompleteSelectFilter),
     ]
+    list_filter_submit = True
     search_fields = [
         "serial_number",
         "project",

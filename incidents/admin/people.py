@@ -152,6 +152,8 @@ class EmployeeAdmin(
         "is_active",
         "is_superuser",
     ]
+    # The department is a drop-down, a form field: it applies with the panel's button.
+    list_filter_submit = True
     search_fields = ["employee_number", "display_name", "username", "email"]
     ordering = ["employee_number"]
     autocomplete_fields = ["department"]

@@ -125,3 +125,30 @@ class PeopleAndDevicesBrowserTests:
         page.screenshot(path=tmp_path / "assign.png")
         in_chinese(page, live_server_url, page.url.removeprefix(live_server_url))
         page.screenshot(path=tmp_path / "assign-zh.png")
+
+
+class ListFilterBrowserTests:
+    def test_a_typed_filter_applies_with_the_panels_button(self, page: Page, live_server_url: str):
+        log_in(page, live_server_url, "fae_lead")
+
+        page.goto(f"{live_server_url}/admin/locations/location/")
+        self._choose(page, "LAB · ")
+        expect(page).to_have_url(re.compile(r"parent__id__exact=\d+"))
+        codes = page.locator("#result_list tbody tr .field-code").all_inner_texts()
+        assert sorted(code.strip() for code in codes) == ["EE-LAB", "FAE-LAB", "ME-LAB", "XRAY-LAB"]
+
+        page.goto(f"{live_server_url}/admin/locations/device/")
+        self._choose(page, "FAE-LAB")
+        expect(page).to_have_url(re.compile(r"location__id__exact=\d+"))
+        places = page.locator("#result_list tbody tr .field-location").all_inner_texts()
+        assert places and all("FAE-LAB" in place for place in places)
+
+    def _choose(self, page: Page, text: str) -> None:
+        """Open the filter panel, type `text` into its first typed filter, pick the match
+        starting with it and apply."""
+        page.locator("a:has-text('Filters'), button:has-text('Filters')").first.click()
+        page.locator("#filter-form .select2-selection").first.click()
+        page.locator(".select2-container--open .select2-search__field").fill(text.split(" ")[0])
+        starting = re.compile("^" + re.escape(text))
+        page.locator(".select2-results__option", has_text=starting).first.click()
+        page.get_by_role("button", name="Apply Filters").click()
