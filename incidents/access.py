@@ -11,6 +11,8 @@ The answer is read once per person object (a request's `request.user`) and forgo
 restriction changes in this process; a person loaded by another request reads afresh.
 """
 
+from collections.abc import Callable
+
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -64,8 +66,15 @@ def _hidden_from(user, department_id: int | None) -> frozenset[str]:
     return frozenset(project.upper() for project in projects)
 
 
+def sees_project(user) -> Callable[[str], bool]:
+    """Whether `user` may see a project, as a test to apply to many (what is hidden from them
+    read once)."""
+    hidden = hidden_projects(user)
+    return lambda project: (project or "").upper() not in hidden
+
+
 def may_see_project(project: str, user) -> bool:
-    return (project or "").upper() not in hidden_projects(user)
+    return sees_project(user)(project)
 
 
 def may_see_device(device, user) -> bool:

@@ -62,7 +62,8 @@ class DeviceKindFilter(admin.AllValuesFieldListFilter):
         super().__init__(field, request, params, model, model_admin, field_path)
         kinds = getattr(request, "_device_kinds", None)
         if kinds is None:
-            kinds = selectors.device_kinds(access.hidden_projects(request.user))
+            sees = access.sees_project(request.user)
+            kinds = [kind for kind in selectors.device_kinds() if sees(kind[0])]
             request._device_kinds = kinds
         column = 0 if field_path == "project" else 1
         self.lookup_choices = sorted({kind[column] for kind in kinds})

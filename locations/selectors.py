@@ -121,13 +121,10 @@ SELECT project, hardware_version FROM kind WHERE project IS NOT NULL
 """
 
 
-def device_kinds(hidden_projects: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
-    """The (project, hardware version) pairs of the devices, in the database's order, without
-    the projects named in `hidden_projects` (upper-cased, as `incidents.access` gives them).
-
-    What a distinct over every device would give, read from the `device_kinds` index."""
+def device_kinds() -> list[tuple[str, str]]:
+    """The (project, hardware version) pairs of the devices, in the database's order: what a
+    distinct over every device would give, read from the `device_kinds` index."""
     table = connection.ops.quote_name(Device._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(_KINDS_SQL.format(table=table))
-        pairs = cursor.fetchall()
-    return [pair for pair in pairs if pair[0].upper() not in hidden_projects]
+        return cursor.fetchall()
