@@ -11,11 +11,11 @@ from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     ChoicesDropdownFilter,
-    RangeDateTimeFilter,
     RelatedDropdownFilter,
 )
 from unfold.decorators import display
 
+from config.filters import DateTimeRangeFilter
 from config.lists import SingleCountListMixin
 from incidents.capabilities import permission_label
 from incidents.choices import ConfigChangeAction, ConfigChangeKind, Role, Stage
@@ -159,7 +159,7 @@ class ConfigChangeAdmin(SingleCountListMixin, ModelAdmin):
     list_filter = [
         ("kind", ChoicesDropdownFilter),
         ("by", ChangedByFilter),
-        ("created_at", RangeDateTimeFilter),
+        ("created_at", DateTimeRangeFilter),
     ]
     list_filter_submit = True
     search_fields = ["object_repr", "by__display_name", "by__employee_number"]

@@ -12,12 +12,12 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import (
     AutocompleteSelectFilter,
     ChoicesCheckboxFilter,
-    RangeDateTimeFilter,
 )
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
+from config.filters import DateTimeRangeFilter
 from config.history_admin import ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
 from config.lists import LeanListMixin, counted
@@ -73,7 +73,7 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 class ProblemGroupAdmin(LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
-    list_filter = [("status", ChoicesCheckboxFilter), ("created_at", RangeDateTimeFilter)]
+    list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DateTimeRangeFilter)]
     list_filter_submit = True
     search_fields = ["number", "title", "description"]
     # The incidents are the 8D's evidence, listed with the group's details.
@@ -261,7 +261,7 @@ class IncidentAdmin(
         ("step", ChoicesCheckboxFilter),
         # Typed, not listed: a factory has hundreds of problem groups.
         ("problem_group", AutocompleteSelectFilter),
-        ("opened_at", RangeDateTimeFilter),
+        ("opened_at", DateTimeRangeFilter),
     ]
     list_filter_submit = True
     search_fields = [
