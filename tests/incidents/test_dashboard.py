@@ -17,6 +17,7 @@ from incidents.dashboard import (
     _percentiles,
     aging,
     end_to_end_times,
+    oldest_open,
     open_devices_by_location,
     outcomes_by_week,
     pareto,
@@ -215,6 +216,29 @@ class FigureTests:
 
         assert "incident_closed_at" in plan
         assert "event_beyond_retest" in plan
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+    @pytest.mark.parametrize(
+        "figure, index",
+        [
+            # The first few open incidents in the order they entered their stage, not a sort
+            # of every open incident.
+            (oldest_open, "incident_open_by_stage_entry"),
+            # The period's closings with their times, not every incident joined to them.
+            (end_to_end_times, "incident_closed_at"),
+        ],
+    )
+    def test_the_figure_reads_its_rows_from_an_index(self, factory_floor, figure, index):
+        with CaptureQueriesContext(connection) as queries:
+            figure(Scope())
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {queries.captured_queries[-1]['sql']}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+        assert index in plan
+        # Read once, from that index.
+        assert plan.count(" on incidents_incident ") == 1
 
     @pytest.mark.parametrize("size, median, p90", [(1, 1, 1), (10, 5, 9), (11, 6, 10)])
     def test_percentiles_are_the_nearest_rank_on_every_database(self, db, size, median, p90):
