@@ -255,6 +255,7 @@ def _figures(scope: Scope, may_see_groups: bool) -> dict:
     """Every figure the database counts for `scope`, before links and charts are added (what
     dashboard.kept keeps)."""
     cycle, trend = dashboard.stage_times(scope)
+    paretos = dashboard.paretos(scope)
     return {
         "by_stage_step": dashboard.open_by_stage_and_step(scope),
         "departments": dashboard.open_by_department(scope),
@@ -263,8 +264,8 @@ def _figures(scope: Scope, may_see_groups: bool) -> dict:
         "end_to_end": dashboard.end_to_end_times(scope),
         "aging": dashboard.aging(scope),
         "oldest": dashboard.oldest_open(scope),
-        "pareto_items": dashboard.pareto(scope, "fail_item"),
-        "pareto_stations": dashboard.pareto(scope, "fail_station"),
+        "pareto_items": paretos["fail_item"],
+        "pareto_stations": paretos["fail_station"],
         "weeks": dashboard.outcomes_by_week(scope),
         "places": dashboard.open_devices_by_location(scope),
         "problem_groups": dashboard.open_problem_groups(scope) if may_see_groups else None,

@@ -21,6 +21,7 @@ from incidents.dashboard import (
     open_devices_by_location,
     outcomes_by_week,
     pareto,
+    paretos,
     stage_cycle_times,
     stage_cycle_trend,
 )
@@ -189,6 +190,23 @@ class FigureTests:
             {"value": "CAM_AF", "count": 1, "cumulative": 100.0},
         ]
         assert [r["value"] for r in pareto(Scope(), "fail_station")] == ["ST3", "ST1"]
+
+    def test_both_paretos_come_from_one_count_and_skip_what_names_nothing(self, factory_floor):
+        stations = sum(row["count"] for row in pareto(Scope(), "fail_station"))
+        IncidentFactory(device=DeviceFactory(fail_item="CAM_AF", fail_station=""))
+
+        with CaptureQueriesContext(connection) as queries:
+            both = paretos(Scope())
+
+        counts = [q for q in queries.captured_queries if "incidents_incident" in q["sql"]]
+        assert len(counts) == 1
+        assert both["fail_item"][:2] == [
+            {"value": "BT_RSSI", "count": 3, "cumulative": 60.0},
+            {"value": "CAM_AF", "count": 2, "cumulative": 100.0},
+        ]
+        # The incident whose device names no station is not in the stations' share.
+        assert both["fail_station"] == pareto(Scope(), "fail_station")
+        assert sum(row["count"] for row in both["fail_station"]) == stations
 
     def test_aging_buckets_count_the_time_in_the_current_stage(self, factory_floor):
         counts = {bucket["key"]: bucket["count"] for bucket in aging(Scope())}
