@@ -13,9 +13,11 @@ Django's `icontains` compares; see the migrations naming `gin_trgm_ops`), and a 
 multiplies rows, so no DISTINCT is needed.
 
 Two departures from the admin's own search, both about what an index can answer:
-- a term shorter than a trigram (`SHORTEST_SUBSTRING`) matches from the start of a value: no
-  trigram index holds a one- or two-character substring, and "3" is somewhere in nearly every
-  serial number, so such a search read and sorted most of the table to show a page of noise;
+- a single letter or digit (`matches_from_start`) matches from the start of a value: no
+  trigram index holds it, and "3" is somewhere in nearly every serial number, so such a search
+  read and sorted most of the table to show a page of noise. Any longer term, and any Chinese
+  character, is found anywhere in a value: most Chinese words are two characters ("掉线"), and a
+  two-letter code ("TX") is a word of a fail item;
 - an exact (`=`) term on a number compares numbers, so `=id` reads the key's index instead of
   the text of every key.
 """
@@ -28,8 +30,12 @@ from django.db.models import CharField, Q, TextField
 from django.utils.text import smart_split, unescape_string_literal
 
 LOOKUPS = {"=": "iexact", "^": "istartswith"}
-# Trigram indexes hold substrings of three characters; a shorter term matches prefixes.
-SHORTEST_SUBSTRING = 3
+
+
+def matches_from_start(term: str) -> bool:
+    """Whether `term` is a single letter or digit, which is inside nearly every value and no
+    index holds: it is matched from the start of a value instead."""
+    return len(term) == 1 and term.isascii() and term.isalnum()
 
 
 def _lookup(field: str) -> tuple[str, str]:
@@ -42,7 +48,7 @@ def _lookup(field: str) -> tuple[str, str]:
 def _condition(model, path: str, lookup: str, term: str) -> Q | None:
     """The test of one of `model`'s own fields for `term`, or None when the field cannot hold
     the term (`=id` with "G18" is no match rather than an error, as Django's admin decides)."""
-    if lookup == "icontains" and len(term) < SHORTEST_SUBSTRING:
+    if lookup == "icontains" and matches_from_start(term):
         lookup = "istartswith"
     if lookup != "iexact":
         return Q(**{f"{path}__{lookup}": term})

@@ -90,14 +90,33 @@ def test_a_number_finds_that_incident_and_a_word_is_no_number(incidents):
 
 
 @pytest.mark.parametrize("model", [Incident, Device])
-def test_a_term_shorter_than_a_trigram_matches_from_the_start_of_a_value(incidents, model):
-    starts, _ = searched(model, "g1")
-    inside, substring = searched(model, "02")
+def test_a_single_letter_or_digit_matches_from_the_start_of_a_value(incidents, model):
+    starts, _ = searched(model, "h")
+    inside, substring = searched(model, "2")
 
-    g18 = {incidents[0].device, incidents[2].device}
-    assert starts == {thing.pk for thing in _of(model, g18, incidents)}
-    assert inside == set()  # "H20B0002" holds "02", but not at its start
-    assert substring == {thing.pk for thing in _of(model, {incidents[1].device}, incidents)}
+    assert starts == {thing.pk for thing in _of(model, {incidents[1].device}, incidents)}
+    assert inside == set()  # every serial number holds "2", none starts with it
+    assert substring  # which Django's own search would list
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "TX",  # two letters inside a fail item
+        "03",  # two digits inside a serial number
+        "掉线",  # a Chinese word: two characters inside a description
+        "线",  # one Chinese character
+        "Wi-Fi TX",  # a two-letter word among longer ones
+    ],
+)
+def test_any_other_short_term_is_found_anywhere_in_a_value(incidents, term):
+    incidents[2].description = "Wi-Fi 掉线 after the drop test"
+    incidents[2].save()
+
+    found, expected = searched(Incident, term)
+
+    assert found == expected
+    assert incidents[2].pk in found
 
 
 def _of(model, devices, incidents) -> list:
