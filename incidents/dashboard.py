@@ -196,14 +196,16 @@ class Scope:
         return scope_filter(incidents, self.params())
 
     def list_url(self, changelist: str, **more) -> str:
-        """The incident list showing what a number counts."""
-        return f"{changelist}?{urlencode({**self.params(), **more})}"
+        """The incident list showing what a number counts. Stages and steps are the list's own
+        check boxes (`stage__exact`, repeated for several), so its filter panel shows them
+        ticked and clears them."""
+        return f"{changelist}?{urlencode({**self.params(), **more}, doseq=True)}"
 
     def open_params(self) -> dict:
         """The list's filter for the open incidents the figures count: in the chosen
         department's stages, or in any open stage."""
         if self.department:
-            return {"stage__in": ",".join(self.stages())}
+            return {"stage__exact": self.stages()}
         return {"state": "open"}
 
     def stages(self) -> list[str]:

@@ -106,7 +106,7 @@ def dashboard_context(request: HttpRequest) -> dict:
             {
                 "step": step,
                 "count": by_stage_step.get((stage, step), 0),
-                "url": scope.list_url(changelist, stage__in=stage, step__in=step),
+                "url": scope.list_url(changelist, stage__exact=stage, step__exact=step),
             }
             for step in STEP_ORDER
         ]
@@ -116,13 +116,13 @@ def dashboard_context(request: HttpRequest) -> dict:
                 "label": Stage(stage).label,
                 "cells": cells,
                 "total": sum(cell["count"] for cell in cells),
-                "url": scope.list_url(changelist, stage__in=stage),
+                "url": scope.list_url(changelist, stage__exact=stage),
             }
         )
     open_total = sum(row["total"] for row in stage_rows)
     departments = figures["departments"]
     for entry in departments:
-        entry["url"] = scope.list_url(changelist, stage__in=",".join(entry["stages"]))
+        entry["url"] = scope.list_url(changelist, stage__exact=entry["stages"])
     cycle, trend, end_to_end = figures["cycle"], figures["trend"], figures["end_to_end"]
     for row in (*cycle, *end_to_end):
         row["median_text"] = dashboard.duration_text(row["median_hours"])
@@ -139,10 +139,10 @@ def dashboard_context(request: HttpRequest) -> dict:
     weeks = figures["weeks"]
     for week in weeks:
         iso = week["week"].isoformat()
-        week["returned_url"] = scope.list_url(changelist, closed_week=iso, stage__in=Stage.RETURNED)
-        week["scrapped_url"] = scope.list_url(changelist, closed_week=iso, stage__in=Stage.SCRAPPED)
+        week["returned_url"] = scope.list_url(changelist, closed_week=iso, stage__exact=Stage.RETURNED)
+        week["scrapped_url"] = scope.list_url(changelist, closed_week=iso, stage__exact=Stage.SCRAPPED)
         week["cancelled_url"] = scope.list_url(
-            changelist, closed_week=iso, stage__in=Stage.CANCELLED
+            changelist, closed_week=iso, stage__exact=Stage.CANCELLED
         )
         week["nff_url"] = scope.list_url(changelist, closed_week=iso, nff="1")
     places = figures["places"]

@@ -25,7 +25,7 @@ from incidents.dashboard import (
     stage_cycle_times,
     stage_cycle_trend,
 )
-from incidents.models import Department, IncidentEvent
+from incidents.models import Department, Incident, IncidentEvent
 from incidents.services.workflow import visit_ends_write
 from tests.factories import (
     AdminFactory,
@@ -356,6 +356,28 @@ class PageTests:
         assert links["open-total"][1] == 2
         assert links["open-xray-submitted"][1] == 1
         assert links[f"place-{factory_floor['building'].pk}"][1] == 2
+
+    def test_a_stage_link_ticks_the_lists_own_boxes_and_clearing_them_lists_everything(
+        self, factory_floor
+    ):
+        client = Client()
+        client.force_login(AdminFactory())
+        fae = Department.objects.get(code="FAE")
+        links = figure_links(client.get(f"/admin/?department={fae.pk}").content.decode())
+        url, shown = links[f"department-{fae.pk}"]
+
+        listed = client.get(url)
+        stage_filter = next(
+            spec
+            for spec in listed.context["cl"].filter_specs
+            if getattr(spec, "field_path", None) == "stage"
+        )
+        clear_all = client.get(url.split("?")[0] + listed.context["cl"].clear_all_filters_qs)
+
+        assert listed.context["cl"].result_count == shown
+        # The FAE stages are ticked in the panel, as if chosen there.
+        assert sorted(stage_filter.value()) == sorted([Stage.FAE_RETEST, Stage.FINAL_RETEST])
+        assert clear_all.context["cl"].result_count == Incident.objects.count()
 
     def test_the_dashboard_costs_the_same_queries_with_more_data(
         self, factory_floor, django_assert_max_num_queries
