@@ -13,7 +13,7 @@ Filters (query parameters, on the dashboard and on the incident list alike):
     fail_item, fail_station  exact values of the device's failure
     location=<id>            the device is at this place or anywhere inside it
     aged=<bucket>            time in the current stage (AGING_BUCKETS)
-    closed_week=YYYY-MM-DD   closed in the week starting that Monday
+    closed_week=YYYY-MM-DD   closed in the week starting that Monday, within the period of flow
     nff=1                    returned to the line straight from FAE retest (no fault found)
     sent_back=1              sent back at least once in the current stage (round 2 or more)
 """
@@ -149,10 +149,15 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
         if high is not None:
             queryset = queryset.filter(stage_entered_at__gt=now - datetime.timedelta(days=high))
     if week := _date(value["closed_week"]):
+        # The days of the week inside the period of flow, as the dashboard counts them: its
+        # first and last weeks are cut at the period's ends.
+        first, last = _flow_days(value["opened_from"], value["opened_to"])
         monday = week - datetime.timedelta(days=week.weekday())
         queryset = queryset.filter(
-            closed_at__gte=_day_start(monday),
-            closed_at__lt=_day_start(monday + datetime.timedelta(days=7)),
+            closed_at__gte=_day_start(max(monday, first)),
+            closed_at__lt=_day_start(
+                min(monday + datetime.timedelta(days=7), last + datetime.timedelta(days=1))
+            ),
         )
     if value["nff"] == "1":
         queryset = queryset.filter(stage=Stage.RETURNED).exclude(
@@ -293,8 +298,12 @@ FLOW_WEEKS = 13
 def flow_period(scope: Scope) -> tuple[datetime.date, datetime.date]:
     """The first and last day the figures of flow count: the chosen dates, or the last
     FLOW_WEEKS weeks up to the chosen end (today when none)."""
-    end = _date(scope.opened_to) or timezone.localdate()
-    start = _date(scope.opened_from) or end - datetime.timedelta(weeks=FLOW_WEEKS, days=-1)
+    return _flow_days(scope.opened_from, scope.opened_to)
+
+
+def _flow_days(opened_from: str, opened_to: str) -> tuple[datetime.date, datetime.date]:
+    end = _date(opened_to) or timezone.localdate()
+    start = _date(opened_from) or end - datetime.timedelta(weeks=FLOW_WEEKS, days=-1)
     return start, end
 
 

@@ -139,11 +139,8 @@ def dashboard_context(request: HttpRequest) -> dict:
     weeks = figures["weeks"]
     for week in weeks:
         iso = week["week"].isoformat()
-        week["returned_url"] = scope.list_url(changelist, closed_week=iso, stage__exact=Stage.RETURNED)
-        week["scrapped_url"] = scope.list_url(changelist, closed_week=iso, stage__exact=Stage.SCRAPPED)
-        week["cancelled_url"] = scope.list_url(
-            changelist, closed_week=iso, stage__exact=Stage.CANCELLED
-        )
+        for stage in (Stage.RETURNED, Stage.SCRAPPED, Stage.CANCELLED):
+            week[f"{stage}_url"] = scope.list_url(changelist, closed_week=iso, stage__exact=stage)
         week["nff_url"] = scope.list_url(changelist, closed_week=iso, nff="1")
     places = figures["places"]
     for row in places:

@@ -357,6 +357,34 @@ class PageTests:
         assert links["open-xray-submitted"][1] == 1
         assert links[f"place-{factory_floor['building'].pk}"][1] == 2
 
+    def test_a_weeks_numbers_count_only_its_days_inside_the_period(self, db):
+        today = timezone.localdate()
+        # A Wednesday two weeks back: the period chosen ends on it, mid-week.
+        wednesday = today - datetime.timedelta(days=today.weekday() - 2 + 14)
+
+        def hours_before(day: datetime.date, hours: float) -> float:
+            noon = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+            return (timezone.now() - noon).total_seconds() / 3600 + hours
+
+        for closed_on in (wednesday, wednesday + datetime.timedelta(days=1)):
+            incident_through(
+                [
+                    (Stage.REPORTED, hours_before(wednesday, 30)),
+                    (Stage.RETURNED, hours_before(closed_on, 0)),
+                ]
+            )
+        client = Client()
+        client.force_login(AdminFactory())
+
+        page = client.get(f"/admin/?opened_to={wednesday.isoformat()}")
+        links = figure_links(page.content.decode())
+        monday = wednesday - datetime.timedelta(days=2)
+        url, shown = links[f"week-{monday.isoformat()}-returned"]
+
+        # Closed on the Thursday, after the period: not in the week's number nor in its list.
+        assert shown == 1
+        assert client.get(url).context["cl"].result_count == 1
+
     def test_a_stage_link_ticks_the_lists_own_boxes_and_clearing_them_lists_everything(
         self, factory_floor
     ):
