@@ -23,7 +23,6 @@ from incidents.admin.people_forms import (
     EmployeeCreationForm,
     StageOwnershipForm,
 )
-from incidents.choices import Role
 from incidents.models import (
     AnalysisResult,
     ConfigChange,
@@ -121,6 +120,26 @@ class HeldDeviceInline(ReadOnlyInline):
     verbose_name_plural = _("devices held now")
 
 
+class RoleFilter(admin.SimpleListFilter):
+    """People by role, each role named as the Role column and the role pages name it."""
+
+    title = _("role")
+    # The role pages link to their members with Django's own parameter for the relation.
+    parameter_name = "groups__id__exact"
+    NONE = "none"
+
+    def lookups(self, request, model_admin):
+        roles = [(str(role.pk), role_pages.role_label(role)) for role in Group.objects.all()]
+        return [*sorted(roles, key=lambda choice: choice[1]), (self.NONE, _("No role"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.NONE:
+            return queryset.filter(groups__isnull=True)
+        if self.value() and self.value().isdigit():
+            return queryset.filter(groups=self.value())
+        return queryset
+
+
 @admin.register(Employee)
 class EmployeeAdmin(
     LeanListMixin,
@@ -148,7 +167,7 @@ class EmployeeAdmin(
     list_display_links = ["employee_number", "display_name"]
     list_filter = [
         ("department", RelatedDropdownFilter),
-        "groups",
+        RoleFilter,
         "is_active",
         "is_superuser",
     ]
@@ -284,8 +303,7 @@ class EmployeeAdmin(
 
     @display(description=_("roles"))
     def roles(self, employee: Employee) -> str:
-        labels = dict(Role.choices)
-        names = [str(labels.get(group.name, group.name)) for group in employee.groups.all()]
+        names = [role_pages.role_label(group) for group in employee.groups.all()]
         if employee.is_superuser:
             names.insert(0, str(_("Superuser")))
         return ", ".join(names) or "—"

@@ -222,3 +222,27 @@ class ColleaguesListTests:
         assert "last_login" in listing.context["cl"].list_display
         assert reverse("admin:incidents_employee_export") in listing.content.decode()
         assert client.get(reverse("admin:incidents_employee_export")).status_code == 200
+
+
+class EmployeeListFilterTests:
+    def test_people_are_filtered_by_role_named_as_the_roles_column_names_it(self):
+        supervisor = StaffFactory(display_name="Role Supervisor")
+        supervisor.groups.set([Group.objects.get(name=Role.SUPERVISOR)])
+        StaffFactory(display_name="Role Staff")
+        nobody = StaffFactory(display_name="Role Nobody")
+        nobody.groups.clear()
+        client = client_for(AdminFactory())
+        url = reverse("admin:incidents_employee_changelist")
+
+        def shown(**query) -> set[str]:
+            listing = client.get(url, query)
+            return {person.display_name for person in listing.context["cl"].result_list}
+
+        supervisors = Group.objects.get(name=Role.SUPERVISOR).pk
+        page = client.get(url).content.decode()
+
+        assert "Role Supervisor" in shown(groups__id__exact=supervisors)
+        assert "Role Staff" not in shown(groups__id__exact=supervisors)
+        assert shown(groups__id__exact="none") == {"Role Nobody"}
+        assert str(Role.SUPERVISOR.label) in page and "By role" in page
+        assert "By groups" not in page
