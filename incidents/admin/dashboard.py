@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from incidents import access, dashboard
 from incidents.choices import OPEN_STAGES, Stage, Step
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
+from incidents.models import Department
+from locations.models import Location
 
 
 class DashboardFilter(admin.ListFilter):
@@ -43,8 +45,46 @@ class DashboardFilter(admin.ListFilter):
         yield {
             "selected": bool(self.used),
             "query_string": changelist.get_query_string(remove=list(PARAMS)),
-            "display": ", ".join(f"{name}: {value}" for name, value in self.used.items()),
+            "display": "; ".join(described(self.used)),
         }
+
+
+def described(used: dict[str, str]) -> list[str]:
+    """The dashboard's filters in `used` (parameter: value) in the reader's words."""
+    words = []
+    for name, value in used.items():
+        if name == "department" and value.isdigit():
+            department = Department.objects.filter(pk=value).first()
+            value = department.localized_name if department else value
+        elif name == "location" and value.isdigit():
+            place = Location.objects.filter(pk=value).first()
+            value = f"{place.code} · {place.name}" if place else value
+        elif name == "aged":
+            value = next((str(label) for key, label, *_d in AGING_BUCKETS if key == value), value)
+        if name in FLAGS:
+            words.append(str(FLAGS[name].get(value, value)))
+        else:
+            words.append(str(DESCRIBED.get(name, name + ": %(value)s")) % {"value": value})
+    return words
+
+
+# How the panel of the incident list names each filter a dashboard link set.
+DESCRIBED = {
+    "project": _("project %(value)s"),
+    "department": _("worked on by %(value)s"),
+    "opened_from": _("opened from %(value)s"),
+    "opened_to": _("opened up to %(value)s"),
+    "fail_item": _("fail item %(value)s"),
+    "fail_station": _("fail station %(value)s"),
+    "location": _("at %(value)s or inside it"),
+    "aged": _("in the current stage for %(value)s"),
+    "closed_week": _("closed in the week of %(value)s"),
+}
+FLAGS = {
+    "state": {"open": _("open"), "closed": _("closed")},
+    "nff": {"1": _("no fault found")},
+    "sent_back": {"1": _("sent back in the current stage")},
+}
 
 
 # Blue for work, amber for waiting, green for done, red for scrap (the product's colours).

@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import IS_FACETS_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -112,12 +113,15 @@ class MyWorkFilter(admin.SimpleListFilter):
     parameter_name = "work"
 
     def lookups(self, request, model_admin):
-        counts = queues.queue_counts(request)
         labels = {
             "mine": _("Assigned to me"),
             "review": _("Waiting for my review"),
             "unassigned": _("Unassigned in my department"),
         }
+        # With "Show counts" the list counts each queue among the other filters' rows itself.
+        if IS_FACETS_VAR in request.GET:
+            return [(queue, labels[queue]) for queue in selectors.WORK_QUEUES]
+        counts = queues.queue_counts(request)
         return [(queue, f"{labels[queue]} ({counts[queue]})") for queue in selectors.WORK_QUEUES]
 
     def queryset(self, request, queryset):

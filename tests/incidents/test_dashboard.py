@@ -407,6 +407,36 @@ class PageTests:
         assert sorted(stage_filter.value()) == sorted([Stage.FAE_RETEST, Stage.FINAL_RETEST])
         assert clear_all.context["cl"].result_count == Incident.objects.count()
 
+    def test_the_lists_panel_names_the_dashboards_filters_in_words(self, factory_floor):
+        client = Client()
+        client.force_login(AdminFactory())
+        fae = Department.objects.get(code="FAE")
+
+        listed = client.get(
+            "/admin/incidents/incident/",
+            {"state": "open", "aged": "gt14d", "department": fae.pk, "nff": "1"},
+        )
+        panel = listed.content.decode().split('data-testid="dashboard-filter"')[1][:800]
+
+        for words in ("open", "over 2 weeks", fae.localized_name, "no fault found"):
+            assert words in panel
+        assert "state:" not in panel and "aged" not in panel
+
+    def test_with_show_counts_the_queues_are_counted_once(self, factory_floor):
+        client = Client()
+        client.force_login(AdminFactory())
+
+        listed = client.get("/admin/incidents/incident/", {"_facets": "True"})
+        labels = [
+            str(choice["display"])
+            for spec in listed.context["cl"].filter_specs
+            if getattr(spec, "parameter_name", None) == "work"
+            for choice in spec.choices(listed.context["cl"])
+        ]
+
+        assert any(label.startswith("Assigned to me (") for label in labels)
+        assert not any(label.count("(") > 1 for label in labels)
+
     def test_the_dashboard_costs_the_same_queries_with_more_data(
         self, factory_floor, django_assert_max_num_queries
     ):
