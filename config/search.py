@@ -19,7 +19,7 @@ Two departures from the admin's own search, both about what an index can answer:
   character, is found anywhere in a value: most Chinese words are two characters ("掉线"), and a
   two-letter code ("TX") is a word of a fail item;
 - an exact (`=`) term on a number compares numbers, so `=id` reads the key's index instead of
-  the text of every key.
+  the text of every key, and takes the number as the lists write it too ("#71668").
 """
 
 from collections import defaultdict
@@ -57,13 +57,18 @@ def _condition(model, path: str, lookup: str, term: str) -> Q | None:
         model = model._meta.get_field(relation).related_model
     try:
         field = model._meta.get_field(name)
-        value = field.to_python(term)
-    except (FieldDoesNotExist, ValidationError):
+    except FieldDoesNotExist:
         return None
     if isinstance(field, (CharField, TextField)):
         return Q(**{f"{path}__iexact": term})
+    # A number as the lists write an incident's ("#71668") is that number.
+    number = term[1:] if term.startswith("#") else term
+    try:
+        value = field.to_python(number)
+    except ValidationError:
+        return None
     # Compared as text, "02" is not 2.
-    return Q(**{f"{path}__exact": value}) if str(value) == term else None
+    return Q(**{f"{path}__exact": value}) if str(value) == number else None
 
 
 def matching(model, fields: list[str], term: str) -> Q:

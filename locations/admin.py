@@ -227,8 +227,10 @@ class DeviceAdmin(
     search_fields = [
         "serial_number",
         "project",
+        "hardware_version",
         "fail_item",
         "location__code",
+        "location__name",
         "holder__employee_number",
         "holder__display_name",
     ]

@@ -125,6 +125,27 @@ def _of(model, devices, incidents) -> list:
     return [incident for incident in incidents if incident.device in devices]
 
 
+def test_a_number_written_as_the_list_writes_it_finds_that_incident(admin_client, incidents):
+    first = incidents[0]
+    page = admin_client.get(INCIDENTS, {"q": f"#{first.pk}"})
+
+    assert [incident.pk for incident in page.context["cl"].result_list] == [first.pk]
+
+
+@pytest.mark.parametrize("term", ["EVT", "evt2", '"shelf 7"'])
+def test_devices_are_found_by_hardware_version_and_place_name(incidents, term):
+    device = incidents[1].device
+    device.hardware_version = "EVT2"
+    device.save()
+    device.location.name = "X-ray shelf 7"
+    device.location.save()
+
+    found, expected = searched(Device, term)
+
+    assert found == expected
+    assert device.pk in found
+
+
 def test_a_number_is_compared_as_a_number(admin_client, incidents):
     first = incidents[0]
     page = admin_client.get(INCIDENTS, {"q": str(first.pk)})
@@ -166,6 +187,7 @@ def test_the_incident_list_asks_the_device_table_for_its_own_matches(admin_clien
         ("device_serial_number_trgm", "serial_number__icontains"),
         ("device_project_trgm", "project__icontains"),
         ("device_fail_item_trgm", "fail_item__icontains"),
+        ("device_hardware_version_trgm", "hardware_version__icontains"),
     ],
 )
 def test_a_device_substring_search_can_use_its_trigram_index(incidents, index, column):

@@ -3,6 +3,7 @@ from then on, unread rows are marked so, "mark all as read", a bell with the cou
 page's header, a filter by kind, and sidebar counts of zero that step back instead of alarming."""
 
 import re
+from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -113,6 +114,32 @@ class NotificationListTests:
         shown = {n.action for n in page.context["cl"].result_list}
         assert shown == {WorkflowAction.APPROVE}
         assert 'class="adt-chip adt-chip-on" href="?action=approve"' in page.content.decode()
+
+    def test_the_kind_and_unread_choices_keep_the_search(self, team):
+        assigned(team, Stage.FAE_RETEST)
+        worker = team.worker(Stage.FAE_RETEST)
+
+        html = client_for(worker).get(LIST, {"q": "SN", "unread": "1", "p": "1"}).content.decode()
+        toolbar = html.split('data-testid="notification-toolbar"')[1].split("</div>\n</div>")[0]
+        links = [unescape(link) for link in re.findall(r'href="(\?[^"]*)"', toolbar)]
+
+        assert links and all("q=SN" in link and "p=" not in link for link in links)
+        assert f"?q=SN&unread=1&action={WorkflowAction.APPROVE}" in links
+        assert "?q=SN" in links  # "Show read ones too"
+
+    def test_a_notification_is_found_by_its_incidents_number_and_who_acted(self, team):
+        incident = assigned(team, Stage.FAE_RETEST)
+        worker = team.worker(Stage.FAE_RETEST)
+        actor = team.supervisor(Stage.FAE_RETEST)
+        client = client_for(worker)
+
+        def found(term: str) -> set[int]:
+            page = client.get(LIST, {"q": term})
+            return {n.incident_id for n in page.context["cl"].result_list}
+
+        assert found(f"#{incident.pk}") == {incident.pk}
+        assert found(str(incident.pk)) == {incident.pk}
+        assert found(actor.display_name) == {incident.pk}
 
 
 class SidebarBadgeTests:
