@@ -30,13 +30,24 @@ def may_search_messages(request) -> bool:
 
 class CappedCountPaginator(Paginator):
     """Counts no further than `cap` messages: an exact count of a million rows costs more than
-    the page it numbers, and nobody pages that far (they search)."""
+    the page it numbers, and nobody pages that far (they search). The list then says "more
+    than 10000 messages" (`capped`), not a number that looks exact."""
 
     cap = 10_000
+    template_name = "admin/messaging/message/pagination_capped.html"
+
+    @cached_property
+    def _counted(self) -> int:
+        # One row beyond the cap tells whether there are more.
+        return self.object_list[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.cap].count()
+        return min(self._counted, self.cap)
+
+    @cached_property
+    def capped(self) -> bool:
+        return self._counted > self.cap
 
 
 @admin.register(Message)

@@ -274,7 +274,18 @@ class MessageAdminTests:
 
         assert Message.objects.count() > 3
         assert paginator.count == 3
+        assert paginator.capped
         assert paginator.num_pages == 2
+        assert not CappedCountPaginator(Message.objects.all()[:3], 2).capped
+
+    def test_a_count_stopped_at_the_cap_says_so(self, corpus, monkeypatch):
+        monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+        superuser = client_for(SuperuserFactory())
+
+        listed = superuser.get(reverse(CHANGELIST)).content.decode()
+        count = listed.split('data-testid="result-count"')[1].split("</div>")[0]
+
+        assert "more than 3" in " ".join(count.split())
 
     def test_the_sidebar_offers_the_search_to_whoever_may_see_rooms(self, db):
         link = f'href="{reverse(CHANGELIST)}"'
