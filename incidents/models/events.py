@@ -70,6 +70,9 @@ class IncidentEvent(models.Model):
                 name="event_beyond_retest",
                 condition=models.Q(to_stage__in=BEYOND_RETEST),
             ),
+            # Whether an incident was ever in some stages (the department filter of the
+            # dashboard and the incident list), answered from the index alone.
+            models.Index(fields=["incident", "to_stage"], name="event_incident_stage"),
         ]
 
     def __str__(self) -> str:

@@ -258,6 +258,18 @@ class FigureTests:
         # Read once, from that index.
         assert plan.count(" on incidents_incident ") == 1
 
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
+    def test_a_departments_past_stages_are_read_from_the_timelines_index(self, factory_floor):
+        fae = Department.objects.get(code="FAE")
+        incidents = Scope.from_params({"department": str(fae.pk)}, None).incidents()
+        sql, params = incidents.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+
+        assert "event_incident_stage" in plan
+
     @pytest.mark.parametrize("size, median, p90", [(1, 1, 1), (10, 5, 9), (11, 6, 10)])
     def test_percentiles_are_the_nearest_rank_on_every_database(self, db, size, median, p90):
         durations = " UNION ALL ".join(
