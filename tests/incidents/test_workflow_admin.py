@@ -3,6 +3,7 @@ actions on the changelist and crafted POSTs. What is shown is what is allowed; w
 forbidden action takes, it is refused with a message and nothing changes."""
 
 import pytest
+from django.contrib.admin import SimpleListFilter
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -10,6 +11,7 @@ from django.urls import reverse
 
 from config.lists import ROW_PK_PLACEHOLDER
 from incidents import services
+from incidents.admin.incidents import MyWorkFilter, UnreadMessagesFilter
 from incidents.choices import Stage, Step, Verdict
 from incidents.models import Attachment, Incident, Notification
 from locations.models import Device
@@ -462,3 +464,31 @@ class BadIdTests:
     def test_an_id_that_is_not_a_key_is_not_found(self, admin_client, url):
         assert admin_client.get(url).status_code in (302, 404)
         assert admin_client.post(url).status_code in (302, 404)
+
+
+class ShowCountsTests:
+    def test_each_queue_is_counted_among_the_other_filters_rows_as_django_counts_it(self, team):
+        submitted(team, Stage.FAE_RETEST)
+        submitted(team, Stage.XRAY)
+        open_incident(team, Stage.FAE_RETEST)
+        supervisor = team.supervisor(Stage.FAE_RETEST)
+        listed = client_for(supervisor).get(
+            reverse("admin:incidents_incident_changelist"),
+            {"_facets": "True", "stage__exact": Stage.FAE_RETEST},
+        )
+        changelist = listed.context["cl"]
+        ours = {}
+        for spec in changelist.filter_specs:
+            if not isinstance(spec, (MyWorkFilter, UnreadMessagesFilter)):
+                continue
+            rows = changelist.get_queryset(
+                listed.wsgi_request, exclude_parameters=spec.expected_parameters()
+            )
+            djangos = rows.aggregate(
+                **SimpleListFilter.get_facet_counts(spec, changelist.pk_attname, rows)
+            )
+            ours[spec.parameter_name] = spec.get_facet_queryset(changelist)
+            assert ours[spec.parameter_name] == djangos
+
+        # Waiting for this supervisor's review among FAE retest's rows: the one submitted there.
+        assert ours["work"]["1__c"] == 1
