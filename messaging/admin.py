@@ -34,7 +34,6 @@ class CappedCountPaginator(Paginator):
     than 10000 messages" (`capped`), not a number that looks exact."""
 
     cap = 10_000
-    template_name = "admin/messaging/message/pagination_capped.html"
 
     @cached_property
     def _counted(self) -> int:

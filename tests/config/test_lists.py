@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from unfold.templatetags import unfold_list
 
+from config import lists
 from config.lists import DEFAULT_PAGE_SIZE
 from tests.factories import DeviceFactory, IncidentFactory
 
@@ -64,6 +65,17 @@ class PageSizeTests:
         # A page of the old filters may not exist among the new ones (Django's admin then
         # drops every filter and shows the whole list).
         assert hidden == {"q": "SN", "per_page": "25"}
+
+    def test_the_gap_in_the_page_numbers_is_not_a_link(
+        self, admin_client, sixty_incidents, monkeypatch
+    ):
+        monkeypatch.setattr(lists, "PAGE_SIZES", (2, 50))
+
+        html = admin_client.get(INCIDENTS, {"per_page": "2", "p": "15"}).content.decode()
+
+        assert '<span aria-hidden="true">…</span>' in html
+        assert "p=…" not in html and "…</a>" not in html
+        assert 'data-testid="result-count"' in html
 
     @pytest.mark.parametrize("asked", ["7", "100000", "all", ""])
     def test_a_size_not_offered_gives_the_default_not_an_error(
