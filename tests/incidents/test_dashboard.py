@@ -224,13 +224,7 @@ class FigureTests:
     def test_the_outcomes_read_the_periods_closings_and_the_analysis_visits_from_indexes(
         self, factory_floor
     ):
-        with CaptureQueriesContext(connection) as queries:
-            outcomes_by_week(Scope())
-        with connection.cursor() as cursor:
-            # The tables are tiny here: forbid reading them whole to see whether the indexes fit.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {queries.captured_queries[-1]['sql']}")
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = plan_of_last_query(lambda: outcomes_by_week(Scope()))
 
         assert "incident_closed_at" in plan
         assert "event_beyond_retest" in plan
@@ -247,12 +241,7 @@ class FigureTests:
         ],
     )
     def test_the_figure_reads_its_rows_from_an_index(self, factory_floor, figure, index):
-        with CaptureQueriesContext(connection) as queries:
-            figure(Scope())
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {queries.captured_queries[-1]['sql']}")
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = plan_of_last_query(lambda: figure(Scope()))
 
         assert index in plan
         # Read once, from that index.
@@ -263,10 +252,7 @@ class FigureTests:
         fae = Department.objects.get(code="FAE")
         incidents = Scope.from_params({"department": str(fae.pk)}, None).incidents()
         sql, params = incidents.values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute(f"EXPLAIN {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
+        plan = explained(sql, params)
 
         assert "event_incident_stage" in plan
 
@@ -302,6 +288,22 @@ class FigureTests:
 
         assert [r["value"] for r in pareto(scope, "fail_item")] == ["CAM_AF"]
         assert {b["key"]: b["count"] for b in aging(scope)}["1to3d"] == 0
+
+
+def explained(sql: str, params=None) -> str:
+    """PostgreSQL's plan of `sql` when it may not read a table whole: the tables are tiny here,
+    so that shows whether the indexes fit at all."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def plan_of_last_query(figure) -> str:
+    """The plan (`explained`) of the last query `figure()` runs."""
+    with CaptureQueriesContext(connection) as queries:
+        figure()
+    return explained(queries.captured_queries[-1]["sql"])
 
 
 def figure_links(html: str) -> dict[str, tuple[str, int]]:
