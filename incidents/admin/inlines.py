@@ -5,8 +5,11 @@ from incidents import access
 
 
 class ReadOnlyInline(TabularInline):
-    """Related records listed on a page, each linking to its own page; never edited from here."""
+    """Related records listed on a page, each linking to its own page; never edited from here.
+    A page of them at a time (Unfold's paginated inlines): a busy shelf holds tens of thousands
+    of devices, and a page rendering every one took a minute."""
 
+    per_page = 20
     extra = 0
     can_delete = False
     show_change_link = True

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import (
     ConfigChangeAction,
     ConfigChangeKind,
@@ -86,7 +87,8 @@ def list_rows(response) -> int:
 
 
 def first_inline_rows(response) -> int:
-    return len(response.context["inline_admin_formsets"][0].formset.forms)
+    """The rows the page's first inline lists, over its pages (it renders one page of them)."""
+    return response.context["inline_admin_formsets"][0].formset.paginator.count
 
 
 def assert_flat(client: Client, url: str, add, shown=list_rows) -> tuple[int, int]:
@@ -582,6 +584,22 @@ class PagesListingRecordsQueryTests:
             adder(make),
             first_inline_rows,
         )
+
+    def test_a_page_renders_one_page_of_an_inlines_rows(self, supervisor):
+        shelf = LocationFactory()
+        for _ in range(25):
+            DeviceFactory(location=shelf)
+        url = reverse("admin:locations_location_change", args=[shelf.pk])
+        client = client_for(supervisor)
+
+        first, _ = load(client, url)
+        prefix = first.context["inline_admin_formsets"][0].formset.prefix
+        second, _ = load(client, f"{url}?{prefix}-page=2")
+
+        shown = [
+            len(page.context["inline_admin_formsets"][0].formset.forms) for page in (first, second)
+        ]
+        assert shown == [ReadOnlyInline.per_page, 25 - ReadOnlyInline.per_page]
 
     def test_a_location_page_costs_the_same_with_50_devices_as_with_5(self, supervisor):
         shelf = LocationFactory()
