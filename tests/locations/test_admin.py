@@ -19,6 +19,7 @@ from locations.admin import DeviceKindFilter
 from locations.models import Device, Location
 from locations.selectors import device_trail
 from locations.services import device_move
+from tests.admin_pages import form_data
 from tests.factories import (
     AdminFactory,
     DeviceFactory,
@@ -374,3 +375,24 @@ class ListFilterTests:
         assert isinstance(parent, AutocompleteSelectFilter)
         assert page.content.decode().count("<option") < Location.objects.count()
         assert set(chosen.context["cl"].result_list) == set(rooms)
+
+
+class PagedDevicesTests:
+    def test_a_place_with_more_devices_than_a_page_is_saved_from_any_page(self):
+        shelf = LocationFactory(name="Shelf")
+        for _ in range(25):
+            DeviceFactory(location=shelf)
+        client = client_for(SuperuserFactory())
+        url = reverse("admin:locations_location_change", args=[shelf.pk])
+        page = client.get(url)
+        prefix = page.context["inline_admin_formsets"][0].formset.prefix
+
+        second = client.get(f"{url}?{prefix}-page=2").content.decode()
+        data = form_data(second, form_id="location_form")
+        data["name"] = "Shelf, renamed"
+        saved = client.post(url, data)
+
+        assert saved.status_code == 302, saved.context and saved.context["errors"]
+        shelf.refresh_from_db()
+        assert shelf.name == "Shelf, renamed"
+        assert shelf.devices.count() == 25
