@@ -340,3 +340,15 @@ class DeployCheckTests:
         assert values["SECURE_SSL_REDIRECT"] is True
         assert {"^healthz$", "^readyz$"} <= set(values["SECURE_REDIRECT_EXEMPT"])
         assert values["LOG_FORMAT"] == "json"
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="PostgreSQL's setting"
+)
+def test_the_app_asks_postgresql_to_compile_no_query():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
