@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 
 from incidents.choices import Role
@@ -277,6 +278,14 @@ class MessageAdminTests:
         assert paginator.capped
         assert paginator.num_pages == 2
         assert not CappedCountPaginator(Message.objects.all()[:3], 2).capped
+
+    def test_the_count_sorts_nothing(self, corpus):
+        paginator = CappedCountPaginator(Message.objects.order_by("-created_at"), 2)
+
+        with CaptureQueriesContext(connection) as queries:
+            assert paginator.count == Message.objects.count()
+
+        assert "ORDER BY" not in queries.captured_queries[-1]["sql"]
 
     def test_a_count_stopped_at_the_cap_says_so(self, corpus, monkeypatch):
         monkeypatch.setattr(CappedCountPaginator, "cap", 3)
