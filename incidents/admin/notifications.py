@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -64,18 +63,6 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _list_query(request, **changes) -> str:
-    """The list's address with `changes` made (None drops a parameter), keeping the search,
-    the order and the other filters, and starting at the first page."""
-    params = request.GET.copy()
-    for name in (PAGE_VAR, ERROR_FLAG, *changes):
-        params.pop(name, None)
-    for name, value in changes.items():
-        if value is not None:
-            params[name] = value
-    return f"?{params.urlencode()}"
-
-
 @admin.register(Notification)
 class NotificationAdmin(SingleCountListMixin, IndexedSearchMixin, ModelAdmin):
     """Each person sees only their own notifications. A row opens what it is about and counts
@@ -128,23 +115,18 @@ class NotificationAdmin(SingleCountListMixin, IndexedSearchMixin, ModelAdmin):
         return [*own, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        kind_param, unread_param = KindFilter.parameter_name, UnreadFilter.parameter_name
         kinds = [
             {
                 "value": kind.value,
                 "label": kind.label,
-                "active": request.GET.get(kind_param) == kind.value,
-                "url": _list_query(request, **{kind_param: kind.value}),
+                "active": request.GET.get(KindFilter.parameter_name) == kind.value,
             }
             for kind in NOTIFICATION_KINDS
         ]
         extra_context = {
             **(extra_context or {}),
             "notification_kinds": kinds,
-            "all_kinds_url": _list_query(request, **{kind_param: None}),
-            "unread_only_url": _list_query(request, **{unread_param: "1"}),
-            "read_too_url": _list_query(request, **{unread_param: None}),
-            "unread_only": request.GET.get(unread_param) == "1",
+            "unread_only": request.GET.get(UnreadFilter.parameter_name) == "1",
             "may_mark_read": self.has_change_permission(request),
         }
         return super().changelist_view(request, extra_context)
