@@ -107,7 +107,30 @@ class ProblemGroupAdmin(LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, M
         return group.open_count
 
 
-class MyWorkFilter(admin.SimpleListFilter):
+class IncidentSetFilter(admin.SimpleListFilter):
+    """A filter whose every choice keeps the incidents of a set: `rows(request, value)`, a
+    queryset of their ids.
+
+    With "Show counts" each choice is asked once of the rows the other filters keep, which the
+    count already runs over; Django's default nests those rows again in every choice's
+    condition (1.8 s against 0.4 with a dashboard's department filter at 100,000 incidents)."""
+
+    def rows(self, request, value: str):
+        raise NotImplementedError
+
+    def queryset(self, request, queryset):
+        if self.value() in {value for value, _label in self.lookup_choices}:
+            return queryset.filter(pk__in=self.rows(request, self.value()))
+        return queryset
+
+    def get_facet_counts(self, pk_attname, filtered_qs):
+        return {
+            f"{i}__c": Count(pk_attname, filter=Q(pk__in=self.rows(self.request, value)))
+            for i, (value, _label) in enumerate(self.lookup_choices)
+        }
+
+
+class MyWorkFilter(IncidentSetFilter):
     """The work queues: what is mine to do, to review, or waiting in my department."""
 
     title = _("my work")
@@ -125,25 +148,11 @@ class MyWorkFilter(admin.SimpleListFilter):
         counts = queues.queue_counts(request)
         return [(queue, f"{labels[queue]} ({counts[queue]})") for queue in selectors.WORK_QUEUES]
 
-    def queryset(self, request, queryset):
-        if self.value() in selectors.WORK_QUEUES:
-            return queryset.filter(pk__in=self.rows(request, self.value()))
-        return queryset
-
-    def rows(self, request, queue: str):
-        return selectors.work_queue(request.user, queue)
-
-    def get_facet_counts(self, pk_attname, filtered_qs):
-        # The count runs over the other filters' rows already: each queue is asked of them
-        # once, where Django's default nests those rows again in every queue's condition
-        # (1.8 s against 0.4 with a dashboard's department filter at 100,000 incidents).
-        return {
-            f"{i}__c": Count(pk_attname, filter=Q(pk__in=self.rows(self.request, queue)))
-            for i, (queue, _label) in enumerate(self.lookup_choices)
-        }
+    def rows(self, request, value: str):
+        return selectors.work_queue(request.user, value)
 
 
-class UnreadMessagesFilter(admin.SimpleListFilter):
+class UnreadMessagesFilter(IncidentSetFilter):
     """Incidents whose chat holds messages the person has not read yet."""
 
     title = _("chat")
@@ -152,15 +161,8 @@ class UnreadMessagesFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [("1", _("With unread messages"))]
 
-    def queryset(self, request, queryset):
-        if self.value() == "1":
-            return queryset.filter(pk__in=chat_selectors.unread_incident_ids(request.user))
-        return queryset
-
-    def get_facet_counts(self, pk_attname, filtered_qs):
-        # As MyWorkFilter's: asked once of the other filters' rows.
-        unread = chat_selectors.unread_incident_ids(self.request.user)
-        return {"0__c": Count(pk_attname, filter=Q(pk__in=unread))}
+    def rows(self, request, value: str):
+        return chat_selectors.unread_incident_ids(request.user)
 
 
 class IncidentAddForm(forms.ModelForm):
