@@ -476,8 +476,9 @@ PARETO_FIELDS = ("fail_item", "fail_station")
 
 
 def paretos(scope: Scope, fields: tuple[str, ...] = PARETO_FIELDS) -> dict[str, list[dict]]:
-    """Per field of the device in `fields`: its most frequent values, with the cumulative share
-    of all incidents that name one (`pareto`).
+    """Per field of the device in `fields` (fail_item, fail_station): its most frequent values,
+    most frequent first (then by value), with the cumulative share of all incidents that name
+    one.
 
     One pass over the scope's incidents and their devices serves every field: the database
     counts each combination of the fields' values (a few hundred in a factory), and the counts
@@ -491,12 +492,6 @@ def paretos(scope: Scope, fields: tuple[str, ...] = PARETO_FIELDS) -> dict[str, 
             if row[lookup]:
                 counts[name][row[lookup]] += row["n"]
     return {name: _pareto_rows(counts[name]) for name in fields}
-
-
-def pareto(scope: Scope, field: str) -> list[dict]:
-    """The most frequent values of the device's `field` (fail_item or fail_station), most
-    frequent first (then by value), with the cumulative share of all incidents that name one."""
-    return paretos(scope, (field,))[field]
 
 
 def _pareto_rows(counts: Counter) -> list[dict]:

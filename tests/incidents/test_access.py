@@ -29,7 +29,7 @@ from incidents.dashboard import (
     Scope,
     department_load,
     open_by_stage_and_step,
-    pareto,
+    paretos,
     projects,
     stage_cycle_times,
 )
@@ -411,10 +411,10 @@ class DashboardTests:
 
         assert open_by_stage_and_step(Scope(viewer=cast.outside_lead)) == {waiting: 1}
         assert open_by_stage_and_step(Scope(viewer=cast.inside_lead)) == {waiting: 2}
-        assert [row["value"] for row in pareto(Scope(viewer=cast.outside_lead), "fail_item")] == [
+        assert [row["value"] for row in paretos(Scope(viewer=cast.outside_lead))["fail_item"]] == [
             "BT_RSSI"
         ]
-        assert {row["value"] for row in pareto(Scope(viewer=cast.inside_lead), "fail_item")} == {
+        assert {row["value"] for row in paretos(Scope(viewer=cast.inside_lead))["fail_item"]} == {
             "BT_RSSI",
             "SECRET_ITEM",
         }

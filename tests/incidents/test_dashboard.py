@@ -20,7 +20,6 @@ from incidents.dashboard import (
     oldest_open,
     open_devices_by_location,
     outcomes_by_week,
-    pareto,
     paretos,
     stage_cycle_times,
     stage_cycle_trend,
@@ -185,14 +184,14 @@ class FigureTests:
         assert rows[Stage.SCRAPPED]["median_hours"] == 28
 
     def test_pareto_counts_and_cumulative_share(self, factory_floor):
-        assert pareto(Scope(), "fail_item") == [
+        assert paretos(Scope())["fail_item"] == [
             {"value": "BT_RSSI", "count": 3, "cumulative": 75.0},
             {"value": "CAM_AF", "count": 1, "cumulative": 100.0},
         ]
-        assert [r["value"] for r in pareto(Scope(), "fail_station")] == ["ST3", "ST1"]
+        assert [r["value"] for r in paretos(Scope())["fail_station"]] == ["ST3", "ST1"]
 
     def test_both_paretos_come_from_one_count_and_skip_what_names_nothing(self, factory_floor):
-        stations = sum(row["count"] for row in pareto(Scope(), "fail_station"))
+        stations = sum(row["count"] for row in paretos(Scope())["fail_station"])
         IncidentFactory(device=DeviceFactory(fail_item="CAM_AF", fail_station=""))
 
         with CaptureQueriesContext(connection) as queries:
@@ -205,7 +204,7 @@ class FigureTests:
             {"value": "CAM_AF", "count": 2, "cumulative": 100.0},
         ]
         # The incident whose device names no station is not in the stations' share.
-        assert both["fail_station"] == pareto(Scope(), "fail_station")
+        assert both["fail_station"] == paretos(Scope(), ("fail_station",))["fail_station"]
         assert sum(row["count"] for row in both["fail_station"]) == stations
 
     def test_aging_buckets_count_the_time_in_the_current_stage(self, factory_floor):
@@ -268,7 +267,7 @@ class FigureTests:
         for number in range(12):
             IncidentFactory(device=DeviceFactory(fail_item=f"ITEM_{number:02}"))
 
-        rows = pareto(Scope(), "fail_item")
+        rows = paretos(Scope())["fail_item"]
 
         assert len(rows) == 10
         assert rows[-1]["cumulative"] == round(100 * 10 / 12, 1)
@@ -286,7 +285,7 @@ class FigureTests:
 
         scope = Scope(project="Osprey")
 
-        assert [r["value"] for r in pareto(scope, "fail_item")] == ["CAM_AF"]
+        assert [r["value"] for r in paretos(scope)["fail_item"]] == ["CAM_AF"]
         assert {b["key"]: b["count"] for b in aging(scope)}["1to3d"] == 0
 
 
