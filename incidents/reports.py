@@ -12,7 +12,7 @@ Chinese text comes out as text (searchable, copyable) with the CJK font the setu
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.template.loader import render_to_string
@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from incidents import access
+from incidents import access, report_files
 from incidents.choices import TERMINAL_STAGES, Stage, WorkflowAction
 from incidents.models import EightD, Incident, IncidentEvent, ProblemGroup
 from incidents.selectors import incident_records_by_stage, incident_timeline
@@ -76,17 +76,24 @@ class Report:
 
 
 def _visits(timeline: list[IncidentEvent]) -> list[StageVisit]:
-    """The stages in the order they were worked, with when and by whom (oldest first)."""
+    """The stages in the order they were worked, with when and by whom (oldest first).
+
+    An entry's assignee is the person assigned in the stage the entry left (`from_stage`): the
+    approval that moves the incident on, a cancel, a hand-over all name who worked the stage
+    being left, not someone of the next one. So a stage lists exactly the people assigned in it,
+    and a stage the incident ended in (returned, scrapped, cancelled) lists nobody."""
     visits: list[StageVisit] = []
     for event in sorted(timeline, key=lambda e: (e.created_at, e.id)):
-        if event.action == WorkflowAction.OPEN or event.from_stage != event.to_stage:
-            if visits and visits[-1].left is None:
-                visits[-1].left = event.created_at
-            visits.append(StageVisit(stage=Stage(event.to_stage), entered=event.created_at))
-        if event.assignee and visits:
+        moves = event.action == WorkflowAction.OPEN or event.from_stage != event.to_stage
+        current = visits[-1] if visits else None
+        if event.assignee and current is not None and current.stage == event.from_stage:
             name = event.assignee.get_full_name()
-            if name not in visits[-1].people:
-                visits[-1].people.append(name)
+            if name not in current.people:
+                current.people.append(name)
+        if moves:
+            if current is not None and current.left is None:
+                current.left = event.created_at
+            visits.append(StageVisit(stage=Stage(event.to_stage), entered=event.created_at))
     return visits
 
 
@@ -188,8 +195,10 @@ def _weasyprint():
 def _pdf(template: str, context: dict) -> bytes:
     weasyprint = _weasyprint()
     html = render_to_string(template, context)
-    # Images are read from the storage's files (file:// under MEDIA_ROOT), never fetched.
-    return weasyprint.HTML(string=html, base_url=str(Path.cwd())).write_pdf()
+    # Only the product's own small pictures are read, by id; every other URL is refused.
+    return weasyprint.HTML(
+        string=html, base_url=str(Path.cwd()), url_fetcher=report_files.fetch
+    ).write_pdf()
 
 
 def report_pdf(report: Report) -> bytes:
@@ -212,8 +221,19 @@ def _text(value) -> str:
     return escape_formula(str(value)) if value not in (None, "") else ""
 
 
-def _when(value) -> str:
-    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else ""
+def _when(value) -> datetime | None:
+    """A moment as a date cell (Excel sorts and filters it as a date), as the list exports write
+    them: the factory's local time to the second, without a zone, which Excel has not."""
+    return timezone.localtime(value).replace(tzinfo=None, microsecond=0) if value else None
+
+
+def _cell(value):
+    """A fact's value as a cell: moments and dates as date cells, anything else as text."""
+    if isinstance(value, datetime):
+        return _when(value)
+    if isinstance(value, date):
+        return value
+    return _text(value)
 
 
 def _facts(sheet, rows) -> None:
@@ -221,7 +241,7 @@ def _facts(sheet, rows) -> None:
     from openpyxl.styles import Font
 
     for label, value in rows:
-        sheet.append([_text(label), _text(value)])
+        sheet.append([_text(label), _cell(value)])
         sheet.cell(sheet.max_row, 1).font = Font(bold=True)
 
 
@@ -245,7 +265,7 @@ def _incident_lines(sheet, items) -> None:
                 f"#{incident.pk}",
                 _text(incident.device.serial_number),
                 _text(incident.device.project),
-                _text(incident.device.fail_item),
+                _text(incident.fail_item),
                 str(incident.get_stage_display()),
                 _when(incident.opened_at),
                 item.disposition,
@@ -300,7 +320,7 @@ def _group_facts(report: EightDReport) -> list[tuple]:
             _("Incidents"),
             " · ".join(f"{label}: {count}" for label, count in report.counts.items()),
         ),
-        (_("Report generated"), _when(report.generated_at)),
+        (_("Report generated"), report.generated_at),
     ]
 
 
@@ -318,7 +338,7 @@ def eightd_report_xlsx(report: EightDReport) -> bytes:
         disciplines.append(
             [
                 _text(discipline.label),
-                date_format(discipline.date, "DATE_FORMAT") if discipline.date else "",
+                discipline.date,
                 _text(discipline.text),
             ]
         )
@@ -347,14 +367,15 @@ def report_xlsx(report: Report) -> bytes:
                     v for v in (device.hardware_version, device.rom_version, device.config) if v
                 ),
             ),
-            (_("Fail station"), device.fail_station),
-            (_("Fail item"), device.fail_item),
-            (_("Test log"), device.test_log_url),
+            (_("Fail station"), incident.fail_station),
+            (_("Fail item"), incident.fail_item),
+            (_("Test log"), incident.test_log_url),
+            (_("Failed at"), incident.failed_at),
             (_("Problem group"), incident.problem_group or ""),
             (_("Description"), incident.description),
-            (_("Opened"), _when(incident.opened_at)),
+            (_("Opened"), incident.opened_at),
             (_("Disposition"), report.disposition),
-            (_("Report generated"), _when(report.generated_at)),
+            (_("Report generated"), report.generated_at),
         ),
     )
 

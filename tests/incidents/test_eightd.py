@@ -4,7 +4,7 @@ report exports as a PDF whose Chinese text extracts back and as an XLSX, with th
 incidents as the evidence, for whoever may see the group and nobody else."""
 
 import io
-from datetime import date
+from datetime import date, datetime
 
 import openpyxl
 import pytest
@@ -360,7 +360,8 @@ class EightDReportTests:
         rows = list(book["8D"].iter_rows(values_only=True))
         assert rows[0] == ("Discipline", "Date", "What was done")
         assert [row[0] for row in rows[1:]] == [str(d.label) for d in EightD().disciplines()]
-        assert rows[4][1:] == (date_format(date(2025, 3, 10)), "屏蔽罩焊接不良")
+        # A date cell (openpyxl reads one back as a datetime at midnight).
+        assert rows[4][1:] == (datetime(2025, 3, 10), "屏蔽罩焊接不良")
         evidence_rows = list(book["Evidence"].iter_rows(values_only=True))[1:]
         assert [(row[0], row[1]) for row in evidence_rows] == [
             (f"#{incident.pk}", incident.device.serial_number) for incident in incidents

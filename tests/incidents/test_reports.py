@@ -3,6 +3,8 @@ extracts back as written, with the image attachments embedded; an XLSX holding t
 and nothing for someone who may not see the incident."""
 
 import io
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pypdfium2
@@ -11,11 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
 
-from incidents.choices import Stage
+from incidents import reports
+from incidents.choices import Stage, Verdict
 from incidents.services.records import analysis_result_add, operation_record_add
 from locations.services import device_move
 from tests.factories import EmployeeFactory, LocationFactory, ProblemGroupFactory
-from tests.incidents.test_workflow import assigned, build_team
+from tests.incidents.test_workflow import assigned, build_team, open_incident, walk_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +35,11 @@ def analysed(settings, tmp_path):
     team = build_team()
     incident = assigned(team, Stage.FAE_RETEST)
     worker = team.worker(Stage.FAE_RETEST)
-    incident.device.fail_item = "BT_RSSI"
-    incident.device.save()
+    incident.fail_station = "RF-OTA 3"
+    incident.fail_item = "BT_RSSI"
+    incident.test_log_url = "//share/logs/bt_rssi.log"
+    incident.failed_at = datetime(2026, 3, 4, 10, 22, 5, 123456, tzinfo=UTC)
+    incident.save(update_fields=["fail_station", "fail_item", "test_log_url", "failed_at"])
     operation_record_add(
         incident=incident,
         by=worker,
@@ -79,6 +85,10 @@ def test_the_pdf_report_has_every_section_in_chinese_with_the_image_embedded(ana
         f"失效分析报告 #{incident.pk}",
         incident.device.serial_number,
         "BT_RSSI",
+        "RF-OTA 3",
+        "//share/logs/bt_rssi.log",
+        "失效时间",
+        "2026年3月4日 18:22",
         "FAE复测",
         "在3号站复测",
         "信号弱，复测仍失败",
@@ -187,3 +197,130 @@ def test_the_incident_page_offers_its_report_at_the_top(analysed):
         link = f"/admin/incidents/incident/{incident.pk}/report.{kind}"
         assert f'href="{link}"' in top
         assert client.get(link).status_code == 200
+
+
+# --- who was assigned in each stage --------------------------------------------------------------
+@pytest.fixture
+def returned():
+    """An incident walked from the line through an FAE retest that passed, back to the line."""
+    team = build_team()
+    incident = walk_stage(open_incident(team), team)
+    incident = walk_stage(incident, team, Verdict.PASS)
+    assert incident.stage == Stage.RETURNED
+    return team, incident
+
+
+def test_each_stage_lists_exactly_who_was_assigned_in_it(returned):
+    team, incident = returned
+
+    visits = reports.incident_report(incident).visits
+
+    assert [(visit.stage, visit.people) for visit in visits] == [
+        (Stage.REPORTED, [team.worker(Stage.REPORTED).get_full_name()]),
+        (Stage.FAE_RETEST, [team.worker(Stage.FAE_RETEST).get_full_name()]),
+        (Stage.RETURNED, []),
+    ]
+
+
+def test_the_reports_stage_table_names_nobody_for_returned_to_the_line(returned):
+    team, incident = returned
+    client = chinese_client(team.admin)
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/admin/incidents/incident/{incident.pk}/report.xlsx").content)
+    )
+    stages = {row[0]: row[3] for row in list(book["节点"].iter_rows(values_only=True))[1:]}
+    text, _images = pdf_text(
+        client.get(f"/admin/incidents/incident/{incident.pk}/report.pdf").content
+    )
+
+    reporter, fae = team.worker(Stage.REPORTED), team.worker(Stage.FAE_RETEST)
+    assert stages == {
+        "产线上报": reporter.get_full_name(),
+        "FAE复测": fae.get_full_name(),
+        "已回产线": None,
+    }
+    table = text[text.index("指派给") : text.index("记录与结果")]
+    assert table.count(reporter.get_full_name()) == 1
+    assert table.count(fae.get_full_name()) == 1
+
+
+def test_a_stage_worked_by_two_people_in_turn_lists_both(returned):
+    team = returned[0]
+    incident = assigned(team, Stage.FAE_RETEST)
+    from incidents.services.workflow import incident_assign
+
+    incident_assign(
+        incident=incident, assignee=team.fae_colleague, by=team.supervisor(Stage.FAE_RETEST)
+    )
+
+    [visit] = reports.incident_report(incident).visits
+    assert visit.people == [
+        team.worker(Stage.FAE_RETEST).get_full_name(),
+        team.fae_colleague.get_full_name(),
+    ]
+
+
+# --- the workbooks' times are dates --------------------------------------------------------------
+def test_the_incident_workbook_writes_times_as_local_date_cells(analysed):
+    team, incident = analysed
+    client = chinese_client(team.admin)
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get(f"/admin/incidents/incident/{incident.pk}/report.xlsx").content)
+    )
+
+    summary = dict(book["概览"].iter_rows(values_only=True))
+    assert summary["失效时间"] == datetime(2026, 3, 4, 18, 22, 5)
+    assert summary["Fail站"] == "RF-OTA 3"
+    assert summary["Fail项"] == "BT_RSSI"
+    opened = summary["已上报"]
+    assert isinstance(opened, datetime) and opened.tzinfo is None and opened.microsecond == 0
+    local = incident.opened_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert opened == local.replace(tzinfo=None, microsecond=0)
+    timeline = list(book["时间线"].iter_rows(values_only=True))[1:]
+    assert all(isinstance(row[0], datetime) for row in timeline)
+    stage_rows = list(book["节点"].iter_rows(values_only=True))[1:]
+    assert isinstance(stage_rows[0][1], datetime)
+    assert book["时间线"]["A2"].is_date
+
+
+def test_the_group_workbook_writes_times_as_date_cells(analysed):
+    team, incident = analysed
+    group = ProblemGroupFactory()
+    incident.problem_group = group
+    incident.save(update_fields=["problem_group"])
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            chinese_client(team.admin)
+            .get(f"/admin/incidents/problemgroup/{group.pk}/report.xlsx")
+            .content
+        )
+    )
+
+    [row] = list(book.worksheets[0].iter_rows(values_only=True))[1:]
+    assert row[3] == "BT_RSSI"
+    assert isinstance(row[5], datetime)
+    copied = list(book[f"#{incident.pk} 时间线"].iter_rows(values_only=True))[1:]
+    assert copied and all(isinstance(r[0], datetime) for r in copied)
+    assert book[f"#{incident.pk} 时间线"]["A2"].is_date
+
+
+def test_the_discipline_dates_of_the_8d_workbook_are_date_cells(analysed):
+    from incidents.services.eightd import eightd_update
+
+    team, _incident = analysed
+    group = ProblemGroupFactory(owner=team.admin)
+    eightd_update(group=group, by=team.admin, team="质量", team_date=date(2025, 3, 10))
+
+    book = openpyxl.load_workbook(
+        io.BytesIO(
+            chinese_client(team.admin)
+            .get(f"/admin/incidents/problemgroup/{group.pk}/8d.xlsx")
+            .content
+        )
+    )
+
+    assert list(book["8D"].iter_rows(values_only=True))[1][1] == datetime(2025, 3, 10)
+    assert book["8D"]["B2"].is_date
