@@ -63,8 +63,9 @@ def queue_list_url(queue: str) -> str:
 
 
 def queue_context(request: HttpRequest, incident) -> dict | None:
-    """What an incident page reached from a queue shows of it: its name, how many are left, a
-    way back to it and the next incident to look at."""
+    """What an incident page reached from a queue shows of it: its name, how many others are
+    left in it (this one not counted: it is the one being worked on), a way back to it and the
+    next incident to look at."""
     queue = queue_of(request)
     if queue is None:
         return None
@@ -72,7 +73,7 @@ def queue_context(request: HttpRequest, incident) -> dict | None:
     return {
         "name": queue,
         "title": QUEUE_TITLES[queue],
-        "left": selectors.work_queue(request.user, queue).count(),
+        "left": selectors.work_queue(request.user, queue).exclude(pk=incident.pk).count(),
         "contains_this": selectors.work_queue(request.user, queue).filter(pk=incident.pk).exists(),
         "list_url": queue_list_url(queue),
         "next": following,

@@ -229,3 +229,35 @@ class QueueAsAPlaceTests:
         assert "bg-red" not in re.search(
             r'<button[^>]*name="_workflow"[^>]*>', approve.content.decode(), re.S
         ).group(0)
+
+
+class QueueBannerTests:
+    """The banner of an incident opened from a queue says how many others are left in it."""
+
+    @pytest.mark.parametrize(
+        ("language", "banner"),
+        [("en", "2 more in this queue"), ("zh-hans", "此队列中另有 2 个待处理")],
+    )
+    def test_the_incident_being_worked_on_is_not_counted_as_left(self, team, language, banner):
+        first, *_others = [submitted(team, Stage.FAE_RETEST) for _ in range(3)]
+        supervisor = team.supervisor(Stage.FAE_RETEST)
+        supervisor.language = language
+        supervisor.save(update_fields=["language"])
+
+        page = client_for(supervisor).get(queues.in_queue_url(change_url(first), "review"))
+
+        assert page.context["queue"]["left"] == 2
+        html = page.content.decode()
+        left = re.search(r'data-testid="queue-left">([^<]*)<', html).group(1)
+        assert left == banner
+
+    def test_the_last_one_in_a_queue_leaves_none_besides_itself(self, team):
+        only = submitted(team, Stage.FAE_RETEST)
+
+        page = client_for(team.supervisor(Stage.FAE_RETEST)).get(
+            queues.in_queue_url(change_url(only), "review")
+        )
+
+        assert page.context["queue"]["left"] == 0
+        assert page.context["queue"]["contains_this"]
+        assert 'data-testid="queue-empty"' not in page.content.decode()
