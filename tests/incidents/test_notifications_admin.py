@@ -156,3 +156,18 @@ class SidebarBadgeTests:
                 assert "adt-badge-muted" in classes
             assert "bg-red" not in classes, value
         assert Notification.objects.filter(recipient=worker).count() == 1
+
+
+class TemplateCommentTests:
+    @pytest.mark.parametrize("language", ["en", "zh-hans"])
+    def test_the_list_shows_no_template_comment(self, team, language):
+        assigned(team, Stage.FAE_RETEST)
+        worker = team.worker(Stage.FAE_RETEST)
+        worker.language = language
+        worker.save(update_fields=["language"])
+
+        html = client_for(worker).get(LIST).content.decode()
+
+        assert 'data-testid="notification-toolbar"' in html
+        assert "{#" not in html and "#}" not in html
+        assert "Above the notification list" not in html
