@@ -422,6 +422,9 @@ IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SITE_BASE_URL = env.str("SITE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024)
+# A picture with more pixels than this is refused on upload, before any of it is decoded
+# (a 12,000 x 12,000 PNG of 445 KB decodes to 430 MB).
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 # A file larger than any upload the product accepts is dropped while it streams in, before
 # Django's handlers write it to memory or a temporary file.
 FILE_UPLOAD_HANDLERS = [

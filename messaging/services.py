@@ -2,7 +2,6 @@
 `messaging.broadcast`, so the database is the source of truth and a client that missed an
 announcement catches up by asking for everything after its last id."""
 
-import io
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -38,8 +37,6 @@ from messaging.search import index_message
 from messaging.selectors import can_see_room, room_subject
 
 THUMBNAIL_SIZE = (320, 320)
-# What a file named like a picture that is not one is stored (and served) as.
-NOT_A_PICTURE = "application/octet-stream"
 
 
 class ChatError(Exception):
@@ -106,29 +103,6 @@ def presence_leave(*, room: Room, channel_name: str) -> None:
 def _check_can_post(room: Room, person: Employee) -> None:
     if not can_see_room(room, person):
         raise ChatError("forbidden", _("You may not write in this room."))
-
-
-def _picture(upload: UploadedFile) -> tuple[bool, bytes | None]:
-    """Whether Pillow decodes the upload as a picture (one that does not, or that would be too
-    large to decode safely, is not shown as one whatever its name says), and a small PNG of it
-    when one can be made."""
-    from PIL import Image
-
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            image.thumbnail(THUMBNAIL_SIZE)  # decodes it (a JPEG at a reduced scale)
-            try:
-                small = image.convert("RGBA" if image.mode in ("RGBA", "LA", "P") else "RGB")
-            except ValueError:  # a mode that does not convert: shown, without a thumbnail
-                return True, None
-            buffer = io.BytesIO()
-            small.save(buffer, format="PNG")
-        return True, buffer.getvalue()
-    except Exception:  # Pillow's many ways of saying: not a picture, a broken one, a bomb
-        return False, None
-    finally:
-        upload.seek(0)
 
 
 MENTION = re.compile(r"@\[(\d+)\]")
@@ -207,18 +181,16 @@ def message_send(
 
 
 def _attach(message: Message, files, content_types, written: list[str]) -> None:
-    for upload, content_type in zip(files, content_types, strict=True):
+    # What each file is was judged by its content (`attachment_check`): a picture is a
+    # verified bitmap within the pixel budget, whose thumbnail is made from its small preview.
+    for upload, checked in zip(files, content_types, strict=True):
         attachment = MessageAttachment(
             message=message,
             original_name=stored_name(upload),
             size=upload.size,
-            content_type=content_type,
+            content_type=checked.content_type,
         )
-        thumbnail = None
-        if attachment.is_image:
-            is_picture, thumbnail = _picture(upload)
-            if not is_picture:  # named like a picture, but is not one: a plain file
-                attachment.content_type = NOT_A_PICTURE
+        thumbnail = checked.picture.thumbnail(THUMBNAIL_SIZE) if checked.picture else None
         attachment.file.save(upload.name, upload, save=False)
         written.append(attachment.file.name)
         if thumbnail is not None:

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.uploads import PICTURE_CONTENT_TYPES
 from incidents.choices import Stage, Verdict
 
 
@@ -46,6 +47,12 @@ def attachment_path(attachment: "Attachment", filename: str) -> str:
     return f"attachments/{attachment.created_at:%Y/%m}/{attachment.id.hex}{suffix}"
 
 
+def attachment_preview_path(attachment: "Attachment", filename: str) -> str:
+    """The preview beside its original: `<id>.preview.png` or `.jpg`."""
+    suffix = PurePath(filename).suffix.lower()
+    return f"attachments/{attachment.created_at:%Y/%m}/{attachment.id.hex}.preview{suffix}"
+
+
 class StoredFile(models.Model):
     """A file someone uploaded, kept under a random name: what it was called, how big it is,
     what it holds. Record attachments and chat attachments are both this."""
@@ -64,7 +71,9 @@ class StoredFile(models.Model):
 
     @property
     def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
+        """Shown as a picture: a bitmap Pillow verified on upload (never SVG, whatever the
+        name); the content type is set from the content, not the name."""
+        return self.content_type in PICTURE_CONTENT_TYPES
 
 
 class Attachment(StoredFile):
@@ -77,6 +86,10 @@ class Attachment(StoredFile):
         verbose_name=_("operation record"),
     )
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    # A picture decoded once, on upload, into this; reports embed it, never the original.
+    preview = models.FileField(
+        _("preview"), upload_to=attachment_preview_path, max_length=255, blank=True
+    )
 
     class Meta:
         ordering = ["created_at"]

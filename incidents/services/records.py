@@ -1,10 +1,12 @@
 """Operation records with their attachments, and analysis results, added by the assignee."""
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -13,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
+from config.uploads import Picture, PictureTooLarge, picture_of
 from incidents.choices import STAGE_VERDICTS, Verdict, WorkflowAction
 from incidents.models import AnalysisResult, Attachment, Employee, Incident, OperationRecord
 from incidents.services.errors import WorkflowError
@@ -47,6 +50,8 @@ ALLOWED_ATTACHMENT_TYPES = {
     ".tiff": "image/tiff",
     ".dcm": "application/dicom",
 }
+# What a file named like a picture that is not one is stored (and served) as: a download.
+NOT_A_PICTURE = "application/octet-stream"
 
 
 @contextmanager
@@ -67,8 +72,20 @@ def stored_name(upload: UploadedFile) -> str:
     return get_valid_filename(PurePath(upload.name).name)[:255]
 
 
-def attachment_check(upload: UploadedFile) -> str:
-    """The content type to store for an upload, or a WorkflowError saying what is wrong."""
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An upload that may be attached: the content type it is stored and served as, and the
+    picture it holds (verified, with its preview) if it is one."""
+
+    content_type: str
+    picture: Picture | None = None
+
+
+def attachment_check(upload: UploadedFile) -> CheckedUpload:
+    """What an upload is, judged by its content, or a WorkflowError saying why it may not be
+    attached. Its name decides only whether the type may be attached at all: a picture is a
+    file Pillow verifies as a bitmap, and a file named like a picture that is none is a plain
+    file (never shown, never embedded)."""
     name = PurePath(upload.name or "").name
     suffix = PurePath(name).suffix.lower()
     if suffix not in ALLOWED_ATTACHMENT_TYPES:
@@ -85,7 +102,14 @@ def attachment_check(upload: UploadedFile) -> str:
                 "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
             }
         )
-    return ALLOWED_ATTACHMENT_TYPES[suffix]
+    try:
+        picture = picture_of(upload, name)
+    except PictureTooLarge as error:
+        raise WorkflowError(error.message) from None
+    if picture is not None:
+        return CheckedUpload(picture.content_type, picture)
+    content_type = ALLOWED_ATTACHMENT_TYPES[suffix]
+    return CheckedUpload(NOT_A_PICTURE if content_type.startswith("image/") else content_type)
 
 
 @transaction.atomic
@@ -102,7 +126,7 @@ def operation_record_add(
     action = (action or "").strip()
     if not action:
         raise WorkflowError(_("Say what was done (the action taken)."))
-    content_types = [attachment_check(upload) for upload in files]
+    checked = [attachment_check(upload) for upload in files]
     incident = lock_incident(incident, expected)
     check_allowed(incident, WorkflowAction.RECORD, by)
     record = OperationRecord.objects.create(
@@ -115,15 +139,19 @@ def operation_record_add(
     )
     names = []
     with files_removed_on_failure() as written:
-        for upload, content_type in zip(files, content_types, strict=True):
+        for upload, check in zip(files, checked, strict=True):
             attachment = Attachment(
                 record=record,
                 original_name=stored_name(upload),
                 size=upload.size,
-                content_type=content_type,
+                content_type=check.content_type,
             )
             attachment.file.save(upload.name, upload, save=False)
             written.append(attachment.file.name)
+            if check.picture is not None:
+                preview = ContentFile(check.picture.preview)
+                attachment.preview.save(f"preview.{check.picture.preview_suffix}", preview, False)
+                written.append(attachment.preview.name)
             attachment.save()
             names.append(attachment.original_name)
     before = (incident.stage, incident.step)

@@ -2,15 +2,19 @@
 handlers never write more than the limit of it, the request remembers which file it was, and
 the operation record form says so in words and stores nothing."""
 
+import io
+
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from PIL import Image
 
-from config.uploads import RefusedUpload, refused_uploads, upload_limit
+from config.uploads import RefusedUpload, picture_of, refused_uploads, upload_limit
 from incidents.choices import Stage
+from tests.incidents.test_records import huge_png
 from tests.incidents.test_workflow import assigned, build_team
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +158,70 @@ class OperationRecordUploadTests:
         assert response.status_code == 302
         record = incident.operation_records.get()
         assert [a.original_name for a in record.attachments.all()] == ["run.log"]
+
+    def test_a_picture_past_the_pixel_budget_is_refused_in_the_persons_words(
+        self, incident_and_worker, settings, media_root
+    ):
+        settings.ATTACHMENT_MAX_BYTES = 1024 * KB
+        incident, worker = incident_and_worker
+        worker.cookies["django_language"] = "zh-hans"
+        huge = SimpleUploadedFile("board.png", huge_png(), "image/png")
+
+        response = self.post_record(incident, worker, huge)
+
+        assert response.status_code == 200
+        assert "board.png 超过 40 百万像素" in response.content.decode()
+        assert not incident.operation_records.exists()
+        assert not media_root.exists() or not any(media_root.rglob("*.*"))
+
+
+class PictureTests:
+    """`picture_of` judges a file by its content: a few bitmap formats, verified, within the
+    pixel budget, with a preview; everything else is no picture."""
+
+    @pytest.mark.parametrize("image_format", ["ICO", "PCX", "PPM", "TGA", "EPS", "PDF"])
+    def test_other_formats_pillow_reads_are_no_pictures(self, image_format):
+        buffer = io.BytesIO()
+        Image.new("RGB", (32, 32), "orange").save(buffer, format=image_format)
+
+        assert picture_of(io.BytesIO(buffer.getvalue()), "board.png") is None
+
+    def test_an_animated_gif_is_previewed_from_its_first_frame(self):
+        frames = [Image.new("P", (2400, 1200), colour) for colour in (1, 2, 3)]
+        buffer = io.BytesIO()
+        frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:])
+
+        picture = picture_of(buffer, "spin.gif")
+
+        assert (picture.content_type, picture.width, picture.height) == ("image/gif", 2400, 1200)
+        with Image.open(io.BytesIO(picture.preview)) as preview:
+            assert (preview.format, preview.size) == ("PNG", (1600, 800))
+            assert getattr(preview, "n_frames", 1) == 1
+
+    def test_a_photo_is_previewed_upright(self):
+        photo = Image.new("RGB", (300, 100), "orange")
+        exif = photo.getexif()
+        exif[0x0112] = 6  # EXIF orientation: turned a quarter clockwise
+        buffer = io.BytesIO()
+        photo.save(buffer, format="JPEG", exif=exif)
+
+        picture = picture_of(buffer, "board.jpg")
+
+        with Image.open(io.BytesIO(picture.preview)) as preview:
+            assert (preview.format, preview.size) == ("JPEG", (100, 300))
+
+    def test_the_file_is_left_at_its_start_for_whoever_stores_it(self):
+        buffer = io.BytesIO(b"<svg/>")
+        buffer.seek(3)
+
+        assert picture_of(buffer, "x.png") is None
+        assert buffer.tell() == 0
+
+    def test_the_thumbnail_is_made_from_the_preview(self):
+        buffer = io.BytesIO()
+        Image.new("RGB", (3200, 1800), "orange").save(buffer, format="PNG")
+
+        thumbnail = picture_of(buffer, "x.png").thumbnail((320, 320))
+
+        with Image.open(io.BytesIO(thumbnail)) as small:
+            assert (small.format, small.size) == ("PNG", (320, 180))

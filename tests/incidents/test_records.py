@@ -1,12 +1,20 @@
 """Operation records with attachments, and analysis results: where uploaded files land, which
 ones are refused, and that a refusal leaves nothing behind — no row and no file."""
 
+import functools
+import importlib
+import io
+import struct
+import zlib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import translation
+from PIL import Image
 
 from incidents.choices import Stage, Verdict, WorkflowAction
 from incidents.models import AnalysisResult, Attachment, OperationRecord
@@ -63,6 +71,36 @@ def upload(name: str, content: bytes = LOG, content_type: str = "text/plain"):
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
+def picture_bytes(image_format: str = "PNG", size=(64, 48), mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, size, "orange" if mode == "RGB" else 200).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@functools.cache
+def huge_png(width: int = 12_000, height: int = 12_000) -> bytes:
+    """A PNG small on disk and huge in pixels: 12,000 x 12,000 of one colour is some 445 KB
+    and would decode to 430 MB. Written row by row, never held decoded."""
+    compressor = zlib.compressobj(9)
+    row = b"\x00" + b"\x20\x80\xff" * width  # filter "none", then RGB pixels
+    pixels = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", pixels)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+SVG_NAMING_URLS = b"""<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">
+<image href="%s" width="10" height="10"/></svg>"""
+
+
 class AttachmentStorageTests:
     def test_an_attachment_is_stored_under_a_random_name_in_the_media_folder(
         self, incident, worker, media_root
@@ -83,12 +121,12 @@ class AttachmentStorageTests:
         assert attachment.content_type == "text/plain"
         assert files_under(media_root) == [stored]
 
-    def test_the_content_type_comes_from_the_extension_not_from_the_browser(self, incident, worker):
+    def test_the_content_type_comes_from_the_content_not_the_browser(self, incident, worker):
         record = operation_record_add(
             incident=incident,
             by=worker,
             action="X-ray photo",
-            files=[upload("board.PNG", b"\x89PNG\r\n\x1a\n", content_type="text/html")],
+            files=[upload("board.PNG", picture_bytes("PNG"), content_type="text/html")],
         )
 
         attachment = record.attachments.get()
@@ -395,3 +433,227 @@ class ChatFilePruneTests:
 
         assert len(removed) == 1 and removed[0].startswith("chat/")
         assert files_under(media_root) == [media_root / kept.attachments.get().file.name]
+
+
+class PictureTests:
+    """What an attachment is comes from its content: a picture is a bitmap Pillow verifies,
+    within the pixel budget, and it gets a small preview; anything else is a plain file."""
+
+    @pytest.mark.parametrize("image_format", ["PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF"])
+    def test_a_bitmap_is_a_picture_whatever_it_is_called(self, incident, worker, image_format):
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="Photo",
+            files=[upload("photo.png", picture_bytes(image_format), "text/plain")],
+        )
+
+        attachment = record.attachments.get()
+        assert attachment.is_image
+        assert attachment.content_type == f"image/{image_format.lower()}"
+        assert attachment.preview
+
+    @pytest.mark.parametrize(
+        "what",
+        ["svg", "svg naming urls", "web page", "png header only", "truncated png", "log"],
+    )
+    def test_a_file_named_like_a_picture_that_holds_none_is_a_plain_file(
+        self, incident, worker, media_root, what
+    ):
+        content = {
+            "svg": b'<svg xmlns="http://www.w3.org/2000/svg"><rect width="9" height="9"/></svg>',
+            "svg naming urls": SVG_NAMING_URLS % b"http://127.0.0.1:9/x.png",
+            "web page": b"<html><script>alert(1)</script></html>",
+            "png header only": b"\x89PNG\r\n\x1a\n",
+            "truncated png": picture_bytes("PNG", (300, 300))[:200],
+            "log": LOG,
+        }[what]
+
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="Photo",
+            files=[upload("board.png", content, content_type="image/png")],
+        )
+
+        attachment = record.attachments.get()
+        assert attachment.content_type == "application/octet-stream"
+        assert not attachment.is_image
+        assert not attachment.preview
+        assert Path(attachment.file.path).read_bytes() == content
+        assert files_under(media_root) == [Path(attachment.file.path)]
+
+    def test_svg_is_never_a_picture_even_when_stored_as_one(self, incident, worker):
+        record = operation_record_add(incident=incident, by=worker, action="Photo")
+        attachment = Attachment(record=record, original_name="a.svg", size=1)
+        attachment.content_type = "image/svg+xml"
+
+        assert not attachment.is_image
+
+    @pytest.mark.parametrize(
+        ("image_format", "preview_format"), [("PNG", "PNG"), ("JPEG", "JPEG"), ("TIFF", "PNG")]
+    )
+    def test_a_picture_gets_a_preview_at_most_1600_pixels_long(
+        self, incident, worker, media_root, image_format, preview_format
+    ):
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="Photo",
+            files=[upload("big.img.png", picture_bytes(image_format, (3000, 2000)))],
+        )
+
+        attachment = record.attachments.get()
+        assert attachment.preview.name == (
+            f"attachments/{attachment.created_at:%Y/%m}/{attachment.id.hex}.preview."
+            + {"PNG": "png", "JPEG": "jpg"}[preview_format]
+        )
+        with attachment.preview.open("rb") as stored, Image.open(stored) as preview:
+            assert preview.format == preview_format
+            assert preview.size == (1600, 1067)
+        assert sorted(files_under(media_root)) == sorted(
+            [Path(attachment.file.path), Path(attachment.preview.path)]
+        )
+
+    def test_a_small_picture_keeps_its_size_in_the_preview(self, incident, worker):
+        record = operation_record_add(
+            incident=incident, by=worker, action="Photo", files=[upload("pad.png", picture_bytes())]
+        )
+
+        with record.attachments.get().preview.open("rb") as stored, Image.open(stored) as preview:
+            assert preview.size == (64, 48)
+
+    def test_a_16_bit_grey_xray_scan_is_previewed_in_its_full_range(self, incident, worker):
+        scan = Image.linear_gradient("L").resize((512, 512)).convert("I").point(lambda v: v * 100)
+        buffer = io.BytesIO()
+        scan.convert("I;16").save(buffer, format="TIFF")
+
+        record = operation_record_add(
+            incident=incident,
+            by=worker,
+            action="X-ray",
+            files=[upload("scan.tif", buffer.getvalue())],
+        )
+
+        with record.attachments.get().preview.open("rb") as stored, Image.open(stored) as preview:
+            assert preview.mode == "L"
+            assert preview.getextrema() == (0, 255)
+
+    def test_a_picture_past_the_pixel_budget_is_refused_and_nothing_is_stored(
+        self, incident, worker, media_root
+    ):
+        before = snapshot(incident)
+        huge = huge_png()
+        assert len(huge) < 500_000
+
+        with pytest.raises(WorkflowError) as refused:
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Photo",
+                files=[upload("fine.log"), upload("board.png", huge, "image/png")],
+            )
+
+        assert refused.value.message == (
+            "board.png has more than 40 megapixels, more than a picture may have. "
+            "Make it smaller, or attach it in a zip archive."
+        )
+        assert snapshot(incident) == before
+        assert not Attachment.objects.exists()
+        assert files_under(media_root) == []
+
+    def test_the_pixel_budget_is_said_in_the_persons_language(self, incident, worker):
+        with translation.override("zh-hans"), pytest.raises(WorkflowError) as refused:
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Photo",
+                files=[upload("board.png", huge_png(), "image/png")],
+            )
+
+        assert refused.value.message.startswith("board.png 超过 40 百万像素")
+
+    def test_the_budget_is_judged_from_the_header_before_any_pixel_is_decoded(
+        self, incident, worker
+    ):
+        # Pixels that do not decode at all: refused for its size, not judged a broken file.
+        header = struct.pack(">IIBBBBB", 12_000, 12_000, 8, 2, 0, 0, 0)
+        undecodable = (
+            b"\x89PNG\r\n\x1a\n"
+            + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", b"not zlib at all")
+            + _png_chunk(b"IEND", b"")
+        )
+
+        with pytest.raises(WorkflowError, match="more than 40 megapixels"):
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Photo",
+                files=[upload("board.png", undecodable)],
+            )
+
+    def test_the_budget_is_a_setting(self, settings, incident, worker):
+        settings.IMAGE_MAX_PIXELS = 5_000_000
+
+        with pytest.raises(WorkflowError, match="more than 5 megapixels"):
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Photo",
+                files=[upload("board.png", picture_bytes("PNG", (3000, 2000)))],
+            )
+
+    def test_a_picture_past_pillows_own_bomb_limit_is_refused_the_same_way(
+        self, settings, incident, worker, monkeypatch
+    ):
+        settings.IMAGE_MAX_PIXELS = 10**9
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses over twice this
+
+        with pytest.raises(WorkflowError, match="more than 1000 megapixels"):
+            operation_record_add(
+                incident=incident,
+                by=worker,
+                action="Photo",
+                files=[upload("board.png", picture_bytes("PNG", (100, 100)))],
+            )
+
+
+class ExistingPicturesTests:
+    """Attachments stored as pictures before their content was judged are judged again once
+    (migration 0028): a bitmap gets its preview, anything else becomes a plain file."""
+
+    @staticmethod
+    def stored_as_picture(incident, worker, name: str, content: bytes) -> Attachment:
+        """An attachment as uploads stored it before: a picture by its name alone."""
+        record = operation_record_add(incident=incident, by=worker, action="Photo")
+        attachment = Attachment(
+            record=record, original_name=name, size=len(content), content_type="image/png"
+        )
+        attachment.file.save(name, ContentFile(content))
+        return attachment
+
+    def test_existing_pictures_are_judged_by_their_content(self, incident, worker, media_root):
+        judge = importlib.import_module("incidents.migrations.0028_attachment_preview")
+        photo = self.stored_as_picture(incident, worker, "photo.png", picture_bytes("JPEG"))
+        svg = self.stored_as_picture(incident, worker, "board.png", SVG_NAMING_URLS % b"x")
+        huge = self.stored_as_picture(incident, worker, "huge.png", huge_png())
+        gone = self.stored_as_picture(incident, worker, "gone.png", picture_bytes())
+        Path(gone.file.path).unlink()
+        text = operation_record_add(
+            incident=incident, by=worker, action="Log", files=[upload("run.log")]
+        ).attachments.get()
+
+        from django.apps import apps
+
+        judge.judge_pictures(apps, None)
+
+        for attachment in (photo, svg, huge, gone, text):
+            attachment.refresh_from_db()
+        assert photo.content_type == "image/jpeg" and photo.is_image
+        with photo.preview.open("rb") as stored, Image.open(stored) as preview:
+            assert (preview.format, preview.size) == ("JPEG", (64, 48))
+        for plain in (svg, huge, gone):
+            assert plain.content_type == "application/octet-stream"
+            assert not plain.is_image and not plain.preview
+        assert text.content_type == "text/plain"
