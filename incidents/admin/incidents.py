@@ -78,6 +78,8 @@ class ProblemGroupAdmin(LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, M
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DateTimeRangeFilter)]
     list_filter_submit = True
     search_fields = ["number", "title", "description"]
+    # Set when the group is made, never by a form: the dashboard's "open for" reads it.
+    readonly_fields = ["created_at"]
     # The incidents are the 8D's evidence, listed with the group's details.
     inlines = [ProblemGroupIncidentInline, EightDInline]
     # The group's own chat room, below its form (not on the add page).
