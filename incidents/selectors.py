@@ -1,7 +1,7 @@
 """Reads for dashboards and lists."""
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -17,6 +17,7 @@ from incidents.models import (
     OperationRecord,
     StageOwnership,
 )
+from locations.choices import IMPORT_REASON
 from locations.models import Device, Location
 
 
@@ -504,3 +505,45 @@ def department_open_stage_incidents(department_id: int) -> dict[str, int]:
         .order_by()
     )
     return {row["stage"]: row["n"] for row in rows if row["n"]}
+
+
+# --- legacy imports -----------------------------------------------------------------------------
+def incidents_worked_in_product(incidents: list[Incident]) -> set[int]:
+    """The ids of `incidents` worked on in the product since an import last wrote them (any
+    workflow step, record or edit), or opened in the product: a legacy workbook no longer speaks
+    for them."""
+    if not incidents:
+        return set()
+    ids = [incident.pk for incident in incidents]
+    worked = set(
+        IncidentEvent.objects.filter(incident_id__in=ids)
+        .exclude(action__in=(WorkflowAction.OPEN, WorkflowAction.IMPORT))
+        .values_list("incident_id", flat=True)
+    )
+    history = Incident.history.model
+    latest = (
+        history.objects.filter(id__in=ids, history_change_reason=IMPORT_REASON)
+        .values("id")
+        .annotate(last=Max("history_id"))
+        .values_list("last", flat=True)
+    )
+    tracked = [
+        "id",
+        "stage",
+        "step",
+        "assignee_id",
+        "description",
+        "problem_group_id",
+        "fail_station",
+        "fail_item",
+        "test_log_url",
+    ]
+    written = {
+        row["id"]: row for row in history.objects.filter(history_id__in=latest).values(*tracked)
+    }
+    return worked | {
+        incident.pk
+        for incident in incidents
+        if incident.pk not in written
+        or any(getattr(incident, name) != written[incident.pk][name] for name in tracked)
+    }

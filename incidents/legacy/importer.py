@@ -14,7 +14,7 @@ through the same domain functions as the screens (`incident_build`, `employee_bu
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +32,6 @@ from incidents.choices import (
     EventNote,
     Role,
     Stage,
-    WorkflowAction,
-    stage_can_reach,
 )
 from incidents.legacy.columns import (
     DEPARTMENT_SYNONYMS,
@@ -45,9 +43,15 @@ from incidents.legacy.columns import (
 from incidents.legacy.workbook import CellError, LegacyError, LegacyWorkbook, moment, text
 from incidents.models import Department, Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.models.incidents import problem_group_number_validator
-from incidents.services.people import department_add_supervisors, employee_build, roles_grant
+from incidents.services.people import (
+    department_join_refusal,
+    employee_build,
+    employee_change_refusal,
+    employees_import,
+)
 from incidents.services.workflow import (
     incident_build,
+    incident_import_refusal,
     incident_import_stage,
     opening_event_build,
 )
@@ -56,6 +60,9 @@ from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.services import device_build, location_parent_chain
 
 BATCH = 1000
+# The failure each register row brings, written on the incident the row is about (when it failed
+# is the row's registration date).
+ROW_FAILURE_FIELDS = ("fail_station", "fail_item", "test_log_url")
 # A department named in Chinese in the workbook gets that as its Chinese name too.
 CHINESE = re.compile(r"[\u3400-\u9fff]")
 PROGRESS_EVERY = 500
@@ -76,6 +83,30 @@ class SheetSummary:
 
 
 @dataclass
+class PersonChange:
+    """One change the workbook would make to a person, field by field (a role granted is one),
+    made only when the administrator confirms it for the import. `key` names it the same in
+    the check and in the import, whatever the language of the report."""
+
+    sheet: str
+    row: int
+    person: str
+    column: str
+    before: str
+    after: str
+    key: str
+    applied: bool = False
+
+    def __str__(self) -> str:
+        change = f"{self.before or '—'} → {self.after}"
+        return f"{self.sheet}!{self.row}: {self.person}: {self.column}: {change}"
+
+
+# `confirmed_people` for the command line: every change to people the run lists is made.
+ALL_LISTED = "all-listed"
+
+
+@dataclass
 class ImportReport:
     dry_run: bool
     summaries: dict[str, SheetSummary] = field(default_factory=dict)
@@ -83,6 +114,8 @@ class ImportReport:
     # Rows left alone on purpose (the product changed them since), with the reason.
     skipped: list[LegacyError] = field(default_factory=list)
     sheet_titles: dict[str, str] = field(default_factory=dict)
+    # Every change to people the workbook asks for, made or not (`applied`).
+    people_changes: list[PersonChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -99,7 +132,7 @@ class Plan:
 
     departments: list = field(default_factory=list)
     new_employees: list = field(default_factory=list)
-    changed_employees: list = field(default_factory=list)
+    changed_employees: list = field(default_factory=list)  # (employee, {field: value})
     roles: list = field(default_factory=list)  # (employee, role, department)
     new_locations: list = field(default_factory=list)
     changed_locations: list = field(default_factory=list)
@@ -113,10 +146,26 @@ class Plan:
 
 
 class LegacyImporter:
-    def __init__(self, source: str | Path | BinaryIO, *, user=None, progress=None):
+    def __init__(
+        self,
+        source: str | Path | BinaryIO,
+        *,
+        user=None,
+        progress=None,
+        confirmed_people: Collection[str] | str | None = None,
+    ):
+        """`confirmed_people`: the keys of the changes to people (PersonChange.key) the
+        administrator confirmed after the check, ALL_LISTED for every change the run lists
+        (the command line's --change-people); by default the workbook changes nobody already
+        in the product and grants no role."""
         self.source = source
         self.user = user
         self.progress: Progress = progress or (lambda kind, done, total: None)
+        if confirmed_people is None:
+            confirmed_people = ()
+        self.confirmed_people = (
+            confirmed_people if confirmed_people == ALL_LISTED else set(confirmed_people)
+        )
 
     # --- the whole run ---------------------------------------------------------------------------
     def run(self, *, dry_run: bool = False) -> ImportReport:
@@ -125,6 +174,7 @@ class LegacyImporter:
         try:
             report.errors.extend(book.errors)
             report.sheet_titles = {kind: sheet.title for kind, sheet in book.sheets.items()}
+            self.sheets = dict(book.sheets)
             if report.errors:
                 return report
             self._load_database()
@@ -152,6 +202,11 @@ class LegacyImporter:
 
     def _load_database(self) -> None:
         self.employees = {e.employee_number.upper(): e for e in Employee.objects.all()}
+        self.roles: dict[int, set[str]] = {}
+        for employee_id, role in Employee.groups.through.objects.filter(
+            group__name__in=Role.values
+        ).values_list("employee_id", "group__name"):
+            self.roles.setdefault(employee_id, set()).add(role)
         self.usernames = {e.username.lower(): e for e in self.employees.values()}
         self.locations = {
             loc.code.upper(): loc for loc in Location.objects.select_related("parent")
@@ -225,6 +280,13 @@ class LegacyImporter:
             errors.append(
                 ("role", _("unknown role '%(role)s'") % {"role": text(values.get("role"))})
             )
+        department = self._known_department(text(values.get("department")))
+        person = self.employees.get(employee_number.upper())
+        if department is not None and (person is None or person.department_id != department.pk):
+            # Created in it or moved into it: refused as the person's page refuses it.
+            refusal = department_join_refusal(department)
+            if refusal:
+                errors.append(("department", refusal))
         username = text(values.get("username")) or f"emp{employee_number}"
         owner = self.usernames.get(username.lower())
         if owner is not None and owner.employee_number.upper() != employee_number.upper():
@@ -268,10 +330,6 @@ class LegacyImporter:
 
     def _check_register(self, values, errors, seen, number) -> dict:
         serial = text(values.get("serial_number"))
-        if not serial:
-            errors.append(("serial_number", _("a serial number is needed")))
-        else:
-            self._unique(serial.upper(), seen, number, "serial_number", errors)
         stage_text = normalise(values.get("stage"))
         stage = STAGE_SYNONYMS.get(stage_text, Stage.REPORTED if not stage_text else None)
         if stage is None:
@@ -279,6 +337,30 @@ class LegacyImporter:
                 ("stage", _("unknown stage '%(stage)s'") % {"stage": text(values.get("stage"))})
             )
         opened_at = self._moment(values.get("opened_at"), "opened_at", errors)
+        if not serial:
+            errors.append(("serial_number", _("a serial number is needed")))
+        elif opened_at is not None:
+            # A device may fail again after a repair: each of its failures is a row of its own,
+            # told apart by when it was registered.
+            key = (serial.upper(), opened_at)
+            if key in seen:
+                message = _("%(key)s appears again (first on row %(row)s)")
+                errors.append(("serial_number", message % {"key": serial, "row": seen[key]}))
+            else:
+                seen[key] = number
+            if stage is not None and stage not in TERMINAL_STAGES:
+                first = seen.setdefault(("open", serial.upper()), number)
+                if first != number:
+                    errors.append(
+                        (
+                            "stage",
+                            _(
+                                "%(serial)s is open on row %(row)s too: a device has one open "
+                                "incident at a time"
+                            )
+                            % {"serial": serial, "row": first},
+                        )
+                    )
         holder, location = text(values.get("holder")), text(values.get("location"))
         if holder and not self._known_employee(holder):
             errors.append(("holder", _("no employee %(number)s") % {"number": holder}))
@@ -319,6 +401,7 @@ class LegacyImporter:
             "problem_group": group,
             "description": text(values.get("description")),
             **{name: text(values.get(name)) for name in DEVICE_DETAIL_FIELDS},
+            **{name: text(values.get(name)) for name in ROW_FAILURE_FIELDS},
         }
 
     def _check_confidential(self, serial: str, project: str, errors) -> None:
@@ -441,13 +524,19 @@ class LegacyImporter:
         sheet_title = self.report.sheet_titles.get(kind, kind)
         self.report.skipped.append(LegacyError(sheet_title, row["row"], column, message))
 
-    def _department(self, name: str) -> Department | None:
+    def _known_department(self, name: str) -> Department | None:
+        """The department the workbook names, by code, synonym or either name, if it exists."""
         if not name:
             return None
         code = DEPARTMENT_SYNONYMS.get(normalise(name))
         department = self.departments.get(code) if code else None
         department = department or self.department_names.get(normalise(name))
-        department = department or self.departments.get(name.upper()[:16])
+        return department or self.departments.get(name.upper()[:16])
+
+    def _department(self, name: str) -> Department | None:
+        if not name:
+            return None
+        department = self._known_department(name)
         if department is None:
             chinese = name if CHINESE.search(name) else ""
             department = Department(code=name.upper()[:16], name=name, name_zh=chinese)
@@ -457,6 +546,10 @@ class LegacyImporter:
         return department
 
     def _plan_employees(self, rows: list[dict]) -> None:
+        """New people come in as staff. Everything else the workbook says about people (a
+        changed name, e-mail or department, a role granted, to anyone) is listed field by field
+        and made only when confirmed for this import; the rules of the person's page
+        (`employee_change_refusal`) hold either way."""
         summary = self.report.summaries[SheetKind.EMPLOYEES]
         for row in rows:
             department = self._department(row["department"])
@@ -472,42 +565,137 @@ class LegacyImporter:
                 self.plan.new_employees.append(employee)
                 self.employees[employee.employee_number.upper()] = employee
                 summary.created += 1
+                if row["role"] != Role.STAFF:
+                    change = self._role_change(row, employee, set(), department)
+                    self._decide_people(row, employee, {}, change, department, new=True)
+                continue
+            wanted = {}
+            if row["name"] and row["name"] != employee.display_name:
+                wanted["display_name"] = row["name"]
+            if row["email"] and row["email"] != employee.email:
+                wanted["email"] = row["email"]
+            if department is not None and department != employee.department:
+                wanted["department"] = department
+            roles = self.roles.get(employee.pk, set())
+            supervised = department or employee.department
+            change = (
+                self._role_change(row, employee, roles, supervised)
+                if row["role"] not in roles
+                else None
+            )
+            if not wanted and change is None:
+                summary.unchanged += 1
+                continue
+            outcome = self._decide_people(row, employee, wanted, change, supervised, new=False)
+            summary.count(outcome)
+
+    def _field_change(self, row, employee, name: str, value) -> PersonChange:
+        column = {"display_name": "name"}.get(name, name)
+        before, after = getattr(employee, name), value
+        if name == "department":
+            key = f"{getattr(before, 'code', '')}|{value.code}"
+            before, after = (str(before) if before else ""), str(value)
+        else:
+            key = f"{before}|{after}"
+        return PersonChange(
+            sheet=self.report.sheet_titles[SheetKind.EMPLOYEES],
+            row=row["row"],
+            person=str(employee),
+            column=self.sheets[SheetKind.EMPLOYEES].column_name(column),
+            before=before,
+            after=after,
+            key=f"{employee.employee_number.upper()}|{name}|{key}",
+        )
+
+    def _role_change(self, row, employee, roles: set[str], supervised) -> PersonChange:
+        role = Role(row["role"])
+
+        def names(values) -> str:
+            return ", ".join(str(Role(value).label) for value in sorted(values))
+
+        after = names(roles | {role})
+        if role == Role.SUPERVISOR and supervised is not None:
+            after = _("%(roles)s (supervises %(department)s)") % {
+                "roles": after,
+                "department": supervised,
+            }
+        code = supervised.code if role == Role.SUPERVISOR and supervised is not None else ""
+        return PersonChange(
+            sheet=self.report.sheet_titles[SheetKind.EMPLOYEES],
+            row=row["row"],
+            person=str(employee),
+            column=self.sheets[SheetKind.EMPLOYEES].column_name("role"),
+            before=names(roles),
+            after=after,
+            key=f"{employee.employee_number.upper()}|role|+{role}|{code}",
+        )
+
+    def _confirmed(self, change: PersonChange) -> bool:
+        return self.confirmed_people == ALL_LISTED or change.key in self.confirmed_people
+
+    def _decide_people(self, row, employee, wanted: dict, role_change, supervised, *, new: bool):
+        """List the changes to one person and plan those confirmed; the outcome of the row."""
+        changes = {
+            name: self._field_change(row, employee, name, value) for name, value in wanted.items()
+        }
+        listed = [*changes.values(), *([role_change] if role_change else [])]
+        self.report.people_changes.extend(listed)
+        sheet = self.sheets[SheetKind.EMPLOYEES]
+        refusal = None if new else employee_change_refusal(employee=employee, by=self.user)
+        if refusal:
+            self._skip(SheetKind.EMPLOYEES, row, sheet.column_name("employee_number"), refusal)
+            return "skipped"
+        if "department" in wanted:
+            refusal = employee_change_refusal(
+                employee=employee, by=self.user, department=wanted["department"]
+            )
+            if refusal:
+                self._skip(SheetKind.EMPLOYEES, row, changes["department"].column, refusal)
+                listed.remove(changes.pop("department"))
+                del wanted["department"]
+        if not self.confirmed_people:
+            if listed:
+                self._skip(
+                    SheetKind.EMPLOYEES,
+                    row,
+                    listed[0].column,
+                    self._unconfirmed(employee, role_change, new),
+                )
+            return "created" if new else "skipped"
+        for change in listed:
+            if self._confirmed(change):
+                change.applied = True
             else:
-                # An empty cell leaves the value as it is.
-                wanted = {
-                    "display_name": row["name"] or employee.display_name,
-                    "email": row["email"] or employee.email,
-                    "department": department or employee.department,
-                }
-                if wanted["department"] != employee.department:
-                    left = selectors.assignments_left_behind(
-                        employee, getattr(wanted["department"], "pk", None)
+                self._skip(
+                    SheetKind.EMPLOYEES,
+                    row,
+                    change.column,
+                    _(
+                        "%(change)s was not among the changes confirmed for this import (the "
+                        "person or the workbook changed since the check)"
                     )
-                    if left:
-                        # Only the product hands open incidents over (the person's page).
-                        self._skip(
-                            SheetKind.EMPLOYEES,
-                            row,
-                            "department",
-                            _(
-                                "%(person)s keeps their department: their open incidents "
-                                "(%(incidents)s) would be left behind; change it on their "
-                                "page in the product, which hands the work over"
-                            )
-                            % {
-                                "person": employee,
-                                "incidents": ", ".join(f"#{i.pk}" for i in left),
-                            },
-                        )
-                        wanted["department"] = employee.department
-                if any(getattr(employee, k) != v for k, v in wanted.items()):
-                    for key, value in wanted.items():
-                        setattr(employee, key, value)
-                    self.plan.changed_employees.append(employee)
-                    summary.updated += 1
-                else:
-                    summary.unchanged += 1
-            self.plan.roles.append((employee, row["role"], department))
+                    % {"change": f"{change.before or '—'} → {change.after}"},
+                )
+        applied = {name: wanted[name] for name, change in changes.items() if change.applied}
+        if applied:
+            self.plan.changed_employees.append((employee, applied))
+        if role_change is not None and role_change.applied:
+            self.plan.roles.append((employee, row["role"], supervised))
+        if new:
+            return "created"
+        return "updated" if applied or (role_change and role_change.applied) else "skipped"
+
+    @staticmethod
+    def _unconfirmed(employee, role_change, new: bool) -> str:
+        if new:
+            return _(
+                "%(person)s comes in as staff: the workbook grants a role (%(roles)s) only when "
+                "it is confirmed for this import"
+            ) % {"person": employee, "roles": role_change.after}
+        return _(
+            "%(person)s is already in the product: the workbook changes nobody there (nor their "
+            "roles) unless the changes listed for them are confirmed for this import"
+        ) % {"person": employee}
 
     def _plan_locations(self, rows: list[dict]) -> None:
         summary = self.report.summaries[SheetKind.LOCATIONS]
@@ -568,35 +756,6 @@ class LegacyImporter:
             or any(getattr(device, name) != written[device.pk][name] for name in tracked)
         }
 
-    def _product_changed_incidents(self, incidents: list[Incident]) -> set[int]:
-        """Incidents worked on in the product since an import last wrote them (any workflow
-        step, record or edit), or opened in the product."""
-        if not incidents:
-            return set()
-        ids = [incident.pk for incident in incidents]
-        worked = set(
-            IncidentEvent.objects.filter(incident_id__in=ids)
-            .exclude(action__in=(WorkflowAction.OPEN, WorkflowAction.IMPORT))
-            .values_list("incident_id", flat=True)
-        )
-        history = Incident.history.model
-        latest = (
-            history.objects.filter(id__in=ids, history_change_reason=IMPORT_REASON)
-            .values("id")
-            .annotate(last=Max("history_id"))
-            .values_list("last", flat=True)
-        )
-        tracked = ["id", "stage", "step", "assignee_id", "description", "problem_group_id"]
-        written = {
-            row["id"]: row for row in history.objects.filter(history_id__in=latest).values(*tracked)
-        }
-        return worked | {
-            incident.pk
-            for incident in incidents
-            if incident.pk not in written
-            or any(getattr(incident, name) != written[incident.pk][name] for name in tracked)
-        }
-
     def _plan_register(self, rows: list[dict]) -> None:
         summary = self.report.summaries[SheetKind.REGISTER]
         missing_groups = {
@@ -609,28 +768,36 @@ class LegacyImporter:
             self.plan.groups.append(group)
             self.groups[number.upper()] = group
 
-        existing = [
-            self.devices[row["serial_number"].upper()]
-            for row in rows
-            if row["serial_number"].upper() in self.devices
-        ]
+        existing = list(
+            {
+                row["serial_number"].upper(): self.devices[row["serial_number"].upper()]
+                for row in rows
+                if row["serial_number"].upper() in self.devices
+            }.values()
+        )
         changed_in_product = self._product_changed_devices(existing)
-        outcomes = []
-        for row in rows:
-            wanted = {name: row[name] for name in DEVICE_DETAIL_FIELDS if row[name]}
-            if row["location"]:
-                wanted["location"] = self.locations[row["location"].upper()]
-            if row["holder"]:
-                wanted["holder"] = self.employees[row["holder"].upper()]
-            device = self.devices.get(row["serial_number"].upper())
+        # A device on several rows (it failed again after a repair) is what its newest row says,
+        # an empty cell keeping what an older row said; that row carries the device's outcome.
+        rows_of_device: dict[str, list[int]] = {}
+        for index, row in enumerate(rows):
+            rows_of_device.setdefault(row["serial_number"].upper(), []).append(index)
+        outcomes = ["unchanged"] * len(rows)
+        for serial, indexes in rows_of_device.items():
+            indexes.sort(key=lambda index: rows[index]["opened_at"])
+            index = indexes[-1]
+            row, first = rows[index], rows[indexes[0]]
+            wanted = {}
+            for each in indexes:
+                wanted.update(self._device_wanted(rows[each]))
+            device = self.devices.get(serial)
             if device is None:
                 device = device_build(
-                    serial_number=row["serial_number"], created_at=row["opened_at"], **wanted
+                    serial_number=row["serial_number"], created_at=first["opened_at"], **wanted
                 )
-                self._stamp(device, row["opened_at"])
+                self._stamp(device, first["opened_at"])
                 self.plan.new_devices.append(device)
-                self.devices[device.serial_number.upper()] = device
-                outcomes.append("created")
+                self.devices[serial] = device
+                outcomes[index] = "created"
             elif any(getattr(device, key) != value for key, value in wanted.items()):
                 if device.pk in changed_in_product:
                     self._skip(
@@ -643,15 +810,13 @@ class LegacyImporter:
                         )
                         % {"serial": device.serial_number},
                     )
-                    outcomes.append("skipped")
+                    outcomes[index] = "skipped"
                     continue
                 for key, value in wanted.items():
                     setattr(device, key, value)
                 self._stamp(device, None)
                 self.plan.changed_devices.append(device)
-                outcomes.append("updated")
-            else:
-                outcomes.append("unchanged")
+                outcomes[index] = "updated"
 
         matched = {
             (incident.device_id, incident.opened_at): incident
@@ -659,7 +824,7 @@ class LegacyImporter:
                 device__in=[d for d in existing if d.pk is not None]
             ).select_related("problem_group")
         }
-        changed_in_product = self._product_changed_incidents(list(matched.values()))
+        changed_in_product = selectors.incidents_worked_in_product(list(matched.values()))
         for index, row in enumerate(rows):
             device = self.devices[row["serial_number"].upper()]
             group = self.groups.get(row["problem_group"].upper()) if row["problem_group"] else None
@@ -672,6 +837,8 @@ class LegacyImporter:
                     description=row["description"],
                     opened_at=row["opened_at"],
                     stage=row["stage"],
+                    failed_at=row["opened_at"],
+                    **{name: row[name] for name in ROW_FAILURE_FIELDS},
                 )
                 self._stamp(incident, row["opened_at"])
                 self.plan.new_incidents.append(incident)
@@ -687,9 +854,10 @@ class LegacyImporter:
             if group is not None and incident.problem_group != group:
                 incident.problem_group = group
                 changed.append("problem_group")
-            if row["description"] and incident.description != row["description"]:
-                incident.description = row["description"]
-                changed.append("description")
+            for name in ("description", *ROW_FAILURE_FIELDS):
+                if row[name] and getattr(incident, name) != row[name]:
+                    setattr(incident, name, row[name])
+                    changed.append(name)
             if changed:
                 self._stamp(incident, None)
                 self.plan.changed_incidents.append((incident, changed))
@@ -700,42 +868,33 @@ class LegacyImporter:
         for outcome in outcomes:
             summary.count(outcome)
 
+    def _device_wanted(self, row: dict) -> dict:
+        """What a register row says the device is and where it is (an empty cell: nothing)."""
+        wanted = {name: row[name] for name in DEVICE_DETAIL_FIELDS if row[name]}
+        if row["location"]:
+            wanted["location"] = self.locations[row["location"].upper()]
+        if row["holder"]:
+            wanted["holder"] = self.employees[row["holder"].upper()]
+        return wanted
+
     def _incident_refusal(self, incident, row, group, changed_in_product) -> str | None:
         """Why the workbook may not change this incident any more; None when it may (or when
         it would change nothing)."""
         differs = (
             incident.stage != row["stage"]
             or (group is not None and incident.problem_group != group)
-            or (row["description"] and incident.description != row["description"])
+            or any(
+                row[name] and getattr(incident, name) != row[name]
+                for name in ("description", *ROW_FAILURE_FIELDS)
+            )
         )
         if not differs:
             return None
-        context = {
-            "id": incident.pk,
-            "stage": incident.get_stage_display(),
-            "wanted": Stage(row["stage"]).label,
-        }
-        if incident.pk in changed_in_product:
-            return (
-                _(
-                    "incident #%(id)s was worked on in the product since it was imported (it is "
-                    "%(stage)s); the workbook no longer changes it"
-                )
-                % context
-            )
-        if incident.stage in TERMINAL_STAGES and incident.stage != row["stage"]:
-            return _("incident #%(id)s is closed (%(stage)s); the workbook cannot reopen it") % (
-                context
-            )
-        if incident.stage != row["stage"] and not stage_can_reach(incident.stage, row["stage"]):
-            return (
-                _(
-                    "incident #%(id)s is already %(stage)s; the workbook's %(wanted)s would move "
-                    "it backwards"
-                )
-                % context
-            )
-        return None
+        return incident_import_refusal(
+            incident=incident,
+            stage=row["stage"],
+            worked_in_product=incident.pk in changed_in_product,
+        )
 
     def _plan_trail(self, rows: list[dict]) -> None:
         """Each trail row becomes a back-dated entry of the device's history: the legacy date,
@@ -775,19 +934,13 @@ class LegacyImporter:
     # --- writing: the plan, in one transaction -------------------------------------------------
     def _apply_employees(self) -> None:
         plan = self.plan
-        Department.objects.bulk_create(plan.departments)
-        audit.record_created(plan.departments)
-        Employee.objects.bulk_create(plan.new_employees, batch_size=BATCH)
-        Employee.objects.bulk_update(
-            plan.changed_employees, ["display_name", "email", "department"], batch_size=BATCH
+        employees_import(
+            departments=plan.departments,
+            created=plan.new_employees,
+            changed=plan.changed_employees,
+            grants=plan.roles,
+            by=self.user,
         )
-        roles_grant(grants=[(employee, role) for employee, role, _dept in plan.roles])
-        supervisors: dict[int, tuple[Department, list]] = {}
-        for employee, role, department in plan.roles:
-            if role == Role.SUPERVISOR and department is not None:
-                supervisors.setdefault(department.pk, (department, []))[1].append(employee)
-        for department, people in supervisors.values():
-            department_add_supervisors(department=department, supervisors=people)
 
     def _apply_locations(self) -> None:
         plan = self.plan

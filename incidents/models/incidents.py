@@ -3,7 +3,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import (
+    RETURN_VALUE,
+    ConcurrentTransitionMixin,
+    FSMField,
+    TransitionNotAllowed,
+    transition,
+)
 from simple_history.models import HistoricalRecords
 
 from incidents import rules
@@ -15,6 +21,7 @@ from incidents.choices import (
     Stage,
     Step,
     Verdict,
+    stage_can_reach,
 )
 from locations.fields import CodeField
 
@@ -276,9 +283,18 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     def cancel(self) -> None:
         self._enter_stage(Stage.CANCELLED)
 
-    @transition(field=stage, source="*", target=RETURN_VALUE(*Stage.values))
+    @transition(
+        field=stage, source=OPEN_STAGES, target=RETURN_VALUE(*Stage.values), conditions=[_is_open]
+    )
     def import_stage(self, *, stage: Stage) -> Stage:
-        """A newer legacy workbook moved the incident on; the import follows it."""
+        """A newer legacy workbook moved the incident on; the import follows it. Only forwards,
+        along the workflow: never back, and a closed incident is never reopened (its source)."""
+        if not stage_can_reach(self.stage, stage):
+            raise TransitionNotAllowed(
+                f"a legacy stage move goes forwards only: {self.stage} cannot become {stage}",
+                object=self,
+                method=self.import_stage,
+            )
         self._enter_stage(stage)
         return stage
 

@@ -158,6 +158,101 @@ def employee_update(*, employee: Employee, by: Employee, **changes) -> Employee:
     return employee
 
 
+# Passed as `department` to `employee_change_refusal` when the department stays as it is.
+KEEP = object()
+
+
+def department_join_refusal(department: Department | None) -> str | None:
+    """Why nobody may join `department` (created in it or moved into it): it is inactive. None
+    when they may, or for no department."""
+    if department is not None and department.pk and not department.is_active:
+        return _inactive_department(department)
+    return None
+
+
+def employee_change_refusal(
+    *, employee: Employee, by: Employee | None, department=KEEP
+) -> str | None:
+    """Why `by` may not change `employee` (their name, e-mail, roles, and their department when
+    `department` is given), in the words of the person's page; None when they may. `by` None is
+    the command line, which administrators run. The rules of `employee_update` and
+    `employee_move`: only a superuser changes a superuser, nobody joins an inactive department,
+    and a move that would leave open assignments behind is refused (only the person's page,
+    which asks to whom, hands them over)."""
+    if by is not None and employee.is_superuser and not by.is_superuser:
+        return _("Only a superuser can change %(person)s, a superuser.") % {"person": employee}
+    if department is KEEP:
+        return None
+    if employee.pk and employee.department_id == (department.pk if department else None):
+        return None
+    try:
+        employee_move_check(employee=employee, department=department, by=by)
+    except WorkflowError as error:
+        return error.message
+    return None
+
+
+IMPORTABLE_PERSON_FIELDS = ("display_name", "email", "department")
+
+
+@transaction.atomic
+def employees_import(
+    *,
+    departments: list[Department] = (),
+    created: list[Employee] = (),
+    changed: list[tuple[Employee, dict]] = (),
+    grants: list[tuple[Employee, Role, Department | None]] = (),
+    by: Employee | None,
+) -> None:
+    """Bring people in from a workbook in bulk (the legacy import), by the rules of the person's
+    page: new departments; new people (built with `employee_build`, staff, in an active
+    department or none); changes of name, e-mail and department, each as
+    `employee_change_refusal` allows; roles granted (a supervisor supervises the department
+    given). Any of it that breaks a rule refuses the whole (WorkflowError): the caller works out
+    beforehand what it may do, lists the rest, and leaves it out."""
+    for employee in created:
+        if employee.pk is not None or employee.is_superuser:
+            raise ValueError("employees_import creates new people built by employee_build")
+        refusal = department_join_refusal(employee.department)
+        if refusal:
+            raise WorkflowError(refusal)
+    for employee, changes in changed:
+        unknown = set(changes) - set(IMPORTABLE_PERSON_FIELDS)
+        if unknown:
+            raise ValueError(f"not changed by an import: {sorted(unknown)}")
+        refusal = employee_change_refusal(
+            employee=employee, by=by, department=changes.get("department", KEEP)
+        ) or department_join_refusal(changes.get("department"))
+        if refusal:
+            raise WorkflowError(refusal)
+    for employee, _role, department in grants:
+        refusal = employee_change_refusal(employee=employee, by=by)
+        if refusal or (refusal := department_join_refusal(department)):
+            raise WorkflowError(refusal)
+    Department.objects.bulk_create(departments)
+    audit.record_created(departments)
+    Employee.objects.bulk_create(created, batch_size=1000)
+    by_fields: dict[tuple[str, ...], list[Employee]] = {}
+    for employee, changes in changed:
+        for name, value in changes.items():
+            setattr(employee, name, value)
+        by_fields.setdefault(tuple(sorted(changes)), []).append(employee)
+    for names, people in by_fields.items():
+        Employee.objects.bulk_update(people, list(names), batch_size=1000)
+    roles_grant(
+        grants=[
+            *((employee, Role.STAFF) for employee in created),
+            *((employee, role) for employee, role, _department in grants),
+        ]
+    )
+    supervisors: dict[int, tuple[Department, list]] = {}
+    for employee, role, department in grants:
+        if role == Role.SUPERVISOR and department is not None:
+            supervisors.setdefault(department.pk, (department, []))[1].append(employee)
+    for department, people in supervisors.values():
+        department_add_supervisors(department=department, supervisors=people)
+
+
 def roles_grant(*, grants: list[tuple[Employee, Role]]) -> None:
     """Give each person a role, keeping the roles they have (bulk: imports); the roles given
     are kept in the audit trail of configuration as a page's would be."""

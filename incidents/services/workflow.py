@@ -12,8 +12,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
-from incidents import reasons, rules
-from incidents.choices import TERMINAL_STAGES, EventNote, Stage, Step, WorkflowAction
+from incidents import reasons, rules, selectors
+from incidents.choices import (
+    TERMINAL_STAGES,
+    EventNote,
+    Stage,
+    Step,
+    WorkflowAction,
+    stage_can_reach,
+)
 from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
@@ -458,12 +465,56 @@ def incident_open(
     return incident
 
 
+def incident_import_refusal(
+    *, incident: Incident, stage: Stage | None, worked_in_product: bool
+) -> str | None:
+    """Why a legacy workbook may no longer change the incident (move it to `stage`, or with
+    None change its details); None when it may. After cut-over the product is the source of
+    truth: a workbook never overrides work done in the product, never reopens a closed
+    incident and never moves one backwards."""
+    context = {"id": incident.pk, "stage": incident.get_stage_display()}
+    if worked_in_product:
+        return (
+            _(
+                "incident #%(id)s was worked on in the product since it was imported (it is "
+                "%(stage)s); the workbook no longer changes it"
+            )
+            % context
+        )
+    if stage is None or stage == incident.stage:
+        return None
+    context["wanted"] = Stage(stage).label
+    if incident.stage in TERMINAL_STAGES:
+        return _("incident #%(id)s is closed (%(stage)s); the workbook cannot reopen it") % (
+            context
+        )
+    if not stage_can_reach(incident.stage, stage):
+        return (
+            _(
+                "incident #%(id)s is already %(stage)s; the workbook's %(wanted)s would move "
+                "it backwards"
+            )
+            % context
+        )
+    return None
+
+
 @transaction.atomic
 def incident_import_stage(*, incident: Incident, stage: Stage, by: Employee | None) -> Incident:
-    """Follow a newer legacy workbook that has the incident in another stage, on the timeline."""
+    """Follow a newer legacy workbook that has the incident in another stage, on the timeline.
+    Refused (WorkflowError) as `incident_import_refusal` says, whoever calls it."""
     incident = lock_incident(incident)
+    worked = incident.pk in selectors.incidents_worked_in_product([incident])
+    refusal = incident_import_refusal(incident=incident, stage=stage, worked_in_product=worked)
+    if refusal:
+        raise WorkflowError(refusal)
+    if incident.stage == stage:
+        return incident
     before = (incident.stage, incident.step)
-    incident.import_stage(stage=Stage(stage))
+    try:
+        incident.import_stage(stage=Stage(stage))
+    except TransitionNotAllowed as error:
+        raise WorkflowError(str(error)) from error
     incident._history_user = by
     incident._change_reason = IMPORT_REASON
     incident.save()

@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from incidents.choices import Role, Stage, Verdict, WorkflowAction
-from incidents.legacy.importer import LegacyImporter
+from incidents.legacy.importer import ALL_LISTED, LegacyImporter
 from incidents.models import Department, Employee, Incident
 from incidents.services import (
     analysis_result_add,
@@ -37,7 +37,9 @@ def run(path, dry_run=False):
 
 
 def imported(tmp_path, name="first.xlsx", **rows) -> Incident:
-    report = run(make_workbook(tmp_path / name, **rows))
+    """The first import, its changes to people (the roles it grants) confirmed."""
+    path = make_workbook(tmp_path / name, **rows)
+    report = LegacyImporter(path, confirmed_people=ALL_LISTED).run()
     assert report.ok, report.errors
     return Incident.objects.get()
 
@@ -135,13 +137,13 @@ class EmptyCellsAndHistoryTests:
         history_before = device.history.count()
         row = list(register_row("SN1", holder="", location=""))
         row[2] = ""  # project
-        row[7] = "WIFI_TX"  # fail item
+        row[3] = "DVT1"  # hardware version
 
         report = run(make_workbook(tmp_path / "second.xlsx", register=[tuple(row)]))
 
         assert report.ok, report.errors
         device.refresh_from_db()
-        assert (device.project, device.fail_item) == ("Falcon", "WIFI_TX")
+        assert (device.project, device.hardware_version) == ("Falcon", "DVT1")
         assert device.location.code == "L-1"
         assert device.holder.employee_number == "20001"
         assert device.history.count() == history_before + 1
@@ -167,7 +169,9 @@ class AdministratorsAreARoleTests:
         )
         import tests.incidents.test_legacy_import as module
 
-        run(module.make_workbook(tmp_path / "admins.xlsx"))
+        LegacyImporter(
+            module.make_workbook(tmp_path / "admins.xlsx"), confirmed_people=ALL_LISTED
+        ).run()
 
         person = Employee.objects.get(employee_number="20009")
         assert not person.is_superuser

@@ -1,0 +1,346 @@
+"""A legacy workbook never silently rewrites people: a change to someone already in the product
+(name, e-mail, department) and any role are listed field by field and made only once confirmed
+for that import, by the rules of the person's page. Also the guard of the legacy stage move, and
+the failure each register row brings to its own incident."""
+
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.utils import timezone
+from django_fsm import TransitionNotAllowed
+
+from incidents.choices import Stage, Verdict
+from incidents.legacy.columns import SheetKind, headers
+from incidents.legacy.importer import ALL_LISTED, LegacyImporter
+from incidents.models import Department, Employee, Incident
+from incidents.services import WorkflowError, employee_create
+from incidents.services.workflow import incident_import_stage
+from locations.models import Device
+from tests.factories import AdminFactory, SuperuserFactory
+from tests.incidents.test_legacy_import import (
+    LOCATIONS,
+    REGISTER_HEADER,
+    TRAIL_HEADER,
+    register_row,
+    table_counts,
+)
+from tests.incidents.test_legacy_reimport import imported, walk_fae_retest
+
+pytestmark = pytest.mark.django_db
+
+EMPLOYEE_HEADER = tuple(headers(SheetKind.EMPLOYEES))
+
+
+def workbook(path: Path, employees=(), register=()) -> Path:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in (
+        ("员工", [EMPLOYEE_HEADER, *employees]),
+        ("位置", LOCATIONS),
+        ("异常设备登记", [REGISTER_HEADER, *register]),
+        ("位置变更记录", [TRAIL_HEADER]),
+    ):
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(list(row))
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def product_people():
+    """People set up in the product before the legacy workbook comes in."""
+    qa = Department.objects.create(code="QA", name="Quality")
+    fae = Department.objects.get(code="FAE")
+    person = employee_create(
+        employee_number="20001", username="zhang", display_name="Zhang San", department=qa
+    )
+    return person, qa, fae
+
+
+# The workbook renames 20001, moves them to FAE and makes them its supervisor; 20002 is new.
+ROWS = [
+    ("20001", "张三", "san.20001", "", "FAE", "主管"),
+    ("20002", "李四", "si.20002", "", "QA", "员工"),
+]
+
+
+def state(person: Employee) -> tuple:
+    person.refresh_from_db()
+    roles = sorted(person.groups.values_list("name", flat=True))
+    return person.display_name, person.department.code, roles
+
+
+class ProductPeopleAreLeftAloneTests:
+    def test_by_default_nobody_changes_and_each_change_is_listed_with_the_reason(
+        self, tmp_path, product_people
+    ):
+        person, _qa, fae = product_people
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS)
+
+        check = LegacyImporter(path).run(dry_run=True)
+        report = LegacyImporter(path).run()
+
+        assert report.ok, [str(e) for e in report.errors]
+        assert state(person) == ("Zhang San", "QA", ["staff"])
+        assert person not in fae.supervisors.all()
+        listed = [str(change) for change in check.people_changes]
+        assert listed == [
+            "员工!2: Zhang San (20001): 姓名: Zhang San → 张三",
+            "员工!2: Zhang San (20001): 部门: Quality (QA) → FAE",
+            "员工!2: Zhang San (20001): 角色: Staff → Staff, Supervisor (supervises FAE)",
+        ]
+        assert [str(change) for change in report.people_changes] == listed
+        assert not any(change.applied for change in report.people_changes)
+        skipped = [str(line) for line in report.skipped]
+        assert skipped == [
+            "员工!2: 姓名: Zhang San (20001) is already in the product: the workbook changes "
+            "nobody there (nor their roles) unless the changes listed for them are confirmed "
+            "for this import"
+        ]
+        summary = report.summaries["employees"]
+        assert (summary.created, summary.updated, summary.skipped) == (1, 0, 1)
+        # The new person came in, as staff.
+        assert state(Employee.objects.get(employee_number="20002")) == ("李四", "QA", ["staff"])
+
+    def test_confirmed_the_listed_changes_are_made(self, tmp_path, product_people):
+        person, _qa, fae = product_people
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS)
+        check = LegacyImporter(path).run(dry_run=True)
+
+        report = LegacyImporter(
+            path, confirmed_people=[change.key for change in check.people_changes]
+        ).run()
+
+        assert report.ok
+        assert not report.skipped
+        assert all(change.applied for change in report.people_changes)
+        assert state(person) == ("张三", "FAE", ["staff", "supervisor"])
+        assert person in fae.supervisors.all()
+        assert report.summaries["employees"].updated == 1
+
+    def test_only_the_changes_confirmed_are_made(self, tmp_path, product_people):
+        person, _qa, fae = product_people
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS)
+        check = LegacyImporter(path).run(dry_run=True)
+        name_change = next(c for c in check.people_changes if c.column == "姓名")
+
+        report = LegacyImporter(path, confirmed_people=[name_change.key]).run()
+
+        assert state(person) == ("张三", "QA", ["staff"])
+        assert person not in fae.supervisors.all()
+        assert [c.column for c in report.people_changes if c.applied] == ["姓名"]
+        assert len(report.skipped) == 2
+        assert all("not among the changes confirmed" in str(line) for line in report.skipped)
+
+    def test_a_change_made_in_the_product_after_the_check_is_not_made(
+        self, tmp_path, product_people
+    ):
+        person, _qa, _fae = product_people
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS)
+        check = LegacyImporter(path).run(dry_run=True)
+        Employee.objects.filter(pk=person.pk).update(display_name="Zhang San Jr")
+
+        LegacyImporter(path, confirmed_people=[c.key for c in check.people_changes]).run()
+
+        person.refresh_from_db()
+        assert person.display_name == "Zhang San Jr"
+
+    def test_roles_are_not_granted_without_confirmation(self, tmp_path):
+        rows = [("20003", "王五", "", "", "FAE", "主管"), ("20004", "赵六", "", "", "", "管理员")]
+        path = workbook(tmp_path / "w.xlsx", employees=rows)
+
+        report = LegacyImporter(path).run()
+
+        lead = Employee.objects.get(employee_number="20003")
+        admin = Employee.objects.get(employee_number="20004")
+        assert sorted(lead.groups.values_list("name", flat=True)) == ["staff"]
+        assert sorted(admin.groups.values_list("name", flat=True)) == ["staff"]
+        assert not Department.objects.get(code="FAE").supervisors.exists()
+        assert not admin.has_perm("incidents.change_department")
+        assert [str(c) for c in report.people_changes] == [
+            "员工!2: 王五 (20003): 角色: — → Supervisor (supervises FAE)",
+            "员工!3: 赵六 (20004): 角色: — → Administrator",
+        ]
+        assert all("comes in as staff" in str(line) for line in report.skipped)
+        # A second import of the same workbook grants nothing either, and says so again.
+        again = LegacyImporter(path).run()
+        assert sorted(lead.groups.values_list("name", flat=True)) == ["staff"]
+        assert len(again.skipped) == 2
+
+
+class SuperusersTests:
+    def test_someone_who_is_not_a_superuser_never_changes_a_superuser(self, tmp_path):
+        root = SuperuserFactory(employee_number="20001", display_name="Root")
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS)
+
+        report = LegacyImporter(path, user=AdminFactory(), confirmed_people=ALL_LISTED).run()
+
+        assert report.ok
+        root.refresh_from_db()
+        assert (root.display_name, root.department) == ("Root", None)
+        assert not root.groups.exists()
+        assert any(
+            str(line).startswith("员工!2: 工号: Only a superuser can change Root (20001)")
+            for line in report.skipped
+        )
+        assert not any(change.applied for change in report.people_changes if "20001" in change.key)
+
+    def test_a_superuser_may_change_a_superuser_once_confirmed(self, tmp_path):
+        root = SuperuserFactory(employee_number="20001", display_name="Root")
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS)
+
+        LegacyImporter(path, user=SuperuserFactory(), confirmed_people=ALL_LISTED).run()
+
+        root.refresh_from_db()
+        assert (root.display_name, root.department.code) == ("张三", "FAE")
+
+
+class InactiveDepartmentTests:
+    @pytest.mark.parametrize("confirmed", [None, ALL_LISTED], ids=["default", "confirmed"])
+    def test_nobody_is_moved_into_an_inactive_department(self, tmp_path, product_people, confirmed):
+        person, _qa, _fae = product_people
+        Department.objects.create(code="OLD", name="Old lab", is_active=False)
+        rows = [("20001", "张三", "", "", "OLD", "员工"), ("20002", "李四", "", "", "QA", "员工")]
+        path = workbook(tmp_path / "w.xlsx", employees=rows, register=[register_row("SN1")])
+        before = table_counts()
+
+        report = LegacyImporter(path, confirmed_people=confirmed).run()
+
+        assert not report.ok
+        assert [str(error) for error in report.errors] == [
+            "员工!2: 部门: Old lab (OLD) is inactive: reactivate it on its page or choose "
+            "another department."
+        ]
+        assert table_counts() == before
+        assert state(person) == ("Zhang San", "QA", ["staff"])
+
+    def test_nobody_new_comes_into_an_inactive_department(self, tmp_path):
+        Department.objects.create(code="OLD", name="Old lab", is_active=False)
+        rows = [("20002", "李四", "", "", "Old lab", "员工")]
+        before = table_counts()
+
+        report = LegacyImporter(workbook(tmp_path / "w.xlsx", employees=rows)).run()
+
+        assert [str(error) for error in report.errors] == [
+            "员工!2: 部门: Old lab (OLD) is inactive: reactivate it on its page or choose "
+            "another department."
+        ]
+        assert table_counts() == before
+
+
+class ImportStageGuardTests:
+    """The guard sits on the stage move itself: whoever calls it, it goes forwards only, never
+    reopens and never overrides work done in the product."""
+
+    def test_the_service_refuses_to_move_an_incident_backwards(self, tmp_path):
+        incident = imported(tmp_path, register=[register_row("SN1", stage="X-ray")])
+
+        with pytest.raises(WorkflowError, match="would move it backwards"):
+            incident_import_stage(incident=incident, stage=Stage.FAE_RETEST, by=None)
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.XRAY
+
+    def test_the_service_refuses_to_reopen_a_closed_incident(self, tmp_path):
+        incident = imported(tmp_path, register=[register_row("SN1", stage="已回产线")])
+
+        with pytest.raises(WorkflowError, match="cannot reopen it"):
+            incident_import_stage(incident=incident, stage=Stage.FINAL_RETEST, by=None)
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.RETURNED
+
+    def test_the_service_refuses_to_override_work_done_in_the_product(self, tmp_path):
+        incident = imported(tmp_path, register=[register_row("SN1")])
+        walk_fae_retest(incident, Verdict.FAIL)  # now in X-ray, by the product's workflow
+
+        with pytest.raises(WorkflowError, match="worked on in the product"):
+            incident_import_stage(incident=incident, stage=Stage.EE_ANALYSIS, by=None)
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.XRAY
+
+    def test_the_service_still_moves_an_untouched_incident_forwards(self, tmp_path):
+        incident = imported(tmp_path, register=[register_row("SN1")])
+
+        incident_import_stage(incident=incident, stage=Stage.XRAY, by=None)
+
+        incident.refresh_from_db()
+        assert incident.stage == Stage.XRAY
+
+    def test_the_transition_itself_goes_forwards_only(self, tmp_path):
+        incident = imported(tmp_path, register=[register_row("SN1", stage="X-ray")])
+        LegacyImporter(
+            workbook(tmp_path / "closed.xlsx", register=[register_row("SN2", "报废")])
+        ).run()
+        closed = Incident.objects.get(device__serial_number="SN2")
+
+        with pytest.raises(TransitionNotAllowed):
+            incident.import_stage(stage=Stage.REPORTED)
+        with pytest.raises(TransitionNotAllowed):
+            closed.import_stage(stage=Stage.XRAY)
+        assert (incident.stage, closed.stage) == (Stage.XRAY, Stage.SCRAPPED)
+
+
+def failure_row(serial, opened, stage, station, item, link):
+    row = list(register_row(serial, stage=stage, opened=opened))
+    row[6], row[7], row[8] = station, item, link
+    return tuple(row)
+
+
+class EachRowBringsItsFailureTests:
+    ROWS = [
+        failure_row("SN1", "2025-01-06", "已回产线", "RF", "BT_RSSI", "//logs/a"),
+        failure_row("SN1", "2025-03-04 10:22", "FAE复测", "RF-OTA", "WIFI_TX_POWER_LOW", "//b"),
+    ]
+
+    def test_two_failures_of_one_device_are_two_incidents_each_with_its_own(self, tmp_path):
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS[:1], register=self.ROWS)
+
+        report = LegacyImporter(path).run()
+
+        assert report.ok, [str(e) for e in report.errors]
+        device = Device.objects.get(serial_number="SN1")
+        failures = list(
+            Incident.objects.filter(device=device)
+            .order_by("opened_at")
+            .values_list("fail_station", "fail_item", "test_log_url", "failed_at", "stage")
+        )
+        assert failures == [
+            ("RF", "BT_RSSI", "//logs/a", at(2025, 1, 6), Stage.RETURNED),
+            ("RF-OTA", "WIFI_TX_POWER_LOW", "//b", at(2025, 3, 4, 10, 22), Stage.FAE_RETEST),
+        ]
+        assert not hasattr(device, "fail_item")
+        assert report.summaries["register"].created == 2
+
+    def test_a_second_import_of_the_same_rows_adds_no_incident(self, tmp_path):
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS[:1], register=self.ROWS)
+        LegacyImporter(path).run()
+
+        report = LegacyImporter(path).run()
+
+        assert Incident.objects.count() == 2
+        assert report.summaries["register"].created == 0
+        assert report.summaries["register"].unchanged == 2
+
+    def test_two_open_rows_of_one_device_are_refused(self, tmp_path):
+        rows = [
+            failure_row("SN1", "2025-01-06", "FAE复测", "RF", "BT_RSSI", ""),
+            failure_row("SN1", "2025-03-04", "X-ray", "RF", "WIFI", ""),
+        ]
+        path = workbook(tmp_path / "w.xlsx", employees=ROWS[:1], register=rows)
+
+        report = LegacyImporter(path).run()
+
+        assert [str(e) for e in report.errors] == [
+            "异常设备登记!3: 当前节点: SN1 is open on row 2 too: a device has one open incident "
+            "at a time"
+        ]
+        assert not Incident.objects.exists()
+
+
+def at(*parts) -> datetime:
+    return timezone.make_aware(datetime(*parts))
