@@ -24,7 +24,6 @@ Two departures from the admin's own search, both about what an index can answer:
 
 from collections import defaultdict
 
-from django.contrib.admin.utils import lookup_spawns_duplicates
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import CharField, Q, TextField
 from django.utils.text import smart_split, unescape_string_literal
@@ -71,6 +70,21 @@ def _condition(model, path: str, lookup: str, term: str) -> Q | None:
     return Q(**{f"{path}__exact": value}) if str(value) == number else None
 
 
+def _follows(relation) -> bool:
+    """Whether a search path is followed through `relation` by a subquery of its own: a foreign
+    key, or the reverse of one (a device's incidents). A many-to-many is left to the admin."""
+    return relation.is_relation and (relation.many_to_one or relation.one_to_many)
+
+
+def _spans_many_to_many(model, path: str) -> bool:
+    for name in path.split("__")[:-1]:
+        relation = model._meta.get_field(name)
+        if not _follows(relation):
+            return True
+        model = relation.related_model
+    return False
+
+
 def matching(model, fields: list[str], term: str) -> Q:
     """A condition on `model` true where `term` matches one of `fields` (paths as the admin
     writes them), each related table asked once through a subquery of its own.
@@ -83,7 +97,7 @@ def matching(model, fields: list[str], term: str) -> Q:
     for field in fields:
         path, lookup = _lookup(field)
         head, _, rest = path.partition("__")
-        if rest and model._meta.get_field(head).many_to_one:
+        if rest and _follows(model._meta.get_field(head)):
             prefix = "" if lookup == "icontains" else field[0]
             related[head].append(prefix + rest)
         elif (condition := _condition(model, path, lookup, term)) is not None:
@@ -94,9 +108,16 @@ def matching(model, fields: list[str], term: str) -> Q:
         relation = model._meta.get_field(head)
         target = relation.related_model
         inner = matching(target, rest, term)
-        if inner:
-            found = target._base_manager.order_by().filter(inner).values("pk")
-            parts.append(rows.filter(**{f"{relation.attname}__in": found}).values("pk"))
+        if not inner:
+            continue
+        found = target._base_manager.order_by().filter(inner)
+        if relation.many_to_one:
+            parts.append(rows.filter(**{f"{relation.attname}__in": found.values("pk")}))
+        else:
+            # Rows of which any related row matches (a device by its incidents' fail items):
+            # an IN, so a row with several matches is still one row.
+            parts.append(rows.filter(pk__in=found.values(relation.field.attname)))
+        parts[-1] = parts[-1].values("pk")
     if not related:
         return own
     if not parts:
@@ -112,8 +133,8 @@ class IndexedSearchMixin:
         fields = self.get_search_fields(request)
         if not fields or not search_term:
             return queryset, False
-        # Across a many-valued relation the admin's own search (and its DISTINCT) is kept.
-        if any(lookup_spawns_duplicates(self.opts, _lookup(field)[0]) for field in fields):
+        # Across a many-to-many relation the admin's own search (and its DISTINCT) is kept.
+        if any(_spans_many_to_many(self.model, _lookup(field)[0]) for field in fields):
             return super().get_search_results(request, queryset, search_term)
         for bit in smart_split(search_term):
             if bit.startswith(('"', "'")) and bit[0] == bit[-1]:

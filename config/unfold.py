@@ -294,7 +294,7 @@ def _incident_result(incident: Incident) -> SearchResult:
         incident.get_stage_display(),
         incident.get_step_display(),
         incident.assignee.get_full_name() if incident.assignee else _("unassigned"),
-        incident.device.fail_item,
+        incident.fail_item,
     ]
     return SearchResult(
         title=_("Incident %(incident)s") % {"incident": incident},

@@ -10,7 +10,7 @@ Filters (query parameters, on the dashboard and on the incident list alike):
     department=<id>          incidents the department worked on: now in, or once in, a stage it owns
     opened_from, opened_to   YYYY-MM-DD, the day the incident was opened (both inclusive)
     state=open|closed        open, or returned/scrapped/cancelled
-    fail_item, fail_station  exact values of the device's failure
+    fail_item, fail_station  exact values of the incident's failure
     location=<id>            the device is at this place or anywhere inside it
     aged=<bucket>            time in the current stage (AGING_BUCKETS)
     closed_week=YYYY-MM-DD   closed in the week starting that Monday, within the period of flow
@@ -136,9 +136,9 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
     elif value["state"] == "closed":
         queryset = queryset.filter(stage__in=TERMINAL_STAGES)
     if value["fail_item"]:
-        queryset = queryset.filter(device__fail_item=value["fail_item"])
+        queryset = queryset.filter(fail_item=value["fail_item"])
     if value["fail_station"]:
-        queryset = queryset.filter(device__fail_station=value["fail_station"])
+        queryset = queryset.filter(fail_station=value["fail_station"])
     if value["location"].isdigit():
         queryset = queryset.filter(device__location__in=_location_and_inside(value["location"]))
     buckets = {key: (low, high) for key, _label, low, high in AGING_BUCKETS}
@@ -476,21 +476,20 @@ PARETO_FIELDS = ("fail_item", "fail_station")
 
 
 def paretos(scope: Scope, fields: tuple[str, ...] = PARETO_FIELDS) -> dict[str, list[dict]]:
-    """Per field of the device in `fields` (fail_item, fail_station): its most frequent values,
-    most frequent first (then by value), with the cumulative share of all incidents that name
-    one.
+    """Per field of the incidents' failure in `fields` (fail_item, fail_station): its most
+    frequent values, most frequent first (then by value), with the cumulative share of all
+    incidents that name one. Each incident counts its own failure, so a device that failed
+    twice counts both.
 
-    One pass over the scope's incidents and their devices serves every field: the database
-    counts each combination of the fields' values (a few hundred in a factory), and the counts
-    are summed per field here. A grouped count per field joined every incident to its device
-    once per field."""
-    lookups = {name: f"device__{name}" for name in fields}
-    combinations = scope.incidents().values(*lookups.values()).annotate(n=Count("id")).order_by()
+    One pass over the scope's incidents serves every field: the database counts each
+    combination of the fields' values (a few hundred in a factory), and the counts are summed
+    per field here, instead of a grouped count per field."""
+    combinations = scope.incidents().values(*fields).annotate(n=Count("id")).order_by()
     counts = {name: Counter() for name in fields}
     for row in combinations:
-        for name, lookup in lookups.items():
-            if row[lookup]:
-                counts[name][row[lookup]] += row["n"]
+        for name in fields:
+            if row[name]:
+                counts[name][row[name]] += row["n"]
     return {name: _pareto_rows(counts[name]) for name in fields}
 
 

@@ -24,7 +24,7 @@ from incidents import access, services
 from incidents.choices import Role
 from incidents.legacy.columns import COLUMNS, SheetKind, normalise
 from incidents.legacy.workbook import CellError, moment
-from incidents.models import Department, Employee, Incident, ProblemGroup
+from incidents.models import FAILURE_FIELDS, Department, Employee, Incident, ProblemGroup
 from locations.models import Device
 
 
@@ -168,6 +168,12 @@ class MomentWidget(widgets.DateTimeWidget):
             raise ValueError(str(error)) from None
 
 
+def _same_second(value, stored: datetime) -> bool:
+    return isinstance(value, datetime) and value.replace(microsecond=0) == stored.replace(
+        microsecond=0
+    )
+
+
 class SerialNumberWidget(widgets.ForeignKeyWidget):
     """A device by its serial number, ignoring case as the scan station does (serial numbers
     are unique ignoring case)."""
@@ -254,13 +260,16 @@ class IncidentResource(BilingualResource):
         "assignee": ["负责人", "assignee"],
         "days_in_stage": ["在节点天数", "days in stage"],
         "closed_at": ["关闭时间", "closed at"],
+        "failed_at": ["失效时间", "failed at"],
     }
 
     incident_number = _report_field("pk", "incident_number", widgets.IntegerWidget())
     device = _field(SheetKind.REGISTER, "device", SerialNumberWidget(), legacy="serial_number")
     project = _report_field("device__project", "project")
-    fail_station = _report_field("device__fail_station", "fail_station")
-    fail_item = _report_field("device__fail_item", "fail_item")
+    fail_station = _field(SheetKind.REGISTER, "fail_station")
+    fail_item = _field(SheetKind.REGISTER, "fail_item")
+    test_log_url = _field(SheetKind.REGISTER, "test_log_url")
+    failed_at = fields.Field(attribute="failed_at", column_name="failed_at", widget=MomentWidget())
     problem_group = _field(
         SheetKind.REGISTER,
         "problem_group",
@@ -309,6 +318,10 @@ class IncidentResource(BilingualResource):
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         if field.attribute == "opened_at" and instance.pk:
             return  # found by it; the time an incident opened is never changed by an import
+        if field.attribute == "failed_at" and instance.failed_at and _same_second(
+            field.clean(row), instance.failed_at
+        ):
+            return  # a spreadsheet keeps seconds: the same time, not a correction
         super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
 
     def write(self, instance: Incident, is_create: bool, *, by: Employee):
@@ -321,12 +334,14 @@ class IncidentResource(BilingualResource):
                 description=instance.description,
                 problem_group=instance.problem_group,
                 opened_at=instance.opened_at,
+                **{name: getattr(instance, name) for name in FAILURE_FIELDS},
             )
         return services.incident_update(
             incident=instance,
             by=by,
             description=instance.description,
             problem_group=instance.problem_group,
+            **{name: getattr(instance, name) for name in FAILURE_FIELDS},
         )
 
     class Meta:
@@ -337,6 +352,8 @@ class IncidentResource(BilingualResource):
             "project",
             "fail_station",
             "fail_item",
+            "test_log_url",
+            "failed_at",
             "problem_group",
             "stage",
             "step",

@@ -551,9 +551,6 @@ class _Factory:
             "hardware_version",
             "rom_version",
             "config",
-            "fail_station",
-            "fail_item",
-            "test_log_url",
             "location_id",
             "holder_id",
             "created_at",
@@ -571,6 +568,10 @@ class _Factory:
             "opened_at",
             "stage_entered_at",
             "closed_at",
+            "fail_station",
+            "fail_item",
+            "test_log_url",
+            "failed_at",
         ]
         event = [
             "incident_id",
@@ -814,10 +815,9 @@ class _Factory:
         incident_ids = iter(_reserve_ids(Incident, total))
         rows = {model: [] for model in self.writers}
         trail = rows[DeviceTrail]
-        planned = []  # (incident id, walk, opened_at, device id, device details)
+        planned = []  # (incident id, walk, opened_at, device id, device details, failure)
         for offset, (device_id, count) in enumerate(zip(device_ids, per_device, strict=True)):
             project = rng.choices([p for p, _w in PROJECTS], [w for _p, w in PROJECTS])[0]
-            item = FAIL_ITEMS[min(len(FAIL_ITEMS) - 1, int(rng.paretovariate(1.2)) - 1)]
             serial = f"{self.prefix}{first + offset + 1:08d}"
             details = (
                 serial,
@@ -825,10 +825,8 @@ class _Factory:
                 rng.choice(BUILDS),
                 f"{rng.randint(1, 3)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}",
                 rng.choice(CONFIGS),
-                rng.choice(STATIONS),
-                item,
-                f"https://testlogs.example.com/{serial}",
             )
+            failures = self._failures(serial, count)
             walks = []
             last_open = first + offset in self.open_devices
             for n in range(count):
@@ -868,10 +866,10 @@ class _Factory:
             trail.append(
                 (device_id, *details, location, holder, created_at, created_at, None, "+", maker)
             )
-            for walk, start in zip(walks, starts, strict=True):
+            for walk, start, failure in zip(walks, starts, failures, strict=True):
                 opened_at = now - timedelta(seconds=span - start)
                 incident_id = next(incident_ids)
-                planned.append((incident_id, walk, opened_at, device_id, details))
+                planned.append((incident_id, walk, opened_at, device_id, details, failure))
                 for at, place, person, reason, user in walk.moves:
                     new = (place or location, person or holder)
                     if new == (location, holder):
@@ -895,6 +893,19 @@ class _Factory:
         self._chat_rows(planned, rows)
         for model in self.writers:
             self.add(model, self.writers[model].write(rows[model]))
+
+    def _failures(self, serial: str, count: int) -> list[tuple[str, str, str]]:
+        """How each of a device's `count` incidents failed (station, item, test log): a device
+        that fails again mostly fails the same way, sometimes on another station or item."""
+        rng, failures = self.rng, []
+        for n in range(count):
+            if failures and rng.random() < 0.6:
+                station, item = failures[-1][:2]
+            else:
+                station = rng.choice(STATIONS)
+                item = FAIL_ITEMS[min(len(FAIL_ITEMS) - 1, int(rng.paretovariate(1.2)) - 1)]
+            failures.append((station, item, f"https://testlogs.example.com/{serial}/{n + 1}"))
+        return failures
 
     def _squeeze(self, walk: _Walk, factor: float) -> None:
         walk.events = [(e[0] * factor, *e[1:]) for e in walk.events]
@@ -923,9 +934,11 @@ class _Factory:
     def _incident_rows(self, planned, rows) -> None:
         rng = self.rng
         record_ids = iter(_reserve_ids(OperationRecord, sum(len(p[1].records) for p in planned)))
-        for incident_id, walk, opened_at, device_id, details in planned:
-            _serial, _project, _hw, _rom, _cfg, station, item, _url = details
+        for incident_id, walk, opened_at, device_id, _details, failure in planned:
+            station, item, _url = failure
             description = rng.choice(DESCRIPTIONS).format(station=station, item=item)
+            # The station failed it three times in the hour before it was reported.
+            failed_at = opened_at - timedelta(seconds=rng.uniform(5 * 60, HOUR))
             group = self._group_for(opened_at)
 
             def at(seconds, opened_at=opened_at):
@@ -947,6 +960,8 @@ class _Factory:
                     opened_at,
                     at(walk.entered),
                     closed,
+                    *failure,
+                    failed_at,
                 )
             )
             for seconds, kind, user, state in walk.snapshots:
@@ -964,6 +979,8 @@ class _Factory:
                         opened_at,
                         at(state["entered"]),
                         at(state["closed"]) if state["closed"] is not None else None,
+                        *failure,
+                        failed_at,
                         at(seconds),
                         kind,
                         user,
@@ -1020,10 +1037,11 @@ class _Factory:
         worked on it and one system line telling the latest step, as the workflow would."""
         rng, now = self.rng, self.now
         rooms, messages = [], []  # messages: (at, room index, kind, author, text, event)
-        for incident_id, walk, opened_at, _device_id, details in planned:
+        for incident_id, walk, opened_at, _device_id, details, failure in planned:
             if walk.closed is not None and rng.random() > 0.7:
                 continue
-            serial, _project, _hw, _rom, _cfg, station, item, _url = details
+            serial = details[0]
+            station, item, _url = failure
             end = opened_at + timedelta(seconds=walk.closed or walk.end)
             end = min(now, end if walk.closed is not None else now)
             life = max(60.0, (end - opened_at).total_seconds())

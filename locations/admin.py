@@ -49,7 +49,7 @@ LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
 class DeviceInline(ReadOnlyInline):
     model = Device
     fk_name = "location"
-    fields = ["serial_number", "project", "holder", "fail_item"]
+    fields = ["serial_number", "project", "hardware_version", "holder"]
     verbose_name_plural = _("devices here now")
 
 
@@ -133,8 +133,14 @@ class LocationAdmin(
 
 
 class IncidentInline(ReadOnlyInline):
+    """The device's failures, one per incident, newest first: each failure is a fact of its
+    incident (a device that was repaired can fail again on another station)."""
+
     model = Incident
-    fields = ["stage", "problem_group", "opened_at", "closed_at"]
+    fields = ["failed_at", "fail_station", "fail_item", "stage", "problem_group", "closed_at"]
+    ordering = ["-opened_at", "-id"]
+    verbose_name = _("failure")
+    verbose_name_plural = _("failures")
 
 
 class DeviceForm(forms.ModelForm):
@@ -212,7 +218,7 @@ class DeviceAdmin(
         "serial_number",
         "project",
         "hardware_version",
-        "fail_item",
+        "last_fail_item",
         "location",
         "holder",
         "open_stage",
@@ -228,7 +234,7 @@ class DeviceAdmin(
         "serial_number",
         "project",
         "hardware_version",
-        "fail_item",
+        "incidents__fail_item",
         "location__code",
         "location__name",
         "holder__employee_number",
@@ -245,7 +251,6 @@ class DeviceAdmin(
             None,
             {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
         ),
-        (_("Failure"), {"fields": ("fail_station", "fail_item", "test_log_url")}),
         (
             _("Custody"),
             {
@@ -262,7 +267,6 @@ class DeviceAdmin(
             None,
             {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
         ),
-        (_("Failure"), {"fields": ("fail_station", "fail_item", "test_log_url")}),
         (_("Custody"), {"fields": ("location", "holder")}),
     )
 
@@ -288,10 +292,14 @@ class DeviceAdmin(
 
     def get_queryset(self, request):
         open_stage = Incident.objects.filter(device=OuterRef("pk"), stage__in=OPEN_STAGES)
+        newest = Incident.objects.filter(device=OuterRef("pk")).order_by("-opened_at", "-id")
         devices = (
             super()
             .get_queryset(request)
-            .annotate(open_stage=Subquery(open_stage.values("stage")[:1]))
+            .annotate(
+                open_stage=Subquery(open_stage.values("stage")[:1]),
+                last_fail_item=Subquery(newest.values("fail_item")[:1]),
+            )
         )
         return access.restrict(devices, request.user)
 
@@ -398,6 +406,11 @@ class DeviceAdmin(
         if not device.open_stage:
             return "—"
         return device.open_stage, Stage(device.open_stage).label
+
+    @display(description=_("last fail item"))
+    def last_fail_item(self, device: Device) -> str:
+        """What the device failed on last time: its newest incident's fail item."""
+        return device.last_fail_item or "—"
 
     def has_move_permission(self, request, object_id=None) -> bool:
         return request.user.has_perm("locations.move_device")

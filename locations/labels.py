@@ -29,7 +29,7 @@ CJK_FONT = "STSong-Light"
 
 def label_title(obj: Model) -> str:
     if isinstance(obj, Device):
-        return " ".join(filter(None, [obj.project, obj.hardware_version, obj.fail_item]))
+        return " ".join(filter(None, [obj.project, obj.hardware_version, obj.config]))
     if isinstance(obj, get_user_model()):
         return obj.get_full_name()
     return obj.name

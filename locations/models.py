@@ -64,15 +64,13 @@ class Location(models.Model):
 
 
 # What a device is, besides its serial number and custody: the columns of the legacy register,
-# the device form and the import/export all list these.
+# the device form and the import/export all list these. How it failed is a fact of each of its
+# incidents, not of the device (a device can fail again on another station after a repair).
 DEVICE_DETAIL_FIELDS = (
     "project",
     "hardware_version",
     "rom_version",
     "config",
-    "fail_station",
-    "fail_item",
-    "test_log_url",
 )
 
 
@@ -84,13 +82,6 @@ class Device(models.Model):
     hardware_version = models.CharField(_("hardware version"), max_length=50, blank=True)
     rom_version = models.CharField(_("ROM version"), max_length=50, blank=True)
     config = models.CharField(_("config"), max_length=100, blank=True)
-    fail_station = models.CharField(_("fail station"), max_length=100, blank=True)
-    fail_item = models.CharField(
-        _("fail item"), max_length=200, blank=True, help_text=_("The failure mode, e.g. BT_RSSI.")
-    )
-    test_log_url = models.CharField(
-        _("test log link"), max_length=500, blank=True, help_text=_("URL or share path.")
-    )
     location = models.ForeignKey(
         "locations.Location",
         on_delete=models.PROTECT,

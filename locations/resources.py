@@ -50,9 +50,6 @@ class DeviceResource(BilingualResource):
     hardware_version = _field(SheetKind.REGISTER, "hardware_version")
     rom_version = _field(SheetKind.REGISTER, "rom_version")
     config = _field(SheetKind.REGISTER, "config")
-    fail_station = _field(SheetKind.REGISTER, "fail_station")
-    fail_item = _field(SheetKind.REGISTER, "fail_item")
-    test_log_url = _field(SheetKind.REGISTER, "test_log_url")
     holder = _field(
         SheetKind.REGISTER, "holder", widgets.ForeignKeyWidget(Employee, "employee_number")
     )

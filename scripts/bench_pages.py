@@ -111,7 +111,7 @@ def _world() -> dict:
         "incident": incident,
         "device": device,
         "serial_prefix": device.serial_number[:-2],
-        "fail_item": device.fail_item or "CAM",
+        "fail_item": incident.fail_item or "CAM",
         "number": str(closed.pk),
     }
 

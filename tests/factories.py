@@ -79,7 +79,6 @@ class DeviceFactory(factory.django.DjangoModelFactory):
     serial_number = factory.Sequence(lambda n: f"SN{n:08d}")
     project = "Falcon"
     hardware_version = "EVT2"
-    fail_item = "BT_RSSI"
     location = factory.SubFactory(LocationFactory)
 
 
@@ -97,3 +96,4 @@ class IncidentFactory(factory.django.DjangoModelFactory):
 
     device = factory.SubFactory(DeviceFactory)
     reporter = factory.SubFactory(StaffFactory)
+    fail_item = "BT_RSSI"

@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.http import FileResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
@@ -32,7 +33,7 @@ from incidents.admin.eightd import EightDInline, EightDOwnerMixin
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
-from incidents.models import Attachment, Incident, Notification, ProblemGroup
+from incidents.models import FAILURE_FIELDS, Attachment, Incident, Notification, ProblemGroup
 from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
 from locations.models import Device, Location
@@ -178,12 +179,6 @@ class IncidentAddForm(forms.ModelForm):
         help_text=_("Registers the device. A serial number already registered is refused."),
     )
     project = forms.CharField(label=_("project"), required=False, widget=UnfoldAdminTextInputWidget)
-    fail_station = forms.CharField(
-        label=_("fail station"), required=False, widget=UnfoldAdminTextInputWidget
-    )
-    fail_item = forms.CharField(
-        label=_("fail item"), required=False, widget=UnfoldAdminTextInputWidget
-    )
     location = forms.ModelChoiceField(
         label=_("where the new device is now"),
         queryset=Location.objects.filter(is_active=True),
@@ -201,7 +196,16 @@ class IncidentAddForm(forms.ModelForm):
     class Meta:
         model = Incident
         # The reporter is whoever opens it and it opens now: back-dating is for imports only.
-        fields = ["device", "problem_group", "description"]
+        # The failure is the incident's own, for a device registered long ago too.
+        fields = [
+            "device",
+            "fail_station",
+            "fail_item",
+            "test_log_url",
+            "failed_at",
+            "problem_group",
+            "description",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -238,6 +242,9 @@ class IncidentAddForm(forms.ModelForm):
                 _("Device %(serial)s is already registered; pick it in the device field.")
                 % {"serial": serial},
             )
+        failed_at = data.get("failed_at")
+        if failed_at and failed_at > timezone.now():
+            self.add_error("failed_at", _("The failure time is in the future."))
         open_incident = device and selectors.device_open_incident(device)
         if open_incident:
             self.add_error(
@@ -294,7 +301,7 @@ class IncidentAdmin(
         "=id",
         "device__serial_number",
         "device__project",
-        "device__fail_item",
+        "fail_item",
         "problem_group__number",
         "assignee__display_name",
         "description",
@@ -311,6 +318,10 @@ class IncidentAdmin(
     ]
     fieldsets = (
         (None, {"fields": ("device", "current_stage", "current_step", "assignee", "stage_round")}),
+        (
+            _("Failure"),
+            {"fields": ("fail_station", "fail_item", "test_log_url", "failed_at")},
+        ),
         (_("Details"), {"fields": ("problem_group", "description")}),
         (_("Dates"), {"fields": ("reporter", "opened_at", "stage_entered_at", "closed_at")}),
     )
@@ -322,11 +333,13 @@ class IncidentAdmin(
                     "device",
                     "serial_number",
                     "project",
-                    "fail_station",
-                    "fail_item",
                     "location",
                 )
             },
+        ),
+        (
+            _("Failure"),
+            {"fields": ("fail_station", "fail_item", "test_log_url", "failed_at")},
         ),
         (_("Incident"), {"fields": ("problem_group", "description")}),
     )
@@ -442,8 +455,6 @@ class IncidentAdmin(
                 serial_number=data["serial_number"],
                 registered_by=request.user,
                 project=data["project"],
-                fail_station=data["fail_station"],
-                fail_item=data["fail_item"],
                 location=data["location"],
             )
             return services.incident_open(
@@ -451,6 +462,7 @@ class IncidentAdmin(
                 reporter=request.user,
                 problem_group=data["problem_group"],
                 description=data["description"],
+                **{name: data[name] for name in FAILURE_FIELDS},
             )
         except (ValidationError, services.WorkflowError) as error:
             # Someone registered the same device or opened it a moment ago.
@@ -559,9 +571,9 @@ class IncidentAdmin(
     def problem_group_number(self, incident: Incident) -> str:
         return incident.problem_group.number if incident.problem_group else "—"
 
-    @display(description=_("fail item"), ordering="device__fail_item")
+    @display(description=_("fail item"), ordering="fail_item")
     def fail_item(self, incident: Incident) -> str:
-        return incident.device.fail_item
+        return incident.fail_item
 
 
 def _summary(incident: Incident, timeline) -> dict:
@@ -572,9 +584,7 @@ def _summary(incident: Incident, timeline) -> dict:
         "stage_color": STAGE_COLORS.get(incident.stage, "default"),
         "step_color": STEP_COLORS.get(incident.step, "default"),
         "time_in_stage": timesince(incident.stage_entered_at, depth=1),
-        "test_log_is_link": incident.device.test_log_url.lower().startswith(
-            ("http://", "https://")
-        ),
+        "test_log_is_link": incident.test_log_url.lower().startswith(("http://", "https://")),
         "at_work_location": stage_work_location is not None
         and incident.device.location_id == stage_work_location.pk,
     }

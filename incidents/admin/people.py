@@ -116,7 +116,7 @@ def _after_department(fields) -> tuple:
 class HeldDeviceInline(ReadOnlyInline):
     model = Device
     fk_name = "holder"
-    fields = ["serial_number", "project", "location", "fail_item"]
+    fields = ["serial_number", "project", "hardware_version", "location"]
     verbose_name_plural = _("devices held now")
 
 

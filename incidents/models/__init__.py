@@ -3,12 +3,13 @@ from incidents.models.audit import ConfigChange
 from incidents.models.eightd import Discipline, EightD
 from incidents.models.events import IncidentEvent, Notification
 from incidents.models.imports import LegacyImport, LegacyImportStatus
-from incidents.models.incidents import Incident, ProblemGroup
+from incidents.models.incidents import FAILURE_FIELDS, Incident, ProblemGroup
 from incidents.models.people import Department, Employee
 from incidents.models.records import AnalysisResult, Attachment, OperationRecord
 from incidents.models.stages import StageOwnership
 
 __all__ = [
+    "FAILURE_FIELDS",
     "AnalysisResult",
     "Attachment",
     "ConfigChange",

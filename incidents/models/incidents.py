@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -78,6 +81,13 @@ class ProblemGroup(models.Model):
         return f"{self.number} {self.title}".strip()
 
 
+# How an incident's device failed: each incident its own (the add form, imports and exports, the
+# API and the similar-failure features all list these).
+FAILURE_FIELDS = ("fail_station", "fail_item", "test_log_url", "failed_at")
+# A failure time further back than this before the report is a typing mistake.
+MAX_FAILURE_AGE = timedelta(days=365 * 10)
+
+
 def _is_open(incident) -> bool:
     return incident.is_open
 
@@ -151,6 +161,20 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     description = models.TextField(
         _("description"), blank=True, help_text=_("What failed and how; anything the line saw.")
     )
+    # The failure that opened it: each incident its own, as the device may fail again later.
+    fail_station = models.CharField(_("fail station"), max_length=100, blank=True)
+    fail_item = models.CharField(
+        _("fail item"), max_length=200, blank=True, help_text=_("The failure mode, e.g. BT_RSSI.")
+    )
+    test_log_url = models.CharField(
+        _("test log link"), max_length=500, blank=True, help_text=_("URL or share path.")
+    )
+    failed_at = models.DateTimeField(
+        _("failed at"),
+        null=True,
+        blank=True,
+        help_text=_("When the device failed at the station; left empty, when it was reported."),
+    )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -172,8 +196,19 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 name="incident_closed_after_opened",
                 violation_error_message=_("An incident cannot close before it opened."),
             ),
+            models.CheckConstraint(
+                condition=Q(failed_at__isnull=True) | Q(failed_at__lte=F("opened_at")),
+                name="incident_failed_before_opened",
+                violation_error_message=_(
+                    "A device fails before its incident is reported: the failure time cannot be "
+                    "later than the time the incident was opened."
+                ),
+            ),
         ]
         indexes = [
+            # The dashboard's Paretos and its drill-down links, the list filtered by a failure.
+            models.Index(fields=["fail_item", "fail_station"], name="incident_failure"),
+            models.Index(fields=["fail_station"], name="incident_fail_station"),
             # The dashboard's figures of how incidents end read the period's closed incidents.
             models.Index(fields=["closed_at"], name="incident_closed_at"),
             # The dashboard's oldest open incidents: the first few in the order they entered
@@ -189,6 +224,20 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         # Without the word "incident": pages and messages put the model's name before it.
         serial = self.device.serial_number if self.device_id else "—"
         return f"#{self.pk or '—'} · {serial}"
+
+    def clean(self) -> None:
+        super().clean()
+        opened = self.opened_at or timezone.now()
+        if self.failed_at and self.failed_at < opened - MAX_FAILURE_AGE:
+            raise ValidationError(
+                {
+                    "failed_at": _(
+                        "The failure time is more than %(years)s years before the incident "
+                        "was opened; check the date."
+                    )
+                    % {"years": MAX_FAILURE_AGE.days // 365}
+                }
+            )
 
     @property
     def is_open(self) -> bool:

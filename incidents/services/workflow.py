@@ -335,7 +335,14 @@ def incident_cancel(
 
 # Passed for a detail that should stay as it is.
 UNCHANGED = object()
-INCIDENT_DETAIL_FIELDS = ("description", "problem_group")
+INCIDENT_DETAIL_FIELDS = (
+    "description",
+    "problem_group",
+    "fail_station",
+    "fail_item",
+    "test_log_url",
+    "failed_at",
+)
 
 
 @transaction.atomic
@@ -345,15 +352,26 @@ def incident_update(
     by: Employee,
     description=UNCHANGED,
     problem_group=UNCHANGED,
+    fail_station=UNCHANGED,
+    fail_item=UNCHANGED,
+    test_log_url=UNCHANGED,
+    failed_at=UNCHANGED,
     reason: str | None = None,
 ) -> Incident:
-    """Change an incident's details (description, problem group) and nothing else: the row is
-    re-read under its lock and only the changed details are written, so a transition made at
-    the same moment is never undone. Recorded on the timeline and in the history."""
+    """Change an incident's details (description, problem group, its failure) and nothing else:
+    the row is re-read under its lock and only the changed details are written, so a transition
+    made at the same moment is never undone. Recorded on the timeline and in the history."""
     if not by.has_perm("incidents.change_incident"):
         raise WorkflowError(_("You may not change incidents."))
     incident = lock_incident(incident)
-    wanted = {"description": description, "problem_group": problem_group}
+    wanted = {
+        "description": description,
+        "problem_group": problem_group,
+        "fail_station": fail_station,
+        "fail_item": fail_item,
+        "test_log_url": test_log_url,
+        "failed_at": failed_at,
+    }
     changed = [
         name
         for name, value in wanted.items()
@@ -395,8 +413,13 @@ def incident_build(
     problem_group: ProblemGroup | None = None,
     opened_at: datetime | None = None,
     stage: Stage = Stage.REPORTED,
+    fail_station: str = "",
+    fail_item: str = "",
+    test_log_url: str = "",
+    failed_at: datetime | None = None,
 ) -> Incident:
-    """A new incident as opening makes it, not saved yet (bulk writers save many at once).
+    """A new incident as opening makes it, not saved yet (bulk writers save many at once), with
+    the failure that opened it; it failed when it opened unless `failed_at` says otherwise.
 
     `stage` other than `reported` is for bringing in records that already progressed
     elsewhere (legacy imports, demo data); the workflow moves incidents on from there.
@@ -408,6 +431,10 @@ def incident_build(
         reporter=reporter,
         description=description,
         problem_group=problem_group,
+        fail_station=(fail_station or "").strip(),
+        fail_item=(fail_item or "").strip(),
+        test_log_url=(test_log_url or "").strip(),
+        failed_at=failed_at or opened_at,
         opened_at=opened_at,
         stage_entered_at=opened_at,
         stage=Stage(stage),
@@ -436,8 +463,13 @@ def incident_open(
     opened_at: datetime | None = None,
     stage: Stage = Stage.REPORTED,
     reason: str | None = None,
+    fail_station: str = "",
+    fail_item: str = "",
+    test_log_url: str = "",
+    failed_at: datetime | None = None,
 ) -> Incident:
-    """Open an incident for a device that has none open (see `incident_build` for `stage`)."""
+    """Open an incident for a device that has none open, with the failure that opened it (see
+    `incident_build` for `stage`)."""
     # Lock the device so two people opening an incident for it at once cannot both succeed.
     Device.objects.select_for_update().filter(pk=device.pk).exists()
     if device.incidents.exclude(stage__in=TERMINAL_STAGES).exists():
@@ -451,6 +483,10 @@ def incident_open(
         problem_group=problem_group,
         opened_at=opened_at,
         stage=stage,
+        fail_station=fail_station,
+        fail_item=fail_item,
+        test_log_url=test_log_url,
+        failed_at=failed_at,
     )
     # Stage and step are protected (only transitions change them); validate the rest.
     incident.full_clean(exclude=["stage", "step"])

@@ -36,11 +36,10 @@ def incident():
     holder = StaffFactory(display_name="Zhou Tao")
     device = DeviceFactory(
         serial_number="SN-CK-0001",
-        fail_item="CAM_AF",
         holder=holder,
         location=LocationFactory(code="WH-B2-06", name="Shelf"),
     )
-    return incident_open(device=device, reporter=StaffFactory())
+    return incident_open(device=device, reporter=StaffFactory(), fail_item="CAM_AF")
 
 
 class IncidentNumberTests:
@@ -91,9 +90,9 @@ class DeviceTests:
 class IncidentListSearchTests:
     def test_a_fail_item_finds_what_the_incident_list_finds(self, incident, staff_client):
         other = incident_open(
-            device=DeviceFactory(fail_item="CAM_AF_FOCUS"), reporter=StaffFactory()
+            device=DeviceFactory(), reporter=StaffFactory(), fail_item="CAM_AF_FOCUS"
         )
-        incident_open(device=DeviceFactory(fail_item="BT_RSSI"), reporter=StaffFactory())
+        incident_open(device=DeviceFactory(), reporter=StaffFactory(), fail_item="BT_RSSI")
         listed = (
             staff_client.get(reverse("admin:incidents_incident_changelist"), {"q": "CAM_AF"})
             .context["cl"]

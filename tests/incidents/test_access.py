@@ -101,12 +101,15 @@ def restrict(project: str, *, departments=(), people=()) -> ProjectAccess:
     return restriction
 
 
-def open_in(project: str, *, reporter: Employee, stage=Stage.FAE_RETEST, **device) -> Incident:
+def open_in(
+    project: str, *, reporter: Employee, stage=Stage.FAE_RETEST, fail_item="", **device
+) -> Incident:
     return incident_open(
         device=DeviceFactory(project=project, **device),
         reporter=reporter,
         description=f"Fails BT_RSSI at station 3 ({project})",
         stage=stage,
+        fail_item=fail_item,
     )
 
 

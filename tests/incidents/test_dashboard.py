@@ -91,7 +91,9 @@ def factory_floor(db):
         # Reported 100 h ago, in FAE retest for 10 h (from 90 h ago), returned 80 h ago.
         "nff": incident_through(
             [(Stage.REPORTED, 100), (Stage.FAE_RETEST, 90), (Stage.RETURNED, 80)],
-            device=DeviceFactory(fail_item="BT_RSSI", fail_station="ST3", location=other),
+            device=DeviceFactory(location=other),
+            fail_item="BT_RSSI",
+            fail_station="ST3",
         ),
         # Reported 60 h ago, FAE retest 4 h, X-ray 20 h, scrapped.
         "scrap": incident_through(
@@ -101,19 +103,25 @@ def factory_floor(db):
                 (Stage.XRAY, 52),
                 (Stage.SCRAPPED, 32),
             ],
-            device=DeviceFactory(fail_item="BT_RSSI", fail_station="ST3", location=other),
+            device=DeviceFactory(location=other),
+            fail_item="BT_RSSI",
+            fail_station="ST3",
         ),
         # Still in X-ray since 30 h ago (after 2 h of FAE retest): waiting for review.
         "open_xray": incident_through(
             [(Stage.REPORTED, 40), (Stage.FAE_RETEST, 32), (Stage.XRAY, 30)],
-            device=DeviceFactory(fail_item="BT_RSSI", fail_station="ST1", location=shelf),
+            device=DeviceFactory(location=shelf),
+            fail_item="BT_RSSI",
+            fail_station="ST1",
             step=Step.SUBMITTED,
             problem_group=group,
         ),
         # Reported 400 h ago and never picked up: over two weeks in its stage.
         "stale": incident_through(
             [(Stage.REPORTED, 400)],
-            device=DeviceFactory(fail_item="CAM_AF", fail_station="", location=area),
+            device=DeviceFactory(location=area),
+            fail_item="CAM_AF",
+            fail_station="",
         ),
     }
     return {**floor, "building": building, "area": area, "shelf": shelf, "group": group}
@@ -192,7 +200,7 @@ class FigureTests:
 
     def test_both_paretos_come_from_one_count_and_skip_what_names_nothing(self, factory_floor):
         stations = sum(row["count"] for row in paretos(Scope())["fail_station"])
-        IncidentFactory(device=DeviceFactory(fail_item="CAM_AF", fail_station=""))
+        IncidentFactory(device=DeviceFactory(), fail_item="CAM_AF", fail_station="")
 
         with CaptureQueriesContext(connection) as queries:
             both = paretos(Scope())
@@ -265,7 +273,7 @@ class FigureTests:
 
     def test_the_pareto_share_counts_the_values_beyond_those_shown(self, db):
         for number in range(12):
-            IncidentFactory(device=DeviceFactory(fail_item=f"ITEM_{number:02}"))
+            IncidentFactory(device=DeviceFactory(), fail_item=f"ITEM_{number:02}")
 
         rows = paretos(Scope())["fail_item"]
 
@@ -469,7 +477,8 @@ class PageTests:
         for n in range(15):
             incident_through(
                 [(Stage.REPORTED, 50 + n), (Stage.FAE_RETEST, 40)],
-                device=DeviceFactory(fail_item=f"ITEM_{n}", location=factory_floor["shelf"]),
+                device=DeviceFactory(location=factory_floor["shelf"]),
+                fail_item=f"ITEM_{n}",
             )
         with CaptureQueriesContext(connection) as large:
             client.get("/admin/")

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents.choices import Stage, Step
 from incidents.models import Department, Incident, ProjectAccess
-from incidents.services.workflow import incident_cancel
+from incidents.services.workflow import incident_cancel, incident_update
 from tests.factories import AdminFactory, DeviceFactory, IncidentFactory, SupervisorFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +46,14 @@ def counted_at(page) -> str:
     return match.group(1).strip()
 
 
-def open_incidents(count: int, **device) -> list[Incident]:
+def open_incidents(count: int, project: str = "Falcon", **failure) -> list[Incident]:
     return [
-        IncidentFactory(device=DeviceFactory(**device), stage=Stage.REPORTED, step=Step.UNASSIGNED)
+        IncidentFactory(
+            device=DeviceFactory(project=project),
+            stage=Stage.REPORTED,
+            step=Step.UNASSIGNED,
+            **failure,
+        )
         for _ in range(count)
     ]
 
@@ -100,14 +105,13 @@ class KeptFigureTests:
 
         assert figure(client.get("/admin/"), "open-total") == 1
 
-    def test_a_device_edited_moves_the_pareto_at_the_next_view(self, keeping):
+    def test_a_failure_corrected_moves_the_pareto_at_the_next_view(self, keeping):
         (incident,) = open_incidents(1, fail_item="BT_RSSI")
-        client = client_for(AdminFactory())
+        administrator = AdminFactory()
+        client = client_for(administrator)
         assert "BT_RSSI" in client.get("/admin/").content.decode()
 
-        device = incident.device
-        device.fail_item = "CAM_AF"
-        device.save()
+        incident_update(incident=incident, by=administrator, fail_item="CAM_AF")
 
         page = client.get("/admin/").content.decode()
         assert "CAM_AF" in page and "BT_RSSI" not in page

@@ -191,6 +191,10 @@ class ExportMatchesItsPreviewTests:
         listed = re.search(r"<code>(.*?)</code>", html, re.S).group(1).split(",")
         assert [name.strip() for name in listed] == [
             "Serial number",
+            "Fail station",
+            "Fail item",
+            "Test log link",
+            "Failed at",
             "Problem group",
             "Opened at",
             "Notes",
@@ -230,12 +234,18 @@ class WeeklyReportTests:
         rows = {row["Serial number"]: row for row in IncidentResource().export().dict}
 
         device = working.device
-        assert rows[device.serial_number] | {"Opened at": None, "Notes": None} == {
+        assert rows[device.serial_number] | {
+            "Opened at": None,
+            "Notes": None,
+            "Failed at": None,
+        } == {
             "Incident no.": str(working.pk),
             "Serial number": device.serial_number,
             "Project": device.project,
-            "Fail station": device.fail_station,
-            "Fail item": device.fail_item,
+            "Fail station": working.fail_station,
+            "Fail item": working.fail_item,
+            "Test log link": working.test_log_url,
+            "Failed at": None,
             "Problem group": group.number,
             "Stage": "FAE retest",
             "Step": "In progress",
@@ -379,8 +389,8 @@ class ImportThroughServicesTests:
     def test_an_empty_cell_leaves_a_value_as_it_is(self):
         importer = SuperuserFactory()
         holder, place = EmployeeFactory(), LocationFactory()
-        device = DeviceFactory(project="Falcon", fail_item="BT_RSSI", holder=holder, location=place)
-        incident = IncidentFactory(device=device, description="Fails BT")
+        device = DeviceFactory(project="Falcon", holder=holder, location=place)
+        incident = IncidentFactory(device=device, description="Fails BT", fail_item="BT_RSSI")
 
         import_rows(
             DeviceResource,
@@ -388,7 +398,7 @@ class ImportThroughServicesTests:
                 {
                     "serial number": device.serial_number,
                     "project": "",
-                    "fail item": "WIFI",
+                    "hardware version": "DVT2",
                     "holder": "",
                     "location": "",
                 }
@@ -398,13 +408,15 @@ class ImportThroughServicesTests:
         with translation.override("en"):
             rows = IncidentResource().export().dict
         rows[0]["Notes"] = ""
+        rows[0]["Fail item"] = ""
         import_rows(IncidentResource, rows, importer)
 
         device.refresh_from_db()
         incident.refresh_from_db()
-        assert (device.project, device.fail_item) == ("Falcon", "WIFI")
+        assert (device.project, device.hardware_version) == ("Falcon", "DVT2")
         assert (device.holder, device.location) == (holder, place)
         assert incident.description == "Fails BT"
+        assert incident.fail_item == "BT_RSSI"
 
     def test_a_custody_change_is_a_move_with_a_trail_reason(self):
         importer, device, shelf = SuperuserFactory(), DeviceFactory(), LocationFactory()

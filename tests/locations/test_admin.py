@@ -174,7 +174,7 @@ class DeviceChangeFormTests:
             change_url(device),
             {
                 **data,
-                "fail_item": "WIFI_TX",
+                "rom_version": "9.9.9",
                 "location": shelf.pk,
                 "holder": somebody.pk,
                 "serial_number": "SN-RENAMED",
@@ -184,7 +184,7 @@ class DeviceChangeFormTests:
 
         assert response.status_code == 302
         device.refresh_from_db()
-        assert device.fail_item == "WIFI_TX"
+        assert device.rom_version == "9.9.9"
         assert (device.location, device.holder, device.serial_number) == (start, None, serial)
         assert len(device_trail(device)) == 1
 

@@ -122,7 +122,7 @@ def detail_url(kind: str, obj, fmt: str) -> str:
 
 
 KINDS = {
-    "device": lambda: DeviceFactory(serial_number="SN-ONE-01", fail_item="BT_RSSI & <TX>"),
+    "device": lambda: DeviceFactory(serial_number="SN-ONE-01", config="CFG & <TX>"),
     "employee": lambda: EmployeeFactory(employee_number="E55555", display_name="王芳"),
     "location": lambda: LocationFactory(code="XRAY-LAB", name="X光室 <2F>"),
 }

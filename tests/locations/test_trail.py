@@ -152,11 +152,11 @@ class TrailFromEachPathTests:
         url = reverse("admin:locations_device_change", args=[device.pk])
         data = change_form_data(admin_client, url)
 
-        response = admin_client.post(url, {**data, "fail_item": "WIFI_TX", "_save": "Save"})
+        response = admin_client.post(url, {**data, "rom_version": "9.9.9", "_save": "Save"})
 
         assert response.status_code == 302
         device.refresh_from_db()
-        assert device.fail_item == "WIFI_TX"
+        assert device.rom_version == "9.9.9"
         assert len(device_trail(device)) == 1
 
     def test_a_move_to_an_inactive_location_is_refused(self, admin_client):
