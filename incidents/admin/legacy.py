@@ -160,7 +160,11 @@ class LegacyImportAdmin(SingleCountListMixin, ModelAdmin):
         return HttpResponseRedirect(reverse("admin:incidents_legacyimport_change", args=[job.pk]))
 
     def confirm_view(self, request, job_id):
-        return self._job_action(request, job_id, legacy_import_confirm)
+        # The changes to people the check listed are made only when ticked on the job page.
+        people = request.POST.get("people") == "confirm"
+        return self._job_action(
+            request, job_id, lambda **kwargs: legacy_import_confirm(**kwargs, people=people)
+        )
 
     def retry_view(self, request, job_id):
         return self._job_action(request, job_id, legacy_import_retry)

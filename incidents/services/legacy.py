@@ -111,6 +111,11 @@ def _report_data(report: ImportReport) -> dict:
         ],
         "errors": [str(error) for error in report.errors],
         "skipped": [str(line) for line in report.skipped],
+        # Each change to people the workbook asks for, field by field, and whether it was made.
+        "people_changes": [
+            {"key": change.key, "line": str(change), "applied": change.applied}
+            for change in report.people_changes
+        ],
     }
 
 
@@ -181,9 +186,11 @@ def legacy_import_run(*, job_id, dry_run: bool, attempt: int) -> None:
             job.file.open("rb") as workbook,
         ):
             legacy_workbook_check(workbook=workbook)
-            report = LegacyImporter(workbook, user=job.created_by, progress=progress).run(
-                dry_run=dry_run
-            )
+            # Changes to people are made only as confirmed after the check, and only those.
+            confirmed = () if dry_run else job.dry_run_report.get("people_confirmed", ())
+            report = LegacyImporter(
+                workbook, user=job.created_by, progress=progress, confirmed_people=confirmed
+            ).run(dry_run=dry_run)
     except Exception as error:  # a broken file must end as a clear status, not a silent task
         logger.exception("Legacy import %s failed", job_id)
         with translation.override(job.language):
@@ -342,8 +349,10 @@ def legacy_import_start(*, upload: UploadedFile, by: Employee) -> LegacyImport:
 
 
 @transaction.atomic
-def legacy_import_confirm(*, job: LegacyImport, by: Employee) -> LegacyImport:
-    """Queue the import of a checked workbook, once."""
+def legacy_import_confirm(*, job: LegacyImport, by: Employee, people: bool = False) -> LegacyImport:
+    """Queue the import of a checked workbook, once. With `people` the changes to people its
+    check listed are confirmed too (and only those are made); without, nobody already in the
+    product is changed and no role is granted."""
     job = LegacyImport.objects.select_for_update().get(pk=job.pk)
     _check_permission(by)
     if job.status != LegacyImportStatus.CHECKED:
@@ -351,6 +360,8 @@ def legacy_import_confirm(*, job: LegacyImport, by: Employee) -> LegacyImport:
             _("This workbook cannot be imported now (%(status)s).")
             % {"status": job.get_status_display()}
         )
+    listed = [change["key"] for change in job.dry_run_report.get("people_changes", [])]
+    job.dry_run_report = {**job.dry_run_report, "people_confirmed": listed if people else []}
     job.status = LegacyImportStatus.IMPORTING
     _enqueue(job, dry_run=False)
     return job

@@ -15,7 +15,8 @@ from incidents.choices import Stage, Verdict
 from incidents.legacy.columns import SheetKind, headers
 from incidents.legacy.importer import ALL_LISTED, LegacyImporter
 from incidents.models import Department, Employee, Incident
-from incidents.services import WorkflowError, employee_create
+from incidents.services import WorkflowError, employee_build, employee_create
+from incidents.services.people import employees_import
 from incidents.services.workflow import incident_import_stage
 from locations.models import Device
 from tests.factories import AdminFactory, SuperuserFactory
@@ -344,3 +345,48 @@ class EachRowBringsItsFailureTests:
 
 def at(*parts) -> datetime:
     return timezone.make_aware(datetime(*parts))
+
+
+class CommandLineTests:
+    def test_the_command_changes_people_only_with_change_people(
+        self, tmp_path, product_people, capsys
+    ):
+        from django.core.management import call_command
+
+        person, _qa, _fae = product_people
+        path = str(workbook(tmp_path / "w.xlsx", employees=ROWS))
+
+        call_command("import_legacy", path)
+        out = capsys.readouterr().out
+        assert state(person) == ("Zhang San", "QA", ["staff"])
+        assert "3 change(s) to people asked for, 0 made (--change-people makes them):" in out
+        assert "员工!2: Zhang San (20001): 姓名: Zhang San → 张三  [not made]" in out
+
+        call_command("import_legacy", path, "--change-people")
+        assert state(person) == ("张三", "FAE", ["staff", "supervisor"])
+
+
+class EmployeesImportServiceTests:
+    """The bulk writer refuses what the person's page refuses, whoever calls it."""
+
+    def test_it_refuses_a_superuser_change_by_someone_who_is_not_one(self):
+        root = SuperuserFactory(display_name="Root")
+
+        with pytest.raises(WorkflowError, match="Only a superuser can change"):
+            employees_import(changed=[(root, {"display_name": "x"})], by=AdminFactory())
+
+        root.refresh_from_db()
+        assert root.display_name == "Root"
+
+    def test_it_refuses_a_move_into_an_inactive_department(self, product_people):
+        person, _qa, _fae = product_people
+        old = Department.objects.create(code="OLD", name="Old lab", is_active=False)
+
+        with pytest.raises(WorkflowError, match="is inactive"):
+            employees_import(changed=[(person, {"department": old})], by=None)
+        with pytest.raises(WorkflowError, match="is inactive"):
+            employees_import(
+                created=[employee_build(employee_number="30001", username="new", department=old)],
+                by=None,
+            )
+        assert state(person) == ("Zhang San", "QA", ["staff"])

@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from incidents.legacy.columns import SHEET_ORDER
-from incidents.legacy.importer import LegacyImporter
+from incidents.legacy.importer import ALL_LISTED, LegacyImporter
 from incidents.services.errors import WorkflowError
 from incidents.services.legacy import legacy_workbook_check
 
@@ -19,8 +19,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="check and count, change nothing"
         )
+        parser.add_argument(
+            "--change-people",
+            action="store_true",
+            help=(
+                "also make the changes to people a dry run lists (names, e-mails, departments "
+                "of people already in the product, and roles); without it nobody already in "
+                "the product is changed and no role is granted"
+            ),
+        )
 
-    def handle(self, *args, path, dry_run, **options):
+    def handle(self, *args, path, dry_run, change_people=False, **options):
         interactive = self.stdout.isatty()
         self._last_line = ""
 
@@ -43,7 +52,10 @@ class Command(BaseCommand):
             legacy_workbook_check(workbook=path)
         except (WorkflowError, OSError) as error:
             raise CommandError(str(error)) from error
-        report = LegacyImporter(path, progress=progress).run(dry_run=dry_run)
+        confirmed = ALL_LISTED if change_people else None
+        report = LegacyImporter(path, progress=progress, confirmed_people=confirmed).run(
+            dry_run=dry_run
+        )
 
         self.stdout.write("")
         title = "Dry run (nothing was changed):" if dry_run else "Import:"
@@ -61,10 +73,17 @@ class Command(BaseCommand):
                 f"{summary.unchanged:>10} {summary.skipped:>8} {summary.errors:>7}  "
                 f"{report.sheet_titles.get(kind, '')}"
             )
-        if report.skipped:
+        if report.people_changes:
+            made = sum(change.applied for change in report.people_changes)
             self.stdout.write(
-                f"{len(report.skipped)} row(s) left as they are (changed in the product since):"
+                f"{len(report.people_changes)} change(s) to people asked for, {made} made"
+                + ("" if change_people else " (--change-people makes them)")
+                + ":"
             )
+            for change in report.people_changes:
+                self.stdout.write(f"  {change}{'' if change.applied else '  [not made]'}")
+        if report.skipped:
+            self.stdout.write(f"{len(report.skipped)} row(s) left as they are, with the reason:")
             for line in report.skipped:
                 self.stdout.write(f"  {line}")
         if report.errors:
