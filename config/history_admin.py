@@ -4,6 +4,8 @@
   version is shown read-only to people who may view the record, and nothing is ever saved from
   it (simple-history's `SIMPLE_HISTORY_REVERT_DISABLED` only hides the button: its page still
   saves what is posted to it).
+- What changed between versions reads as a person says it (`readable_value`): empty as empty,
+  stages and steps by their labels in the reader's language, times in the factory's zone.
 - `KeptInTrailsAdminMixin` is for the people and places trails name: deleting one that a trail
   names is refused with the advice to deactivate it, and "Deactivate selected" does that.
 
@@ -11,16 +13,21 @@ Neither knows an app's models (only the models it is given), so every app can us
 reasons trails keep are read through `locations.reasons`, in the reader's language.
 """
 
+from datetime import date, datetime
+
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseNotAllowed
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
-from simple_history.models import HistoricalChanges
+from simple_history.models import DeletedObject, HistoricalChanges
+from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.decorators import action
 
 from locations import reasons
@@ -44,6 +51,40 @@ class _PastVersionPage:
         return getattr(self._model_admin, name)
 
 
+EMPTY = "—"
+
+
+def readable_value(field, value):
+    """A field's value as a history page says it to a person: empty as empty (a foreign key
+    that was not set is not a "deleted" record), a choice by its label in the reader's
+    language, a moment in the factory's time zone to the second, a date and a yes/no in
+    words. Anything else (a record, a text, a number) as it is."""
+    if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
+        return EMPTY
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime):
+        moment = (
+            timezone.localtime(value, timezone.get_default_timezone())
+            if timezone.is_aware(value)
+            else value
+        )
+        return f"{date_format(moment, 'DATE_FORMAT')} {moment:%H:%M:%S}"
+    if isinstance(value, date):
+        return date_format(value, "DATE_FORMAT")
+    if getattr(field, "flatchoices", None) and not isinstance(value, list | dict):
+        return str(dict(field.flatchoices).get(value, value))
+    return value
+
+
+class ReadableChanges(HistoricalRecordContextHelper):
+    """The "Changes" column of a history page, each value as `readable_value` says it."""
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        return readable_value(self.model._meta.get_field(change.field), value)
+
+
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     """History pages that only show: a past version is never put back, for anyone."""
 
@@ -61,6 +102,9 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         """The past versions (a queryset of historical records) the person may see; a model
         admin whose rows are not all for everyone narrows them."""
         return records
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableChanges(self.model, historical_record)
 
     def get_history_queryset(self, request, history_manager, pk_name: str, object_id):
         records = super().get_history_queryset(request, history_manager, pk_name, object_id)

@@ -2,15 +2,20 @@
 displayed read-only to people who may view the record, and nothing posted to the page is ever
 saved, whoever posts it."""
 
+import re
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
 
-from config.history_admin import ReadOnlyHistoryAdmin
+from config.history_admin import ReadOnlyHistoryAdmin, readable_value
 from incidents.choices import Stage
-from incidents.models import Incident, IncidentEvent, ProblemGroup
+from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from locations.models import Device, Location
 from locations.services import device_update, location_update
 from tests.factories import (
@@ -21,7 +26,13 @@ from tests.factories import (
     StaffFactory,
     SuperuserFactory,
 )
-from tests.incidents.test_workflow import assigned, build_team, snapshot
+from tests.incidents.test_workflow import (
+    assigned,
+    build_team,
+    open_incident,
+    snapshot,
+    walk_stage,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +222,100 @@ class ViewingAVersionTests:
         assert response.status_code == 200
         assert response.context["revert_disabled"] is True
         assert str(response.context["title"]).startswith("View history")
+
+
+# --- what a history page says ---------------------------------------------------------------------
+def changes_of(page: str) -> list[str]:
+    """The text of each row's "Changes" cell of a history list, tags and spacing removed."""
+    cells = re.findall(r'data-label="[^"]*">\s*(<ul>.*?</ul>)\s*</td>', page, re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", cell)).strip() for cell in cells]
+
+
+@pytest.fixture
+def moved_on():
+    """An incident approved out of the line's stage into FAE retest, whose stage time carries
+    microseconds."""
+    team = build_team()
+    incident = walk_stage(open_incident(team), team)
+    Incident.objects.filter(pk=incident.pk).update(
+        stage_entered_at=datetime(2026, 3, 4, 2, 22, 5, 123456, tzinfo=UTC)
+    )
+    incident.refresh_from_db()
+    incident._history_user = team.admin
+    incident.save(update_fields=["stage_entered_at"])
+    return team, incident
+
+
+def history_page(user, incident, language: str) -> str:
+    user.language = language
+    user.save(update_fields=["language"])
+    response = client_for(user).get(reverse("admin:incidents_incident_history", args=[incident.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+class HistoryWordsTests:
+    @pytest.mark.parametrize(
+        ("language", "said"),
+        [
+            (
+                "en",
+                [
+                    "Stage: Reported by production arrow_right_alt FAE retest",
+                    "Step: Waiting for review arrow_right_alt Waiting for assignment",
+                    "arrow_right_alt 4 Mar 2026 10:22:05",
+                ],
+            ),
+            (
+                "zh-hans",
+                [
+                    "节点: 产线上报 arrow_right_alt FAE复测",
+                    "arrow_right_alt 2026年3月4日 10:22:05",
+                ],
+            ),
+        ],
+    )
+    def test_stages_steps_and_times_read_in_words_in_the_factorys_zone(
+        self, moved_on, language, said
+    ):
+        team, incident = moved_on
+
+        changes = " | ".join(changes_of(history_page(team.admin, incident, language)))
+
+        for words in said:
+            assert words in changes, (words, changes)
+        assert not re.search(r"\b(reported|fae_retest|unassigned|submitted)\b", changes)
+        assert not re.search(r"\d:\d\d\.\d", changes) and "+00:00" not in changes
+
+    @pytest.mark.parametrize("language", ["en", "zh-hans"])
+    def test_an_assignee_that_was_not_set_reads_as_empty(self, moved_on, language):
+        team, incident = moved_on
+        worker = str(team.worker(Stage.REPORTED))
+
+        page = history_page(team.admin, incident, language)
+
+        changes = changes_of(page)
+        assert "pk=None" not in page and "Deleted" not in page and "已删除" not in page
+        assigned_row = [row for row in changes if f"— arrow_right_alt {worker}" in row]
+        moved_row = [row for row in changes if f"{worker} arrow_right_alt —" in row]
+        assert assigned_row and moved_row, changes
+
+
+class ReadableValueTests:
+    def test_each_kind_of_value_reads_as_a_person_says_it(self):
+        fields = {field.name: field for field in Incident._meta.fields}
+
+        assert readable_value(fields["assignee"], DeletedObject(Employee, None)) == "—"
+        assert readable_value(fields["assignee"], None) == "—"
+        assert readable_value(fields["description"], "") == "—"
+        assert "pk=7" in str(readable_value(fields["assignee"], DeletedObject(Employee, 7)))
+        with translation.override("zh-hans"):
+            assert str(readable_value(fields["assignee"], DeletedObject(Employee, 7))) == (
+                "已删除的员工 (pk=7)"
+            )
+            assert readable_value(fields["stage"], Stage.XRAY.value) == "X光检测"
+        assert readable_value(fields["stage"], Stage.XRAY.value) == "X-ray inspection"
+        assert readable_value(fields["stage"], "no_such_stage") == "no_such_stage"
+        moment = datetime(2026, 12, 31, 16, 30, 59, 999999, tzinfo=UTC)
+        assert readable_value(fields["opened_at"], moment) == "1 Jan 2027 00:30:59"
+        assert readable_value(fields["opened_at"], datetime(1, 1, 1, 0, 0)) == "1 Jan 0001 00:00:00"
