@@ -7,6 +7,8 @@ import sys
 from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Web requests run with a statement timeout (config/settings.py); workers and commands do not.
+os.environ.setdefault("ADT_WEB_PROCESS", "1")
 
 try:
     from django.core.asgi import get_asgi_application

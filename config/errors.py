@@ -5,6 +5,7 @@ server error page (templates/500.html) stands alone, as it must work when nothin
 import logging
 
 from django.contrib import admin
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
@@ -43,3 +44,28 @@ def server_error(request: HttpRequest) -> HttpResponse:
         logger.exception("The 500 page failed")
         html = "<h1>Server error (500)</h1>"
     return HttpResponseServerError(html)
+
+
+def _statement_cancelled(error: Exception) -> bool:
+    """Whether the database stopped a query at the web processes' statement timeout."""
+    from psycopg.errors import QueryCanceled
+
+    return isinstance(error, OperationalError) and isinstance(error.__cause__, QueryCanceled)
+
+
+class StatementTimeoutMiddleware:
+    """A request whose query ran past the web processes' statement timeout (settings:
+    WEB_STATEMENT_TIMEOUT_MS) answers a page saying so, 503, instead of the server error page:
+    the database stopped it so that it does not hold a process and slow everyone else."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        if not _statement_cancelled(exception):
+            return None
+        logger.warning("statement timeout on %s %s", request.method, request.path)
+        return _error_page(request, "503.html", 503, _("This took too long"))

@@ -139,6 +139,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # A query stopped at the web processes' statement timeout is a page that says so (503).
+    "config.errors.StatementTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -165,6 +167,8 @@ TEMPLATES = [
 
 # --- Data -------------------------------------------------------------------------------------
 SILENCED_SYSTEM_CHECKS: list[str] = []
+# How long one SQL statement of a web request may run (PostgreSQL), in milliseconds.
+WEB_STATEMENT_TIMEOUT_MS = env.int("WEB_STATEMENT_TIMEOUT_MS", default=30_000)
 DATABASES = {
     "default": env.db_url_config(
         env.str("DATABASE_URL", default="") or f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
@@ -190,6 +194,11 @@ else:
     # the planner guesses to be large costs more than running it (the device list sorted by
     # open stage: 430 ms with it, 160 without, at 100,000 incidents).
     options["options"] = "-c jit=off"
+    if env.bool("ADT_WEB_PROCESS", default=False):
+        # A web request never holds a process and the database for minutes: its statements are
+        # stopped after this (config.errors says so to the person). Workers and commands (the
+        # legacy import, seeding, migrations) run without it.
+        options["options"] += f" -c statement_timeout={WEB_STATEMENT_TIMEOUT_MS}"
     if env.bool("DATABASE_POOL", default=True):
         # A pool of connections per process instead of a new one per request or per WebSocket
         # call (Django's pool, made for ASGI): otherwise most of a chat message's cost.

@@ -68,3 +68,20 @@ def test_the_plain_server_units_name_what_they_run():
     assert "Requires=adt-migrate.service" in units["adt-app@.service"]
     assert "manage.py backup" in units["adt-backup.service"]
     assert "manage.py send_digest" in units["adt-digest.service"]
+
+
+def test_a_request_that_timed_out_is_never_sent_to_a_second_process():
+    site = (COMPOSE / "nginx" / "adt.conf.template").read_text()
+
+    retries = [line.strip() for line in site.splitlines() if "proxy_next_upstream " in line]
+    assert retries and all("timeout" not in line.split() for line in retries)
+
+
+def test_app_processes_start_afresh_after_a_number_of_requests():
+    unit = (COMPOSE / "systemd" / "adt-app@.service").read_text()
+    dockerfile = (COMPOSE / "Dockerfile").read_text()
+
+    for text in (unit, dockerfile):
+        assert "--limit-max-requests " in text
+        assert "--limit-max-requests-jitter " in text
+    assert "Restart=always" in unit
