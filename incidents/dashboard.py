@@ -87,11 +87,25 @@ AGING_BUCKETS = (
 PARETO_SIZE = 10
 
 
+# The days a dashboard filter may name: a factory's records start after EARLIEST_DAY, and
+# nothing is opened more than a year ahead. A date outside them names nothing (and Python's
+# dates end at 9999-12-31, so a day after the last overflowed).
+EARLIEST_DAY = datetime.date(2000, 1, 1)
+LATEST_AHEAD = datetime.timedelta(days=366)
+# The longest period the figures of flow count: weeks are counted one by one, and a period of
+# centuries cost seconds of every process's time.
+MAX_PERIOD = datetime.timedelta(days=3 * 366)
+
+
 def _date(value) -> datetime.date | None:
+    """A day a filter names, or None when it names none (unreadable, or out of range)."""
     try:
-        return parse_date(value) if value else None
+        day = parse_date(value) if value else None
     except ValueError:
         return None
+    if day is None or not EARLIEST_DAY <= day <= timezone.localdate() + LATEST_AHEAD:
+        return None
+    return day
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -121,7 +135,7 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
     value = {name: (params.get(name) or "").strip() for name in PARAMS}
     if value["project"]:
         queryset = queryset.filter(device__project=value["project"])
-    if value["department"].isdigit():
+    if value["department"].isdigit() and len(value["department"]) <= 18:
         stages = _department_stages(value["department"])
         queryset = queryset.filter(
             Q(stage__in=stages)
@@ -139,7 +153,7 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
         queryset = queryset.filter(fail_item=value["fail_item"])
     if value["fail_station"]:
         queryset = queryset.filter(fail_station=value["fail_station"])
-    if value["location"].isdigit():
+    if value["location"].isdigit() and len(value["location"]) <= 18:
         queryset = queryset.filter(device__location__in=_location_and_inside(value["location"]))
     buckets = {key: (low, high) for key, _label, low, high in AGING_BUCKETS}
     if value["aged"] in buckets:
@@ -180,16 +194,38 @@ class Scope:
     opened_from: str = ""
     opened_to: str = ""
     viewer: object = field(default=None, compare=False)
+    # What was changed in the filters as given, in words for the reader (dates left out, a
+    # period shortened to MAX_PERIOD).
+    notices: tuple = field(default=(), compare=False)
 
     @classmethod
     def from_params(cls, params, viewer=None) -> "Scope":
-        values = {name: (params.get(name) or "").strip() for name in SCOPE_PARAMS}
-        if not values["department"].isdigit():
+        values = {name: str(params.get(name) or "").strip()[:100] for name in SCOPE_PARAMS}
+        notices = []
+        if not values["department"].isdigit() or len(values["department"]) > 18:
             values["department"] = ""
         for name in ("opened_from", "opened_to"):
-            if not _date(values[name]):
+            if values[name] and not _date(values[name]):
+                notices.append(
+                    _(
+                        "The date %(value)s is not a day between %(first)s and a year from now; "
+                        "the figures do not use it."
+                    )
+                    % {"value": values[name], "first": EARLIEST_DAY.isoformat()}
+                )
                 values[name] = ""
-        return cls(**values, viewer=viewer)
+        start, end = _date(values["opened_from"]), _date(values["opened_to"])
+        if start and end and start > end:
+            values["opened_from"], values["opened_to"] = values["opened_to"], values["opened_from"]
+            start, end = end, start
+        if start and (end or timezone.localdate()) - start > MAX_PERIOD:
+            start = (end or timezone.localdate()) - MAX_PERIOD
+            values["opened_from"] = start.isoformat()
+            notices.append(
+                _("A period counts at most %(years)s years: it starts on %(start)s.")
+                % {"years": MAX_PERIOD.days // 366, "start": values["opened_from"]}
+            )
+        return cls(**values, viewer=viewer, notices=tuple(notices))
 
     def params(self) -> dict:
         return {name: getattr(self, name) for name in SCOPE_PARAMS if getattr(self, name)}
