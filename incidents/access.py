@@ -66,6 +66,21 @@ def _hidden_from(user, department_id: int | None) -> frozenset[str]:
     return frozenset(project.upper() for project in projects)
 
 
+def would_see(person, departments: set[int] | None, people: set[int] | None) -> bool:
+    """Whether `person` sees a project restricted to the departments and people (ids) named;
+    with None for both, a project without a restriction. The rule `_hidden_from` applies, asked
+    of a restriction that is not saved (yet): what saving one would change."""
+    if departments is None and people is None:
+        return True
+    if not _active(person):
+        return False
+    return (
+        person.pk in (people or ())
+        or person.department_id in (departments or ())
+        or sees_everything(person)
+    )
+
+
 def sees_project(user) -> Callable[[str], bool]:
     """Whether `user` may see a project, as a test to apply to many (what is hidden from them
     read once)."""

@@ -118,6 +118,9 @@ class WorkflowAction(models.TextChoices):
     IMPORT = "import", _("Updated from the legacy workbook")
     # The assignee left the department: the stage goes back to its queue, as it stands.
     UNASSIGN = "unassign", _("Back to the queue")
+    # Not a step of the workflow: what a notification that a project was restricted out of the
+    # recipient's sight is about.
+    RESTRICT = "restrict", _("Project restricted")
 
 
 class EventNote(models.TextChoices):
@@ -127,6 +130,10 @@ class EventNote(models.TextChoices):
     LEGACY_IMPORT = "legacy_import", _("Imported from the legacy workbook")
     LEGACY_STAGE = "legacy_stage", _("Stage from the legacy workbook")
     ASSIGNEE_MOVED = "assignee_moved", _("Handed over: the assignee moved to another department")
+    ASSIGNEE_LOST_ACCESS = (
+        "assignee_lost_access",
+        _("Handed over: the project was restricted and the assignee no longer sees it"),
+    )
 
 
 def stage_can_reach(start: str, goal: str) -> bool:

@@ -127,12 +127,20 @@ def can_cancel(incident, user, facts: Facts | None = None) -> bool:
     return is_admin(user, facts) or is_stage_supervisor(incident, user, facts)
 
 
+# Who takes sight of a project away from people (restricts it) hands their work in it back.
+_RESTRICTS_PROJECTS = ("incidents.add_projectaccess", "incidents.change_projectaccess")
+
+
 def can_hand_over(incident, user) -> bool:
     """Gives an assignee's stage to someone else as it stands, when the assignee leaves the
-    department: whoever moves people between departments, a supervisor of the stage, an
-    administrator."""
+    department or loses sight of the project: whoever moves people between departments or
+    restricts projects, a supervisor of the stage, an administrator."""
     return can_review(incident, user) or (
-        _active(user) and user.has_perm("incidents.change_employee")
+        _active(user)
+        and (
+            user.has_perm("incidents.change_employee")
+            or any(user.has_perm(permission) for permission in _RESTRICTS_PROJECTS)
+        )
     )
 
 

@@ -1,21 +1,39 @@
 """Confidential projects: an administrator names the departments and people who see a project
 (incidents.access decides what everyone else sees of it). Each page says who sees the project
 now, how much of the factory's record is in it, and which stages are owned by departments that
-would not see its incidents."""
+would not see its incidents. Saving a restriction that takes open incidents out of the sight of
+their assignees or stage owners first shows who loses what and asks for confirmation, as
+deleting does; nothing changes until it is confirmed."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import F, Func, IntegerField, OuterRef, Subquery
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from config.lists import SingleCountListMixin
+from incidents import rules
 from incidents.choices import OPEN_STAGES
 from incidents.models import Incident, ProjectAccess, StageOwnership
+from incidents.services.restrictions import (
+    RestrictionImpact,
+    RestrictionUnconfirmed,
+    project_access_impact,
+    project_access_save,
+)
 from locations.models import Device
+
+# The confirmation page posts the form again with this field: the fingerprint of the impact
+# the administrator was shown (incidents.services.restrictions).
+CONFIRMED = "_restriction_confirmed"
+# Incident numbers named per person on the confirmation page; the rest are counted.
+SHOWN_PER_PERSON = 12
 
 
 class ProjectAccessForm(forms.ModelForm):
@@ -65,6 +83,10 @@ class ProjectAccessAdmin(SingleCountListMixin, ModelAdmin):
         )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST":
+            confirmation = self._confirmation(request, object_id)
+            if confirmation is not None:
+                return confirmation
         known = (
             Device.objects.exclude(project="")
             .values_list("project", flat=True)
@@ -72,7 +94,119 @@ class ProjectAccessAdmin(SingleCountListMixin, ModelAdmin):
             .order_by("project")[:500]
         )
         extra_context = {**(extra_context or {}), "known_projects": list(known)}
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RestrictionUnconfirmed as unconfirmed:
+            # Someone was assigned (or moved) between the confirmation and the save; nothing
+            # was saved: show what it takes away now.
+            obj = self.get_object(request, unquote(object_id)) if object_id else None
+            return self._confirmation_page(request, obj, unconfirmed.impact, changed=True)
+
+    # --- confirming what a restriction takes away ----------------------------------------------
+    def _confirmation(self, request, object_id):
+        """The confirmation page when the posted restriction is valid, may be saved by this
+        person and takes open work away that they did not confirm; None to go on (saved at
+        once, or the change page shows the form's errors or refuses as usual)."""
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        if object_id and obj is None:
+            return None
+        allowed = (
+            self.has_change_permission(request, obj)
+            if obj is not None
+            else self.has_add_permission(request)
+        )
+        if not allowed:
+            return None
+        form = self.get_form(request, obj, change=obj is not None)(
+            request.POST, request.FILES, instance=obj
+        )
+        if not form.is_valid():
+            return None
+        impact = project_access_impact(
+            project=form.cleaned_data["project"],
+            departments=form.cleaned_data["departments"],
+            people=form.cleaned_data["people"],
+        )
+        confirmed = request.POST.get(CONFIRMED)
+        if not impact or confirmed == impact.fingerprint:
+            return None
+        return self._confirmation_page(request, obj, impact, changed=confirmed is not None)
+
+    def _confirmation_page(self, request, obj, impact: RestrictionImpact, *, changed: bool):
+        owners = rules.Facts(None).owners
+        people = []
+        for loss in impact.losses:
+            owned_by = {owners[incident.stage] for incident in loss.owned}
+            people.append(
+                {
+                    "person": loss.person,
+                    "department": loss.person.department,
+                    "assigned": _numbers(loss.assigned),
+                    "owned": _numbers(loss.owned),
+                    "owned_by": ", ".join(sorted(d.localized_name for d in owned_by)),
+                }
+            )
+        # The form as posted travels along, but for the confirmation itself.
+        posted = [
+            (name, value)
+            for name in request.POST
+            if name not in ("csrfmiddlewaretoken", CONFIRMED)
+            for value in request.POST.getlist(name)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": obj,
+            "title": gettext("Restrict project %(project)s?") % {"project": impact.project},
+            "impact": impact,
+            "people": people,
+            "handed_back": _numbers(impact.handed_back),
+            "affected": _numbers(impact.incidents),
+            "posted": posted,
+            "confirmed_name": CONFIRMED,
+            "changed": changed,
+        }
+        return TemplateResponse(
+            request, "admin/incidents/projectaccess/restriction_confirmation.html", context
+        )
+
+    def save_model(self, request, obj, form, change):
+        impact = project_access_save(
+            restriction=obj,
+            departments=form.cleaned_data["departments"],
+            people=form.cleaned_data["people"],
+            by=request.user,
+            confirmed=request.POST.get(CONFIRMED),
+        )
+        handed_back = impact.handed_back
+        if handed_back:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d incident went back to its department's queue: %(ids)s.",
+                    "%(count)d incidents went back to their department's queue: %(ids)s.",
+                    len(handed_back),
+                )
+                % {
+                    "count": len(handed_back),
+                    "ids": ", ".join(f"#{incident.pk}" for incident in handed_back),
+                },
+            )
+        if impact.losses:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d person who lost sight of the project was told.",
+                    "%(count)d people who lost sight of the project were told.",
+                    len(impact.losses),
+                )
+                % {"count": len(impact.losses)},
+            )
+
+    def save_related(self, request, form, formsets, change):
+        # The departments and people were saved with the restriction (project_access_save).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @display(description=_("departments"))
     def department_names(self, restriction: ProjectAccess) -> str:
@@ -132,3 +266,12 @@ class ProjectAccessAdmin(SingleCountListMixin, ModelAdmin):
                 ),
             ),
         )
+
+
+def _numbers(incidents: list[Incident]) -> dict:
+    """Incident numbers to name on a page: the first few, and how many more."""
+    return {
+        "count": len(incidents),
+        "shown": [incident.pk for incident in incidents[:SHOWN_PER_PERSON]],
+        "more": max(0, len(incidents) - SHOWN_PER_PERSON),
+    }

@@ -23,6 +23,8 @@ NOTIFICATION_KINDS = (
     WorkflowAction.APPROVE,
     WorkflowAction.REJECT,
     WorkflowAction.CANCEL,
+    WorkflowAction.UNASSIGN,
+    WorkflowAction.RESTRICT,
     WorkflowAction.MENTION,
 )
 KIND_COLORS = {
@@ -31,6 +33,8 @@ KIND_COLORS = {
     WorkflowAction.APPROVE: "success",
     WorkflowAction.REJECT: "warning",
     WorkflowAction.CANCEL: "danger",
+    WorkflowAction.UNASSIGN: "warning",
+    WorkflowAction.RESTRICT: "danger",
     WorkflowAction.MENTION: "primary",
 }
 

@@ -155,7 +155,17 @@ class Notification(models.Model):
             WorkflowAction.APPROVE: _("%(actor)s approved incident #%(id)s; it is now %(stage)s."),
             WorkflowAction.REJECT: _("%(actor)s sent incident #%(id)s (%(stage)s) back to you."),
             WorkflowAction.CANCEL: _("%(actor)s cancelled incident #%(id)s."),
+            WorkflowAction.UNASSIGN: _(
+                "%(actor)s put incident #%(id)s (%(stage)s) back in the queue: assign it again."
+            ),
         }
+        if self.action == WorkflowAction.RESTRICT:
+            # About a project, named in the comment: its incidents are no longer the reader's.
+            return _(
+                "%(actor)s restricted project %(project)s, which is no longer open to you: its "
+                "incidents left your lists, and those assigned to you went back to their "
+                "department's queue."
+            ) % {**context, "project": self.comment}
         if self.action == WorkflowAction.MENTION:
             if self.incident_id:
                 text = _("%(actor)s mentioned you in the chat of incident #%(id)s:") % context
@@ -173,6 +183,9 @@ class Notification(models.Model):
         """Where the notification leads: the incident (or group) page, at the message."""
         if self.incident_id:
             url = reverse("admin:incidents_incident_change", args=[self.incident_id])
-        else:
+        elif self.problem_group_id:
             url = reverse("admin:incidents_problemgroup_change", args=[self.problem_group_id])
+        else:
+            # About nothing the reader may open (a project restricted out of their sight).
+            url = reverse("admin:incidents_notification_changelist")
         return f"{url}#message-{self.message_id}" if self.message_id else url

@@ -50,6 +50,24 @@ def notify(
     return notifications
 
 
+def notify_restricted(
+    *, recipients: list[Employee], actor: Employee | None, project: str
+) -> list[Notification]:
+    """Tell the people a project was just restricted away from that it is no longer open to
+    them. About no incident (they may not open its incidents any more): the project is named in
+    the notification's comment. E-mailed after commit."""
+    notifications = [
+        Notification(recipient=person, action=WorkflowAction.RESTRICT, actor=actor, comment=project)
+        for person in {p.pk: p for p in recipients}.values()
+        if person != actor and person.is_active
+    ]
+    Notification.objects.bulk_create(notifications)
+    ids = [n.pk for n in notifications]
+    if ids:
+        transaction.on_commit(lambda: _send_emails(ids))
+    return notifications
+
+
 def notify_mention(
     *,
     recipients: list[Employee],
