@@ -208,13 +208,45 @@ class AnalysisResultForm(WorkflowForm):
 
 # --- changelist (bulk) forms ------------------------------------------------------------------
 class BulkAssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
+    """One person for many incidents. Offered: whoever may take the stage of at least one of
+    them (as the single assign form offers, rules.assignable_people), with their open workload
+    and, when they may not take every one, how many; the service refuses the others, and
+    anyone not offered, incident by incident."""
+
+    assignee = WorkloadChoiceField(
         label=_("Assignee"),
-        queryset=Employee.objects.filter(is_active=True, department__isnull=False),
+        # Anyone active is accepted here, so that someone not offered is refused by the
+        # service for each incident, with the reason; only those offered are listed.
+        queryset=Employee.objects.filter(is_active=True),
         widget=UnfoldAdminSelectWidget,
-        help_text=_("Incidents whose stage belongs to another department are refused."),
+        help_text=_(
+            "People who may take the incidents' stages. After each name: the open incidents "
+            "assigned to that person now, and how many of the selected ones they may take "
+            "when not all."
+        ),
     )
     comment = forms.CharField(label=_("Note for the assignee"), required=False, widget=_textarea(2))
+
+    def __init__(self, *args, incidents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        takes, selected = selectors.assignable_to_any(incidents)
+        offered = selectors.with_open_workload(
+            Employee.objects.filter(pk__in=takes).order_by("display_name", "employee_number")
+        )
+        field = self.fields["assignee"]
+        field.empty_label = _("Choose the assignee…") if offered else _("Nobody may take them")
+        choices = [("", field.empty_label)]
+        for person in offered:
+            label = field.label_from_instance(person)
+            if takes[person.pk] < selected:
+                label = _("%(person)s · may take %(count)d of the %(selected)d selected") % {
+                    "person": label,
+                    "count": takes[person.pk],
+                    "selected": selected,
+                }
+            choices.append((person.pk, label))
+        field.widget.choices = choices
+        self.offered = offered
 
 
 class BulkReasonForm(forms.Form):

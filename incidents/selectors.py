@@ -507,6 +507,23 @@ def department_open_stage_incidents(department_id: int) -> dict[str, int]:
     return {row["stage"]: row["n"] for row in rows if row["n"]}
 
 
+def assignable_to_any(incidents) -> tuple[dict[int, int], int]:
+    """Who may take the current stage of at least one of `incidents` (rules.assignable_people:
+    the owning department, the roles, the project), as {person id: how many of them they may
+    take}, and how many incidents there are. Asked once per stage and project, not per incident."""
+    from incidents import rules
+
+    groups: dict[tuple[str, str], list[Incident]] = {}
+    rows = incidents.select_related("device") if isinstance(incidents, QuerySet) else incidents
+    for incident in rows:
+        groups.setdefault((incident.stage, incident.device.project.upper()), []).append(incident)
+    takes: dict[int, int] = {}
+    for group in groups.values():
+        for pk in rules.assignable_people(group[0]).values_list("pk", flat=True):
+            takes[pk] = takes.get(pk, 0) + len(group)
+    return takes, sum(len(group) for group in groups.values())
+
+
 # --- legacy imports -----------------------------------------------------------------------------
 def incidents_worked_in_product(incidents: list[Incident]) -> set[int]:
     """The ids of `incidents` worked on in the product since an import last wrote them (any

@@ -237,13 +237,25 @@ class WorkflowAdminMixin:
 
     # --- many incidents from the changelist -----------------------------------------------------
     def _bulk_action(
-        self, request, queryset, *, name, title, done_label, refused_label, call, form_class=None
+        self,
+        request,
+        queryset,
+        *,
+        name,
+        title,
+        done_label,
+        refused_label,
+        call,
+        form_class=None,
+        form_kwargs=None,
     ):
         """Ask for the action's input first when it needs any (the selection travels along),
         then run `call(incident, data)` on each incident and report what was done and refused."""
         data = {}
         if form_class is not None:
-            form = form_class(request.POST if "apply" in request.POST else None)
+            form = form_class(
+                request.POST if "apply" in request.POST else None, **(form_kwargs or {})
+            )
             if not form.is_valid():
                 context = {
                     **self.admin_site.each_context(request),
@@ -287,6 +299,7 @@ class WorkflowAdminMixin:
             done_label=_("Assigned"),
             refused_label=_("Not assigned"),
             form_class=workflow_forms.BulkAssignForm,
+            form_kwargs={"incidents": queryset},
             call=lambda incident, data: services.incident_assign(
                 incident=incident,
                 assignee=data["assignee"],
