@@ -1,5 +1,6 @@
 """Writes for devices and locations. Every change of place or holder lands in the trail."""
 
+import copy
 from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser as Person
@@ -7,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from config.bulk import history_write
 from locations import reasons
+from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.signals import device_moved_on_commit
 
@@ -22,6 +25,22 @@ def custody_check(*, location: Location | None = None, holder: Person | None = N
         raise ValidationError(
             _("%(holder)s is inactive and cannot hold devices.") % {"holder": holder}
         )
+
+
+def custody_refusal(
+    *, device: Device | None, location: Location | None = None, holder: Person | None = None
+) -> str | None:
+    """Why `device` (None: a device not registered yet) may not go to `location` or to
+    `holder`, as `custody_check` says; a place or person that has it already may keep it. None
+    when it may."""
+    try:
+        custody_check(
+            location=None if device is not None and location == device.location else location,
+            holder=None if device is not None and holder == device.holder else holder,
+        )
+    except ValidationError as error:
+        return error.messages[0]
+    return None
 
 
 @transaction.atomic
@@ -222,3 +241,61 @@ def device_register(*, serial_number: str, registered_by: Person | None, **field
     device._history_user = registered_by
     device.save()
     return device
+
+
+# --- bulk: imports ----------------------------------------------------------------------------
+@transaction.atomic
+def devices_import(
+    *, created: list[Device] = (), changed: list[Device] = (), by: Person | None
+) -> None:
+    """Bring devices in from a workbook in bulk (the legacy import): new devices (built with
+    `device_build`) and changes of what known devices are and where they are, each with its
+    history entry (the devices' own `_history_date` / `_change_reason`, else now and the
+    import). Custody follows the scan station's rules (`custody_refusal`): refused whole
+    (ValidationError) if any device would go to an inactive place or person; the caller works
+    them out beforehand and reports them."""
+    stored = {
+        pk: (location_id, holder_id)
+        for pk, location_id, holder_id in Device.objects.filter(
+            pk__in=[device.pk for device in changed]
+        ).values_list("pk", "location_id", "holder_id")
+    }
+    for device in [*created, *changed]:
+        location_id, holder_id = stored.get(device.pk, (None, None))
+        check = {}
+        if device.location_id is not None and device.location_id != location_id:
+            check["location"] = device.location
+        if device.holder_id is not None and device.holder_id != holder_id:
+            check["holder"] = device.holder
+        custody_check(**check)
+    for device in [*created, *changed]:
+        device._history_user = getattr(device, "_history_user", None) or by
+        if not getattr(device, "_change_reason", None):
+            device._change_reason = IMPORT_REASON
+    Device.objects.bulk_create(created, batch_size=1000)
+    history_write(Device, created, "+")
+    Device.objects.bulk_update(
+        changed, [*DEVICE_DETAIL_FIELDS, "location", "holder"], batch_size=1000
+    )
+    history_write(Device, changed, "~")
+
+
+def device_trail_import(
+    *,
+    entries: list[tuple[Device, Location | None, Person | None, datetime, str]],
+    by: Person | None,
+    progress=None,
+) -> None:
+    """Add back-dated entries to devices' trails (the legacy location trail): each (device,
+    place, person, when, reason) is a past move, in its place in the trail; the devices stay
+    where their newest entry puts them. Whoever took the device is who moved it, else `by`."""
+    rows = []
+    for device, place, person, at, reason in entries:
+        entry = copy.copy(device)
+        entry.location_id = place.pk if place is not None else None
+        entry.holder_id = person.pk if person is not None else None
+        entry._history_date = at
+        entry._history_user = person if person is not None else by
+        entry._change_reason = reason
+        rows.append(entry)
+    history_write(Device, rows, "~", progress=progress)

@@ -12,7 +12,6 @@ through the same domain functions as the screens (`incident_build`, `employee_bu
 `event_build`…).
 """
 
-import copy
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -20,16 +19,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
+from config.bulk import history_write
 from incidents import access, audit, selectors
 from incidents.choices import (
     TERMINAL_STAGES,
-    EventNote,
     Role,
     Stage,
 )
@@ -41,7 +39,7 @@ from incidents.legacy.columns import (
     normalise,
 )
 from incidents.legacy.workbook import CellError, LegacyError, LegacyWorkbook, moment, text
-from incidents.models import Department, Employee, Incident, IncidentEvent, ProblemGroup
+from incidents.models import Department, Employee, Incident, ProblemGroup
 from incidents.models.incidents import problem_group_number_validator
 from incidents.services.people import (
     department_join_refusal,
@@ -53,11 +51,17 @@ from incidents.services.workflow import (
     incident_build,
     incident_import_refusal,
     incident_import_stage,
-    opening_event_build,
+    incidents_import,
 )
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
-from locations.services import device_build, location_parent_chain
+from locations.services import (
+    custody_refusal,
+    device_build,
+    device_trail_import,
+    devices_import,
+    location_parent_chain,
+)
 
 BATCH = 1000
 # The failure each register row brings, written on the incident the row is about (when it failed
@@ -120,10 +124,6 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-def _use_copy() -> bool:
-    return connection.vendor == "postgresql"
 
 
 @dataclass
@@ -429,25 +429,17 @@ class LegacyImporter:
             )
 
     def _check_custody(self, serial: str, holder: str, location: str, errors) -> None:
-        """The custody rules of the scan station: an inactive person or place takes no device
-        (one that already holds it may keep it)."""
+        """The custody rules of the scan station (`custody_refusal`): an inactive person or
+        place takes no device (one that already holds it may keep it)."""
         device = self.devices.get(serial.upper())
         person = self.employees.get(holder.upper()) if holder else None
-        if (
-            person is not None
-            and not person.is_active
-            and (device is None or device.holder_id != person.pk)
-        ):
-            message = _("%(holder)s is inactive and cannot hold devices") % {"holder": person}
-            errors.append(("holder", message))
+        refusal = custody_refusal(device=device, holder=person)
+        if refusal:
+            errors.append(("holder", refusal))
         place = self.locations.get(location.upper()) if location else None
-        if (
-            place is not None
-            and not place.is_active
-            and (device is None or device.location_id != place.pk)
-        ):
-            message = _("location %(code)s is inactive and cannot receive devices")
-            errors.append(("location", message % {"code": place.code}))
+        refusal = custody_refusal(device=device, location=place)
+        if refusal:
+            errors.append(("location", refusal))
 
     def _check_location_loops(self, book, rows: list[dict], report: ImportReport) -> None:
         """Parents that are nowhere, or that would put a location inside itself, counting the
@@ -951,7 +943,7 @@ class LegacyImporter:
         Location.objects.bulk_create(plan.new_locations, batch_size=BATCH)
         for location, parent in zip(plan.new_locations, parents, strict=True):
             location.parent = parent
-        self._write_history(Location, plan.new_locations, "+")
+        history_write(Location, plan.new_locations, "+")
         moved = [loc for loc in plan.new_locations if loc.parent is not None]
         Location.objects.bulk_update(moved, ["parent"], batch_size=BATCH)
         bulk_update_with_history(
@@ -966,78 +958,24 @@ class LegacyImporter:
     def _apply_register(self) -> None:
         plan = self.plan
         ProblemGroup.objects.bulk_create(plan.groups)
-        Device.objects.bulk_create(plan.new_devices, batch_size=BATCH)
-        self._write_history(Device, plan.new_devices, "+")
-        bulk_update_with_history(
-            plan.changed_devices,
-            Device,
-            [*DEVICE_DETAIL_FIELDS, "location", "holder"],
-            batch_size=BATCH,
-            default_user=self.user,
-            default_change_reason=IMPORT_REASON,
-        )
-        Incident.objects.bulk_create(plan.new_incidents, batch_size=BATCH)
-        self._write_history(Incident, plan.new_incidents, "+")
-        IncidentEvent.objects.bulk_create(
-            [
-                opening_event_build(incident, self.user, note=EventNote.LEGACY_IMPORT)
-                for incident in plan.new_incidents
-            ],
-            batch_size=BATCH,
-        )
-        for incident, changed in plan.changed_incidents:
-            incident.save(update_fields=changed)
+        devices_import(created=plan.new_devices, changed=plan.changed_devices, by=self.user)
+        incidents_import(created=plan.new_incidents, changed=plan.changed_incidents, by=self.user)
         for incident, stage in plan.stage_moves:
             incident_import_stage(incident=incident, stage=stage, by=self.user)
         self.progress(SheetKind.REGISTER, len(plan.new_incidents), len(plan.new_incidents))
 
     def _apply_trail(self) -> None:
-        entries = []
-        for device, place, person, row in self.plan.trail:
-            entry = copy.copy(device)
-            entry.location_id = place.pk if place is not None else None
-            entry.holder_id = person.pk if person is not None else None
-            entry._history_date = row["at"]
-            entry._history_user = person if person is not None else self.user
-            entry._change_reason = row["reason"]
-            entries.append(entry)
-        self._write_history(Device, entries, "~", progress_kind=SheetKind.TRAIL)
+        def progress(done: int, total: int) -> None:
+            self.progress(SheetKind.TRAIL, done, total)
 
-    def _write_history(self, model, instances, history_type: str, progress_kind=None) -> None:
-        """The history rows simple-history's bulk helpers would write for `instances`; on
-        PostgreSQL streamed with COPY, since history is most of what an import writes."""
-        if not _use_copy():
-            model.history.bulk_history_create(
-                instances, update=history_type == "~", batch_size=BATCH
-            )
-            return
-        history = model.history.model
-        tracked = [field.attname for field in history.tracked_fields]
-        columns = [*tracked, "history_date", "history_change_reason", "history_type"]
-        columns.append("history_user_id")
-        quote = connection.ops.quote_name
-        statement = (
-            f"COPY {quote(history._meta.db_table)} "
-            f"({', '.join(quote(column) for column in columns)}) FROM STDIN"
+        device_trail_import(
+            entries=[
+                (device, place, person, row["at"], row["reason"])
+                for device, place, person, row in self.plan.trail
+            ],
+            by=self.user,
+            progress=progress,
         )
-        now = timezone.now()
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor, cursor.copy(statement) as copy_in:
-            for done, instance in enumerate(instances, start=1):
-                user = getattr(instance, "_history_user", None)
-                copy_in.write_row(
-                    [
-                        *(getattr(instance, attname) for attname in tracked),
-                        getattr(instance, "_history_date", now),
-                        getattr(instance, "_change_reason", "") or "",
-                        history_type,
-                        user.pk if user else None,
-                    ]
-                )
-                if progress_kind and done % (PROGRESS_EVERY * 10) == 0:
-                    self.progress(progress_kind, done, len(instances))
-        if progress_kind:
-            self.progress(progress_kind, len(instances), len(instances))
 
     def _stamp(self, obj, at: datetime | None) -> None:
         """History attributes for bulk writes: who imported it, and the legacy date if any."""

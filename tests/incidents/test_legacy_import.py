@@ -283,11 +283,11 @@ class HistoryWriteTests:
     def test_both_ways_of_writing_history_give_the_same_trail(
         self, tmp_path, monkeypatch, use_copy
     ):
-        from incidents.legacy import importer
+        from config import bulk
 
-        if use_copy and not importer._use_copy():
+        if use_copy and not bulk.use_copy():
             pytest.skip("COPY needs PostgreSQL")
-        monkeypatch.setattr(importer, "_use_copy", lambda: use_copy)
+        monkeypatch.setattr(bulk, "use_copy", lambda: use_copy)
         path = make_workbook(
             tmp_path / "w.xlsx",
             register=[register_row("SN-1", opened="2025/1/6")],

@@ -390,3 +390,52 @@ class EmployeesImportServiceTests:
                 by=None,
             )
         assert state(person) == ("Zhang San", "QA", ["staff"])
+
+
+class BulkWritersTests:
+    """The importer's bulk writers hold the screens' rules when called directly."""
+
+    def test_devices_import_refuses_an_inactive_place_and_writes_nothing(self):
+        from django.core.exceptions import ValidationError
+
+        from locations.services import device_build, devices_import
+        from tests.factories import DeviceFactory, LocationFactory
+
+        closed = LocationFactory(is_active=False)
+        device = DeviceFactory()
+        device.location = closed
+
+        with pytest.raises(ValidationError, match="inactive and cannot receive devices"):
+            devices_import(created=[device_build(serial_number="NEW-1")], changed=[device], by=None)
+
+        device.refresh_from_db()
+        assert device.location != closed
+        assert not Device.objects.filter(serial_number="NEW-1").exists()
+
+    def test_devices_import_lets_a_place_keep_a_device_it_has(self):
+        from locations.services import devices_import
+        from tests.factories import DeviceFactory
+
+        device = DeviceFactory()
+        device.location.is_active = False
+        device.location.save()
+        device.hardware_version = "DVT1"
+
+        devices_import(changed=[device], by=None)
+
+        device.refresh_from_db()
+        assert device.hardware_version == "DVT1"
+
+    def test_incidents_import_refuses_details_of_an_incident_worked_in_the_product(self, tmp_path):
+        from incidents.services.workflow import incidents_import
+
+        incident = imported(tmp_path, register=[register_row("SN1")])
+        walk_fae_retest(incident, Verdict.FAIL)
+        incident.refresh_from_db()
+        incident.fail_item = "FROM_THE_WORKBOOK"
+
+        with pytest.raises(WorkflowError, match="worked on in the product"):
+            incidents_import(changed=[(incident, ["fail_item"])], by=None)
+
+        incident.refresh_from_db()
+        assert incident.fail_item == "BT_RSSI"
