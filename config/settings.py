@@ -441,6 +441,12 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+# Workbooks of the lists' Import buttons: the largest upload, and the most its parts may unpack
+# to (zip bombs); config/spreadsheets.py.
+SPREADSHEET_MAX_BYTES = env.int("SPREADSHEET_MAX_BYTES", default=10 * 1024 * 1024)
+SPREADSHEET_MAX_UNPACKED_BYTES = env.int(
+    "SPREADSHEET_MAX_UNPACKED_BYTES", default=100 * 1024 * 1024
+)
 # Legacy workbooks: the largest upload, and the most its parts may unpack to (zip bombs).
 LEGACY_IMPORT_MAX_BYTES = env.int("LEGACY_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 LEGACY_IMPORT_MAX_UNPACKED_BYTES = env.int(

@@ -5,15 +5,25 @@ Text people typed is never exported as something a spreadsheet would run: a cell
 advice for CSV injection), in CSV and XLSX alike; importing removes exactly that apostrophe
 again, so an export re-imports as it was typed. XLSX sheets are named after what they hold, and
 formulas in an uploaded workbook are read as their text, never evaluated.
+
+Every workbook the product reads is checked before anything unpacks it (`workbook_check`): its
+size, and what its parts declare they unpack to, in all and each against its packed size, so a
+zip bomb of a megabyte is refused in milliseconds instead of costing gigabytes.
 """
 
+import os
+import zipfile
 from io import BytesIO
+from typing import BinaryIO
 
 import openpyxl
 import tablib
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, XLSX
@@ -22,6 +32,72 @@ from unfold.contrib.import_export.forms import ImportForm
 from config.widgets import DropFileInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A part of a workbook unpacking to more than this many times its packed size is a bomb, not a
+# sheet (sheets of repeated values pack about 5 to 50 times), once it is past a few megabytes.
+MAX_PACKING_RATIO = 200
+RATIO_CHECKED_FROM = 4 * 1024 * 1024
+
+
+class WorkbookRefused(ValueError):
+    """A workbook refused before it was opened; the message says why, in the reader's language."""
+
+
+def _size_of(workbook: bytes | BinaryIO) -> int:
+    if isinstance(workbook, bytes | bytearray):
+        return len(workbook)
+    size = getattr(workbook, "size", None)
+    if size is None:
+        workbook.seek(0, os.SEEK_END)
+        size = workbook.tell()
+        workbook.seek(0)
+    return size
+
+
+def workbook_check(workbook: bytes | BinaryIO, *, max_bytes: int, max_unpacked: int) -> None:
+    """Refuse an .xlsx before anything opens it: larger than `max_bytes`, not a zip archive (as
+    every .xlsx is), or with parts that would unpack to more than `max_unpacked` in all, or one
+    that unpacks to more than MAX_PACKING_RATIO times its packed size. Only the archive's
+    directory is read, where each part's sizes are declared; zipfile never unpacks a part past
+    its declared size."""
+    size = _size_of(workbook)
+    if size > max_bytes:
+        raise WorkbookRefused(
+            _("The workbook is %(size)s; at most %(limit)s can be imported.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(max_bytes)}
+        )
+    stream = BytesIO(workbook) if isinstance(workbook, bytes | bytearray) else workbook
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise WorkbookRefused(
+            _("This file is not an Excel workbook (.xlsx): it is not a zip archive.")
+        ) from error
+    finally:
+        if hasattr(stream, "seek"):
+            stream.seek(0)
+    unpacked = sum(part.file_size for part in parts)
+    bomb = any(
+        part.file_size > RATIO_CHECKED_FROM
+        and part.file_size > MAX_PACKING_RATIO * max(part.compress_size, 1)
+        for part in parts
+    )
+    if unpacked > max_unpacked or bomb:
+        raise WorkbookRefused(
+            _(
+                "The workbook's parts would unpack to %(size)s, more than the %(limit)s "
+                "allowed, so it was not opened (it looks like a zip bomb)."
+            )
+            % {"size": filesizeformat(unpacked), "limit": filesizeformat(max_unpacked)}
+            if not bomb
+            else _(
+                "A part of the workbook would unpack to more than %(ratio)s times its size, so "
+                "it was not opened (it looks like a zip bomb)."
+            )
+            % {"ratio": MAX_PACKING_RATIO}
+        )
+
+
 QUOTE = "'"
 
 
@@ -66,7 +142,13 @@ class SafeXLSX(XLSX):
         return super().export_data(_map_cells(dataset, escape_formula), **kwargs)
 
     def create_dataset(self, in_stream):
-        """The first sheet, formulas as their text (`data_only=False`): nothing is evaluated."""
+        """The first sheet, formulas as their text (`data_only=False`): nothing is evaluated;
+        a workbook too large or packed like a bomb is refused before it is opened."""
+        workbook_check(
+            in_stream,
+            max_bytes=settings.SPREADSHEET_MAX_BYTES,
+            max_unpacked=settings.SPREADSHEET_MAX_UNPACKED_BYTES,
+        )
         book = openpyxl.load_workbook(BytesIO(in_stream), read_only=True, data_only=False)
         try:
             rows = book.worksheets[0].iter_rows(values_only=True)
@@ -95,6 +177,16 @@ class SpreadsheetImportForm(ImportForm):
         field = self.fields["import_file"]
         field.widget = DropFileInput(attrs={**field.widget.attrs, "accept": ".xlsx,.csv"})
 
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        limit = settings.SPREADSHEET_MAX_BYTES
+        if upload is not None and upload.size > limit:
+            raise forms.ValidationError(
+                _("The file is %(size)s; at most %(limit)s can be imported.")
+                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
+            )
+        return upload
+
 
 class SpreadsheetAdminMixin:
     """The import/export buttons of a list: safe formats, and importing is editing (the add and
@@ -102,6 +194,14 @@ class SpreadsheetAdminMixin:
 
     formats = SPREADSHEET_FORMATS
     import_form_class = SpreadsheetImportForm
+
+    def add_data_read_fail_error_to_form(self, form, e):
+        """A workbook refused before it was opened says why; any other unreadable file gets
+        import-export's own words."""
+        if isinstance(e, WorkbookRefused):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
 
     def process_result(self, result, request):
         """A file whose rows changed in the meantime (between the preview and the confirmation)

@@ -9,10 +9,8 @@ whoever looks at it (the job page, the job list, a worker starting) marks it fai
 been silent for LEGACY_IMPORT_STALLED_AFTER_SECONDS, and it can be started again."""
 
 import logging
-import os
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,10 +21,10 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from config.spreadsheets import WorkbookRefused, workbook_check
 from incidents.legacy.importer import ImportReport, LegacyImporter
 from incidents.models import Employee, LegacyImport, LegacyImportStatus
 from incidents.services.errors import WorkflowError
@@ -49,49 +47,26 @@ def _heartbeat_key(job_id) -> str:
 
 
 # --- the workbook itself ---------------------------------------------------------------------
-def _size_of(workbook: str | Path | BinaryIO) -> int:
-    if isinstance(workbook, str | Path):
-        return os.path.getsize(workbook)
-    size = getattr(workbook, "size", None)
-    if size is None:
-        workbook.seek(0, os.SEEK_END)
-        size = workbook.tell()
-        workbook.seek(0)
-    return size
-
-
 def legacy_workbook_check(*, workbook: str | Path | BinaryIO) -> None:
     """Refuse a workbook before anything opens it: larger than LEGACY_IMPORT_MAX_BYTES, not a
-    zip archive (as every .xlsx is), or with parts that would unpack to more than
-    LEGACY_IMPORT_MAX_UNPACKED_BYTES (a zip bomb). The upload, the worker and the import_legacy
-    command all call it."""
-    size, limit = _size_of(workbook), settings.LEGACY_IMPORT_MAX_BYTES
-    if size > limit:
-        raise WorkflowError(
-            _("The workbook is %(size)s; at most %(limit)s can be imported.")
-            % {"size": filesizeformat(size), "limit": filesizeformat(limit)}
-        )
+    zip archive (as every .xlsx is), or packed like a zip bomb (config.spreadsheets). The
+    upload, the worker and the import_legacy command all call it."""
     try:
-        # Reads only the archive's directory, where each part's unpacked size is declared;
-        # zipfile never unpacks a part past its declared size.
-        with zipfile.ZipFile(workbook) as archive:
-            unpacked = sum(part.file_size for part in archive.infolist())
-    except (zipfile.BadZipFile, EOFError) as error:
-        raise WorkflowError(
-            _("This file is not an Excel workbook (.xlsx): it is not a zip archive.")
-        ) from error
-    finally:
-        if hasattr(workbook, "seek"):
-            workbook.seek(0)
-    limit = settings.LEGACY_IMPORT_MAX_UNPACKED_BYTES
-    if unpacked > limit:
-        raise WorkflowError(
-            _(
-                "The workbook's parts would unpack to %(size)s, more than the %(limit)s "
-                "allowed, so it was not opened (it looks like a zip bomb)."
-            )
-            % {"size": filesizeformat(unpacked), "limit": filesizeformat(limit)}
-        )
+        if isinstance(workbook, str | Path):
+            with open(workbook, "rb") as stream:
+                _check(stream)
+        else:
+            _check(workbook)
+    except WorkbookRefused as error:
+        raise WorkflowError(str(error)) from error
+
+
+def _check(stream: BinaryIO) -> None:
+    workbook_check(
+        stream,
+        max_bytes=settings.LEGACY_IMPORT_MAX_BYTES,
+        max_unpacked=settings.LEGACY_IMPORT_MAX_UNPACKED_BYTES,
+    )
 
 
 def _report_data(report: ImportReport) -> dict:
