@@ -439,3 +439,74 @@ class BulkWritersTests:
 
         incident.refresh_from_db()
         assert incident.fail_item == "BT_RSSI"
+
+
+class EmployeeListImportTests:
+    """The Employee list's import button: a preview lists each row's changes, column by
+    column, before anything is written; the person page's rules hold; roles never change."""
+
+    def rows(self, *rows):
+        import tablib
+
+        dataset = tablib.Dataset(headers=["工号", "姓名", "部门", "角色"])
+        for row in rows:
+            dataset.append(row)
+        return dataset
+
+    def test_a_move_into_an_inactive_department_is_refused_and_nothing_is_kept(
+        self, product_people
+    ):
+        from incidents.resources import EmployeeResource
+
+        person, _qa, _fae = product_people
+        Department.objects.create(code="OLD", name="Old lab", is_active=False)
+        importer = SuperuserFactory()
+        before = table_counts()
+
+        result = EmployeeResource().import_data(
+            self.rows(("20009", "新人", "QA", ""), ("20001", "张三", "OLD", "")),
+            dry_run=False,
+            user=importer,
+        )
+
+        assert result.has_validation_errors()
+        assert "Old lab (OLD) is inactive" in str(result.invalid_rows[0].error)
+        assert result.invalid_rows[0].number == 2
+        assert not Employee.objects.filter(employee_number="20009").exists()
+        assert table_counts() == before
+        assert state(person) == ("Zhang San", "QA", ["staff"])
+
+    def test_a_role_column_grants_nothing(self, product_people):
+        from incidents.resources import EmployeeResource
+
+        person, _qa, fae = product_people
+
+        EmployeeResource().import_data(
+            self.rows(("20001", "Zhang San", "QA", "主管")), dry_run=False, user=SuperuserFactory()
+        )
+
+        assert state(person) == ("Zhang San", "QA", ["staff"])
+        assert person not in fae.supervisors.all()
+
+    def test_the_preview_lists_each_change_and_writes_nothing(self, product_people, admin_client):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.urls import reverse
+
+        person, _qa, _fae = product_people
+        content = "工号,姓名,部门\n20001,张三,FAE\n".encode()
+
+        page = admin_client.post(
+            reverse("admin:incidents_employee_import"),
+            {
+                "resource": "0",
+                "format": "1",
+                "import_file": SimpleUploadedFile("people.csv", content),
+            },
+        )
+
+        html = page.content.decode()
+        assert page.status_code == 200
+        preview = html[html.index("import-preview") :]
+        assert "Zhang San" in preview and "张三" in preview
+        assert "QA" in preview and "FAE" in preview
+        assert state(person) == ("Zhang San", "QA", ["staff"])
