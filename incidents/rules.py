@@ -59,6 +59,17 @@ class Facts:
     def is_supervisor(self) -> bool:
         return _active(self.user) and self.user.supervised_departments.exists()
 
+    def worked_the_round(self, incident) -> bool:
+        """`worked_the_round(incident, user)`, read with those of the other incidents given."""
+        if incident.pk not in self._incidents:
+            return _worked_rounds(self.user, [incident]) == {incident.pk}
+        return incident.pk in self._worked
+
+    @cached_property
+    def _worked(self) -> set[int]:
+        waiting = [i for i in self._incidents.values() if i.step == Step.SUBMITTED]
+        return _worked_rounds(self.user, waiting) if waiting else set()
+
     def latest_verdict(self, incident) -> Verdict | None:
         """`incident.latest_verdict()`, read with those of the other incidents given."""
         if incident.pk not in self._incidents:
@@ -85,6 +96,51 @@ class Facts:
         )
         # Oldest first: each incident keeps the verdict of its newest result.
         return {incident_id: Verdict(verdict) for incident_id, verdict in results}
+
+
+def _worked_rounds(user, incidents) -> set[int]:
+    """Of `incidents`, those whose current round `user` worked on: wrote one of its operation
+    records or analysis results, or assigned it to themself (and no send-back started a new
+    round since). Three queries, whatever the number of incidents."""
+    from django.db.models import Exists, OuterRef
+
+    from incidents.models import AnalysisResult, IncidentEvent, OperationRecord
+
+    if not _active(user) or not incidents:
+        return set()
+    rounds, visits = Q(), Q()
+    for incident in incidents:
+        rounds |= Q(incident_id=incident.pk, stage=incident.stage, round=incident.stage_round)
+        visits |= Q(
+            incident_id=incident.pk,
+            to_stage=incident.stage,
+            created_at__gte=incident.stage_entered_at,
+        )
+    worked = set()
+    for model in (OperationRecord, AnalysisResult):
+        found = model.objects.filter(rounds, created_by=user).values_list("incident_id", flat=True)
+        worked.update(found)
+    sent_back_since = IncidentEvent.objects.filter(
+        incident_id=OuterRef("incident_id"),
+        action=WorkflowAction.REJECT,
+        to_stage=OuterRef("to_stage"),
+        created_at__gt=OuterRef("created_at"),
+    )
+    self_assigned = (
+        IncidentEvent.objects.filter(
+            visits, action=WorkflowAction.ASSIGN, actor=user, assignee=user
+        )
+        .exclude(Exists(sent_back_since))
+        .values_list("incident_id", flat=True)
+    )
+    worked.update(self_assigned)
+    return worked
+
+
+def worked_the_round(incident, user, facts: Facts | None = None) -> bool:
+    """Four eyes: whether `user` wrote a record or result of the incident's current round, or
+    assigned the round to themself; such a person never approves it."""
+    return (facts or Facts(user)).worked_the_round(incident)
 
 
 def stage_owner(stage: str, facts: Facts | None = None):
@@ -337,7 +393,7 @@ def refusal(incident, action: WorkflowAction, user, facts: Facts | None = None) 
                 % context
             )
         if action == WorkflowAction.APPROVE:
-            if is_assignee(incident, user):
+            if is_assignee(incident, user) or worked_the_round(incident, user, facts):
                 return (
                     _(
                         "You did the work of this stage, so you cannot approve it yourself: "
