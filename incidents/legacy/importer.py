@@ -22,9 +22,7 @@ from typing import BinaryIO
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
-from config.bulk import history_write
 from incidents import access, audit, selectors
 from incidents.choices import (
     TERMINAL_STAGES,
@@ -61,6 +59,7 @@ from locations.services import (
     device_trail_import,
     devices_import,
     location_parent_chain,
+    locations_import,
 )
 
 BATCH = 1000
@@ -935,31 +934,19 @@ class LegacyImporter:
         )
 
     def _apply_locations(self) -> None:
-        plan = self.plan
-        # Parents first: a new location may sit in another new one.
-        parents = [loc.parent for loc in plan.new_locations]
-        for location in plan.new_locations:
-            location.parent = None
-        Location.objects.bulk_create(plan.new_locations, batch_size=BATCH)
-        for location, parent in zip(plan.new_locations, parents, strict=True):
-            location.parent = parent
-        history_write(Location, plan.new_locations, "+")
-        moved = [loc for loc in plan.new_locations if loc.parent is not None]
-        Location.objects.bulk_update(moved, ["parent"], batch_size=BATCH)
-        bulk_update_with_history(
-            plan.changed_locations,
-            Location,
-            ["name", "parent"],
-            batch_size=BATCH,
-            default_user=self.user,
-            default_change_reason=IMPORT_REASON,
+        locations_import(
+            created=self.plan.new_locations, changed=self.plan.changed_locations, by=self.user
         )
 
     def _apply_register(self) -> None:
         plan = self.plan
-        ProblemGroup.objects.bulk_create(plan.groups)
         devices_import(created=plan.new_devices, changed=plan.changed_devices, by=self.user)
-        incidents_import(created=plan.new_incidents, changed=plan.changed_incidents, by=self.user)
+        incidents_import(
+            groups=plan.groups,
+            created=plan.new_incidents,
+            changed=plan.changed_incidents,
+            by=self.user,
+        )
         for incident, stage in plan.stage_moves:
             incident_import_stage(incident=incident, stage=stage, by=self.user)
         self.progress(SheetKind.REGISTER, len(plan.new_incidents), len(plan.new_incidents))

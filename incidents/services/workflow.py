@@ -505,6 +505,7 @@ def incident_open(
 @transaction.atomic
 def incidents_import(
     *,
+    groups: list[ProblemGroup] = (),
     created: list[Incident] = (),
     changed: list[tuple[Incident, list[str]]] = (),
     by: Employee | None,
@@ -514,8 +515,8 @@ def incidents_import(
     `incident_build`, each with its history entry and the opening entry of its timeline at the
     moment it was opened (one device has one open incident: the database refuses a second);
     and changes of details (`INCIDENT_DETAIL_FIELDS`) of known ones, refused (WorkflowError) as
-    `incident_import_refusal` says when they were worked on in the product since. Stages move
-    through `incident_import_stage`."""
+    `incident_import_refusal` says when they were worked on in the product since; new problem
+    groups they join first. Stages move through `incident_import_stage`."""
     for _incident, fields in changed:
         unknown = set(fields) - set(INCIDENT_DETAIL_FIELDS)
         if unknown:
@@ -535,6 +536,9 @@ def incidents_import(
         incident._history_user = getattr(incident, "_history_user", None) or by
         if not getattr(incident, "_change_reason", None):
             incident._change_reason = IMPORT_REASON
+    for group in groups:
+        group.full_clean(exclude=["created_at"])
+    ProblemGroup.objects.bulk_create(groups)
     Incident.objects.bulk_create(created, batch_size=1000)
     history_write(Incident, created, "+")
     IncidentEvent.objects.bulk_create(

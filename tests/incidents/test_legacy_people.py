@@ -510,3 +510,23 @@ class EmployeeListImportTests:
         assert "Zhang San" in preview and "张三" in preview
         assert "QA" in preview and "FAE" in preview
         assert state(person) == ("Zhang San", "QA", ["staff"])
+
+
+class LocationsImportTests:
+    def test_locations_import_refuses_a_loop_and_writes_nothing(self):
+        from django.core.exceptions import ValidationError
+
+        from locations.models import Location
+        from locations.services import locations_import
+        from tests.factories import LocationFactory
+
+        a = LocationFactory(code="A")
+        b = LocationFactory(code="B", parent=a)
+        a.parent = b
+
+        with pytest.raises(ValidationError, match="inside itself"):
+            locations_import(created=[Location(code="C", name="C", parent=a)], changed=[a], by=None)
+
+        a.refresh_from_db()
+        assert a.parent is None
+        assert not Location.objects.filter(code="C").exists()
