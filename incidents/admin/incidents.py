@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import IS_FACETS_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
@@ -375,6 +376,10 @@ class IncidentAdmin(
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
+        if not obj.is_open:
+            # Closed means closed: the page reads as the incident ended (incident_update
+            # refuses any change too).
+            return flatten_fieldsets(self.get_fieldsets(request, obj))
         return [*self.readonly_fields, "device", "opened_at", "reporter"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -514,13 +519,28 @@ class IncidentAdmin(
     def save_model(self, request, obj, form, change) -> None:
         """The change form edits details only, through the service that locks the row and
         writes just those, so it never undoes a transition made meanwhile."""
-        if change:
-            data = form.cleaned_data
-            services.incident_update(
-                incident=obj,
-                by=request.user,
-                **{name: data[name] for name in services.INCIDENT_DETAIL_FIELDS if name in data},
-            )
+        if not change:
+            return
+        data = form.cleaned_data
+        changed = {
+            name: data[name]
+            for name in services.INCIDENT_DETAIL_FIELDS
+            if name in form.changed_data and name in data
+        }
+        if not changed:
+            return
+        try:
+            services.incident_update(incident=obj, by=request.user, **changed)
+        except services.WorkflowError as error:
+            # Closed or otherwise refused since the form was opened: say so, change nothing.
+            request._incident_refused = str(error.message)
+
+    def response_change(self, request, obj):
+        refused = getattr(request, "_incident_refused", None)
+        if refused:
+            messages.error(request, refused)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def save_related(self, request, form, formsets, change) -> None:
         # incident_open or incident_update saved everything the form carries.

@@ -365,6 +365,15 @@ def incident_update(
     if not by.has_perm("incidents.change_incident"):
         raise WorkflowError(_("You may not change incidents."))
     incident = lock_incident(incident)
+    if not incident.is_open:
+        # What a closed incident says is what it said when it closed, reports included.
+        raise WorkflowError(
+            _(
+                "Incident #%(id)s is closed (%(stage)s); its details and problem group cannot "
+                "change any more."
+            )
+            % {"id": incident.pk, "stage": incident.get_stage_display()}
+        )
     wanted = {
         "description": description,
         "problem_group": problem_group,
