@@ -14,7 +14,7 @@ from django.utils import timezone
 from incidents.audit import one_change
 from incidents.capabilities import permission_label
 from incidents.choices import ConfigChangeAction, ConfigChangeKind, DepartmentCode, Role, Stage
-from incidents.legacy.importer import LegacyImporter
+from incidents.legacy.importer import ALL_LISTED, LegacyImporter
 from incidents.models import ConfigChange, Department, Employee, StageOwnership
 from incidents.services import department_save, department_set_supervisors, stage_ownership_save
 from incidents.services.people import roles_grant
@@ -173,7 +173,8 @@ class PersonChangeTests:
             tmp_path / "people.xlsx", [("30001", "王五", "wu.30001", "", "Quality", "主管")]
         )
 
-        LegacyImporter(book, user=admin).run()
+        # The supervisor role a workbook names is granted once the administrator confirms it.
+        LegacyImporter(book, user=admin, confirmed_people=ALL_LISTED).run()
 
         quality = Department.objects.get(name="Quality")
         lead = Employee.objects.get(employee_number="30001")
@@ -183,7 +184,7 @@ class PersonChangeTests:
         assert (created.action, created.by) == (ConfigChangeAction.CREATED, admin)
         assert (supervisors.by, supervisors.after) == (admin, {"supervisors": [str(lead)]})
         assert roles and {change.by for change in roles} == {admin}
-        assert roles[-1].after == {"roles": ["supervisor"]}
+        assert roles[-1].after == {"roles": ["staff", "supervisor"]}
 
     def test_a_new_superuser_and_the_flag_taken_away_are_kept(self):
         root = SuperuserFactory()
