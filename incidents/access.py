@@ -210,10 +210,62 @@ def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
     return queryset.exclude(condition)
 
 
+def project_change_refusal(device, new: str, by) -> str | None:
+    """Why `by` may not give `device` the project `new`, in words; None when they may. Moving
+    a device into, out of or between confidential projects hides or shows its incidents to
+    other people, so it is an administrator's change (kept in the configuration audit)."""
+    from django.utils.translation import gettext as _
+
+    old = device.project or ""
+    if by is None or sees_everything(by) or not _crosses_restriction(old, new):
+        return None
+    return _(
+        "Device %(serial)s would move from project “%(old)s” to “%(new)s”, across a project "
+        "restriction: that changes who sees its incidents, so only an administrator can do it."
+    ) % {"serial": device.serial_number, "old": old or "—", "new": new or "—"}
+
+
+def _guard_project_change(sender, *, device, old, new, by, **kwargs) -> None:
+    from django.core.exceptions import ValidationError
+
+    reason = project_change_refusal(device, new, by)
+    if reason:
+        raise ValidationError(reason)
+    if _crosses_restriction(old, new):
+        from incidents import audit
+        from incidents.choices import ConfigChangeAction, ConfigChangeKind
+
+        audit.record(
+            kind=ConfigChangeKind.DEVICE_PROJECT,
+            action=ConfigChangeAction.CHANGED,
+            obj_id=device.pk,
+            label=device.serial_number,
+            before={"project": old},
+            after={"project": new},
+        )
+
+
+def _crosses_restriction(old: str, new: str) -> bool:
+    """Whether a device going from project `old` to `new` changes project at all and either of
+    the two is restricted."""
+    from incidents.models import ProjectAccess
+
+    old, new = (old or "").upper(), (new or "").upper()
+    if old == new:
+        return False
+    restricted = {p.upper() for p in ProjectAccess.objects.values_list("project", flat=True)}
+    return bool({old, new} & restricted)
+
+
 def connect() -> None:
     from django.db.models.signals import m2m_changed, post_delete, post_save
 
     from incidents.models import ProjectAccess
+    from locations.signals import device_project_changing
+
+    device_project_changing.connect(
+        _guard_project_change, weak=False, dispatch_uid="access-device-project"
+    )
 
     def changed(**kwargs):
         forget()

@@ -164,6 +164,7 @@ class ConfigChangeKind(models.TextChoices):
     SUPERVISORS = "supervisors", _("Supervisors of a department")
     STAGE_OWNERSHIP = "stage_ownership", _("Stage ownership")
     PROJECT_ACCESS = "project_access", _("Project restriction")
+    DEVICE_PROJECT = "device_project", _("Project of a device (across a restriction)")
 
 
 class ConfigChangeAction(models.TextChoices):

@@ -162,11 +162,21 @@ class DeviceForm(forms.ModelForm):
 class DeviceChangeForm(forms.ModelForm):
     """What a device is, and nothing else: its serial number names it on labels and in trails,
     and its place and holder change only by a move (the Move button, the scan station), with
-    the custody rules and a trail entry."""
+    the custody rules and a trail entry. A project changed across a restriction is refused
+    here with the reason (DeviceAdmin.get_form sets who is editing)."""
+
+    person = None
 
     class Meta:
         model = Device
         fields = list(DEVICE_DETAIL_FIELDS)
+
+    def clean_project(self):
+        project = self.cleaned_data["project"]
+        reason = access.project_change_refusal(self.instance, project, self.person)
+        if reason:
+            raise forms.ValidationError(reason)
+        return project
 
 
 class DeviceMoveForm(forms.Form):
@@ -316,7 +326,9 @@ class DeviceAdmin(
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = DeviceChangeForm if obj is not None else DeviceForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.person = request.user
+        return form
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets if obj is not None else self.add_fieldsets

@@ -12,7 +12,7 @@ from config.bulk import history_write
 from locations import reasons
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
-from locations.signals import device_moved_on_commit
+from locations.signals import device_moved_on_commit, device_project_changing
 
 
 def custody_check(*, location: Location | None = None, holder: Person | None = None) -> None:
@@ -208,6 +208,11 @@ def device_update(*, device: Device, by=None, reason: str | None = None, **detai
     changed = [name for name, value in details.items() if getattr(device, name) != value]
     if not changed:
         return device
+    if "project" in changed:
+        # Whoever guards confidential projects may refuse (ValidationError, with the reason).
+        device_project_changing.send(
+            sender=Device, device=device, old=device.project, new=details["project"], by=by
+        )
     for name in changed:
         setattr(device, name, details[name])
     device.full_clean(exclude=["location", "holder"])

@@ -4,6 +4,11 @@
 `device_id`, `history_id` (the device's trail entry the move wrote) and `backdated` (True for an
 old move told late, e.g. by an import: it is history, not news). The chat listens to tell the
 device's incident and its open pages; the devices app imports none of that.
+
+`device_project_changing` is sent by `device_update` before a device's project changes, with
+`device`, `old`, `new` and `by`, inside the change's transaction: a listener that may not allow
+it raises ValidationError with the reason, and nothing changes. The devices app knows no
+confidential projects; the rules that do listen.
 """
 
 from django.db import transaction
@@ -12,6 +17,7 @@ from django.dispatch import Signal
 from locations.models import Device
 
 device_moved = Signal()
+device_project_changing = Signal()
 
 
 def device_moved_on_commit(*, device_id: int, history_id: int | None, backdated: bool) -> None:
