@@ -247,9 +247,13 @@ CHAT_MESSAGE_MAX_CHARS = env.int("CHAT_MESSAGE_MAX_CHARS", default=4000)
 CHAT_FRAME_MAX_BYTES = env.int("CHAT_FRAME_MAX_BYTES", default=64 * 1024)
 # Authors may edit or delete a message for this long after sending it (the trace stays).
 CHAT_EDIT_WINDOW_SECONDS = env.int("CHAT_EDIT_WINDOW_SECONDS", default=15 * 60)
-# Each connection may send CHAT_BURST messages at once, then CHAT_RATE_PER_SECOND a second.
+# Each person may send CHAT_BURST messages at once, then CHAT_RATE_PER_SECOND a second, over
+# their sockets and HTTP together (messaging.limits).
 CHAT_BURST = env.int("CHAT_BURST", default=10)
 CHAT_RATE_PER_SECOND = env.float("CHAT_RATE_PER_SECOND", default=1.0)
+# A message @mentions at most this many people, and a person at most this many a minute.
+CHAT_MENTIONS_PER_MESSAGE = env.int("CHAT_MENTIONS_PER_MESSAGE", default=10)
+CHAT_MENTIONS_PER_MINUTE = env.int("CHAT_MENTIONS_PER_MINUTE", default=30)
 
 # --- People -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "incidents.Employee"

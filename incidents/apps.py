@@ -11,13 +11,15 @@ class IncidentsConfig(AppConfig):
         from unfold import sites as unfold_sites
 
         from config.lists import render_labels_once, share_headers
-        from incidents import access, audit, reasons
+        from incidents import access, audit, reasons, signals
 
         reasons.register()
         # Every change of roles, departments, supervisors and stage ownership is kept.
         audit.connect()
         # What a person may see of confidential projects is read again once they change.
         access.connect()
+        # Changes that may take rights away are told on commit (the chat closes sockets).
+        signals.connect()
         # Unfold keeps each person's Ctrl+K answers for five minutes, by term alone: a project
         # restricted meanwhile, or another language, would still be answered as before.
         unfold_sites.cache = DummyCache("ctrl-k", {})

@@ -18,3 +18,9 @@ class MessagingConfig(AppConfig):
 
         # The devices app knows no chat: it tells of moves, the chat tells the incident's room.
         device_moved.connect(device_moved_committed, dispatch_uid="messaging.device_moved")
+
+        from incidents.signals import access_changed
+        from messaging.rights import access_changed_committed
+
+        # Rights taken away: the sockets of whoever lost them are checked and closed.
+        access_changed.connect(access_changed_committed, dispatch_uid="messaging.access_changed")

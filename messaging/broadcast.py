@@ -13,6 +13,10 @@ Frames a page receives on its room's socket (besides `message`, `presence` and `
     {"type": "event", "event": "message.changed", "message": {...message frame...}}
     {"type": "event", "event": "device.moved", "device": id}      where the device is
 A device's page (ws/devices/<id>/) receives only `device.moved`.
+Every socket (room, device page, dashboard) is closed, after a reason frame
+    {"type": "error", "code": "account_inactive" | "access_lost", "message": "<person's language>"}
+and with close code 4403, once its person is deactivated or may no longer see what it shows
+(`messaging.rights`); each socket listens on its person's group for `rights.check`.
 The dashboard (ws/dashboard/) receives only {"type": "event", "event": "incidents.changed"}:
 an incident was opened or moved, without saying which (each reader counts what they may see).
 System lines are messages of kind "system" whose `event` is a code with parameters, rendered in
@@ -37,6 +41,7 @@ logger = logging.getLogger(__name__)
 CHAT_MESSAGE = "chat.message"
 ROOM_EVENT = "room.event"
 PRESENCE = "room.presence"
+RIGHTS_CHECK = "rights.check"
 
 INCIDENT_CHANGED = "incident.changed"
 RECORD_ADDED = "record.added"
@@ -53,6 +58,11 @@ def room_group(room_id: int) -> str:
 
 def device_group(device_id: int) -> str:
     return f"device.{device_id}"
+
+
+def person_group(person_id: int) -> str:
+    """Every open socket of one person, whatever it shows."""
+    return f"person.{person_id}"
 
 
 def _send(group: str, payload: dict) -> None:
@@ -120,3 +130,15 @@ def presence_changed(room_id: int) -> None:
     room = Room.objects.filter(pk=room_id).first()
     if room is not None:
         _send(room_group(room_id), {"type": PRESENCE, "members": room_members(room)})
+
+
+def rights_check_people(person_ids) -> None:
+    """These people's rights changed: each of their open sockets checks them now."""
+    for person_id in person_ids:
+        _send(person_group(person_id), {"type": RIGHTS_CHECK})
+
+
+def rights_check_rooms(room_ids) -> None:
+    """Who may see these rooms changed: each socket open on them checks its person's rights."""
+    for room_id in room_ids:
+        _send(room_group(room_id), {"type": RIGHTS_CHECK})

@@ -7,11 +7,14 @@ and then compares with the room's last id (for a lost announcement of the latest
 ids a client has already got are dropped.
 A client that connects (or reconnects) subscribes first, then sends `resume` with the last id it
 has. Refused connections are closed before they are accepted.
+
+Rights are checked at connect and again before every frame taken from the client and every
+frame handed to it (`Guarded`, `messaging.rights`): a socket whose person was deactivated or may
+no longer see what it shows sends a reason frame and closes, and nothing more goes through it.
 """
 
 import asyncio
 import json
-import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -22,7 +25,7 @@ from django.utils.translation import gettext as _
 from config.language import language_of
 from incidents import access
 from locations.models import Device
-from messaging import broadcast, selectors, services
+from messaging import broadcast, rights, selectors, services
 from messaging.choices import RoomKind
 from messaging.models import Room
 
@@ -35,23 +38,6 @@ GAP_WAIT_SECONDS = 0.5
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-class TokenBucket:
-    """CHAT_BURST messages at once, then CHAT_RATE_PER_SECOND: a flooding client is slowed."""
-
-    def __init__(self, burst: int, rate: float):
-        self.capacity, self.rate = burst, rate
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 def _holds(user, permission: str) -> bool:
@@ -69,9 +55,15 @@ class JsonFrames(AsyncWebsocketConsumer):
         await self.send_json({"type": "error", "code": code, "message": str(message), **extra})
 
     def in_language(self):
-        return translation.override(language_of(self.scope.get("user")) or settings.LANGUAGE_CODE)
+        person = getattr(self, "person", None) or self.scope.get("user")
+        return translation.override(language_of(person) or settings.LANGUAGE_CODE)
+
+    async def frame_allowed(self) -> bool:
+        return True
 
     async def receive(self, text_data=None, bytes_data=None):
+        if not await self.frame_allowed():
+            return
         with self.in_language():
             if text_data is None:
                 return await self.error("bad_frame", _("Frames are JSON text."))
@@ -94,17 +86,119 @@ class JsonFrames(AsyncWebsocketConsumer):
         )
 
 
-class RoomConsumer(JsonFrames):
+class Guarded(JsonFrames):
+    """A socket that stays open only while its person keeps the right to it.
+
+    `permitted(person)` (run in a database thread) says whether a person, as just read, may have
+    the socket. It is asked at connect; after that the answer is kept together with the rights
+    stamp read before it (`messaging.rights.stamp`), and asked again, with the person read
+    afresh, whenever the stamp differs before a frame comes in or goes out, when the person's
+    group is told `rights.check`, and on a room's presence beat. A no sends a reason frame in
+    the person's language and closes the socket (CLOSE_FORBIDDEN); nothing passes after it."""
+
+    person = None
+    stamp = None
+    shut = False
+
+    def permitted(self, person) -> bool:
+        raise NotImplementedError
+
+    @database_sync_to_async
+    def admit(self, *args) -> bool:
+        """At connect: whether the signed-in person may have the socket (`prepare` readies what
+        it shows); the person and stamp kept for the next checks."""
+        user = self.scope.get("user")
+        if not (user and user.is_authenticated):
+            return False
+        stamp = rights.stamp(user.pk)  # before the check: a change after it shows in the stamp
+        person, refusal = self.read_and_check(user.pk, *args)
+        if refusal is not None:
+            return False
+        self.person, self.stamp = person, stamp
+        return True
+
+    def read_and_check(self, person_id: int, *args):
+        """The person read afresh, and why they may not have the socket (None when they may)."""
+        from incidents.models import Employee
+
+        person = Employee.objects.select_related("department").filter(pk=person_id).first()
+        if person is None or not person.is_active:
+            return person, "account_inactive"
+        if not self.permitted(person, *args):
+            return person, "access_lost"
+        return person, None
+
+    @database_sync_to_async
+    def check_again(self):
+        stamp = rights.stamp(self.person.pk)
+        person, refusal = self.read_and_check(self.person.pk)
+        return stamp, person, refusal
+
+    async def still_allowed(self, force: bool = False) -> bool:
+        """Whether the socket may go on; when not, it is closed with a reason frame."""
+        if self.shut or self.person is None:
+            return False
+        if not force:
+            stamp = await database_sync_to_async(rights.stamp)(self.person.pk)
+            if stamp == self.stamp:
+                return True
+        stamp, person, refusal = await self.check_again()
+        if refusal is None:
+            self.person, self.stamp = person, stamp
+            return True
+        await self.shut_down(refusal, person)
+        return False
+
+    async def shut_down(self, refusal: str, person) -> None:
+        self.shut = True
+        with translation.override(language_of(person or self.person) or settings.LANGUAGE_CODE):
+            if refusal == "account_inactive":
+                message = _("Your account was deactivated: this connection is closed.")
+            else:
+                message = _("You may no longer see this: this connection is closed.")
+            await self.error(refusal, message)
+        await self.leave()
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    async def join_person_group(self) -> None:
+        await self.channel_layer.group_add(
+            broadcast.person_group(self.person.pk), self.channel_name
+        )
+
+    async def leave(self) -> None:
+        """Stop hearing anything (called once the socket is refused, and on disconnect)."""
+        if self.person is not None:
+            await self.channel_layer.group_discard(
+                broadcast.person_group(self.person.pk), self.channel_name
+            )
+
+    async def frame_allowed(self) -> bool:
+        return await self.still_allowed()
+
+    async def rights_check(self, event: dict) -> None:
+        await self.still_allowed(force=True)
+
+    async def room_event(self, event: dict) -> None:
+        if await self.still_allowed():
+            await super().room_event(event)
+
+    async def disconnect(self, code):
+        if not self.shut:
+            self.shut = True
+            await self.leave()
+
+
+class RoomConsumer(Guarded):
     """ws/rooms/incident/<id>/ and ws/rooms/problem-group/<id>/."""
 
     room: Room | None = None
 
     async def connect(self):
         kwargs = self.scope["url_route"]["kwargs"]
-        self.room = await self.open_room(kwargs["kind"], int(kwargs["subject_id"]))
-        if self.room is None:
+        if not await self.admit(kwargs["kind"], int(kwargs["subject_id"])):
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self.room = await self.open_room()
         self.group = broadcast.room_group(self.room.pk)
         self.last_sent: int | None = None
         # Live messages go out from the moment the socket subscribes, which is before the
@@ -112,34 +206,44 @@ class RoomConsumer(JsonFrames):
         self.live_after: int | None = None
         self.held: dict[int, dict] = {}  # messages waiting for the one before them, by its id
         self.gap_check: asyncio.Future | None = None
-        self.bucket = TokenBucket(settings.CHAT_BURST, settings.CHAT_RATE_PER_SECOND)
+        self.beat: asyncio.Future | None = None
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_person_group()
         await self.accept()
         await database_sync_to_async(services.presence_enter)(
-            room=self.room, person=self.scope["user"], channel_name=self.channel_name
+            room=self.room, person=self.person, channel_name=self.channel_name
         )
         self.beat = asyncio.ensure_future(self.keep_present())
 
-    @database_sync_to_async
-    def open_room(self, kind: str, subject_id: int) -> Room | None:
+    def permitted(self, person, kind: str | None = None, subject_id: int | None = None) -> bool:
+        """Whether `person` may see the room's subject (at connect: the subject asked for, kept
+        for the room to be opened with)."""
         from incidents.models import Incident, ProblemGroup
 
-        user = self.scope.get("user")
+        if kind is None:  # the room is open: its subject as it is now
+            return selectors.can_see_room(self.room, person)
         model = Incident if kind == RoomKind.INCIDENT else ProblemGroup
-        subject = model.objects.filter(pk=subject_id).first()
-        if not selectors.can_see_subject(kind, subject, user):
-            return None
+        self.subject = (kind, model.objects.filter(pk=subject_id).first())
+        return selectors.can_see_subject(kind, self.subject[1], person)
+
+    @database_sync_to_async
+    def open_room(self) -> Room:
+        kind, subject = self.subject
         key = "incident" if kind == RoomKind.INCIDENT else "problem_group"
         room = services.room_for(**{key: subject})
-        services.room_join(room=room, person=user)
+        services.room_join(room=room, person=self.person)
         return room
 
     async def keep_present(self) -> None:
         while True:
             await asyncio.sleep(selectors.PRESENCE_BEAT)
+            # Rights changed where nothing was told (a bulk write) are seen within a beat.
+            if not await self.still_allowed(force=True):
+                return
             last_id = await self.beat_and_read_last_id()
             # Membership of a group expires (after a day in channels-redis): renew it.
             await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.join_person_group()
             # A dropped announcement of the room's latest message has no later one to show the
             # gap behind it: compare with the room's last id now and then.
             if self.last_sent is not None and last_id > self.last_sent:
@@ -154,10 +258,12 @@ class RoomConsumer(JsonFrames):
         room = Room.objects.filter(pk=self.room.pk)
         return room.values_list("last_message_id", flat=True).first() or 0
 
-    async def disconnect(self, code):
+    async def leave(self) -> None:
+        await super().leave()
         if self.room is None:
             return
-        self.beat.cancel()
+        if self.beat is not None and self.beat is not asyncio.current_task():
+            self.beat.cancel()
         if self.gap_check is not None:
             self.gap_check.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
@@ -190,21 +296,15 @@ class RoomConsumer(JsonFrames):
                 client_id=client_id if isinstance(client_id, str) else None,
             )
             return
-        if not self.bucket.take():
-            await self.error(
-                "rate_limited",
-                _("You are sending too fast; this message was not sent. Wait a moment."),
-                client_id=client_id,
-            )
-            return
         try:
             message, created = await database_sync_to_async(services.message_send)(
                 room=self.room,
-                author=self.scope["user"],
+                author=self.person,
                 text=text,
                 client_id=client_id,
                 reply_to=reply_to,
-                mentions=(mentions or [])[:20],
+                mentions=mentions or [],
+                spend_budget=True,
             )
         except services.ChatError as error:
             await self.error(error.code, error.message, client_id=client_id)
@@ -285,56 +385,63 @@ class RoomConsumer(JsonFrames):
     async def chat_gap(self, event: dict) -> None:
         """Messages held for one that never came, or a room that has more than was sent: read
         what is missing from the database."""
+        if not await self.still_allowed():
+            return
         behind = event.get("last_id", 0) > self.last_sent
         if behind or any(frame["id"] > self.last_sent for frame in self.held.values()):
             await self.catch_up()
         self.held.clear()
 
     async def chat_message(self, event: dict) -> None:
-        await self.deliver(event["message"])
+        if await self.still_allowed():
+            await self.deliver(event["message"])
 
     async def room_presence(self, event: dict) -> None:
-        await self.send_json({"type": "presence", "members": event["members"]})
+        if await self.still_allowed():
+            await self.send_json({"type": "presence", "members": event["members"]})
 
 
-class DeviceConsumer(JsonFrames):
+class DeviceConsumer(Guarded):
     """ws/devices/<id>/: a device's page hears when the device moves or changes hands."""
 
+    device_id: int | None = None
+
     async def connect(self):
-        device_id = int(self.scope["url_route"]["kwargs"]["device_id"])
-        if not await self.may_see(device_id):
+        self.device_id = int(self.scope["url_route"]["kwargs"]["device_id"])
+        if not await self.admit():
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.group = broadcast.device_group(device_id)
+        self.group = broadcast.device_group(self.device_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_person_group()
         await self.accept()
 
-    @database_sync_to_async
-    def may_see(self, device_id: int) -> bool:
-        user = self.scope.get("user")
-        return _holds(user, "locations.view_device") and (
-            access.restrict(Device.objects.filter(pk=device_id), user).exists()
+    def permitted(self, person) -> bool:
+        return _holds(person, "locations.view_device") and (
+            access.restrict(Device.objects.filter(pk=self.device_id), person).exists()
         )
 
-    async def disconnect(self, code):
+    async def leave(self) -> None:
+        await super().leave()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
 
-class DashboardConsumer(JsonFrames):
+class DashboardConsumer(Guarded):
     """ws/dashboard/: the dashboard hears that incidents moved (never which, nor where: each
     reader's page counts again what it may see) and reloads."""
 
     async def connect(self):
-        if not await self.may_see():
+        if not await self.admit():
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(broadcast.DASHBOARD_GROUP, self.channel_name)
+        await self.join_person_group()
         await self.accept()
 
-    @database_sync_to_async
-    def may_see(self) -> bool:
-        return _holds(self.scope.get("user"), "incidents.view_incident")
+    def permitted(self, person) -> bool:
+        return _holds(person, "incidents.view_incident")
 
-    async def disconnect(self, code):
+    async def leave(self) -> None:
+        await super().leave()
         await self.channel_layer.group_discard(broadcast.DASHBOARD_GROUP, self.channel_name)

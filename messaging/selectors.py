@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -233,3 +233,15 @@ def chat_limits() -> dict:
         "edit_seconds": settings.CHAT_EDIT_WINDOW_SECONDS,
         "page_size": PAGE_SIZE,
     }
+
+
+def open_rooms_of_projects(projects) -> list[int]:
+    """The rooms of these projects' incidents that someone has open now (as their sockets
+    keep their presence): whom a change of the projects' restrictions may concern."""
+    condition = Q()
+    for project in projects:
+        condition |= Q(room__incident__device__project__iexact=project)
+    if not condition:
+        return []
+    rows = Presence.objects.filter(condition, room__kind=RoomKind.INCIDENT)
+    return sorted(set(rows.values_list("room_id", flat=True)))

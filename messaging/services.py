@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from incidents import rules
 from incidents.models import Employee, Incident, ProblemGroup
@@ -21,7 +22,7 @@ from incidents.services.records import (
     files_removed_on_failure,
     stored_name,
 )
-from messaging import broadcast
+from messaging import broadcast, limits
 from messaging.choices import MessageKind, RevisionKind, RoomKind
 from messaging.models import (
     Evidence,
@@ -106,7 +107,31 @@ def _check_can_post(room: Room, person: Employee) -> None:
 
 
 MENTION = re.compile(r"@\[(\d+)\]")
-MAX_MENTIONS = 20
+
+
+def mentioned(text: str, mentions=()) -> list[int]:
+    """The people a message calls: those given, then those named @[id] in its text, each once."""
+    return list(dict.fromkeys([*mentions, *map(int, MENTION.findall(text or ""))]))
+
+
+def send_budget_take(*, person: Employee, mentions: int) -> None:
+    """Take one message and `mentions` people mentioned from the person's budget, shared by their
+    sockets and the HTTP send (messaging.limits); refused (ChatError) past it, taking nothing."""
+    refused = limits.take(person_id=person.pk, mentions=mentions)
+    if refused == limits.RATE_LIMITED:
+        raise ChatError(
+            "rate_limited",
+            _("You are sending too fast; this message was not sent. Wait a moment."),
+        )
+    if refused == limits.TOO_MANY_MENTIONS:
+        raise ChatError(
+            "too_many_mentions",
+            _(
+                "You have mentioned more than %(limit)d people in the last minute; this "
+                "message was not sent. Wait a minute, or mention fewer people."
+            )
+            % {"limit": settings.CHAT_MENTIONS_PER_MINUTE},
+        )
 
 
 @transaction.atomic
@@ -119,12 +144,16 @@ def message_send(
     reply_to: int | None = None,
     mentions: list[int] = (),
     files: list[UploadedFile] = (),
+    spend_budget: bool = False,
 ) -> tuple[Message, bool]:
     """Store a message and announce it after commit; returns it and whether it is new.
 
     The room row is locked while the message gets its id, so ids only grow within a room in
     the order messages commit, and each message knows the one before it. Sending the same
-    `client_id` twice stores one message (the second call returns the first)."""
+    `client_id` twice stores one message (the second call returns the first). A message calls
+    at most CHAT_MENTIONS_PER_MESSAGE people. What a person sends (the socket, the HTTP send:
+    `spend_budget`) is taken from their budget before anything is stored; sending again a
+    message that was stored takes nothing."""
     _check_can_post(room, author)
     text = (text or "").strip()
     if not text and not files:
@@ -139,6 +168,17 @@ def message_send(
         client_id = uuid.UUID(str(client_id)) if client_id else None
     except ValueError:
         raise ChatError("bad_client_id", _("The client id is not a UUID.")) from None
+    named = mentioned(text, mentions)
+    if len(named) > settings.CHAT_MENTIONS_PER_MESSAGE:
+        raise ChatError(
+            "too_many_mentions",
+            ngettext(
+                "A message may mention at most %(limit)d person (this one mentions %(count)d).",
+                "A message may mention at most %(limit)d people (this one mentions %(count)d).",
+                settings.CHAT_MENTIONS_PER_MESSAGE,
+            )
+            % {"limit": settings.CHAT_MENTIONS_PER_MESSAGE, "count": len(named)},
+        )
     content_types = []
     for upload in files:
         try:
@@ -146,6 +186,12 @@ def message_send(
         except Exception as error:  # the same limits as record attachments
             raise ChatError("bad_file", getattr(error, "message", str(error))) from error
 
+    if spend_budget:
+        if client_id is not None:
+            existing = Message.objects.filter(room=room, client_id=client_id).first()
+            if existing is not None:
+                return existing, False
+        send_budget_take(person=author, mentions=len(named))
     room = Room.objects.select_for_update().get(pk=room.pk)
     if client_id is not None:
         existing = Message.objects.filter(room=room, client_id=client_id).first()
@@ -170,9 +216,7 @@ def message_send(
     # Whatever fails after the files are written rolls the rows back: the files go with them.
     with files_removed_on_failure() as written:
         _attach(message, files, content_types, written)
-        named = list(dict.fromkeys([*mentions, *map(int, MENTION.findall(text))]))
-        # One message calls a handful of people, never a whole factory's mailboxes.
-        _mention(room, message, author, set(named[:MAX_MENTIONS]))
+        _mention(room, message, author, set(named))
         member = room_join(room=room, person=author)
         if member.last_read_id < message.pk:
             RoomMember.objects.filter(pk=member.pk).update(last_read_id=message.pk)

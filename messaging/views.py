@@ -18,6 +18,9 @@ from messaging import selectors, services
 from messaging.choices import RoomKind
 from messaging.models import Message, MessageAttachment, Room
 
+# Refusals of the person's sending budget (messaging.limits) and of a message mentioning too many.
+LIMITED = {"rate_limited", "too_many_mentions"}
+
 
 def _error(error: services.ChatError, status: int = 400) -> JsonResponse:
     return JsonResponse(
@@ -93,9 +96,10 @@ def room_send(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
             reply_to=_ids([reply_to])[0] if reply_to else None,
             mentions=_ids(request.POST.getlist("mentions")),
             files=request.FILES.getlist("files"),
+            spend_budget=True,
         )
     except services.ChatError as error:
-        return _error(error)
+        return _error(error, status=429 if error.code in LIMITED else 400)
     return JsonResponse({"message": selectors.message_frame(message)})
 
 

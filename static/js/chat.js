@@ -616,13 +616,23 @@
       try { frame = JSON.parse(event.data); } catch (error) { return; }
       receive(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (ws !== socket) return;
       socket = null;
       for (const item of pending.values()) if (item.state === "sending" && !item.files.length) setPendingState(item, "queued");
+      // Closed by the server with a reason (deactivated, no longer allowed): reconnecting cannot help.
+      if (event.code === CLOSE_REFUSED && refusedReason) {
+        setStatus("refused", refusedReason);
+        return;
+      }
       scheduleReconnect();
     };
   }
+
+  // The reason frame a socket closed by the server sends before closing with CLOSE_REFUSED.
+  const CLOSE_REFUSED = 4403;
+  const REFUSALS = ["account_inactive", "access_lost"];
+  let refusedReason = null;
 
   function scheduleReconnect() {
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** attempt) * (0.5 + Math.random() / 2);
@@ -694,6 +704,7 @@
   }
 
   function onError(frame) {
+    if (REFUSALS.includes(frame.code)) refusedReason = frame.message || texts.signed_out;
     const item = frame.client_id && pending.get(frame.client_id);
     if (item) {
       setPendingState(item, "failed", frame.message);

@@ -67,3 +67,14 @@ def each_layer(request, settings):
     channel_layers.backends.clear()
     yield request.param
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def own_sending_budgets(monkeypatch):
+    """Each test spends budgets of its own: people of an earlier run may have had the same ids
+    in the shared store."""
+    import uuid
+
+    from messaging import limits
+
+    monkeypatch.setattr(limits, "PREFIX", f"test:{uuid.uuid4().hex}:chat:budget")

@@ -880,13 +880,17 @@ class DecisionsTests:
         message.refresh_from_db()
         assert message.deleted_at is None
 
-    def test_one_message_notifies_at_most_twenty_people(self, chat):
+    def test_a_message_mentioning_more_than_ten_people_is_refused_whole(self, chat):
         people = [StaffFactory(department=chat.worker.department) for _ in range(25)]
         text = " ".join(f"@[{person.pk}]" for person in people)
+        before = Notification.objects.count()
 
-        message = self.send(chat, text)
+        with pytest.raises(services.ChatError) as refused:
+            self.send(chat, text)
 
-        assert message.mentions.count() == services.MAX_MENTIONS == 20
+        assert refused.value.code == "too_many_mentions"
+        assert not Message.objects.filter(text=text).exists()
+        assert Notification.objects.count() == before
 
     def test_unread_counts_leave_out_rooms_one_may_no_longer_see(self, chat):
         reader = StaffFactory(department=chat.worker.department)
