@@ -460,3 +460,11 @@ LEGACY_IMPORT_MAX_UNPACKED_BYTES = env.int(
 # has lost its worker and is marked failed, to be started again.
 LEGACY_IMPORT_HEARTBEAT_SECONDS = env.float("LEGACY_IMPORT_HEARTBEAT_SECONDS", default=5)
 LEGACY_IMPORT_STALLED_AFTER_SECONDS = env.float("LEGACY_IMPORT_STALLED_AFTER_SECONDS", default=60)
+# Reports and exports made in the background (incidents.services.report_jobs): a list export of
+# more rows than this is a job; a report's file is kept this many days; the worker beats every
+# few seconds, and a job silent for longer has lost its worker; reports render at this niceness.
+EXPORT_IMMEDIATE_MAX_ROWS = env.int("EXPORT_IMMEDIATE_MAX_ROWS", default=2000)
+REPORT_JOB_RETENTION_DAYS = env.int("REPORT_JOB_RETENTION_DAYS", default=7)
+REPORT_JOB_HEARTBEAT_SECONDS = env.float("REPORT_JOB_HEARTBEAT_SECONDS", default=5)
+REPORT_JOB_STALLED_AFTER_SECONDS = env.float("REPORT_JOB_STALLED_AFTER_SECONDS", default=60)
+REPORT_JOB_NICENESS = env.int("REPORT_JOB_NICENESS", default=10)

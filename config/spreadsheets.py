@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, XLSX
 from unfold.contrib.import_export.forms import ImportForm
@@ -188,9 +189,44 @@ class SpreadsheetImportForm(ImportForm):
         return upload
 
 
+class ExportQueued(Exception):
+    """A list export too large for a request was handed to the background: its page's URL."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+class BackgroundExports:
+    """Where a list export of more than EXPORT_IMMEDIATE_MAX_ROWS rows goes. The app that keeps
+    background jobs registers its `queue(request, *, model, file_format, params) -> url` (this
+    module is a building block the apps import, so it never imports them); without one, every
+    export is made in the request."""
+
+    def __init__(self):
+        self._queue = None
+
+    def register(self, queue) -> None:
+        self._queue = queue
+
+    @property
+    def available(self) -> bool:
+        return self._queue is not None
+
+    def queue(self, request, **kwargs) -> str:
+        return self._queue(request, **kwargs)
+
+
+background_exports = BackgroundExports()
+# Rows read and written at a time by a background export.
+EXPORT_CHUNK_ROWS = 1000
+
+
 class SpreadsheetAdminMixin:
     """The import/export buttons of a list: safe formats, and importing is editing (the add and
-    change permissions both), never the add permission alone."""
+    change permissions both), never the add permission alone. An export of more than
+    EXPORT_IMMEDIATE_MAX_ROWS rows is made in the background (`background_exports`) and written
+    row by row (`export_to_file`); a smaller one is made in the request, as before."""
 
     formats = SPREADSHEET_FORMATS
     import_form_class = SpreadsheetImportForm
@@ -224,11 +260,34 @@ class SpreadsheetAdminMixin:
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
         return super().process_result(result, request)
 
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except ExportQueued as queued:
+            return HttpResponseRedirect(queued.url)
+
     def get_export_data(self, file_format, request, queryset, **kwargs):
         """import-export's, with our XLSX recognised as a format of typed cells (it checks the
-        exact class): dates and numbers are written as such, not as text."""
+        exact class): dates and numbers are written as such, not as text. Past
+        EXPORT_IMMEDIATE_MAX_ROWS rows the export becomes a background job."""
         if not self.has_export_permission(request):
             raise PermissionDenied
+        if background_exports.available and queryset.count() > settings.EXPORT_IMMEDIATE_MAX_ROWS:
+            form = kwargs.get("export_form")
+            params = {
+                "pks": list(queryset.values_list("pk", flat=True)),
+                "resource": self.get_resource_index(form),
+                "fields": self.get_export_resource_fields_from_form(form) or None,
+                "format": file_format.get_extension(),
+            }
+            raise ExportQueued(
+                background_exports.queue(
+                    request,
+                    model=self.model,
+                    file_format=file_format.get_extension(),
+                    params=params,
+                )
+            )
         data = self.get_data_for_export(
             request, queryset, force_native_type=file_format.is_binary(), **kwargs
         )
@@ -237,6 +296,36 @@ class SpreadsheetAdminMixin:
         if not file_format.is_binary() and encoding:
             export_data = export_data.encode(encoding)
         return export_data
+
+    def export_to_file(self, *, request, params: dict, target, step) -> None:
+        """Write a background export into `target` (`params` from get_export_data), as
+        `request.user` sees the list now, EXPORT_CHUNK_ROWS rows at a time: XLSX in openpyxl's
+        write-only mode, CSV line by line; `step(done, total)` after each chunk."""
+        resource_class = self.get_export_resource_classes(request)[params.get("resource") or 0]
+        resource = resource_class(**self.get_export_resource_kwargs(request))
+        fields = params.get("fields") or None
+        pks = list(params["pks"])
+        binary = params["format"] == "xlsx"
+        visible = self.get_queryset(request)
+        headers = resource.get_export_headers(selected_fields=fields)
+        title = capfirst(str(self.model._meta.verbose_name_plural))[:31]
+        rows = _XlsxRows(target, title) if binary else _CsvRows(target)
+        try:
+            rows.header(headers)
+            step(0, len(pks))
+            for start in range(0, len(pks), EXPORT_CHUNK_ROWS):
+                chunk = pks[start : start + EXPORT_CHUNK_ROWS]
+                found = {item.pk: item for item in visible.filter(pk__in=chunk)}
+                for pk in chunk:
+                    if pk in found:
+                        rows.add(
+                            resource.export_resource(
+                                found[pk], selected_fields=fields, force_native_type=binary
+                            )
+                        )
+                step(min(start + EXPORT_CHUNK_ROWS, len(pks)), len(pks))
+        finally:
+            rows.close()
 
     def init_request_context_data(self, request, form):
         """The export page names the columns as the file will head them, in its order."""
@@ -254,3 +343,49 @@ class SpreadsheetAdminMixin:
             request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
             for action in ("add", "change")
         )
+
+
+class _XlsxRows:
+    """Rows into a write-only workbook: each row goes to disk as it is added."""
+
+    def __init__(self, target, title: str):
+        self.target = target
+        self.book = openpyxl.Workbook(write_only=True)
+        self.sheet = self.book.create_sheet(title or "Sheet")
+
+    def header(self, headers: list) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+
+        cells = []
+        for header in headers:
+            cell = WriteOnlyCell(self.sheet, value=escape_formula(header))
+            cell.font = Font(bold=True)
+            cells.append(cell)
+        self.sheet.append(cells)
+
+    def add(self, row: list) -> None:
+        self.sheet.append([escape_formula(value) for value in row])
+
+    def close(self) -> None:
+        self.book.save(self.target)
+
+
+class _CsvRows:
+    """Rows into a CSV file, line by line, with the BOM Excel needs to read it as UTF-8."""
+
+    def __init__(self, target):
+        import csv
+
+        # Closed by close(), once every row is written.
+        self.file = open(target, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        self.writer = csv.writer(self.file)
+
+    def header(self, headers: list) -> None:
+        self.add(headers)
+
+    def add(self, row: list) -> None:
+        self.writer.writerow(["" if v is None else escape_formula(str(v)) for v in row])
+
+    def close(self) -> None:
+        self.file.close()

@@ -109,6 +109,13 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "badge": "config.unfold.unread_badge",
                     "badge_variant": "primary",
                 },
+                # The reports this person asked for, made in the background.
+                _item(
+                    _("My reports"),
+                    "download",
+                    "admin:incidents_reportjob_changelist",
+                    "incidents.view_notification",
+                ),
                 {
                     # The incidents whose chat holds messages this person has not read.
                     "title": _("Messages for me"),

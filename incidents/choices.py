@@ -121,6 +121,8 @@ class WorkflowAction(models.TextChoices):
     # Not a step of the workflow: what a notification that a project was restricted out of the
     # recipient's sight is about.
     RESTRICT = "restrict", _("Project restricted")
+    # Not a step of the workflow: a report the recipient asked for is ready to download.
+    REPORT = "report", _("Report ready")
 
 
 class EventNote(models.TextChoices):

@@ -348,6 +348,11 @@ def eightd_report_xlsx(report: EightDReport) -> bytes:
 
 
 def report_xlsx(report: Report) -> bytes:
+    return _saved(report_book(report))
+
+
+def report_book(report: Report):
+    """The incident's report as an openpyxl workbook (a group's report copies its sheets)."""
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -489,4 +494,4 @@ def report_xlsx(report: Report) -> bytes:
             ]
         )
     _styled(book)
-    return _saved(book)
+    return book

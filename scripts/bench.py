@@ -25,6 +25,10 @@ the scale-out ratio.
 Pages at scale: every admin page at 1,000 and at 100,000 seeded incidents (server time, queries),
 against itself at 1,000 and against a plain Django ModelAdmin (scripts/bench_pages.py).
 
+Reports: a 2,000-incident problem group's report made as PDF and XLSX by a real worker process
+(its peak memory, goal under 500 MB), while a person's incident list is requested over and over
+(its median against its idle median, goal within 1.5x) (scripts/bench_report_jobs.py).
+
 Lists: the incident and device lists in headless Chromium, served by uvicorn with DEBUG off on
 a database of their own holding the demo data: HTML bytes per row and the time to a usable page
 (50 and 200 rows), against the same list filtered to one row.
@@ -1107,6 +1111,12 @@ def bench_pages(record) -> None:
     pages_at_scale(record)
 
 
+def bench_reports(record) -> None:
+    from scripts.bench_report_jobs import bench_report_jobs
+
+    bench_report_jobs(record)
+
+
 def main() -> None:
     if path := os.environ.get("BENCH_MEMORY_OF"):
         measure_import_memory(Path(path))
@@ -1123,6 +1133,7 @@ def main() -> None:
         "lists": bench_lists,
         "topology": bench_topology,
         "pages": lambda: bench_pages(figure),
+        "reports": lambda: bench_reports(figure),
     }
     # BENCH_ONLY=chat,search runs just those (the figures of one part without the rest).
     chosen = [n.strip() for n in os.environ.get("BENCH_ONLY", "").split(",") if n.strip()]

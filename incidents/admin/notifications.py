@@ -26,6 +26,7 @@ NOTIFICATION_KINDS = (
     WorkflowAction.UNASSIGN,
     WorkflowAction.RESTRICT,
     WorkflowAction.MENTION,
+    WorkflowAction.REPORT,
 )
 KIND_COLORS = {
     WorkflowAction.ASSIGN: "info",
@@ -36,6 +37,7 @@ KIND_COLORS = {
     WorkflowAction.UNASSIGN: "warning",
     WorkflowAction.RESTRICT: "danger",
     WorkflowAction.MENTION: "primary",
+    WorkflowAction.REPORT: "success",
 }
 
 

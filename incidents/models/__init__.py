@@ -6,6 +6,7 @@ from incidents.models.imports import LegacyImport, LegacyImportStatus
 from incidents.models.incidents import FAILURE_FIELDS, Incident, ProblemGroup
 from incidents.models.people import Department, Employee
 from incidents.models.records import AnalysisResult, Attachment, OperationRecord
+from incidents.models.reports import ReportJob, ReportJobKind, ReportJobStatus
 from incidents.models.stages import StageOwnership
 
 __all__ = [
@@ -25,5 +26,8 @@ __all__ = [
     "OperationRecord",
     "ProblemGroup",
     "ProjectAccess",
+    "ReportJob",
+    "ReportJobKind",
+    "ReportJobStatus",
     "StageOwnership",
 ]

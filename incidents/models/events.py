@@ -115,6 +115,15 @@ class Notification(models.Model):
     )
     # The chat message a mention points at.
     message_id = models.BigIntegerField(_("message"), null=True, blank=True)
+    # The report a "report ready" notification leads to (its job page, with the download).
+    report_job = models.ForeignKey(
+        "incidents.ReportJob",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("report"),
+    )
     action = models.CharField(_("action"), max_length=16, choices=WorkflowAction.choices)
     actor = models.ForeignKey(
         "incidents.Employee",
@@ -166,6 +175,8 @@ class Notification(models.Model):
                 "incidents left your lists, and those assigned to you went back to their "
                 "department's queue."
             ) % {**context, "project": self.comment}
+        if self.action == WorkflowAction.REPORT:
+            return _("Your report is ready to download: %(report)s.") % {"report": self.comment}
         if self.action == WorkflowAction.MENTION:
             if self.incident_id:
                 text = _("%(actor)s mentioned you in the chat of incident #%(id)s:") % context
@@ -181,6 +192,8 @@ class Notification(models.Model):
     @property
     def link(self) -> str:
         """Where the notification leads: the incident (or group) page, at the message."""
+        if self.report_job_id:
+            return reverse("admin:incidents_reportjob_change", args=[self.report_job_id])
         if self.incident_id:
             url = reverse("admin:incidents_incident_change", args=[self.incident_id])
         elif self.problem_group_id:

@@ -136,3 +136,16 @@ def notifications_mark_read(
     if notification_ids is not None:
         unread = unread.filter(pk__in=notification_ids)
     return unread.update(read_at=timezone.now())
+
+
+def notify_report_ready(*, job) -> Notification | None:
+    """Tell the person who asked for a report (incidents.ReportJob) that it is ready, with a
+    link to its page; e-mailed after commit."""
+    person = job.created_by
+    if not person.is_active:
+        return None
+    notification = Notification.objects.create(
+        recipient=person, action=WorkflowAction.REPORT, report_job=job, comment=job.title
+    )
+    transaction.on_commit(lambda: _send_emails([notification.pk]))
+    return notification

@@ -15,6 +15,7 @@ from unittest import mock
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, TestCase, override_settings
 from django.urls import reverse
@@ -32,6 +33,8 @@ from incidents.models import (
     LegacyImportStatus,
     Notification,
     ProjectAccess,
+    ReportJob,
+    ReportJobStatus,
     StageOwnership,
 )
 from incidents.resources import EmployeeResource, IncidentResource
@@ -246,6 +249,19 @@ def build_world() -> World:
         dry_run_report={"ok": True, "sheets": [], "errors": []},
         report={"ok": False, "sheets": [], "errors": ["The worker stopped."]},
     )
+    # A report the staff member asked for, made and ready to download.
+    staff_report = ReportJob.objects.create(
+        kind="group_report",
+        file_format="xlsx",
+        title=f"Failure-analysis report {problem_group.number} (XLSX)",
+        file_name=f"FA-report-{problem_group.number}.xlsx",
+        created_by=staff,
+        problem_group=problem_group,
+        status=ReportJobStatus.DONE,
+        done=1,
+        total=1,
+    )
+    staff_report.file.save("matrix-report.xlsx", ContentFile(b"PK matrix"), save=True)
     people = {
         ANONYMOUS: None,
         STAFF: staff,
@@ -291,6 +307,7 @@ def build_world() -> World:
         "checked_job": checked_job,
         "failed_job": failed_job,
         "staff_note": notes[STAFF],
+        "staff_report": staff_report,
         "notes": notes,
         "system_line": system_line,
         "chat_line": chat_line,

@@ -108,6 +108,8 @@ NO_ROLE_PAGES = {
     "admin:logout": (R, S),
     "admin:password_change": (S, W),
     "admin:password_change_done": (S, R),
+    # Each person's list of the reports they asked for (none in this world).
+    "admin:incidents_reportjob_changelist": (S, R),
     **{
         key: (S, S)
         for key in EXPECTATIONS
@@ -154,7 +156,8 @@ LOCATION_LIST = {
 COLLEAGUES = {**reads("incidents.employee", history_form=False), **labels("incidents.employee")}
 # The trail of configuration changes: read, never written, by whoever configures.
 CONFIGURATION_TRAIL = reads("incidents.configchange", history_form=False)
-PROBLEM_GROUPS = {**reads("incidents.problemgroup"), "problem_group_report": (S, S)}
+# Asking for a group's report (a POST) queues a report job.
+PROBLEM_GROUPS = {**reads("incidents.problemgroup"), "problem_group_report": (S, W)}
 
 UNLOCKS: dict[str, dict] = {
     C.READ_EVERYTHING: {
@@ -163,7 +166,7 @@ UNLOCKS: dict[str, dict] = {
         **exports("incidents.incident"),
         **INCIDENT_SURROUNDINGS,
         **PROBLEM_GROUPS,
-        "problem_group_eightd_report": (S, S),
+        "problem_group_eightd_report": (S, W),
         **DEVICE_LIST,
         **LOCATION_LIST,
         **COLLEAGUES,
@@ -186,7 +189,7 @@ UNLOCKS: dict[str, dict] = {
         **exports("incidents.incident"),
         **INCIDENT_SURROUNDINGS,
         **PROBLEM_GROUPS,
-        "problem_group_eightd_report": (S, S),
+        "problem_group_eightd_report": (S, W),
         **DEVICE_LIST,
     },
     C.ASSIGN_AND_REVIEW: {

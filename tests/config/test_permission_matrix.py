@@ -117,18 +117,19 @@ EXPECTATIONS: dict[str, Expectation] = {
         get=shown_to(*SIGNED_IN),
         post=shown_to(*SIGNED_IN),
     ),
+    # A problem group's report and its 8D PDF: whoever may see the group asks for one with a
+    # POST, which queues it (a report job); a GET leads back to the group's page.
     "problem_group_report": Expectation(
         lambda world: reverse("problem_group_report", args=[world.arg("problem_group"), "xlsx"]),
         get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
+        post=written_by(*SIGNED_IN),
     ),
-    # A problem group's 8D report: whoever may see the group.
     "problem_group_eightd_report": Expectation(
         lambda world: reverse(
             "problem_group_eightd_report", args=[world.arg("problem_group"), "pdf"]
         ),
         get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
+        post=written_by(*SIGNED_IN),
     ),
     # The site's status: administrators only.
     "system_status": Expectation(
@@ -558,6 +559,55 @@ EXPECTATIONS: dict[str, Expectation] = {
     ),
     "admin/incidents/notification/<path:object_id>/": Expectation(
         route("admin/incidents/notification/<path:object_id>/", "staff_note"),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
+    # Reports made in the background: each person's list of their own; a report's page, its
+    # progress and its file for the person who asked (the staff member) and administrators,
+    # "not found" for anyone else; nobody adds, edits or deletes one; a report already made
+    # cannot be cancelled.
+    "admin:incidents_reportjob_changelist": Expectation(
+        at("admin:incidents_reportjob_changelist"),
+        get=shown_to(*SIGNED_IN),
+        post=written_by(),
+        page_counts=True,
+    ),
+    "admin:incidents_reportjob_change": Expectation(
+        at("admin:incidents_reportjob_change", "staff_report"),
+        get=shown_to(STAFF, *ADMINS),
+        post=shown_to(STAFF, *ADMINS),
+    ),
+    "admin:incidents_reportjob_status": Expectation(
+        at("admin:incidents_reportjob_status", "staff_report"),
+        get=shown_to(STAFF, *ADMINS),
+        post=shown_to(STAFF, *ADMINS),
+    ),
+    "admin:incidents_reportjob_download": Expectation(
+        at("admin:incidents_reportjob_download", "staff_report"),
+        get=shown_to(STAFF, *ADMINS),
+        post=shown_to(STAFF, *ADMINS),
+    ),
+    "admin:incidents_reportjob_cancel": Expectation(
+        at("admin:incidents_reportjob_cancel", "staff_report"),
+        get=shown_to(STAFF, *ADMINS),
+        post=written_by(),
+    ),
+    "admin:incidents_reportjob_add": Expectation(
+        at("admin:incidents_reportjob_add"), get=shown_to(), post=written_by()
+    ),
+    "admin:incidents_reportjob_delete": Expectation(
+        at("admin:incidents_reportjob_delete", "staff_report"),
+        get=shown_to(),
+        post=written_by(),
+        data=CONFIRM_DELETE,
+    ),
+    "admin:incidents_reportjob_history": Expectation(
+        at("admin:incidents_reportjob_history", "staff_report"),
+        get=shown_to(STAFF),
+        post=shown_to(STAFF),
+    ),
+    "admin/incidents/reportjob/<path:object_id>/": Expectation(
+        route("admin/incidents/reportjob/<path:object_id>/", "staff_report"),
         get=shown_to(*SIGNED_IN),
         post=shown_to(*SIGNED_IN),
     ),

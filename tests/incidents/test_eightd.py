@@ -24,6 +24,7 @@ from tests.factories import (
     StaffFactory,
     SupervisorFactory,
 )
+from tests.incidents.test_report_jobs import fetch_report
 from tests.incidents.test_reports import chinese_client, pdf_text
 from tests.incidents.test_workflow import assigned, build_team
 
@@ -323,7 +324,9 @@ class EightDReportTests:
         team, incidents = evidence
         client = chinese_client(team.supervisor(Stage.FAE_RETEST))
 
-        response = client.get(reverse("problem_group_eightd_report", args=[group.pk, "pdf"]))
+        response = fetch_report(
+            client, reverse("problem_group_eightd_report", args=[group.pk, "pdf"])
+        )
 
         assert response.status_code == 200
         assert response["Content-Type"] == "application/pdf"
@@ -371,7 +374,7 @@ class EightDReportTests:
         group = ProblemGroupFactory()
         client = client_for(StaffFactory())
 
-        pdf = client.get(reverse("problem_group_eightd_report", args=[group.pk, "pdf"]))
+        pdf = fetch_report(client, reverse("problem_group_eightd_report", args=[group.pk, "pdf"]))
         xlsx = client.get(reverse("problem_group_eightd_report", args=[group.pk, "xlsx"]))
 
         assert pdf.status_code == xlsx.status_code == 200

@@ -2,16 +2,22 @@ from django_tasks_db.management.commands.db_worker import Command as DatabaseWor
 
 from config.status import start_heartbeat
 from incidents.services.legacy import legacy_import_fail_stalled
+from incidents.services.report_jobs import report_jobs_fail_stalled, report_jobs_remove_expired
 
 
 class Command(DatabaseWorkerCommand):
     help = (
-        "Run the background worker (legacy workbook imports). On start it marks failed the "
-        "imports whose worker died, so that they can be started again; then it works the queue."
+        "Run the background worker (legacy workbook imports, large reports and exports). On start "
+        "it marks failed the jobs whose worker died, so that they can be started again, and "
+        "removes report files past their retention period; then it works the queue."
     )
 
     def handle(self, *args, **options):
         start_heartbeat("worker")
         if failed := legacy_import_fail_stalled():
             self.stdout.write(f"{failed} legacy import(s) had lost their worker: marked failed.")
+        if failed := report_jobs_fail_stalled():
+            self.stdout.write(f"{failed} report(s) had lost their worker: marked failed.")
+        if removed := report_jobs_remove_expired():
+            self.stdout.write(f"{removed} report file(s) past their retention period removed.")
         super().handle(*args, **options)

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from incidents.services.digest import digest_send
+from incidents.services.report_jobs import report_jobs_remove_expired
 
 
 class Command(BaseCommand):
@@ -12,3 +13,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         sent = digest_send()
         self.stdout.write(self.style.SUCCESS(f"{sent} digest(s) sent."))
+        # The daily timer also removes the reports kept past their retention period.
+        removed = report_jobs_remove_expired()
+        self.stdout.write(f"{removed} report file(s) past their retention period removed.")
