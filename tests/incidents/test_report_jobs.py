@@ -454,11 +454,19 @@ def test_a_small_list_export_stays_immediate(settings):
     assert not ReportJob.objects.exists()
 
 
-@pytest.mark.parametrize("job_id", ["abc", "0" * 40, "9" * 30, "%00", "ü" * 5])
-def test_hostile_job_ids_are_not_found(admin_client, job_id):
+@pytest.mark.parametrize("job_id", ["abc", "0" * 40, "9" * 30, "%00", "ü" * 5, "x" * 5000])
+def test_hostile_job_ids_are_not_found(grouped, settings, job_id):
+    settings.TASKS = QUEUE
+    team, group, _incidents = grouped
+    client = client_of(team.admin)
+    ask(client, group, "pdf")
+    job = ReportJob.objects.get()
+    assert client.get(f"/admin/incidents/reportjob/{job.pk}/status/").status_code == 200
+
     for name in ("change", "status", "download", "cancel"):
         url = f"/admin/incidents/reportjob/{job_id}/{name}/"
-        assert admin_client.get(url).status_code == 404, (name, job_id)
+        assert client.get(url).status_code == 404, (name, job_id)
+        assert client.post(url).status_code == 404, (name, job_id)
 
 
 def test_the_group_page_asks_for_reports_with_buttons_and_links_my_reports(grouped, settings):
