@@ -16,6 +16,8 @@ from collections.abc import Callable
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from locations.models import project_key
+
 _generation = 0
 
 
@@ -34,7 +36,8 @@ def sees_everything(user) -> bool:
 
 
 def hidden_projects(user) -> frozenset[str]:
-    """The restricted projects `user` may not see, upper-cased."""
+    """The keys (`locations.models.project_key`) of the restricted projects `user` may not
+    see."""
     kept = getattr(user, "_hidden_projects", None) if user is not None else None
     if kept is not None and kept[0] == _generation:
         return kept[1]
@@ -62,8 +65,7 @@ def _hidden_from(user, department_id: int | None) -> frozenset[str]:
         restrictions = restrictions.exclude(
             pk__in=ProjectAccess.objects.filter(allowed).values("pk")
         )
-    projects = restrictions.values_list("project", flat=True)
-    return frozenset(project.upper() for project in projects)
+    return frozenset(restrictions.values_list("project_key", flat=True))
 
 
 def would_see(person, departments: set[int] | None, people: set[int] | None) -> bool:
@@ -85,7 +87,7 @@ def sees_project(user) -> Callable[[str], bool]:
     """Whether `user` may see a project, as a test to apply to many (what is hidden from them
     read once)."""
     hidden = hidden_projects(user)
-    return lambda project: (project or "").upper() not in hidden
+    return lambda project: project_key(project) not in hidden
 
 
 def may_see_project(project: str, user) -> bool:
@@ -109,7 +111,7 @@ def people_seeing(people: QuerySet, project: str) -> QuerySet:
 
     if not project:
         return people
-    restriction = ProjectAccess.objects.filter(project__iexact=project).first()
+    restriction = ProjectAccess.objects.filter(project_key=project_key(project)).first()
     if restriction is None:
         return people
     return people.filter(
@@ -140,14 +142,12 @@ _PATHS = {
 
 def hidden_q(user, path: str) -> Q | None:
     """A condition matching the rows (reached by `path`, ending at a project) `user` may not
-    see; None when they may see every project."""
+    see; None when they may see every project. The projects' keys are compared, never their
+    names (`locations.models.project_key`)."""
     hidden = hidden_projects(user)
     if not hidden:
         return None
-    condition = Q()
-    for project in sorted(hidden):
-        condition |= Q(**{f"{path}__iexact": project})
-    return condition
+    return Q(**{f"{path}_key__in": sorted(hidden)})
 
 
 def project_of(obj) -> str:
@@ -250,11 +250,10 @@ def _crosses_restriction(old: str, new: str) -> bool:
     the two is restricted."""
     from incidents.models import ProjectAccess
 
-    old, new = (old or "").upper(), (new or "").upper()
+    old, new = project_key(old), project_key(new)
     if old == new:
         return False
-    restricted = {p.upper() for p in ProjectAccess.objects.values_list("project", flat=True)}
-    return bool({old, new} & restricted)
+    return ProjectAccess.objects.filter(project_key__in=[old, new]).exists()
 
 
 def connect() -> None:

@@ -75,7 +75,7 @@ from incidents.models import (
 )
 from incidents.services.people import department_add_supervisors, employee_build, roles_grant
 from locations.choices import LocationKind
-from locations.models import Device, Location
+from locations.models import Device, Location, project_key
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Message, Room, RoomMember
 from messaging.search import search_tokens
@@ -551,6 +551,7 @@ class _Factory:
             "hardware_version",
             "rom_version",
             "config",
+            "project_key",
             "location_id",
             "holder_id",
             "created_at",
@@ -825,6 +826,7 @@ class _Factory:
                 rng.choice(BUILDS),
                 f"{rng.randint(1, 3)}.{rng.randint(0, 9)}.{rng.randint(0, 20)}",
                 rng.choice(CONFIGS),
+                project_key(project),
             )
             failures = self._failures(serial, count)
             walks = []

@@ -461,7 +461,7 @@ def assignments_left_behind(person: Employee, department_id: int | None) -> list
     return [
         incident
         for incident in open_assignments(person)
-        if incident.stage not in takeable or incident.device.project.upper() in hidden
+        if incident.stage not in takeable or incident.device.project_key in hidden
     ]
 
 
@@ -516,7 +516,7 @@ def assignable_to_any(incidents) -> tuple[dict[int, int], int]:
     groups: dict[tuple[str, str], list[Incident]] = {}
     rows = incidents.select_related("device") if isinstance(incidents, QuerySet) else incidents
     for incident in rows:
-        groups.setdefault((incident.stage, incident.device.project.upper()), []).append(incident)
+        groups.setdefault((incident.stage, incident.device.project_key), []).append(incident)
     takes: dict[int, int] = {}
     for group in groups.values():
         for pk in rules.assignable_people(group[0]).values_list("pk", flat=True):

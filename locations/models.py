@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -63,6 +65,14 @@ class Location(models.Model):
         return list(reversed(chain))
 
 
+def project_key(name: str | None) -> str:
+    """A project name as it is compared: Unicode-normalised (NFKC: full-width letters and digits
+    are the ordinary ones), case-folded (Сокол, СОКОЛ and сокол are one; Straße is STRASSE) and
+    without surrounding space. Stored beside each name (`project_key`), so the database compares
+    keys, never names: neither SQLite's nor PostgreSQL's own case rules agree with Python's."""
+    return unicodedata.normalize("NFKC", name or "").casefold().strip()
+
+
 # What a device is, besides its serial number and custody: the columns of the legacy register,
 # the device form and the import/export all list these. How it failed is a fact of each of its
 # incidents, not of the device (a device can fail again on another station after a repair).
@@ -79,6 +89,8 @@ class Device(models.Model):
 
     serial_number = CodeField(_("serial number"), max_length=64)
     project = models.CharField(_("project"), max_length=100, blank=True)
+    # `project_key(project)`, kept by save() and the bulk writers: what restrictions compare.
+    project_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
     hardware_version = models.CharField(_("hardware version"), max_length=50, blank=True)
     rom_version = models.CharField(_("ROM version"), max_length=50, blank=True)
     config = models.CharField(_("config"), max_length=100, blank=True)
@@ -126,3 +138,10 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return self.serial_number
+
+    def save(self, *args, **kwargs):
+        self.project_key = project_key(self.project)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "project" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "project_key"}
+        super().save(*args, **kwargs)

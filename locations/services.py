@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from config.bulk import history_write
 from locations import reasons
 from locations.choices import IMPORT_REASON
-from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
+from locations.models import DEVICE_DETAIL_FIELDS, Device, Location, project_key
 from locations.signals import device_moved_on_commit, device_project_changing
 
 
@@ -225,7 +225,9 @@ def device_update(*, device: Device, by=None, reason: str | None = None, **detai
 
 def device_build(*, serial_number: str, **fields) -> Device:
     """A newly registered device, not saved yet (bulk writers save many at once)."""
-    return Device(serial_number=(serial_number or "").strip(), **fields)
+    device = Device(serial_number=(serial_number or "").strip(), **fields)
+    device.project_key = project_key(device.project)
+    return device
 
 
 @transaction.atomic
@@ -274,13 +276,15 @@ def devices_import(
             check["holder"] = device.holder
         custody_check(**check)
     for device in [*created, *changed]:
+        # bulk_create and bulk_update call no save(): the key restrictions compare is set here.
+        device.project_key = project_key(device.project)
         device._history_user = getattr(device, "_history_user", None) or by
         if not getattr(device, "_change_reason", None):
             device._change_reason = IMPORT_REASON
     Device.objects.bulk_create(created, batch_size=1000)
     history_write(Device, created, "+")
     Device.objects.bulk_update(
-        changed, [*DEVICE_DETAIL_FIELDS, "location", "holder"], batch_size=1000
+        changed, [*DEVICE_DETAIL_FIELDS, "project_key", "location", "holder"], batch_size=1000
     )
     history_write(Device, changed, "~")
 

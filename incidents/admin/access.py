@@ -27,7 +27,7 @@ from incidents.services.restrictions import (
     project_access_impact,
     project_access_save,
 )
-from locations.models import Device
+from locations.models import Device, project_key
 
 # The confirmation page posts the form again with this field: the fingerprint of the impact
 # the administrator was shown (incidents.services.restrictions).
@@ -49,6 +49,11 @@ class ProjectAccessForm(forms.ModelForm):
         project = (self.cleaned_data.get("project") or "").strip()
         if not project:
             raise forms.ValidationError(_("Name the project as it is written on the devices."))
+        # Compared by key, which is not a field of the form (so the model's constraint is not
+        # checked with it): Сокол and СОКОЛ, Straße and STRASSE are one project.
+        same = ProjectAccess.objects.filter(project_key=project_key(project))
+        if same.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This project is already restricted."))
         return project
 
 
@@ -71,7 +76,7 @@ class ProjectAccessAdmin(SingleCountListMixin, ModelAdmin):
 
     def get_queryset(self, request):
         devices = (
-            Device.objects.filter(project__iexact=OuterRef("project"))
+            Device.objects.filter(project_key=OuterRef("project_key"))
             .order_by()
             .values(count=Func(F("id"), function="COUNT"))
         )
@@ -219,14 +224,14 @@ class ProjectAccessAdmin(SingleCountListMixin, ModelAdmin):
     @display(description=_("devices"), ordering="device_count")
     def device_count(self, restriction: ProjectAccess) -> int:
         if getattr(restriction, "device_count", None) is None:
-            return Device.objects.filter(project__iexact=restriction.project).count()
+            return Device.objects.filter(project_key=restriction.project_key).count()
         return restriction.device_count
 
     @display(description=_("covers"))
     def reach(self, restriction: ProjectAccess) -> str:
         if restriction.pk is None:
             return "—"
-        incidents = Incident.objects.filter(device__project__iexact=restriction.project)
+        incidents = Incident.objects.filter(device__project_key=restriction.project_key)
         return _(
             "%(devices)s devices, %(incidents)s incidents (%(open)s open). Administrators see "
             "every project; everyone else sees these only through the departments and people "

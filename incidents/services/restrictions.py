@@ -20,6 +20,7 @@ from incidents.models import Department, Employee, Incident, ProjectAccess
 from incidents.services.errors import WorkflowError
 from incidents.services.notifications import notify, notify_restricted
 from incidents.services.workflow import incident_hand_over
+from locations.models import project_key
 
 # What a person loses sight of an incident as.
 ASSIGNEE, STAGE_OWNER = "assignee", "stage_owner"
@@ -61,7 +62,7 @@ class RestrictionImpact:
             for role, incidents in ((ASSIGNEE, loss.assigned), (STAGE_OWNER, loss.owned))
             for incident in incidents
         )
-        text = "|".join([self.project.upper(), *parts])
+        text = "|".join([project_key(self.project), *parts])
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -93,12 +94,12 @@ def project_access_impact(
     `departments` and `people` (instead of what restricts it now, if anything): their assignees
     and the supervisors of the departments owning their stages, who see them now and would not
     then. `incidents` are the project's open incidents when already read."""
-    now = ProjectAccess.objects.filter(project__iexact=project).first()
+    now = ProjectAccess.objects.filter(project_key=project_key(project)).first()
     before = (_ids(now.departments.all()), _ids(now.people.all())) if now else (None, None)
     after = (_ids(departments), _ids(people))
     if incidents is None:
         incidents = Incident.objects.filter(
-            device__project__iexact=project, stage__in=OPEN_STAGES
+            device__project_key=project_key(project), stage__in=OPEN_STAGES
         ).select_related("device", "assignee")
     incidents = sorted(incidents, key=_by_pk)
     owners = rules.Facts(None).owners
@@ -171,7 +172,7 @@ def project_access_save(
         ProjectAccess.objects.select_for_update().filter(pk=restriction.pk).exists()
     locked = (
         Incident.objects.select_for_update(of=("self",))
-        .filter(device__project__iexact=restriction.project, stage__in=OPEN_STAGES)
+        .filter(device__project_key=project_key(restriction.project), stage__in=OPEN_STAGES)
         .select_related("device", "assignee")
         .order_by("pk")
     )

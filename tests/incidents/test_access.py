@@ -56,7 +56,7 @@ from incidents.services import (
 from incidents.services.digest import department_digest, digest_send
 from incidents.services.notifications import notify
 from locations.codes import label_payload
-from locations.models import Device
+from locations.models import Device, project_key
 from locations.resources import DeviceResource
 from locations.services import device_update
 from messaging.models import Message, Room
@@ -204,7 +204,7 @@ class WhoSeesAProjectTests:
 
         for person in (StaffFactory(), SupervisorFactory(), fresh(member), None):
             assert not access.may_see_project(HIDDEN, person), person
-            assert access.hidden_projects(person) == frozenset({HIDDEN.upper()}), person
+            assert access.hidden_projects(person) == frozenset({project_key(HIDDEN)}), person
 
     def test_an_inactive_superuser_sees_nothing_restricted(self):
         restrict(HIDDEN)

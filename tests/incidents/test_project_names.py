@@ -1,0 +1,73 @@
+"""A restricted project is hidden under every spelling of its name — Cyrillic in any case,
+German ß and SS, Chinese, full-width letters — on PostgreSQL and on SQLite alike (each once
+leaked: SQLite's upper() folds only ASCII, PostgreSQL's never makes ß into SS), because names
+are compared through one normalisation stored beside them (`project_key`)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from incidents.models import ProjectAccess
+from locations.models import Device, project_key
+from tests.incidents.project_names import HIDDEN, VISIBLE, cases
+
+pytestmark = pytest.mark.django_db
+
+
+def check(result: dict) -> None:
+    hidden = [s for _name, group in HIDDEN for s in group]
+    assert result["outsider"] == VISIBLE
+    assert result["outsider_in_python"] == VISIBLE
+    assert result["insider"] == hidden + VISIBLE
+
+
+def test_every_spelling_is_hidden_on_this_database():
+    check(cases())
+
+
+@pytest.fixture(scope="module")
+def on_sqlite(tmp_path_factory):
+    path = tmp_path_factory.mktemp("names") / "db.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.incidents.project_names"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=settings.BASE_DIR,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_every_spelling_is_hidden_on_sqlite(on_sqlite):
+    check(on_sqlite)
+
+
+class ProjectKeyTests:
+    @pytest.mark.parametrize(
+        ("one", "other"),
+        [("Сокол", "СОКОЛ"), ("Straße", "STRASSE"), ("Ｇ１８", "g18"), (" Falcon ", "falcon")],
+    )
+    def test_spellings_of_one_name_share_a_key(self, one, other):
+        assert project_key(one) == project_key(other)
+
+    def test_a_second_restriction_under_another_spelling_is_refused(self):
+        ProjectAccess.objects.create(project="Straße")
+
+        with pytest.raises(ValidationError, match="already restricted"):
+            ProjectAccess(project="STRASSE").full_clean()
+
+    def test_a_device_keeps_its_key_when_its_project_changes(self):
+        device = Device.objects.create(serial_number="SN-K1", project="Сокол")
+        device.project = "Straße"
+        device.save(update_fields=["project"])
+
+        device.refresh_from_db()
+        assert device.project_key == "strasse"
