@@ -139,7 +139,7 @@ class Guarded(JsonFrames):
         if self.shut or self.person is None:
             return False
         if not force:
-            stamp = await database_sync_to_async(rights.stamp)(self.person.pk)
+            stamp = await rights.astamp(self.person.pk)
             if stamp == self.stamp:
                 return True
         stamp, person, refusal = await self.check_again()

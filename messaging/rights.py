@@ -15,9 +15,12 @@ Each room socket also asks again on its presence beat, for changes made where no
 (bulk writes).
 """
 
+import asyncio
 import logging
 import uuid
+from weakref import WeakKeyDictionary
 
+from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 from messaging import broadcast
@@ -45,12 +48,67 @@ class _Unknown:
 def stamp(person_id: int):
     """What has changed, as far as the rights of `person_id` go: compare it with the one read
     when they were last checked. Reading it fails safe (cache down: never equal)."""
+    return stamps([person_id])[person_id]
+
+
+def stamps(person_ids) -> dict:
+    """The stamps of several people, in one read of the cache."""
+    keys = {person_id: _person_key(person_id) for person_id in person_ids}
     try:
-        values = cache.get_many([_person_key(person_id), PROJECTS])
+        values = cache.get_many([*keys.values(), PROJECTS])
     except Exception:
-        logger.warning("Could not read the rights stamp; the rights are checked again")
-        return _Unknown()
-    return (values.get(_person_key(person_id)), values.get(PROJECTS))
+        logger.warning("Could not read the rights stamps; the rights are checked again")
+        return {person_id: _Unknown() for person_id in keys}
+    return {person_id: (values.get(key), values.get(PROJECTS)) for person_id, key in keys.items()}
+
+
+class _StampReader:
+    """Stamps asked for by the sockets of one process at about the same time are read
+    together: a message to a room of 200 open pages costs a few reads of the cache, not 200.
+    Each read starts after the asks it answers were made (one that comes while a read is
+    under way waits for the next), so no socket is answered with a stamp older than its ask."""
+
+    def __init__(self):
+        self.waiting: dict[int, list[asyncio.Future]] = {}
+        self.reading = False
+        self.task: asyncio.Future | None = None
+
+    async def read(self, person_id: int):
+        future = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(person_id, []).append(future)
+        if not self.reading:
+            self.reading = True
+            self.task = asyncio.ensure_future(self.drain())
+        return await future
+
+    async def drain(self) -> None:
+        try:
+            while self.waiting:
+                await asyncio.sleep(0)  # the other sockets handed the same frame ask too
+                waiting, self.waiting = self.waiting, {}
+                try:
+                    # Not in the database thread: a cache read need not wait behind queries.
+                    values = await sync_to_async(stamps, thread_sensitive=False)(list(waiting))
+                except Exception:
+                    values = {}
+                for person_id, futures in waiting.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(values.get(person_id, _Unknown()))
+        finally:
+            self.reading = False
+
+
+_readers: WeakKeyDictionary = WeakKeyDictionary()
+
+
+async def astamp(person_id: int):
+    """`stamp`, from a socket: asks of the same moment read together."""
+    loop = asyncio.get_running_loop()
+    reader = _readers.get(loop)
+    if reader is None:
+        reader = _readers[loop] = _StampReader()
+    return await reader.read(person_id)
 
 
 def stamps_changed(*, people=(), projects=()) -> None:

@@ -13,6 +13,7 @@ from incidents import audit, rules, selectors
 from incidents.choices import Role, Stage
 from incidents.models import Department, Employee, Incident, StageOwnership
 from incidents.services.errors import WorkflowError
+from incidents.signals import access_changed_on_commit
 
 # Passed as `hand_over_to` when nobody decided where a person's open assignments go (an import,
 # the department page): a move that would leave any behind is then refused.
@@ -239,6 +240,10 @@ def employees_import(
         by_fields.setdefault(tuple(sorted(changes)), []).append(employee)
     for names, people in by_fields.items():
         Employee.objects.bulk_update(people, list(names), batch_size=1000)
+    # Written in bulk, without the models' signals: a department changed is told here.
+    access_changed_on_commit(
+        people=[employee.pk for employee, changes in changed if "department" in changes]
+    )
     roles_grant(
         grants=[
             *((employee, Role.STAFF) for employee in created),

@@ -224,3 +224,30 @@ class RestrictedProjectTests:
 def _send(people, text):
     room = services.room_for(incident=people["incident"])
     services.message_send(room=room, author=people["bob"], text=text, client_id=uuid.uuid4())
+
+
+class CheapTests:
+    async def test_a_message_to_many_open_pages_reads_the_stamps_together(
+        self, people, monkeypatch
+    ):
+        from messaging import rights
+
+        readers = await sync_to_async(
+            lambda: [StaffFactory(department=people["alice"].department) for _ in range(8)]
+        )()
+        sockets = [await connected(room_path(people["incident"]), person) for person in readers]
+        for socket in sockets:
+            await socket.send_json_to({"type": "resume", "after": 0})
+        for socket in sockets:
+            await silent(socket, seconds=0.3)
+        reads, real = [], rights.stamps
+        monkeypatch.setattr(rights, "stamps", lambda ids: reads.append(len(ids)) or real(ids))
+
+        await sync_to_async(_send)(people, "to everyone")
+
+        for socket in sockets:
+            assert (await next_message(socket))["text"] == "to everyone"
+        assert sum(reads) == len(sockets)  # each socket checked once...
+        assert len(reads) < len(sockets)  # ...in fewer reads than sockets
+        for socket in sockets:
+            await socket.disconnect()
