@@ -45,11 +45,6 @@ def retention() -> timedelta:
     return timedelta(days=settings.REPORT_JOB_RETENTION_DAYS)
 
 
-def export_immediate_max_rows() -> int:
-    """A list export of at most this many rows is made in the request; more is a job."""
-    return settings.EXPORT_IMMEDIATE_MAX_ROWS
-
-
 class ReportCancelled(Exception):
     """The job was cancelled while the worker made it."""
 
@@ -293,10 +288,11 @@ def report_job_run(*, job_id) -> None:
             translation.override(job.language),
             tempfile.TemporaryDirectory(prefix="report-job-") as folder,
         ):
-            target = Path(folder) / job.file_name
+            # Not the download's name: a group's number is people's text ("../x" included).
+            target = Path(folder) / f"report.{job.file_format}"
             _write(job, target, step)
             with open(target, "rb") as content:
-                job.file.save(job.file_name, File(content), save=False)
+                job.file.save(f"{job.pk}.{job.file_format}", File(content), save=False)
             size = target.stat().st_size
     except ReportCancelled:
         logger.info("Report job %s was cancelled", job_id)

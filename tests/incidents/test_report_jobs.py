@@ -508,3 +508,20 @@ def test_a_large_incident_export_reads_each_chunk_in_a_few_queries(
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert sorted(row[0] for row in rows) == [incident.pk for incident in incidents]
     assert {row[1] for row in rows} == {incident.device.serial_number for incident in incidents}
+
+
+def test_a_group_number_naming_other_folders_stays_a_file_name(
+    grouped, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.TASKS = IMMEDIATE
+    team, group, _incidents = grouped
+    group.number = "../../../escaped"
+    group.save(update_fields=["number"])
+    client = client_of(team.admin)
+
+    job = made(client, group, django_capture_on_commit_callbacks, kind="xlsx")
+
+    assert job.status == ReportJobStatus.DONE, job.error
+    assert job.file.name.startswith("report-jobs/") and ".." not in job.file.name
+    response = download(client, job)
+    assert response.status_code == 200 and "escaped.xlsx" in response["Content-Disposition"]
