@@ -377,3 +377,43 @@ class ChatBrowserTests:
         expect(trail.get_by_test_id("trail-entry").first).to_contain_text("WH-B2-06")
         assert watcher.evaluate("window.notReloaded") is True
         trail.screenshot(path=tmp_path / "device-live-en.png")
+
+    def test_a_person_deactivated_meanwhile_sees_why_their_chat_closed_and_it_stays_closed(
+        self, chat_server, two_people, tmp_path
+    ):
+        base = chat_server.url
+        lead, engineer = two_people
+        log_in(lead, base, "fae_lead")
+        url = waiting_for_review(lead, base)[0]
+        log_in(engineer, base, "me_2")
+        open_chat(engineer, url)
+
+        def manage(code: str) -> None:
+            subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c", code],
+                cwd=ROOT,
+                env=chat_server.env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+
+        # An administrator deactivates her in another process, as the person's page does.
+        manage(
+            "from incidents.models import Employee as E\n"
+            "from incidents.services.people import employee_deactivate\n"
+            "employee_deactivate(employee=E.objects.get(username='me_2'),"
+            " by=E.objects.get(username='admin'))"
+        )
+        try:
+            status = engineer.get_by_test_id("chat-status")
+            expect(status).to_have_attribute("data-state", "refused", timeout=LIVE)
+            expect(status).to_contain_text(re.compile("deactivated|停用"))
+            time.sleep(3)  # a widget that reconnected would be offline or online by now
+            expect(status).to_have_attribute("data-state", "refused")
+            engineer.get_by_test_id("chat").screenshot(path=tmp_path / "deactivated.png")
+        finally:
+            manage(
+                "from incidents.models import Employee as E\n"
+                "E.objects.filter(username='me_2').update(is_active=True)"
+            )
