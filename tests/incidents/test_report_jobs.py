@@ -156,6 +156,10 @@ def test_the_worker_makes_the_pdf_with_every_incident_and_the_requester_download
     assert f"失效分析报告 {group.number}" in text and "弱信号" in text
     for incident in incidents:
         assert f"异常事件 #{incident.pk} · {incident.device.serial_number}" in text
+    # The job's page, in the asker's language: its state and the download.
+    page = client.get(reverse("admin:incidents_reportjob_change", args=[job.pk])).content.decode()
+    assert "可以下载" in page and "下载" in page and "我的报告" in page
+    assert reverse("admin:incidents_reportjob_download", args=[job.pk]) in page
 
 
 def test_the_worker_makes_the_workbook_one_sheet_per_part_with_every_incident(
