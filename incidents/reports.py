@@ -471,7 +471,7 @@ def report_book(report: Report):
                     _text(_("Chat evidence")),
                     _when(evidence.marked_at),
                     _text(evidence.marked_by.get_full_name() if evidence.marked_by else ""),
-                    _text(evidence.message.text),
+                    _text(evidence.marked_text),
                     "",
                     _text(evidence.attachment.original_name if evidence.attachment else ""),
                 ]

@@ -269,6 +269,24 @@ class Evidence(models.Model):
     def __str__(self) -> str:
         return f"{self.stage} · #{self.message_id}"
 
+    @property
+    def edited_after_marking(self) -> bool:
+        """Whether the message changed after it was marked (only before marking froze it)."""
+        edited = self.message.edited_at
+        return edited is not None and edited > self.marked_at
+
+    @property
+    def marked_text(self) -> str:
+        """The message's text as it was when it was marked: what the evidence is."""
+        if not self.edited_after_marking:
+            return self.message.text
+        first_later_edit = (
+            self.message.revisions.filter(kind=RevisionKind.EDIT, created_at__gt=self.marked_at)
+            .order_by("created_at", "id")
+            .first()
+        )
+        return first_later_edit.text if first_later_edit else self.message.text
+
 
 class RoomMember(models.Model):
     """Someone who opened the room: listed as a member, with what they have read."""

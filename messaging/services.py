@@ -290,6 +290,12 @@ def message_edit(*, message: Message, by: Employee, text: str) -> Message:
     message = _own_recent(message, by)
     if text == message.text:
         return message
+    if message.evidence.exists():
+        # Marked as evidence, it is a fact of the analysis: the report prints what was marked.
+        raise ChatError(
+            "evidence",
+            _("This message is evidence of the incident's analysis and cannot be changed."),
+        )
     MessageRevision.objects.create(
         message=message, kind=RevisionKind.EDIT, text=message.text, by=by
     )
