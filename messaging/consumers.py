@@ -105,8 +105,8 @@ class Guarded(JsonFrames):
 
     @database_sync_to_async
     def admit(self, *args) -> bool:
-        """At connect: whether the signed-in person may have the socket (`prepare` readies what
-        it shows); the person and stamp kept for the next checks."""
+        """At connect: whether the signed-in person may have the socket (`args` are passed to
+        `permitted`); the person and stamp are kept for the next checks."""
         user = self.scope.get("user")
         if not (user and user.is_authenticated):
             return False
@@ -150,6 +150,8 @@ class Guarded(JsonFrames):
         return False
 
     async def shut_down(self, refusal: str, person) -> None:
+        if self.shut:  # the beat and a frame found it at the same moment: one reason, one close
+            return
         self.shut = True
         with translation.override(language_of(person or self.person) or settings.LANGUAGE_CODE):
             if refusal == "account_inactive":
