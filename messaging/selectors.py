@@ -137,6 +137,16 @@ def messages_after(room: Room, after_id: int, limit: int = 500) -> list[Message]
     return list(_messages(room).filter(id__gt=after_id).order_by("id")[:limit])
 
 
+def room_of(*, incident=None, problem_group=None) -> Room | None:
+    """The room of an incident or a problem group, if anyone opened it yet (a read: creates
+    nothing; `services.room_for` creates it)."""
+    if incident is not None:
+        return Room.objects.filter(kind=RoomKind.INCIDENT, incident_id=incident.pk).first()
+    return Room.objects.filter(
+        kind=RoomKind.PROBLEM_GROUP, problem_group_id=problem_group.pk
+    ).first()
+
+
 def messages_before(room: Room, before_id: int | None = None, limit: int = PAGE_SIZE):
     """The `limit` messages before `before_id` (the newest when None), oldest first, and
     whether there are older ones: cursor pagination, never an offset."""

@@ -28,8 +28,9 @@ def _error(error: services.ChatError, status: int = 400) -> JsonResponse:
     )
 
 
-def _room(request: HttpRequest, kind: str, subject_id: int) -> Room:
-    """The room of a subject the person may see (created on first use); 404/403 otherwise."""
+def _room(request: HttpRequest, kind: str, subject_id: int, *, create: bool = True) -> Room:
+    """The room of a subject the person may see (created on first use); 404/403 otherwise.
+    A read (`create=False`) never writes: a room nobody opened yet is an unsaved, empty one."""
     model = Incident if kind == RoomKind.INCIDENT else ProblemGroup
     subject = model.objects.filter(pk=subject_id).first()
     if subject is None:
@@ -37,7 +38,9 @@ def _room(request: HttpRequest, kind: str, subject_id: int) -> Room:
     if not selectors.can_see_subject(kind, subject, request.user):
         raise PermissionDenied
     key = "incident" if kind == RoomKind.INCIDENT else "problem_group"
-    return services.room_for(**{key: subject})
+    if create:
+        return services.room_for(**{key: subject})
+    return selectors.room_of(**{key: subject}) or Room(kind=kind, **{key: subject})
 
 
 def _message(request: HttpRequest, message_id: int) -> Message:
@@ -66,7 +69,9 @@ def _ids(values: list[str]) -> list[int]:
 @require_GET
 def room_messages(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
     """The 50 messages before `before` (the newest without it), oldest first."""
-    room = _room(request, kind, subject_id)
+    room = _room(request, kind, subject_id, create=False)
+    if room.pk is None:
+        return JsonResponse({"room": None, "messages": [], "more": False, "last_id": None})
     page, more = selectors.messages_before(room, _int(request.GET.get("before")))
     return JsonResponse(
         {
@@ -116,7 +121,7 @@ def room_read(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
 @require_GET
 def room_people(request: HttpRequest, kind: str, subject_id: int) -> JsonResponse:
     """Whom one can @mention here: active people who may see the room, best matches first."""
-    room = _room(request, kind, subject_id)
+    room = _room(request, kind, subject_id, create=False)
     query = (request.GET.get("q") or "").strip()[:50]
     people = Employee.objects.filter(is_active=True).select_related("department")
     if query:
@@ -125,7 +130,7 @@ def room_people(request: HttpRequest, kind: str, subject_id: int) -> JsonRespons
             | Q(username__istartswith=query)
             | Q(employee_number__istartswith=query)
         )
-    members = set(room.members.values_list("person_id", flat=True))
+    members = set(room.members.values_list("person_id", flat=True)) if room.pk else set()
     found = []
     for person in people.order_by("display_name")[:200]:
         if selectors.can_see_room(room, person):

@@ -18,7 +18,7 @@ from incidents.choices import WorkflowAction
 from incidents.models import Notification
 from messaging import services
 from messaging.choices import RevisionKind
-from messaging.models import Evidence, Mention, Message, MessageRevision, RoomMember
+from messaging.models import Evidence, Mention, Message, MessageRevision, Room, RoomMember
 from messaging.selectors import PAGE_SIZE
 from tests.fingerprint import fingerprint
 from tests.messaging.test_consumers import connected, frames_until, next_message, silent
@@ -259,14 +259,15 @@ class MessagesViewTests:
         assert (frame["text"], frame["attachments"]) == ("", [])
         assert frame["deleted_at"]
 
-    def test_the_first_look_at_an_incident_opens_its_room(self, chat):
+    def test_the_first_look_at_an_incident_answers_an_empty_room_and_creates_none(self, chat):
         other = build_chat()
         other.room.delete()
 
         response = browser(chat.worker).get(room_url("messages", other.incident))
 
         assert body(response)["messages"] == []
-        assert body(response)["room"] == other.incident.room.pk
+        assert body(response)["room"] is None
+        assert not Room.objects.filter(incident=other.incident).exists()
 
 
 # --- Sending --------------------------------------------------------------------------------------
