@@ -469,8 +469,9 @@ def test_hostile_job_ids_are_not_found(grouped, settings, job_id):
 
     for name in ("change", "status", "download", "cancel"):
         url = f"/admin/incidents/reportjob/{job_id}/{name}/"
-        assert client.get(url).status_code == 404, (name, job_id)
-        assert client.post(url).status_code == 404, (name, job_id)
+        # Not found (a NUL is refused as a bad request before any view).
+        assert client.get(url).status_code in (400, 404), (name, job_id)
+        assert client.post(url).status_code in (400, 404), (name, job_id)
 
 
 def test_the_group_page_asks_for_reports_with_buttons_and_links_my_reports(grouped, settings):
