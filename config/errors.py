@@ -56,7 +56,8 @@ def _statement_cancelled(error: Exception) -> bool:
 class StatementTimeoutMiddleware:
     """A request whose query ran past the web processes' statement timeout (settings:
     WEB_STATEMENT_TIMEOUT_MS) answers a page saying so, 503, instead of the server error page:
-    the database stopped it so that it does not hold a process and slow everyone else."""
+    the database stopped it so that it does not hold a process and slow everyone else. So does
+    a write that found the embedded (SQLite) database locked for longer than it waits."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -65,7 +66,17 @@ class StatementTimeoutMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        if not _statement_cancelled(exception):
-            return None
-        logger.warning("statement timeout on %s %s", request.method, request.path)
-        return _error_page(request, "503.html", 503, _("This took too long"))
+        if _statement_cancelled(exception):
+            logger.warning("statement timeout on %s %s", request.method, request.path)
+            return _error_page(request, "503.html", 503, _("This took too long"))
+        if _database_locked(exception):
+            # The embedded database's one write lock was held past its wait (a long import).
+            logger.warning("database locked on %s %s", request.method, request.path)
+            response = _error_page(request, "503_busy.html", 503, _("The database is busy"))
+            response["Retry-After"] = "5"
+            return response
+        return None
+
+
+def _database_locked(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and "database is locked" in str(error)

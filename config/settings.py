@@ -139,7 +139,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    # A query stopped at the web processes' statement timeout is a page that says so (503).
+    # A query stopped at the statement timeout, or a write that found the embedded database
+    # locked too long, is a page that says so (503).
     "config.errors.StatementTimeoutMiddleware",
 ]
 

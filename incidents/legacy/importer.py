@@ -1,6 +1,14 @@
 """Check the whole legacy workbook, plan every change, then write all of it in one
 transaction — or nothing. A dry run stops after the plan: it reads, and writes nothing.
 
+On SQLite (the embedded mode) one transaction holds the database's only write lock for as long
+as it lasts (seconds for a large workbook), and every other write of the product — a chat
+message, a scan — would wait that long and then fail. There the checked plan is applied in
+short transactions of at most APPLY_BATCH rows each, so other writes wait a moment between two;
+the plan was checked as a whole before the first is written, and should a batch still fail, the
+import stops there and is started again: keys make it idempotent, so rows already written are
+recognised and only the rest is written.
+
 Every invalid row of every sheet is reported in one run as `sheet!row: column: what is wrong`.
 Keys (employee number, location code, serial number, problem-group number) make it idempotent:
 a second import of the same workbook creates nothing and reports everything unchanged. After
@@ -13,13 +21,14 @@ through the same domain functions as the screens (`incident_build`, `employee_bu
 """
 
 import re
-from collections.abc import Callable, Collection
+import time
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -71,6 +80,19 @@ CHINESE = re.compile(r"[\u3400-\u9fff]")
 PROGRESS_EVERY = 500
 
 Progress = Callable[[str, int, int], None]
+
+
+# Rows written per transaction where one transaction would hold the whole database (SQLite).
+APPLY_BATCH = 500
+# The pause after each such transaction: a write waiting for the lock polls for it every 100 ms
+# at most (SQLite's busy handler), and would never find it free if the next batch took it at once.
+BATCH_PAUSE = 0.1
+
+
+def _batches(rows: list) -> Iterator[list]:
+    for start in range(0, len(rows), APPLY_BATCH):
+        yield rows[start : start + APPLY_BATCH]
+        time.sleep(BATCH_PAUSE)
 
 
 @dataclass
@@ -192,12 +214,46 @@ class LegacyImporter:
         self._plan_register(parsed[SheetKind.REGISTER])
         self._plan_trail(parsed[SheetKind.TRAIL])
         if not dry_run:
-            with transaction.atomic(), audit.acting_as(self.user):
-                self._apply_employees()
-                self._apply_locations()
-                self._apply_register()
-                self._apply_trail()
+            with audit.acting_as(self.user):
+                if connection.vendor == "sqlite":
+                    self._apply_in_batches()
+                else:
+                    with transaction.atomic():
+                        self._apply_employees()
+                        self._apply_locations()
+                        self._apply_register()
+                        self._apply_trail()
         return report
+
+    def _apply_in_batches(self) -> None:
+        """The plan in short transactions (SQLite's write lock is the whole database's): people
+        and places, then devices, incidents, stage moves and trail entries a batch at a time."""
+        plan, by = self.plan, self.user
+        with transaction.atomic():
+            self._apply_employees()
+            self._apply_locations()
+        time.sleep(BATCH_PAUSE)
+        for chunk in _batches(plan.new_devices):
+            devices_import(created=chunk, by=by)
+        for chunk in _batches(plan.changed_devices):
+            devices_import(changed=chunk, by=by)
+        incidents_import(groups=plan.groups, by=by)
+        done, total = 0, len(plan.new_incidents)
+        for chunk in _batches(plan.new_incidents):
+            incidents_import(created=chunk, by=by)
+            done += len(chunk)
+            self.progress(SheetKind.REGISTER, done, total)
+        for chunk in _batches(plan.changed_incidents):
+            incidents_import(changed=chunk, by=by)
+        for incident, stage in plan.stage_moves:
+            incident_import_stage(incident=incident, stage=stage, by=by)
+        self.progress(SheetKind.REGISTER, total, total)
+        entries = self._trail_entries()
+        for start in range(0, len(entries), APPLY_BATCH):
+            with transaction.atomic():
+                device_trail_import(entries=entries[start : start + APPLY_BATCH], by=by)
+            time.sleep(BATCH_PAUSE)
+            self.progress(SheetKind.TRAIL, min(start + APPLY_BATCH, len(entries)), len(entries))
 
     def _load_database(self) -> None:
         self.employees = {e.employee_number.upper(): e for e in Employee.objects.all()}
@@ -955,14 +1011,13 @@ class LegacyImporter:
         def progress(done: int, total: int) -> None:
             self.progress(SheetKind.TRAIL, done, total)
 
-        device_trail_import(
-            entries=[
-                (device, place, person, row["at"], row["reason"])
-                for device, place, person, row in self.plan.trail
-            ],
-            by=self.user,
-            progress=progress,
-        )
+        device_trail_import(entries=self._trail_entries(), by=self.user, progress=progress)
+
+    def _trail_entries(self) -> list:
+        return [
+            (device, place, person, row["at"], row["reason"])
+            for device, place, person, row in self.plan.trail
+        ]
 
     def _stamp(self, obj, at: datetime | None) -> None:
         """History attributes for bulk writes: who imported it, and the legacy date if any."""

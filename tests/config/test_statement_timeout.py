@@ -95,3 +95,16 @@ def test_other_database_errors_are_left_to_the_server_error_page(admin_user):
     )
 
     assert answer is None
+
+
+def test_a_write_that_found_the_database_locked_answers_a_page_that_says_so(admin_user):
+    request = RequestFactory().post("/admin/")
+    request.user = admin_user
+
+    response = StatementTimeoutMiddleware(lambda r: None).process_exception(
+        request, OperationalError("database is locked")
+    )
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert "Nothing was saved" in response.content.decode()
