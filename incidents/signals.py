@@ -101,10 +101,12 @@ def _restriction_relation_changed(sender, instance, action, reverse, pk_set, mod
 def _device_saved(sender, instance, created, update_fields=None, **kwargs):
     """A device put into a restricted project takes its incidents out of outsiders' sight."""
     from incidents.models import ProjectAccess
+    from locations.models import project_key
 
     if created or (update_fields is not None and "project" not in update_fields):
         return
-    if instance.project and ProjectAccess.objects.filter(project__iexact=instance.project).exists():
+    restricted = ProjectAccess.objects.filter(project_key=project_key(instance.project))
+    if instance.project and restricted.exists():
         access_changed_on_commit(projects=[instance.project])
 
 

@@ -3,12 +3,13 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents import access, rules
 from incidents.models import Employee, Incident, ProblemGroup
+from locations.models import project_key
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Evidence, Message, Presence, Room, RoomMember
 
@@ -248,10 +249,10 @@ def chat_limits() -> dict:
 def open_rooms_of_projects(projects) -> list[int]:
     """The rooms of these projects' incidents that someone has open now (as their sockets
     keep their presence): whom a change of the projects' restrictions may concern."""
-    condition = Q()
-    for project in projects:
-        condition |= Q(room__incident__device__project__iexact=project)
-    if not condition:
+    keys = sorted({project_key(project) for project in projects})
+    if not keys:
         return []
-    rows = Presence.objects.filter(condition, room__kind=RoomKind.INCIDENT)
+    rows = Presence.objects.filter(
+        room__incident__device__project_key__in=keys, room__kind=RoomKind.INCIDENT
+    )
     return sorted(set(rows.values_list("room_id", flat=True)))
