@@ -15,6 +15,7 @@ no longer see what it shows sends a reason frame and closes, and nothing more go
 
 import asyncio
 import json
+import re
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -37,7 +38,28 @@ GAP_WAIT_SECONDS = 0.5
 
 
 def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An id as a frame may name one: a whole number a database key can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _clean_text(value, depth: int = 0) -> bool:
+    """Whether a parsed frame can be taken: nested at most MAX_FRAME_DEPTH deep, and every
+    string storable: no NUL (PostgreSQL refuses it) and no lone surrogate (JSON's \\ud800
+    escapes parse to one; UTF-8 cannot hold it)."""
+    if depth > MAX_FRAME_DEPTH:
+        return False
+    if isinstance(value, str):
+        return "\x00" not in value and not _SURROGATE.search(value)
+    if isinstance(value, dict):
+        return all(_clean_text(k, depth) and _clean_text(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_clean_text(item, depth + 1) for item in value)
+    return True
+
+
+# No frame of the wire nests deeper than a list in an object.
+MAX_FRAME_DEPTH = 8
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _holds(user, permission: str) -> bool:
@@ -71,10 +93,19 @@ class JsonFrames(AsyncWebsocketConsumer):
                 return await self.error("too_large", _("This frame is too large."))
             try:
                 frame = json.loads(text_data)
-            except ValueError:
+            except (ValueError, RecursionError):
+                # RecursionError: JSON nested deeper than the parser goes.
                 return await self.error("bad_frame", _("This frame is not JSON."))
             if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
                 return await self.error("bad_frame", _("A frame is a JSON object with a type."))
+            if not _clean_text(frame):
+                return await self.error(
+                    "bad_frame",
+                    _(
+                        "This frame is nested too deep or holds text that cannot be stored (a "
+                        "NUL or a lone surrogate)."
+                    ),
+                )
             await self.receive_frame(frame)
 
     async def receive_frame(self, frame: dict) -> None:
