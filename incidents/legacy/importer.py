@@ -810,10 +810,19 @@ class LegacyImporter:
             for row in rows
             if row["problem_group"] and row["problem_group"].upper() not in self.groups
         }
-        for number in missing_groups.values():
+        # A group the workbook names comes into being with its first incident: the register
+        # gives no other date for it (the dashboard's "open for" reads it).
+        first_seen: dict[str, datetime] = {}
+        for row in rows:
+            key = (row["problem_group"] or "").upper()
+            if key in missing_groups and row["opened_at"] is not None:
+                first_seen[key] = min(first_seen.get(key, row["opened_at"]), row["opened_at"])
+        for key, number in missing_groups.items():
             group = ProblemGroup(number=number)
+            if key in first_seen:
+                group.created_at = first_seen[key]
             self.plan.groups.append(group)
-            self.groups[number.upper()] = group
+            self.groups[key] = group
 
         existing = list(
             {

@@ -343,3 +343,24 @@ class ConfidentialProjectTests:
         report = LegacyImporter(path, user=importer).run()
 
         assert report.ok, [str(error) for error in report.errors]
+
+
+class ProblemGroupCreationTests:
+    def test_a_group_the_workbook_names_was_created_with_its_first_incident(self, tmp_path):
+        path = make_workbook(
+            tmp_path / "groups.xlsx",
+            register=[
+                register_row("SN-G2", opened="2025-03-09 08:00"),
+                register_row("SN-G1", opened="2025-03-04 10:22"),
+            ],
+        )
+
+        report = LegacyImporter(path).run()
+
+        from incidents.models import ProblemGroup
+
+        assert report.ok, report.errors
+        group = ProblemGroup.objects.get(number="BUG-2025-0012")
+        assert timezone.localtime(group.created_at).replace(tzinfo=None) == datetime(
+            2025, 3, 4, 10, 22
+        )
