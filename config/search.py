@@ -20,15 +20,76 @@ Two departures from the admin's own search, both about what an index can answer:
   two-letter code ("TX") is a word of a fail item;
 - an exact (`=`) term on a number compares numbers, so `=id` reads the key's index instead of
   the text of every key, and takes the number as the lists write it too ("#71668").
+
+Every search, indexed or the admin's own (`BoundedSearchMixin`), and Ctrl+K use the first
+`MAX_SEARCH_TERMS` words of a query, each at most `MAX_TERM_LENGTH` characters, and say so when
+they cut: each word is a condition on every search field, and a search of 1,000 words kept a
+process busy for minutes.
 """
 
 from collections import defaultdict
 
+from django.contrib import messages
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import CharField, Q, TextField
 from django.utils.text import smart_split, unescape_string_literal
+from django.utils.translation import gettext as _
 
 LOOKUPS = {"=": "iexact", "^": "istartswith"}
+# What one search uses at most: enough for any serial number, name or phrase people type.
+MAX_SEARCH_TERMS = 10
+MAX_TERM_LENGTH = 100
+
+
+def _quoted(bit: str) -> bool:
+    return bit.startswith(('"', "'")) and bit[0] == bit[-1]
+
+
+def bounded_search(search_term: str) -> tuple[str, bool]:
+    """The query of a search as it is used: its first `MAX_SEARCH_TERMS` words (a quoted
+    phrase is one), each cut to `MAX_TERM_LENGTH` characters; and whether anything was cut."""
+    bits, cut = [], False
+    for bit in smart_split(search_term):
+        if len(bits) == MAX_SEARCH_TERMS:
+            cut = True
+            break
+        if _quoted(bit):
+            inner = unescape_string_literal(bit)
+            if len(inner) > MAX_TERM_LENGTH:
+                inner, cut = inner[:MAX_TERM_LENGTH], True
+            bit = '"' + inner.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        elif len(bit) > MAX_TERM_LENGTH:
+            bit, cut = bit[:MAX_TERM_LENGTH], True
+        bits.append(bit)
+    return (" ".join(bits), True) if cut else (search_term, False)
+
+
+def search_cut_message() -> str:
+    """What a person is told when their search was cut."""
+    return _(
+        "Only the first %(terms)s words of the search were used, each up to %(length)s characters."
+    ) % {"terms": MAX_SEARCH_TERMS, "length": MAX_TERM_LENGTH}
+
+
+def search_bound_message(search_term: str) -> str | None:
+    """`search_cut_message` when `search_term` is cut, else None."""
+    return search_cut_message() if bounded_search(search_term)[1] else None
+
+
+class BoundedSearchMixin:
+    """For a ModelAdmin with a search: the first words of a query are searched, and the list
+    says when it left some out (see the module's docstring)."""
+
+    def get_search_results(self, request, queryset, search_term):
+        search_term, _cut = bounded_search(search_term)
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request, extra_context=None):
+        said = search_bound_message(request.GET.get(SEARCH_VAR, ""))
+        if said and request.method == "GET":
+            messages.warning(request, said)
+        return super().changelist_view(request, extra_context)
 
 
 def matches_from_start(term: str) -> bool:
@@ -125,11 +186,12 @@ def matching(model, fields: list[str], term: str) -> Q:
     return Q(pk__in=parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
 
 
-class IndexedSearchMixin:
+class IndexedSearchMixin(BoundedSearchMixin):
     """For a ModelAdmin whose search fields reach other tables through foreign keys: each term
     must match, each table is searched on its own (see the module's docstring)."""
 
     def get_search_results(self, request, queryset, search_term):
+        search_term, _cut = bounded_search(search_term)
         fields = self.get_search_fields(request)
         if not fields or not search_term:
             return queryset, False
@@ -137,7 +199,7 @@ class IndexedSearchMixin:
         if any(_spans_many_to_many(self.model, _lookup(field)[0]) for field in fields):
             return super().get_search_results(request, queryset, search_term)
         for bit in smart_split(search_term):
-            if bit.startswith(('"', "'")) and bit[0] == bit[-1]:
+            if _quoted(bit):
                 bit = unescape_string_literal(bit)
             condition = matching(self.model, fields, bit)
             queryset = queryset.filter(condition) if condition else queryset.none()

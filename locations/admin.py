@@ -21,7 +21,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
 from config.lists import LeanListMixin, counted
-from config.search import IndexedSearchMixin
+from config.search import BoundedSearchMixin, IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import access
 from incidents import services as incident_services
@@ -83,6 +83,7 @@ class LocationForm(forms.ModelForm):
 
 @admin.register(Location)
 class LocationAdmin(
+    BoundedSearchMixin,
     LeanListMixin,
     KeptInTrailsAdminMixin,
     LabelAdminMixin,

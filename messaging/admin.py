@@ -11,6 +11,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from config.lists import SingleCountListMixin
+from config.search import BoundedSearchMixin, bounded_search
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Message
 from messaging.search import highlight, message_search
@@ -55,7 +56,7 @@ class CappedCountPaginator(Paginator):
 
 
 @admin.register(Message)
-class MessageAdmin(SingleCountListMixin, ModelAdmin):
+class MessageAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     """Read-only: messages are written, edited and deleted in their rooms only."""
 
     list_display = ["room_link", "author", "created_at", "excerpt"]
@@ -82,6 +83,8 @@ class MessageAdmin(SingleCountListMixin, ModelAdmin):
         return readable_messages(messages, request.user)
 
     def get_search_results(self, request, queryset, search_term):
+        # The first words only (BoundedSearchMixin), each short enough for a tsquery.
+        search_term, _cut = bounded_search(search_term)
         if not search_term.strip():
             return queryset, False
         # The query travels with each row, for its excerpt (an admin serves many requests).

@@ -18,6 +18,7 @@ from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from config.lists import SingleCountListMixin
+from config.search import BoundedSearchMixin
 from incidents import rules
 from incidents.choices import OPEN_STAGES
 from incidents.models import Incident, ProjectAccess, StageOwnership
@@ -58,7 +59,7 @@ class ProjectAccessForm(forms.ModelForm):
 
 
 @admin.register(ProjectAccess)
-class ProjectAccessAdmin(SingleCountListMixin, ModelAdmin):
+class ProjectAccessAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     form = ProjectAccessForm
     list_display = ["project", "department_names", "people_names", "device_count", "note"]
     search_fields = ["project", "note"]

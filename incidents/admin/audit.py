@@ -17,6 +17,7 @@ from unfold.decorators import display
 
 from config.filters import DateTimeRangeFilter
 from config.lists import SingleCountListMixin
+from config.search import BoundedSearchMixin
 from incidents.capabilities import permission_label
 from incidents.choices import ConfigChangeAction, ConfigChangeKind, Role, Stage
 from incidents.models import ConfigChange, Department
@@ -150,7 +151,7 @@ class ChangedByFilter(RelatedDropdownFilter):
 
 
 @admin.register(ConfigChange)
-class ConfigChangeAdmin(SingleCountListMixin, ModelAdmin):
+class ConfigChangeAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     """Read by whoever holds the permission to view it (administrators); nobody adds, changes
     or deletes an entry, whatever their permissions."""
 

@@ -25,7 +25,7 @@ from config.filters import DateTimeRangeFilter
 from config.history_admin import ReadOnlyHistoryAdmin
 from config.ids import pk_or_404
 from config.lists import LeanListMixin, counted
-from config.search import IndexedSearchMixin
+from config.search import BoundedSearchMixin, IndexedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import access, rules, selectors, services
 from incidents.admin import queues
@@ -74,7 +74,9 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 
 
 @admin.register(ProblemGroup)
-class ProblemGroupAdmin(LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin):
+class ProblemGroupAdmin(
+    BoundedSearchMixin, LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin
+):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
     list_filter = [("status", ChoicesCheckboxFilter), ("created_at", DateTimeRangeFilter)]

@@ -4,8 +4,8 @@ progress of both shown while a background worker runs them, and a failed run sta
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect, JsonResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,6 +15,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from config.lists import SingleCountListMixin
+from config.search import BoundedSearchMixin
 from config.uploads import refused_uploads
 from config.widgets import DropFileInput
 from incidents import services
@@ -47,7 +48,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(LegacyImport)
-class LegacyImportAdmin(SingleCountListMixin, ModelAdmin):
+class LegacyImportAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     list_display = ["original_name", "status_label", "created_by", "created_at", "finished_at"]
     list_display_links = ["original_name"]
     list_filter = ["status"]
@@ -110,7 +111,11 @@ class LegacyImportAdmin(SingleCountListMixin, ModelAdmin):
         return TemplateResponse(request, "incidents/legacy_import_upload.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        job = get_object_or_404(LegacyImport, pk=object_id)
+        try:
+            job = LegacyImport.objects.get(pk=object_id)
+        except (LegacyImport.DoesNotExist, ValidationError):
+            # "abc" or "-1" is no job's id, as a job that does not exist.
+            raise Http404 from None
         if not self.has_view_permission(request, job):
             return super().change_view(request, object_id, form_url, extra_context)
         legacy_import_fail_stalled(job=job)

@@ -13,6 +13,7 @@ from unfold.forms import AdminPasswordChangeForm
 
 from config.history_admin import KeptInTrailsAdminMixin
 from config.lists import LeanListMixin, SingleCountListMixin
+from config.search import BoundedSearchMixin
 from config.spreadsheets import SpreadsheetAdminMixin
 from incidents import selectors, services
 from incidents.admin import roles as role_pages
@@ -40,7 +41,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleAdmin(SingleCountListMixin, BaseGroupAdmin, ModelAdmin):
+class RoleAdmin(BoundedSearchMixin, SingleCountListMixin, BaseGroupAdmin, ModelAdmin):
     """Roles in words: what a role lets its people do as capabilities (incidents/capabilities.py),
     the permission list folded away for experts, and the role matrix. The built-in roles keep
     their names (the rules read them) and are never deleted."""
@@ -142,6 +143,7 @@ class RoleFilter(admin.SimpleListFilter):
 
 @admin.register(Employee)
 class EmployeeAdmin(
+    BoundedSearchMixin,
     LeanListMixin,
     KeptInTrailsAdminMixin,
     LabelAdminMixin,
@@ -310,7 +312,7 @@ class EmployeeAdmin(
 
 
 @admin.register(Department)
-class DepartmentAdmin(SingleCountListMixin, ModelAdmin):
+class DepartmentAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     """A department with its supervisors and members, saved through the service that refuses
     what would leave work without anyone to do it (incidents/services/people.py)."""
 
@@ -383,7 +385,7 @@ class DepartmentAdmin(SingleCountListMixin, ModelAdmin):
 
 
 @admin.register(StageOwnership)
-class StageOwnershipAdmin(SingleCountListMixin, ModelAdmin):
+class StageOwnershipAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     form = StageOwnershipForm
     list_display = ["stage_label", "department", "work_location"]
     list_editable = ["department", "work_location"]

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.admin import ModelAdmin, site
 from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents.models import Incident
@@ -234,3 +235,62 @@ def test_the_device_list_reads_its_first_page_in_order_from_an_index(admin_clien
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "device_list_order" in plan
+
+
+# --- bounded searches -----------------------------------------------------------------------------
+THOUSAND_WORDS = " ".join(f"w{i}" for i in range(1000))
+CUT = "Only the first 10 words of the search were used, each up to 100 characters."
+
+
+def sql_written(client, url: str, query: dict) -> tuple[object, int]:
+    """The answer, and how many characters of SQL it took."""
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, query)
+    return response, sum(len(query["sql"]) for query in queries.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "admin:incidents_incident_changelist",  # the indexed search
+        "admin:incidents_employee_changelist",  # the admin's own
+        "admin:incidents_problemgroup_changelist",
+        "admin:locations_location_changelist",
+        "admin:messaging_message_changelist",  # the chat's full-text search
+    ],
+)
+def test_a_search_of_many_words_uses_the_first_ten_and_says_so(admin_client, changelist):
+    response, sql = sql_written(admin_client, reverse(changelist), {"q": THOUSAND_WORDS[:600]})
+
+    assert response.status_code == 200
+    assert CUT in response.content.decode()
+    assert sql < 60_000
+
+
+def test_the_first_ten_words_are_searched(incidents):
+    """What is left of a long search still finds: each of its first ten words must match."""
+    found, _ = searched(Incident, "CAM_AF Falcon " + " ".join(["focus"] * 8) + " nothing-like-it")
+
+    assert found == {incidents[0].pk}
+
+
+@pytest.mark.parametrize(
+    "changelist", ["admin:messaging_message_changelist", "admin:incidents_incident_changelist"]
+)
+def test_a_word_of_ten_thousand_characters_is_searched_by_its_beginning(admin_client, changelist):
+    response = admin_client.get(reverse(changelist), {"q": "x" * 10_000})
+
+    assert response.status_code == 200
+    assert CUT in response.content.decode()
+
+
+def test_every_list_with_a_search_bounds_it():
+    from config.search import BoundedSearchMixin
+
+    unbounded = [
+        model_admin
+        for model_admin in site._registry.values()
+        if model_admin.search_fields and not isinstance(model_admin, BoundedSearchMixin)
+    ]
+
+    assert unbounded == []
