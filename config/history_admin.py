@@ -18,7 +18,8 @@ from datetime import date, datetime
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import ValidationError
 from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponseNotAllowed
 from django.utils import timezone
@@ -30,6 +31,7 @@ from simple_history.models import DeletedObject, HistoricalChanges
 from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.decorators import action
 
+from config.ids import pk_or_404
 from locations import reasons
 
 READ_METHODS = ("GET", "HEAD")
@@ -110,13 +112,28 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         records = super().get_history_queryset(request, history_manager, pk_name, object_id)
         return self.visible_history(request, records)
 
+    def _object_pk(self, object_id):
+        """The record's key in a history address; "abc" or "%ED%A0%80" names no record (404),
+        rather than a query that fails."""
+        try:
+            return self.model._meta.pk.to_python(unquote(object_id))
+        except ValidationError:
+            raise Http404 from None
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._object_pk(object_id)
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # The view simple-history ships saves whatever is posted to it.
         if request.method not in READ_METHODS:
             return HttpResponseNotAllowed(READ_METHODS)
+        # Ids from the address: "abc" or a number no key holds is no such version, not an error.
+        object_pk = self._object_pk(object_id)
+        version_id = pk_or_404(version_id)
         history = getattr(self.model, self.model._meta.simple_history_manager_attribute)
         version = history.filter(
-            **{self.model._meta.pk.attname: object_id, "history_id": version_id}
+            **{self.model._meta.pk.attname: object_pk, "history_id": version_id}
         )
         if not self.visible_history(request, version).exists():
             raise Http404

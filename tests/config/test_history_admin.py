@@ -319,3 +319,28 @@ class ReadableValueTests:
         moment = datetime(2026, 12, 31, 16, 30, 59, 999999, tzinfo=UTC)
         assert readable_value(fields["opened_at"], moment) == "1 Jan 2027 00:30:59"
         assert readable_value(fields["opened_at"], datetime(1, 1, 1, 0, 0)) == "1 Jan 0001 00:00:00"
+
+
+# --- ids in a history address ---------------------------------------------------------------------
+class HostileIdTests:
+    """A version id or a record id no key can be ("abc", a number above 2^63, a lone surrogate)
+    names no page: 404, never a server error."""
+
+    @pytest.mark.parametrize("version", ["abc", "99999999999999999999999", "9223372036854775808"])
+    def test_a_version_id_that_no_version_has_is_not_found(self, version):
+        location = renamed_location()
+        url = version_url(location, 1).replace("/history/1/", f"/history/{version}/")
+
+        response = client_for(StaffFactory()).get(url)
+
+        assert response.status_code == 404
+
+    @pytest.mark.parametrize("record", ["abc", "%ED%A0%80", "x" * 300])
+    @pytest.mark.parametrize("page", ["history/", "history/1/"])
+    def test_a_record_id_that_no_record_has_is_not_found(self, record, page):
+        client = client_for(StaffFactory())
+        client.raise_request_exception = False
+
+        response = client.get(f"/admin/locations/location/{record}/{page}")
+
+        assert response.status_code == 404
