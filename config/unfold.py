@@ -1,14 +1,17 @@
 """Callbacks for the Unfold admin: the sidebar, the environment badge and the dashboard."""
 
 import re
+from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.core.paginator import EmptyPage
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.dataclasses import SearchResult
 
+from config.search import bounded_search, search_cut_message
 from fixtures.demo import demo_data_loaded
 from incidents import selectors
 from incidents.admin import queues
@@ -244,7 +247,7 @@ def where_is_search(request: HttpRequest, term: str) -> list[SearchResult]:
       problem group, an assignee): those incidents, through that list's own search.
 
     Each part only for those who may view it, through the admin pages' own querysets."""
-    term = term.strip()
+    term, cut = bounded_search(term.strip())
     if not term:
         return []
     incident_admin = admin.site.get_model_admin(Incident)
@@ -275,7 +278,36 @@ def where_is_search(request: HttpRequest, term: str) -> list[SearchResult]:
     if may_see_incidents:
         found, _duplicates = incident_admin.get_search_results(request, incidents, term)
         add_incidents(found.distinct().order_by("-opened_at", "-id")[:SEARCH_LIMIT])
+    if cut:
+        # First, so that nobody takes the answers for those of everything they typed.
+        results.insert(0, _cut_search_result(term, may_see_incidents))
     return results
+
+
+def _cut_search_result(term: str, may_see_incidents: bool) -> SearchResult:
+    link = reverse("admin:index")
+    if may_see_incidents:
+        link = reverse("admin:incidents_incident_changelist") + "?" + urlencode({"q": term})
+    return SearchResult(
+        title=search_cut_message(),
+        description=_("Searched for: %(terms)s") % {"terms": term},
+        link=link,
+        icon="content_cut",
+    )
+
+
+def command_search(request: HttpRequest) -> HttpResponse:
+    """Ctrl+K's answers (Unfold's search view), for a page of them that can exist: a page that
+    is not a number from 1 is refused saying so, and a page past the last answers nothing more
+    (Unfold's view answered both with a server error)."""
+    page = request.GET.get("page", "1")
+    if not re.fullmatch(r"[0-9]{1,9}", page) or int(page) < 1:
+        message = _("The page of search answers must be a whole number from 1.")
+        return HttpResponseBadRequest(str(message), content_type="text/plain; charset=utf-8")
+    try:
+        return admin.site.search(request)
+    except EmptyPage:
+        return HttpResponse("")
 
 
 def _device_result(device: Device, with_incident: bool) -> SearchResult:

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from config.health import healthz, metrics, readyz, status_page
 from config.language import set_language
+from config.unfold import command_search
 from incidents.admin.reports import (
     eightd_report_view,
     incident_report_view,
@@ -39,6 +40,8 @@ urlpatterns = [
         admin.site.admin_view(eightd_report_view),
         name="problem_group_eightd_report",
     ),
+    # Ctrl+K's answers: Unfold's view, for pages of answers that can exist.
+    path("admin/search/", admin.site.admin_view(command_search), name="command_search"),
     path("admin/", admin.site.urls),
     # Django's language switcher, which also keeps the choice on the person's account.
     path("i18n/setlang/", set_language, name="set_language"),

@@ -146,3 +146,38 @@ class CommandPaletteTests:
         first = html.index('href="', html.index('id="command-results-list"'))
         change = reverse("admin:incidents_incident_change", args=[incident.pk])
         assert html[first:].startswith(f'href="{change}"')
+
+
+class HostileInputTests:
+    """Ctrl+K answers any page number and any search with an answer, never a server error."""
+
+    @pytest.mark.parametrize("page", ["abc", "0", "-1", "1.5", "²", "99999999999999999999"])
+    def test_a_page_that_is_not_a_whole_number_from_one_is_refused_saying_so(
+        self, staff_client, page
+    ):
+        response = staff_client.get(reverse("admin:search"), {"s": "SN", "page": page})
+
+        assert response.status_code == 400
+        assert "must be a whole number from 1" in response.content.decode()
+
+    @pytest.mark.parametrize("page", ["2", "999999999"])
+    def test_a_page_past_the_last_answers_nothing_more(self, staff_client, page):
+        cache.clear()
+
+        response = staff_client.get(
+            reverse("admin:search"), {"s": "SN", "extended": 1, "page": page}
+        )
+
+        assert response.status_code == 200
+        assert "command-results-list" not in response.content.decode()
+
+    def test_a_search_of_a_thousand_words_uses_the_first_and_says_so(self, incident):
+        words = "CAM_AF " + " ".join(f"w{i}" for i in range(1000))
+
+        results = search(StaffFactory(), words)
+
+        assert titles(results)[0] == (
+            "Only the first 10 words of the search were used, each up to 100 characters."
+        )
+        assert str(results[0].description).startswith("Searched for: CAM_AF w0 w1")
+        assert "w9 " not in str(results[0].description) + " "
