@@ -58,6 +58,58 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
         )
 
 
+# The longest reason a scan may carry: far beyond any reason people write.
+MAX_SCAN_TEXT = 1000
+
+
+class ScanRequestError(ValueError):
+    """A scan request the station cannot read; the message says why, in the person's words."""
+
+
+def _scan_request(body: bytes) -> tuple[dict, dict[str, str]]:
+    """The posted JSON object and its texts (`code`, `reason`), or a ScanRequestError: not
+    JSON (nested too deep to read, too), not an object, a text that is not a string, holds a
+    character no database stores (NUL, a lone surrogate), or a reason longer than
+    `MAX_SCAN_TEXT`."""
+    try:
+        data = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise ScanRequestError(_("The request is not valid JSON.")) from None
+    if not isinstance(data, dict):
+        raise ScanRequestError(_("The request must be a JSON object."))
+    texts = {}
+    for name in ("code", "reason"):
+        value = data.get(name)
+        if value is None:
+            value = ""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            # A scanner may type a bare number (an employee number) that a script sent as one.
+            value = str(value)
+        if not isinstance(value, str):
+            raise ScanRequestError(_("“%(field)s” must be text.") % {"field": name})
+        if "\x00" in value or not _encodable(value):
+            raise ScanRequestError(
+                _("“%(field)s” holds a character that cannot be stored (NUL or a lone surrogate).")
+                % {"field": name}
+            )
+        # An overlong code is the station's to explain (it names the longest a code can be).
+        if name == "reason" and len(value) > MAX_SCAN_TEXT:
+            raise ScanRequestError(
+                _("“%(field)s” is longer than %(max)s characters.")
+                % {"field": name, "max": MAX_SCAN_TEXT}
+            )
+        texts[name] = value
+    return data, texts
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class ScanStationApiView(UnfoldModelAdminViewMixin, View):
     """What the page posts for each scan, commit, undo and clear; answers the new state."""
 
@@ -67,19 +119,15 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
 
     def post(self, request: HttpRequest) -> JsonResponse:
         try:
-            data = json.loads(request.body or b"{}")
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            return JsonResponse(
-                {"level": "error", "message": _("The request must be a JSON object.")}, status=400
-            )
+            data, texts = _scan_request(request.body)
+        except ScanRequestError as error:
+            return JsonResponse({"level": "error", "message": str(error)}, status=400)
         station = _station(request)
         operation = data.get("op")
         if operation == "scan":
-            reply = station.scan(str(data.get("code", "")), str(data.get("reason", "")))
+            reply = station.scan(texts["code"], texts["reason"])
         elif operation == "commit":
-            reply = station.commit(str(data.get("reason", "")))
+            reply = station.commit(texts["reason"])
         elif operation == "undo":
             reply = station.undo()
         elif operation == "clear":

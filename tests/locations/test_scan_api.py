@@ -147,3 +147,51 @@ class WhatTheStationTellsTests:
         assert for_mover["level"] == "info"
         assert not for_mover["device"].get("incident")
         assert for_staff["device"]["incident"].startswith(f"#{incident.pk} ")
+
+
+class HostileBodyTests:
+    """What a script may post instead of a scan: each a 400 saying why, never a server error,
+    and the station works on afterwards."""
+
+    @pytest.mark.parametrize(
+        ("body", "said"),
+        [
+            ('{"op": "scan", "code": "\\ud800"}', "“code” holds a character that cannot be stored"),
+            ('{"op": "scan", "code": "DEV:\\ud800"}', "“code” holds a character"),
+            ('{"op": "commit", "reason": "\\udfff"}', "“reason” holds a character"),
+            ('{"op": "scan", "code": "A\\u0000B"}', "“code” holds a character"),
+            ('{"op": "scan", "code": ["DEV:1"]}', "“code” must be text."),
+            ('{"op": "scan", "code": {"id": 1}}', "“code” must be text."),
+            ('{"op": "scan", "code": true}', "“code” must be text."),
+            ('{"op": "commit", "reason": [1]}', "“reason” must be text."),
+            ('{"op": "commit", "reason": "' + "r" * 1001 + '"}', "longer than 1000 characters"),
+            ("[" * 10_000 + "]" * 10_000, "The request is not valid JSON."),
+            ('{"op": ' * 10_000 + "1" + "}" * 10_000, "The request is not valid JSON."),
+            ('{"op": "scan", "code": ', "The request is not valid JSON."),
+            ("\xff\xfe{}", "The request is not valid JSON."),
+            ('{"op": "scan", "code": ' + "9" * 5000 + "}", "The request is not valid JSON."),
+        ],
+        ids=lambda value: value[:30],
+    )
+    def test_a_hostile_body_is_a_bad_request_in_words(self, operator_client, body, said):
+        response = post_json(operator_client, body)
+
+        assert response.status_code == 400
+        assert said in response.json()["message"]
+
+    @pytest.mark.parametrize(
+        "code", ["99999999999999999999999", "DEV:99999999999999999999999", 2**64]
+    )
+    def test_a_huge_id_is_no_known_code(self, operator_client, code):
+        response = post_json(operator_client, json.dumps({"op": "scan", "code": code}))
+
+        assert response.status_code == 200
+        assert response.json()["level"] == "error"
+
+    def test_a_number_scanned_by_a_script_is_read_as_its_digits(self, operator_client):
+        person = StaffFactory(employee_number="4711")
+
+        reply = post_json(operator_client, json.dumps({"op": "scan", "code": 4711})).json()
+
+        assert reply["level"] != "error", reply
+        assert person.display_name in json.dumps(reply, ensure_ascii=False)
