@@ -137,6 +137,8 @@ MIDDLEWARE = [
     # The language a person chose wins over the cookie and the browser's.
     "config.language.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A NUL in a query or a form is a 400 saying so, before anything reads it (config/inputs.py).
+    "config.inputs.NulRefusingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # A query stopped at the statement timeout, or a write that found the embedded database

@@ -1,0 +1,61 @@
+"""Input no page can use is refused before any view reads it.
+
+PostgreSQL stores no NUL character in text: a NUL typed or crafted into any query parameter or
+form field (a list filter, a search, a chat message) reached the database and answered a server
+error. `NulRefusingMiddleware` answers such a request 400 with a page (or, for a request asking
+for JSON, an error object) that says what was wrong, in the person's language. Bodies of JSON are
+read by their views, which refuse NUL themselves (the scan station's API)."""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+NUL = "\x00"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _holds_nul(values) -> bool:
+    return any(NUL in key or any(NUL in value for value in vals) for key, vals in values.lists())
+
+
+def carries_nul(request: HttpRequest) -> bool:
+    """Whether the address's query, or the form posted, holds a NUL in a name or a value."""
+    if NUL in request.path or _holds_nul(request.GET):
+        return True
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        return _holds_nul(request.POST)
+    return False
+
+
+def refused_input(request: HttpRequest, message: str) -> HttpResponse:
+    """400 saying `message`: as JSON for a script's request, else as a page in the product's
+    frame."""
+    if "json" in request.headers.get("Accept", "") or request.content_type == "application/json":
+        return JsonResponse(
+            {"type": "error", "code": "bad_request", "message": message}, status=400
+        )
+    try:
+        context = admin.site.each_context(request)
+    except Exception:
+        context = {}
+    context.update(title=_("Bad request"), message=message, request_path=request.path)
+    return render(request, "400.html", context, status=400)
+
+
+class NulRefusingMiddleware:
+    """See the module's docstring."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if carries_nul(request):
+            return refused_input(
+                request,
+                _(
+                    "The address or the form holds a NUL character, which nothing here can store "
+                    "or search for. Remove it and try again."
+                ),
+            )
+        return self.get_response(request)
