@@ -34,7 +34,14 @@ from incidents.admin.eightd import EightDInline, EightDOwnerMixin
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus, Stage, Step
-from incidents.models import FAILURE_FIELDS, Attachment, Incident, Notification, ProblemGroup
+from incidents.models import (
+    FAILURE_FIELDS,
+    Attachment,
+    Incident,
+    Notification,
+    ProblemGroup,
+    ReportJob,
+)
 from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
 from locations.models import Device, Location
@@ -111,6 +118,14 @@ class ProblemGroupAdmin(
     @display(description=_("open"), ordering="open_count")
     def open_count(self, group: ProblemGroup) -> int:
         return group.open_count
+
+    def get_deleted_objects(self, objs, request):
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # The reports people asked of the group, and their notices, go with it; nobody deletes
+        # them alone.
+        perms_needed.discard(ReportJob._meta.verbose_name)
+        perms_needed.discard(Notification._meta.verbose_name)
+        return deleted, model_count, perms_needed, protected
 
 
 class IncidentSetFilter(admin.SimpleListFilter):
