@@ -5,7 +5,8 @@ typed, and it reads them with the server's input formats into a time without a z
 from 1 November" with no time filtered nothing while the list went on saying "100,090 results",
 and a mistyped date was dropped without a word. `DateTimeRangeFilter` reads its bounds through
 its own form: a date alone means the whole day (from its first moment, to its last), the bounds
-are times in the factory's zone, and a bound that cannot be read leaves the list unfiltered with
+are times in the factory's zone, and a bound that cannot be read (or names a day outside
+FIRST_DAY to LAST_DAY, such as 0001-01-01, which answered 500) leaves the list unfiltered with
 a message saying so (the panel shows the field's error).
 """
 
@@ -21,6 +22,8 @@ from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.contrib.filters.forms import RangeDateTimeForm
 
 FROM, TO = "_from", "_to"
+# The days a bound may name: every record of the factory, far either side.
+FIRST_DAY, LAST_DAY = datetime.date(1900, 1, 1), datetime.date(2999, 12, 31)
 
 
 class DateWithOptionalTimeField(forms.SplitDateTimeField):
@@ -33,6 +36,14 @@ class DateWithOptionalTimeField(forms.SplitDateTimeField):
         self.fields[1].required = False
 
     def compress(self, data_list):
+        if data_list and data_list[0] is not None and not FIRST_DAY <= data_list[0] <= LAST_DAY:
+            # The calendar's first and last days are moments no zone converts (0001-01-01 in
+            # the factory's zone is before the year 1 in UTC): a server error, not a filter.
+            raise forms.ValidationError(
+                _("Dates run from %(first)s to %(last)s.")
+                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+                code="out_of_range",
+            )
         if data_list and data_list[0] is not None and data_list[1] in self.empty_values:
             moment = datetime.time.max if self.end_of_day else datetime.time.min
             data_list = [data_list[0], moment]

@@ -97,3 +97,25 @@ def test_a_time_without_its_date_is_refused(supervisor, opened):
 
     assert names == set(opened.values())
     assert len(warnings) == 1
+
+
+@pytest.mark.parametrize(
+    ("bound", "day"),
+    [
+        ("opened_at_from_0", "0001-01-01"),
+        ("opened_at_to_0", "0001-01-01"),
+        ("opened_at_from_0", "9999-12-31"),
+        ("opened_at_to_0", "9999-12-31"),
+        ("opened_at_from_0", "1899-12-31"),
+    ],
+)
+def test_a_date_outside_the_years_a_list_knows_leaves_it_whole_and_says_so(
+    supervisor, opened, bound, day
+):
+    """The first and last days a calendar has are moments no time zone converts (0001-01-01 in
+    the factory's zone is a day before the year 1 in UTC): said, not a server error."""
+    names, warnings = listed(supervisor, opened, **{bound: day})
+
+    assert names == set(opened.values())
+    assert len(warnings) == 1
+    assert "Dates run from 1900-01-01 to 2999-12-31." in warnings[0]
