@@ -125,7 +125,7 @@ class FourEyesTests:
         incident, lead, _colleague, second = laundered(team)
         facts = Facts(lead, [incident])
 
-        with django_assert_max_num_queries(8):
+        with django_assert_max_num_queries(6):
             said = refusal(incident, WorkflowAction.APPROVE, lead, facts)
 
         assert SELF_APPROVAL in said

@@ -95,8 +95,9 @@ class FactsTests:
         supervisor = team.supervisor(Stage.FAE_RETEST)
 
         # Who owns the stages, what the person supervises, whether they administer, the
-        # rows' verdicts, which projects are hidden from them.
-        with django_assert_max_num_queries(5):
+        # rows' verdicts, which projects are hidden from them, who worked the rounds waiting
+        # for review (four eyes).
+        with django_assert_max_num_queries(6):
             refusals = row_action_refusals(
                 incidents, supervisor, [WorkflowAction.ASSIGN, WorkflowAction.APPROVE]
             )
