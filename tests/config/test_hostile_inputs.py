@@ -112,13 +112,18 @@ def asked(world, requests) -> list[str]:
 
 
 def list_parameters(world, role: str, model_admin) -> list[str]:
-    """The query parameters a list knows: its filters', and the list's own."""
+    """The query parameters a list knows: its filters', and the list's own; and a filter on
+    each of its foreign keys."""
     request = RequestFactory().get("/")
     request.user = world.people[role]
     request.session = {}
     request._messages = FallbackStorage(request)
     changelist = model_admin.get_changelist_instance(request)
     names = {name for spec in changelist.filter_specs for name in spec.expected_parameters()}
+    # A crafted filter on any foreign key (?assignee__id__exact=), listed or not.
+    names |= {
+        f"{field.name}__id__exact" for field in model_admin.model._meta.fields if field.many_to_one
+    }
     return [*sorted(names), "q", "p", "o", "_facets", "per_page"]
 
 
