@@ -213,11 +213,11 @@ def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
 def project_change_refusal(device, new: str, by) -> str | None:
     """Why `by` may not give `device` the project `new`, in words; None when they may. Moving
     a device into, out of or between confidential projects hides or shows its incidents to
-    other people, so it is an administrator's change (kept in the configuration audit)."""
+    other people, so it is an administrator's change (incidents.audit keeps it)."""
     from django.utils.translation import gettext as _
 
     old = device.project or ""
-    if by is None or sees_everything(by) or not _crosses_restriction(old, new):
+    if by is None or sees_everything(by) or not crosses_restriction(old, new):
         return None
     return _(
         "Device %(serial)s would move from project “%(old)s” to “%(new)s”, across a project "
@@ -231,21 +231,9 @@ def _guard_project_change(sender, *, device, old, new, by, **kwargs) -> None:
     reason = project_change_refusal(device, new, by)
     if reason:
         raise ValidationError(reason)
-    if _crosses_restriction(old, new):
-        from incidents import audit
-        from incidents.choices import ConfigChangeAction, ConfigChangeKind
-
-        audit.record(
-            kind=ConfigChangeKind.DEVICE_PROJECT,
-            action=ConfigChangeAction.CHANGED,
-            obj_id=device.pk,
-            label=device.serial_number,
-            before={"project": old},
-            after={"project": new},
-        )
 
 
-def _crosses_restriction(old: str, new: str) -> bool:
+def crosses_restriction(old: str, new: str) -> bool:
     """Whether a device going from project `old` to `new` changes project at all and either of
     the two is restricted."""
     from incidents.models import ProjectAccess

@@ -419,7 +419,28 @@ def record_created(objs: Iterable) -> None:
     ConfigChange.objects.bulk_create(entries)
 
 
+def _device_project_changing(sender, *, device, old, new, **kwargs) -> None:
+    """A device moved into, out of or between confidential projects (an administrator's
+    change: incidents.access refuses anyone else), in the change's own transaction."""
+    from incidents import access
+
+    if access.crosses_restriction(old, new):
+        record(
+            kind=ConfigChangeKind.DEVICE_PROJECT,
+            action=ConfigChangeAction.CHANGED,
+            obj_id=device.pk,
+            label=device.serial_number,
+            before={"project": old},
+            after={"project": new},
+        )
+
+
 def connect() -> None:
+    from locations.signals import device_project_changing
+
+    device_project_changing.connect(
+        _device_project_changing, weak=False, dispatch_uid="config-change-device-project"
+    )
     for model in WATCHED:
         uid = f"config-change-{model._meta.label_lower}"
         pre_save.connect(_before_save, sender=model, dispatch_uid=f"{uid}-pre-save")

@@ -318,8 +318,10 @@ class IncidentResource(BilingualResource):
     def import_field(self, field, instance, row, is_m2m=False, **kwargs):
         if field.attribute == "opened_at" and instance.pk:
             return  # found by it; the time an incident opened is never changed by an import
-        if field.attribute == "failed_at" and instance.failed_at and _same_second(
-            field.clean(row), instance.failed_at
+        if (
+            field.attribute == "failed_at"
+            and instance.failed_at
+            and _same_second(field.clean(row), instance.failed_at)
         ):
             return  # a spreadsheet keeps seconds: the same time, not a correction
         super().import_field(field, instance, row, is_m2m=is_m2m, **kwargs)
