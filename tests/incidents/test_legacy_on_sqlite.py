@@ -2,13 +2,9 @@
 no longer makes everyone else's writes fail: it applies its checked plan a batch at a time, so a
 write made meanwhile waits for one batch, not for the whole import, and succeeds."""
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings
+
+from tests.processes import run_json
 
 INCIDENTS = 3000
 
@@ -16,21 +12,13 @@ INCIDENTS = 3000
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
     folder = tmp_path_factory.mktemp("legacy-sqlite")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "WORKBOOK_DIR": str(folder),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.incidents.legacy_on_sqlite", str(INCIDENTS)],
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_json(
+        "tests.incidents.legacy_on_sqlite",
+        str(INCIDENTS),
+        database_url=f"sqlite:///{folder / 'db.sqlite3'}",
         timeout=600,
-        cwd=settings.BASE_DIR,
+        WORKBOOK_DIR=str(folder),
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_the_import_writes_everything(imported):

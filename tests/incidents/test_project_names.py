@@ -3,18 +3,13 @@ German ß and SS, Chinese, full-width letters — on PostgreSQL and on SQLite al
 leaked: SQLite's upper() folds only ASCII, PostgreSQL's never makes ß into SS), because names
 are compared through one normalisation stored beside them (`project_key`)."""
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from incidents.models import ProjectAccess
 from locations.models import Device, project_key
 from tests.incidents.project_names import HIDDEN, VISIBLE, cases
+from tests.processes import run_json
 
 pytestmark = pytest.mark.django_db
 
@@ -33,17 +28,7 @@ def test_every_spelling_is_hidden_on_this_database():
 @pytest.fixture(scope="module")
 def on_sqlite(tmp_path_factory):
     path = tmp_path_factory.mktemp("names") / "db.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.incidents.project_names"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=settings.BASE_DIR,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_json("tests.incidents.project_names", database_url=f"sqlite:///{path}")
 
 
 def test_every_spelling_is_hidden_on_sqlite(on_sqlite):
