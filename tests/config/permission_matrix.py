@@ -161,6 +161,18 @@ def _picture(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue(), "image/png")
 
 
+
+def _empty_workbook() -> bytes:
+    """A real workbook holding nothing, as a report the worker made would be (a reader of
+    the answer opens it)."""
+    import io
+
+    import openpyxl
+
+    data = io.BytesIO()
+    openpyxl.Workbook().save(data)
+    return data.getvalue()
+
 def build_world() -> World:
     """One person per role (staff and a supervisor of FAE, an administrator, a superuser) and
     the things whose pages are asked for, each in the state that lets its pages do something:
@@ -261,7 +273,7 @@ def build_world() -> World:
         done=1,
         total=1,
     )
-    staff_report.file.save("matrix-report.xlsx", ContentFile(b"PK matrix"), save=True)
+    staff_report.file.save("matrix-report.xlsx", ContentFile(_empty_workbook()), save=True)
     people = {
         ANONYMOUS: None,
         STAFF: staff,
