@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_admin import log_in
+from tests.browser.test_lists_and_errors import set_language
 
 pytestmark = pytest.mark.browser
 
@@ -16,17 +17,29 @@ RAW_WORDS = re.compile(
 )
 
 
-def in_language(page: Page, base: str, language: str) -> None:
-    page.context.add_cookies([{"name": "django_language", "value": language, "url": base}])
+@pytest.fixture
+def in_language(page: Page, live_server_url: str):
+    """Sets the person's language as the language menu does (kept on the account, so a choice
+    an earlier test made for the same person, which wins over a cookie, is replaced), and sets
+    English back afterwards for the tests that follow."""
+    chosen = []
+
+    def choose(language: str) -> None:
+        set_language(page, live_server_url, language)
+        chosen.append(language)
+
+    yield choose
+    if chosen and chosen[-1] != "en":
+        set_language(page, live_server_url, "en")
 
 
 class PagesSayFactsTests:
     @pytest.mark.parametrize("language", ["en", "zh-hans"])
     def test_the_notification_list_starts_with_its_toolbar(
-        self, page: Page, live_server_url: str, language: str, tmp_path
+        self, page: Page, live_server_url: str, language: str, tmp_path, in_language
     ):
         log_in(page, live_server_url, "ee_lead")
-        in_language(page, live_server_url, language)
+        in_language(language)
 
         page.goto(f"{live_server_url}/admin/incidents/notification/")
 
@@ -38,10 +51,10 @@ class PagesSayFactsTests:
 
     @pytest.mark.parametrize("language", ["en", "zh-hans"])
     def test_an_incidents_history_says_what_changed_in_words(
-        self, page: Page, live_server_url: str, language: str, tmp_path
+        self, page: Page, live_server_url: str, language: str, tmp_path, in_language
     ):
         log_in(page, live_server_url, "fae_lead")
-        in_language(page, live_server_url, language)
+        in_language(language)
         page.goto(f"{live_server_url}/admin/incidents/incident/?stage__exact=xray")
         link = page.locator("#result_list tbody tr a[href*='/change/']").first
         incident_id = re.search(r"/incident/(\d+)/change/", link.get_attribute("href"))[1]

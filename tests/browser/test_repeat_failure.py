@@ -29,6 +29,13 @@ class RepeatFailureBrowserTests:
         page.screenshot(path=tmp_path / "repeat-add.png")
         page.locator("input[name=_save], button[name=_save]").first.click()
 
+        # Saved, the list shows the device's incidents: the new one fails on Wi-Fi power.
+        expect(page).to_have_url(re.compile(r"/admin/incidents/incident/"))
+        page.goto(f"{live_server_url}/admin/incidents/incident/?q={RETURNED_SERIAL}")
+        row = page.locator("#result_list tbody tr", has_text="WIFI_TX_POWER_LOW")
+        expect(row).to_have_count(1)
+        expect(page.locator("#result_list tbody tr", has_text="MIC_SNR_LOW")).to_have_count(1)
+        row.locator("a[href*='/change/']").first.click()
         expect(page).to_have_url(re.compile(r"/admin/incidents/incident/\d+/change/"))
         failure = page.get_by_test_id("summary-failure")
         expect(failure).to_contain_text("RF-OTA")

@@ -191,7 +191,10 @@ class RefusedTests:
             client_for(team.supervisor(Stage.FAE_RETEST)), [incident], apply="1", assignee=assignee
         )
 
-        assert response.status_code == 200
-        assert response.context["form"].errors
+        if "\x00" in assignee:  # refused before any form reads it
+            assert response.status_code == 400
+        else:
+            assert response.status_code == 200
+            assert response.context["form"].errors
         incident.refresh_from_db()
         assert incident.assignee is None

@@ -272,7 +272,8 @@ class ConfirmationPageTests:
             client_for(scene.admin), scene.form(_restriction_confirmed=confirmation)
         )
 
-        assert response.status_code == 200
+        # A NUL is refused before any form reads it.
+        assert response.status_code == (400 if "\x00" in confirmation else 200)
         assert "<script>alert(1)</script>" not in response.content.decode()
         assert unchanged(scene)
 
