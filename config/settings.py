@@ -118,8 +118,9 @@ INSTALLED_APPS = [
     "incidents",
     "locations",
     "messaging",
-    # After incidents, so that its `db_worker` (which first fails the imports whose worker died)
-    # is the one `manage.py db_worker` runs.
+    # The site's operations commands. Before django_tasks, so that its `db_worker` (which first
+    # fails the jobs whose worker died) is the one `manage.py db_worker` runs.
+    "config",
     "django_tasks",
     "django_tasks_db",
 ]
@@ -135,10 +136,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The language a person chose wins over the cookie and the browser's.
-    "config.language.PersonLanguageMiddleware",
+    "config.kit.language.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A NUL in a query or a form is a 400 saying so, before anything reads it (config/inputs.py).
-    "config.inputs.NulRefusingMiddleware",
+    # A NUL in a query or a form is a 400 saying so, before anything reads it
+    # (config/kit/inputs.py).
+    "config.kit.inputs.NulRefusingMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # A query stopped at the statement timeout, or a write that found the embedded database
@@ -162,8 +164,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
-            # Lean rows of long lists (config/lists.py).
-            "libraries": {"admin_lists": "config.lists"},
+            # Lean rows of long lists (config/kit/lists.py).
+            "libraries": {"admin_lists": "config.kit.lists"},
         },
     },
 ]
@@ -444,12 +446,12 @@ IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
 # A file larger than any upload the product accepts is dropped while it streams in, before
 # Django's handlers write it to memory or a temporary file.
 FILE_UPLOAD_HANDLERS = [
-    "config.uploads.SizeLimitUploadHandler",
+    "config.kit.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 # Workbooks of the lists' Import buttons: the largest upload, and the most its parts may unpack
-# to (zip bombs); config/spreadsheets.py.
+# to (zip bombs); config/kit/spreadsheets.py.
 SPREADSHEET_MAX_BYTES = env.int("SPREADSHEET_MAX_BYTES", default=10 * 1024 * 1024)
 SPREADSHEET_MAX_UNPACKED_BYTES = env.int(
     "SPREADSHEET_MAX_UNPACKED_BYTES", default=100 * 1024 * 1024

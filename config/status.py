@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from config.health import database_problem, redis_problem
+from config.probes import database_problem, redis_problem
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.dataclasses import SearchResult
 
-from config.search import bounded_search, search_cut_message
+from config.kit.search import bounded_search, search_cut_message
 from fixtures.demo import demo_data_loaded
 from incidents import selectors
 from incidents.admin import queues

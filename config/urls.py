@@ -6,8 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from config.health import healthz, metrics, readyz, status_page
-from config.language import set_language
 from config.unfold import command_search
+from config.views import set_language
 from incidents.admin.reports import (
     eightd_report_view,
     incident_report_view,

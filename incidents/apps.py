@@ -10,7 +10,7 @@ class IncidentsConfig(AppConfig):
         from django.core.cache.backends.dummy import DummyCache
         from unfold import sites as unfold_sites
 
-        from config.lists import render_labels_once, share_headers
+        from config.kit.lists import render_labels_once, share_headers
         from incidents import access, audit, reasons, signals
 
         reasons.register()
@@ -23,7 +23,8 @@ class IncidentsConfig(AppConfig):
         # Unfold keeps each person's Ctrl+K answers for five minutes, by term alone: a project
         # restricted meanwhile, or another language, would still be answered as before.
         unfold_sites.cache = DummyCache("ctrl-k", {})
-        # A list's rows share its column headers instead of rebuilding them each (config/lists.py).
+        # A list's rows share its column headers instead of rebuilding them each
+        # (config/kit/lists.py).
         share_headers()
         # And their coloured labels are rendered once per value, not once per cell.
         render_labels_once()

@@ -39,7 +39,7 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from config.lists import counted
+from config.kit.lists import counted
 from incidents import access
 from incidents.choices import (
     BEYOND_RETEST,

@@ -14,8 +14,8 @@ from unfold.widgets import (
     UnfoldBooleanSwitchWidget,
 )
 
-from config.uploads import RefusedUpload
-from config.widgets import DropFileInput
+from config.kit.uploads import RefusedUpload
+from config.kit.widgets import DropFileInput
 from incidents import rules, selectors, services
 from incidents.choices import NEXT_STAGE, STAGE_VERDICTS, Verdict
 from incidents.models import Employee, Incident, OperationRecord, ProblemGroup

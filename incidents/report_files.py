@@ -13,7 +13,7 @@ import uuid
 from django.apps import apps
 from PIL import Image
 
-from config.uploads import PREVIEW_LONG_SIDE
+from config.kit.uploads import PREVIEW_LONG_SIDE
 
 SCHEME = "product-file:"
 # The stored files a report may embed, by kind: (app label, model, file field). Each is a

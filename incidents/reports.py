@@ -216,7 +216,7 @@ def eightd_report_pdf(report: EightDReport) -> bytes:
 # --- spreadsheets ---------------------------------------------------------------------------------
 def _text(value) -> str:
     """A cell's text: a spreadsheet never runs it as a formula."""
-    from config.spreadsheets import escape_formula
+    from config.kit.spreadsheets import escape_formula
 
     return escape_formula(str(value)) if value not in (None, "") else ""
 

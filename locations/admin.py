@@ -18,11 +18,11 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
-from config.history_admin import KeptInTrailsAdminMixin, ReadOnlyHistoryAdmin
-from config.ids import pk_or_404
-from config.lists import LeanListMixin, counted
-from config.search import BoundedSearchMixin, IndexedSearchMixin
-from config.spreadsheets import SpreadsheetAdminMixin
+from config.kit.history_admin import KeptInTrailsAdminMixin
+from config.kit.ids import pk_or_404
+from config.kit.lists import LeanListMixin, counted
+from config.kit.search import BoundedSearchMixin, IndexedSearchMixin
+from config.kit.spreadsheets import SpreadsheetAdminMixin
 from incidents import access
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
@@ -30,6 +30,7 @@ from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
 from locations import reasons, selectors
+from locations.history_admin import TrailHistoryAdmin
 from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.resources import DeviceResource, LocationResource
@@ -89,7 +90,7 @@ class LocationAdmin(
     LabelAdminMixin,
     SpreadsheetAdminMixin,
     ImportExportModelAdmin,
-    ReadOnlyHistoryAdmin,
+    TrailHistoryAdmin,
     ModelAdmin,
 ):
     resource_classes = [LocationResource]
@@ -219,7 +220,7 @@ class DeviceAdmin(
     LeanListMixin,
     SpreadsheetAdminMixin,
     ImportExportModelAdmin,
-    ReadOnlyHistoryAdmin,
+    TrailHistoryAdmin,
     ModelAdmin,
 ):
     resource_classes = [DeviceResource]

@@ -6,7 +6,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import action
 
-from config.ids import pk_or_404
+from config.kit.ids import pk_or_404
 from locations.codes import label_key
 from locations.labels import label_png, label_sheet_pdf, label_svg
 

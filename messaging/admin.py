@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from config.lists import SingleCountListMixin
-from config.search import BoundedSearchMixin, bounded_search
+from config.kit.lists import SingleCountListMixin
+from config.kit.search import BoundedSearchMixin, bounded_search
 from messaging.choices import MessageKind, RoomKind
 from messaging.models import Message
 from messaging.search import highlight, message_search

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from config.language import language_of
+from config.kit.language import language_of
 from incidents import access
 from locations.models import Device
 from messaging import broadcast, rights, selectors, services

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from config.uploads import refused_uploads
+from config.kit.uploads import refused_uploads
 from incidents.models import Employee, Incident, ProblemGroup
 from messaging import selectors, services
 from messaging.choices import RoomKind

@@ -31,7 +31,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 
-from config.lists import DEFAULT_PAGE_SIZE
+from config.kit.lists import DEFAULT_PAGE_SIZE
 
 SIZES = [int(n) for n in os.environ.get("BENCH_PAGE_SIZES", "1000,100000").split(",")]
 LOADS = int(os.environ.get("BENCH_PAGE_LOADS", "10"))

@@ -17,8 +17,8 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
-from config.lists import SingleCountListMixin
-from config.search import BoundedSearchMixin
+from config.kit.lists import SingleCountListMixin
+from config.kit.search import BoundedSearchMixin
 from incidents import rules
 from incidents.choices import OPEN_STAGES
 from incidents.models import Incident, ProjectAccess, StageOwnership

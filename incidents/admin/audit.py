@@ -15,9 +15,9 @@ from unfold.contrib.filters.admin import (
 )
 from unfold.decorators import display
 
-from config.filters import DateTimeRangeFilter
-from config.lists import SingleCountListMixin
-from config.search import BoundedSearchMixin
+from config.kit.filters import DateTimeRangeFilter
+from config.kit.lists import SingleCountListMixin
+from config.kit.search import BoundedSearchMixin
 from incidents.capabilities import permission_label
 from incidents.choices import ConfigChangeAction, ConfigChangeKind, Role, Stage
 from incidents.models import ConfigChange, Department

@@ -21,12 +21,11 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
-from config.filters import DateTimeRangeFilter
-from config.history_admin import ReadOnlyHistoryAdmin
-from config.ids import pk_or_404
-from config.lists import LeanListMixin, counted
-from config.search import BoundedSearchMixin, IndexedSearchMixin
-from config.spreadsheets import SpreadsheetAdminMixin
+from config.kit.filters import DateTimeRangeFilter
+from config.kit.ids import pk_or_404
+from config.kit.lists import LeanListMixin, counted
+from config.kit.search import BoundedSearchMixin, IndexedSearchMixin
+from config.kit.spreadsheets import SpreadsheetAdminMixin
 from incidents import access, rules, selectors, services
 from incidents.admin import queues
 from incidents.admin.dashboard import DashboardFilter
@@ -44,6 +43,7 @@ from incidents.models import (
 )
 from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
+from locations.history_admin import TrailHistoryAdmin
 from locations.models import Device, Location
 from locations.services import device_register
 from messaging import selectors as chat_selectors
@@ -82,7 +82,7 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 
 @admin.register(ProblemGroup)
 class ProblemGroupAdmin(
-    BoundedSearchMixin, LeanListMixin, EightDOwnerMixin, ReadOnlyHistoryAdmin, ModelAdmin
+    BoundedSearchMixin, LeanListMixin, EightDOwnerMixin, TrailHistoryAdmin, ModelAdmin
 ):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
@@ -285,7 +285,7 @@ class IncidentAdmin(
     LeanListMixin,
     SpreadsheetAdminMixin,
     ImportExportModelAdmin,
-    ReadOnlyHistoryAdmin,
+    TrailHistoryAdmin,
     ModelAdmin,
 ):
     resource_classes = [IncidentResource]

@@ -14,10 +14,10 @@ from django_tasks_db import admin as task_queue_admin
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from config.lists import SingleCountListMixin
-from config.search import BoundedSearchMixin
-from config.uploads import refused_uploads
-from config.widgets import DropFileInput
+from config.kit.lists import SingleCountListMixin
+from config.kit.search import BoundedSearchMixin
+from config.kit.uploads import refused_uploads
+from config.kit.widgets import DropFileInput
 from incidents import services
 from incidents.models import LegacyImport
 from incidents.services.legacy import (

@@ -8,9 +8,9 @@ from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from config.ids import pk_or_404
-from config.lists import SingleCountListMixin
-from config.search import IndexedSearchMixin
+from config.kit.ids import pk_or_404
+from config.kit.lists import SingleCountListMixin
+from config.kit.search import IndexedSearchMixin
 from incidents import access
 from incidents.choices import WorkflowAction
 from incidents.models import Notification

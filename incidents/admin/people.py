@@ -11,10 +11,10 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm
 
-from config.history_admin import KeptInTrailsAdminMixin
-from config.lists import LeanListMixin, SingleCountListMixin
-from config.search import BoundedSearchMixin
-from config.spreadsheets import SpreadsheetAdminMixin
+from config.kit.history_admin import KeptInTrailsAdminMixin
+from config.kit.lists import LeanListMixin, SingleCountListMixin
+from config.kit.search import BoundedSearchMixin
+from config.kit.spreadsheets import SpreadsheetAdminMixin
 from incidents import selectors, services
 from incidents.admin import roles as role_pages
 from incidents.admin.inlines import ReadOnlyInline

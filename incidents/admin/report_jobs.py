@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from config.lists import SingleCountListMixin
-from config.spreadsheets import background_exports
+from config.kit.lists import SingleCountListMixin
+from config.kit.spreadsheets import background_exports
 from incidents import services
 from incidents.models import ReportJob, ReportJobStatus
 from incidents.services.report_jobs import (
@@ -191,7 +191,7 @@ class ReportJobAdmin(SingleCountListMixin, ModelAdmin):
 
 def queue_export(request, *, model, file_format: str, params: dict) -> str:
     """A list export too large for the request, as a job of the person exporting: the URL of
-    its page (config.spreadsheets asks for it through `background_exports`)."""
+    its page (config.kit.spreadsheets asks for it through `background_exports`)."""
     if not request.user.is_active:
         raise PermissionDenied
     job = export_start(

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
-from config.ids import pk_or_404
+from config.kit.ids import pk_or_404
 from incidents import access, reports
 from incidents.models import Incident, ProblemGroup
 from incidents.services import report_jobs

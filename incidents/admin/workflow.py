@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from unfold.decorators import action
 from unfold.enums import ActionVariant
 
-from config.ids import pk_or_404
-from config.uploads import refused_uploads
+from config.kit.ids import pk_or_404
+from config.kit.uploads import refused_uploads
 from incidents import access, rules, selectors, services
 from incidents import forms as workflow_forms
 from incidents.admin import queues

@@ -13,7 +13,7 @@ import openpyxl
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.spreadsheets import unescape_formula
+from config.kit.spreadsheets import unescape_formula
 from incidents.legacy.columns import COLUMNS, SHEET_NAMES, SHEET_ORDER, normalise
 
 HEADER_SEARCH_ROWS = 10

@@ -12,7 +12,7 @@ NOT_A_PICTURE = "application/octet-stream"
 
 
 def judge_pictures(apps, schema_editor):
-    from config.uploads import PictureTooLarge, picture_of
+    from config.kit.uploads import PictureTooLarge, picture_of
 
     Attachment = apps.get_model("incidents", "Attachment")
     for attachment in Attachment.objects.filter(content_type__startswith="image/").iterator():

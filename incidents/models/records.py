@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.uploads import PICTURE_CONTENT_TYPES
+from config.kit.uploads import PICTURE_CONTENT_TYPES
 from incidents.choices import Stage, Verdict
 
 

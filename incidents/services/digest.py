@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.language import language_of
+from config.kit.language import language_of
 from incidents import access
 from incidents.choices import Step
 from incidents.models import Department, Employee, Incident, StageOwnership

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from config.spreadsheets import WorkbookRefused, workbook_check
+from config.kit.spreadsheets import WorkbookRefused, workbook_check
 from incidents.legacy.importer import ImportReport, LegacyImporter
 from incidents.models import Employee, LegacyImport, LegacyImportStatus
 from incidents.services.errors import WorkflowError
@@ -49,7 +49,7 @@ def _heartbeat_key(job_id) -> str:
 # --- the workbook itself ---------------------------------------------------------------------
 def legacy_workbook_check(*, workbook: str | Path | BinaryIO) -> None:
     """Refuse a workbook before anything opens it: larger than LEGACY_IMPORT_MAX_BYTES, not a
-    zip archive (as every .xlsx is), or packed like a zip bomb (config.spreadsheets). The
+    zip archive (as every .xlsx is), or packed like a zip bomb (config.kit.spreadsheets). The
     upload, the worker and the import_legacy command all call it."""
     try:
         if isinstance(workbook, str | Path):

@@ -8,7 +8,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
 
-from config.language import language_of
+from config.kit.language import language_of
 from incidents import access
 from incidents.choices import WorkflowAction
 from incidents.models import Employee, Incident, Notification

@@ -383,7 +383,7 @@ def employee_move(
     they can no longer take are handed over through the workflow, on each incident's timeline,
     in the same transaction: to `hand_over_to`, or with None back to the queue of the stage's
     department. Refused (WorkflowError) as `employee_move_check` says."""
-    # Imported here: the workflow's notifications read the person's language (config.language),
+    # Imported here: the workflow's notifications read the person's language (config.kit.language),
     # which imports this module.
     from incidents.services.workflow import incident_hand_over
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
-from config.uploads import Picture, PictureTooLarge, picture_of
+from config.kit.uploads import Picture, PictureTooLarge, picture_of
 from incidents.choices import STAGE_VERDICTS, Verdict, WorkflowAction
 from incidents.models import AnalysisResult, Attachment, Employee, Incident, OperationRecord
 from incidents.services.errors import WorkflowError

@@ -3,7 +3,7 @@
 report as PDF, and list exports of more than EXPORT_IMMEDIATE_MAX_ROWS rows.
 
 Asking makes a job (ReportJob) and returns at once; the worker writes the file in parts
-(incidents.report_parts, config.spreadsheets), reporting how far it is on the job row, stops
+(incidents.report_parts, config.kit.spreadsheets), reporting how far it is on the job row, stops
 between parts when the job is cancelled, keeps the file for REPORT_JOB_RETENTION_DAYS and tells
 the person who asked (a notification, e-mailed). Only they and administrators may download it.
 The file holds what its reader could see when it was made (access rules read in the worker).
@@ -136,7 +136,7 @@ def export_start(
     *, by: Employee, model_label: str, verbose_name: str, file_format: str, params: dict
 ) -> ReportJob:
     """A list export too large for a request: `params` say what the worker exports (the
-    list's admin rebuilds it for `by`, config.spreadsheets)."""
+    list's admin rebuilds it for `by`, config.kit.spreadsheets)."""
     today = timezone.localdate().isoformat()
     return report_job_start(
         kind=ReportJobKind.EXPORT,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
-from config.bulk import history_write
+from config.kit.bulk import history_write
 from incidents import reasons, rules, selectors
 from incidents.choices import (
     TERMINAL_STAGES,

@@ -1,4 +1,4 @@
-// File inputs people may also drop files on (config/widgets.py DropFileInput): the zone lights
+// File inputs people may also drop files on (config/kit/widgets.py DropFileInput): the zone lights
 // up under a dragged file, dropped files become the input's files (added to those already
 // chosen when it takes several), and the list under the zone names each with its size, flags
 // one over the limit and offers to remove it. Without this script the input still works.

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
-from config.spreadsheets import SafeCSV
+from config.kit.spreadsheets import SafeCSV
 from incidents.choices import DepartmentCode, Stage, Verdict, WorkflowAction
 from incidents.models import (
     ConfigChange,
@@ -161,7 +161,6 @@ def _picture(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue(), "image/png")
 
 
-
 def _empty_workbook() -> bytes:
     """A real workbook holding nothing, as a report the worker made would be (a reader of
     the answer opens it)."""
@@ -172,6 +171,7 @@ def _empty_workbook() -> bytes:
     data = io.BytesIO()
     openpyxl.Workbook().save(data)
     return data.getvalue()
+
 
 def build_world() -> World:
     """One person per role (staff and a supervisor of FAE, an administrator, a superuser) and

@@ -13,7 +13,7 @@ from django.utils import translation
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject
 
-from config.history_admin import ReadOnlyHistoryAdmin, readable_value
+from config.kit.history_admin import ReadOnlyHistoryAdmin, readable_value
 from incidents.choices import Stage
 from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from locations.models import Device, Location

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import resolve, reverse
 
-from config.language import set_language
+from config.views import set_language
 from tests.factories import AdminFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from unfold.templatetags import unfold_list
 
-from config import lists
-from config.lists import DEFAULT_PAGE_SIZE
+from config.kit import lists
+from config.kit.lists import DEFAULT_PAGE_SIZE
 from tests.factories import DeviceFactory, IncidentFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +164,7 @@ class RenderedOnceTests:
         from unfold import utils
         from unfold.admin import ModelAdmin
 
-        from config.lists import LeanListMixin
+        from config.kit.lists import LeanListMixin
 
         monkeypatch.setattr(unfold_list, "display_for_label", utils.display_for_label)
         monkeypatch.setattr(LeanListMixin, "action_checkbox", ModelAdmin.action_checkbox)
@@ -190,7 +190,7 @@ class RenderedOnceTests:
     ):
         from django.test.signals import template_rendered
 
-        from config.lists import _checkbox_html
+        from config.kit.lists import _checkbox_html
 
         unfold_list.display_for_label.rendered.clear()
         _checkbox_html.cache_clear()

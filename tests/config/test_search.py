@@ -285,7 +285,7 @@ def test_a_word_of_ten_thousand_characters_is_searched_by_its_beginning(admin_cl
 
 
 def test_every_list_with_a_search_bounds_it():
-    from config.search import BoundedSearchMixin
+    from config.kit.search import BoundedSearchMixin
 
     unbounded = [
         model_admin

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from config.spreadsheets import SafeXLSX, WorkbookRefused, workbook_check
+from config.kit.spreadsheets import SafeXLSX, WorkbookRefused, workbook_check
 from incidents.models import Incident
 from locations.models import Device, Location
 from locations.resources import LocationResource

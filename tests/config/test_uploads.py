@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from PIL import Image
 
-from config.uploads import RefusedUpload, picture_of, refused_uploads, upload_limit
+from config.kit.uploads import RefusedUpload, picture_of, refused_uploads, upload_limit
 from incidents.choices import Stage
 from tests.incidents.test_records import huge_png
 from tests.incidents.test_workflow import assigned, build_team
@@ -55,7 +55,7 @@ def upload(name: str, size: int) -> SimpleUploadedFile:
 class HandlerSettingsTests:
     def test_the_size_limit_runs_before_djangos_own_handlers(self):
         assert django_settings.FILE_UPLOAD_HANDLERS == [
-            "config.uploads.SizeLimitUploadHandler",
+            "config.kit.uploads.SizeLimitUploadHandler",
             "django.core.files.uploadhandler.MemoryFileUploadHandler",
             "django.core.files.uploadhandler.TemporaryFileUploadHandler",
         ]

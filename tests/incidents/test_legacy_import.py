@@ -283,7 +283,7 @@ class HistoryWriteTests:
     def test_both_ways_of_writing_history_give_the_same_trail(
         self, tmp_path, monkeypatch, use_copy
     ):
-        from config import bulk
+        from config.kit import bulk
 
         if use_copy and not bulk.use_copy():
             pytest.skip("COPY needs PostgreSQL")

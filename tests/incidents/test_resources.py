@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from config.spreadsheets import SafeCSV, SafeXLSX
+from config.kit.spreadsheets import SafeCSV, SafeXLSX
 from incidents.choices import Stage
 from incidents.models import Incident
 from incidents.resources import EmployeeResource, IncidentResource

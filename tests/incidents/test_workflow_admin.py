@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from config.lists import ROW_PK_PLACEHOLDER
+from config.kit.lists import ROW_PK_PLACEHOLDER
 from incidents import services
 from incidents.admin.incidents import MyWorkFilter, UnreadMessagesFilter
 from incidents.choices import Stage, Step, Verdict

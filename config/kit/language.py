@@ -2,29 +2,15 @@
 switcher is kept on their account and used on every request, whatever the browser asks for."""
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import translation
 from django.utils.deprecation import MiddlewareMixin
-from django.views import i18n
-
-from incidents.services.people import employee_set_language
 
 
 def language_of(person) -> str:
     """The language `person` chose, when the product speaks it; otherwise an empty string."""
     language = getattr(person, "language", "") or ""
     return language if language in dict(settings.LANGUAGES) else ""
-
-
-def set_language(request: HttpRequest) -> HttpResponse:
-    """Django's `set_language` (the cookie and the redirect), and for someone logged in the
-    choice kept on their account, so it follows them to any browser."""
-    response = i18n.set_language(request)
-    if request.method == "POST" and request.user.is_authenticated:
-        language = request.POST.get(i18n.LANGUAGE_QUERY_PARAMETER, "")
-        if language in dict(settings.LANGUAGES):
-            employee_set_language(employee=request.user, language=language)
-    return response
 
 
 class PersonLanguageMiddleware(MiddlewareMixin):

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, XLSX
 from unfold.contrib.import_export.forms import ImportForm
 
-from config.widgets import DropFileInput
+from config.kit.widgets import DropFileInput
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A part of a workbook unpacking to more than this many times its packed size is a bomb, not a

@@ -9,8 +9,8 @@
 - `KeptInTrailsAdminMixin` is for the people and places trails name: deleting one that a trail
   names is refused with the advice to deactivate it, and "Deactivate selected" does that.
 
-Neither knows an app's models (only the models it is given), so every app can use them; the
-reasons trails keep are read through `locations.reasons`, in the reader's language.
+Neither knows an app's models (only the models it is given), so every app can use them; an app
+puts the reasons its trails keep in words by overriding `history_reason`.
 """
 
 from datetime import date, datetime
@@ -31,8 +31,7 @@ from simple_history.models import DeletedObject, HistoricalChanges
 from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.decorators import action
 
-from config.ids import pk_or_404
-from locations import reasons
+from config.kit.ids import pk_or_404
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -94,6 +93,11 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
     # device's serial number): read once for a page of past versions, not once a version.
     history_named_by: tuple[str, ...] = ()
 
+    def history_reason(self, stored) -> str:
+        """A version's reason as the reader reads it; an app whose reasons are codes puts
+        them in words here."""
+        return stored or ""
+
     def revert_disabled(self, request, obj=None) -> bool:
         return True
 
@@ -150,7 +154,7 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
             for record, version in zip(records, versions, strict=True):
                 record.history_object = version
                 # Only shown, never saved: a reason the system wrote, in the reader's language.
-                record.history_change_reason = reasons.text(record.history_change_reason)
+                record.history_change_reason = self.history_reason(record.history_change_reason)
         adminform = context.get("adminform")
         if adminform is not None:
             # Every field shown as text, as on the page of someone who may only view.
