@@ -243,6 +243,29 @@ def does_the_work(person) -> bool:
     return _active(person) and person.has_perm(WORK_PERMISSIONS[WorkflowAction.RECORD])
 
 
+def may_change_person(employee, by) -> bool:
+    """Whether `by` may change or delete `employee`'s account: only a superuser changes a
+    superuser (roles carry everyone else's rights). `by` None is the command line, which
+    administrators run."""
+    return by is None or not employee.is_superuser or by.is_superuser
+
+
+def person_change_refusal(employee, by) -> str | None:
+    """Why `by` may not change `employee`'s account, in words; None when they may."""
+    if may_change_person(employee, by):
+        return None
+    return _("Only a superuser can change %(person)s, a superuser.") % {"person": employee}
+
+
+def person_deactivation_refusal(employee, by) -> str | None:
+    """Why `by` may not deactivate `employee`, in words; None when they may."""
+    if employee.pk == by.pk:
+        return _("You cannot deactivate your own account.")
+    if not may_change_person(employee, by):
+        return _("Only a superuser can deactivate a superuser.")
+    return None
+
+
 def can_view(incident, user) -> bool:
     return (
         _active(user)

@@ -15,7 +15,7 @@ from config.kit.history_admin import KeptInTrailsAdminMixin
 from config.kit.lists import LeanListMixin, SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
-from incidents import selectors, services
+from incidents import rules, selectors, services
 from incidents.admin import roles as role_pages
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.people_forms import (
@@ -280,12 +280,12 @@ class EmployeeAdmin(
         return readonly
 
     def has_change_permission(self, request, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and not rules.may_change_person(obj, request.user):
             return False
         return super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+        if obj is not None and not rules.may_change_person(obj, request.user):
             return False
         return super().has_delete_permission(request, obj)
 

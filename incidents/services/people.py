@@ -143,10 +143,8 @@ def employee_update(*, employee: Employee, by: Employee, **changes) -> Employee:
     if set(changes) - allowed:
         raise ValueError(f"not editable here: {sorted(set(changes) - allowed)}")
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
-    if employee.is_superuser and not by.is_superuser:
-        raise WorkflowError(
-            _("Only a superuser can change %(person)s, a superuser.") % {"person": employee}
-        )
+    if refusal := rules.person_change_refusal(employee, by):
+        raise WorkflowError(refusal)
     changed = [name for name, value in changes.items() if getattr(employee, name) != value]
     if "department" in changed:
         # Nobody here says where their open assignments go: refused if the move leaves any.
@@ -180,8 +178,8 @@ def employee_change_refusal(
     `employee_move`: only a superuser changes a superuser, nobody joins an inactive department,
     and a move that would leave open assignments behind is refused (only the person's page,
     which asks to whom, hands them over)."""
-    if by is not None and employee.is_superuser and not by.is_superuser:
-        return _("Only a superuser can change %(person)s, a superuser.") % {"person": employee}
+    if refusal := rules.person_change_refusal(employee, by):
+        return refusal
     if department is KEEP:
         return None
     if employee.pk and employee.department_id == (department.pk if department else None):
@@ -288,10 +286,8 @@ def roles_grant(*, grants: list[tuple[Employee, Role]]) -> None:
 def employee_deactivate(*, employee: Employee, by: Employee) -> Employee:
     """Keep the person in every trail but end their access: they can no longer log in, be
     assigned or take devices. Their open assignments stay listed for a supervisor to hand over."""
-    if employee.pk == by.pk:
-        raise WorkflowError(_("You cannot deactivate your own account."))
-    if employee.is_superuser and not by.is_superuser:
-        raise WorkflowError(_("Only a superuser can deactivate a superuser."))
+    if refusal := rules.person_deactivation_refusal(employee, by):
+        raise WorkflowError(refusal)
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if employee.is_active:
         employee.is_active = False
@@ -327,10 +323,8 @@ def employee_move_check(
     no longer take). `hand_over_to` is who takes them, None for back to the queue, UNDECIDED
     when nobody said: a move that would leave assignments behind is then refused."""
     context = {"person": employee}
-    if by is not None and employee.is_superuser and not by.is_superuser:
-        raise WorkflowError(
-            _("Only a superuser can change %(person)s, a superuser.") % {"person": employee}
-        )
+    if refusal := rules.person_change_refusal(employee, by):
+        raise WorkflowError(refusal)
     if department is not None and not department.is_active:
         raise WorkflowError(_inactive_department(department))
     if employee.pk is None:

@@ -147,3 +147,29 @@ class WorkOnAssignedIncidentsTests:
         with pytest.raises(WorkflowError, match="Work on assigned incidents"):
             operation_record_add(incident=incident, by=worker, action="Retest")
         assert not incident.operation_records.exists()
+
+
+@pytest.mark.django_db
+class PersonChangeTests:
+    """Only a superuser changes a superuser; roles carry everyone else's rights."""
+
+    def test_an_administrator_may_change_a_colleague_but_not_a_superuser(self, team):
+        superuser = StaffFactory(is_superuser=True)
+        colleague = StaffFactory()
+
+        assert rules.may_change_person(colleague, team.admin)
+        assert not rules.may_change_person(superuser, team.admin)
+        assert "superuser" in rules.person_change_refusal(superuser, team.admin)
+
+    def test_a_superuser_and_the_command_line_may_change_a_superuser(self):
+        superuser, other = StaffFactory(is_superuser=True), StaffFactory(is_superuser=True)
+
+        assert rules.person_change_refusal(superuser, other) is None
+        assert rules.person_change_refusal(superuser, None) is None
+
+    def test_nobody_deactivates_themself_or_a_superuser_without_being_one(self, team):
+        superuser = StaffFactory(is_superuser=True)
+
+        assert "own account" in rules.person_deactivation_refusal(team.admin, team.admin)
+        assert "superuser" in rules.person_deactivation_refusal(superuser, team.admin)
+        assert rules.person_deactivation_refusal(team.admin, superuser) is None
