@@ -287,7 +287,7 @@ def bench_legacy_import() -> None:
     from incidents.models import Employee
     from incidents.services import employee_create
     from locations.models import Location
-    from locations.resources import DeviceResource
+    from incidents.resources import DeviceResource
 
     incidents = int(os.environ.get("BENCH_INCIDENTS", "10000"))
     folder = Path(tempfile.mkdtemp())
@@ -485,7 +485,7 @@ async def _chat_round(servers, path: str, sessions: list[str]) -> dict:
     import asyncio
     import uuid
 
-    from tests.messaging.servers import RoomClient
+    from scripts.servers import RoomClient
 
     clients = [RoomClient(path, session, f"c{n}") for n, session in enumerate(sessions)]
     gate = asyncio.Semaphore(20)
@@ -565,7 +565,7 @@ def bench_chat() -> None:
     import gc
     import tempfile
 
-    from tests.messaging.servers import app_servers, database_url, server_environment
+    from scripts.servers import app_servers, database_url, server_environment
 
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         print("Chat delivery: skipped (needs DATABASE_URL on PostgreSQL and REDIS_URL)")
@@ -833,7 +833,7 @@ def _lists_database(folder: Path) -> tuple[str, object]:
     drops it."""
     import uuid
 
-    from tests.messaging.servers import database_url
+    from scripts.servers import database_url
 
     config = connection.settings_dict
     if connection.vendor != "postgresql":
@@ -891,7 +891,7 @@ def bench_lists() -> None:
     import subprocess
     import tempfile
 
-    from tests.messaging.servers import app_servers, server_environment
+    from scripts.servers import app_servers, server_environment
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     try:
@@ -1045,8 +1045,8 @@ def bench_topology() -> None:
     from django.core.management import call_command
 
     from incidents.models import Employee, Incident
-    from tests.deploy.topology import nginx_available, production_topology
-    from tests.messaging.servers import database_url, server_environment
+    from scripts.servers import database_url, server_environment
+    from scripts.topology import nginx_available, production_topology
 
     if connection.vendor != "postgresql" or not settings.REDIS_URL or not nginx_available():
         print("Topology: skipped (needs PostgreSQL, REDIS_URL and nginx)")

@@ -96,7 +96,7 @@ def bench_report_jobs(figure) -> None:
 
     from incidents.models import ReportJob, ReportJobStatus
     from incidents.services.report_jobs import group_report_start
-    from tests.messaging.servers import database_url, server_environment
+    from scripts.servers import database_url, server_environment
 
     if connection.vendor != "postgresql":
         print("Reports: skipped (needs PostgreSQL)")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import websockets
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "http://127.0.0.1"
 
 

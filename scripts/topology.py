@@ -19,7 +19,7 @@ import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from tests.messaging.servers import ROOT, AppServer, _wait, free_port
+from scripts.servers import ROOT, AppServer, _wait, free_port
 
 TEMPLATE = ROOT / "compose" / "nginx" / "adt.conf.template"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

@@ -7,7 +7,7 @@ import pytest
 from django.db.migrations.executor import MigrationExecutor
 from django.test import override_settings
 
-from tests.messaging.servers import free_port
+from scripts.servers import free_port
 
 
 @pytest.mark.django_db

@@ -15,9 +15,9 @@ from django.db import connection
 from config.backup import MANIFEST, backups, make_backup
 from incidents.choices import Stage
 from incidents.services.records import operation_record_add
+from scripts.servers import ROOT, database_url
 from tests.fingerprint import fingerprint
 from tests.incidents.test_workflow import assigned, build_team
-from tests.messaging.servers import ROOT, database_url
 
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump and pg_restore"),

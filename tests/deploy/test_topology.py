@@ -22,7 +22,8 @@ from django.db import connection
 from incidents.choices import Stage, Step
 from incidents.models import Incident, LegacyImport
 from incidents.models.imports import LegacyImportStatus
-from tests.deploy.topology import (
+from scripts.servers import RoomClient, database_url, server_environment
+from scripts.topology import (
     Browser,
     nginx_available,
     production_topology,
@@ -32,7 +33,6 @@ from tests.deploy.topology import (
 from tests.factories import PASSWORD, AdminFactory
 from tests.incidents.test_workflow import build_team, open_incident
 from tests.messaging.conftest import session_cookie
-from tests.messaging.servers import RoomClient, database_url, server_environment
 from tests.messaging.test_cross_process import assert_each_once
 
 SAMPLE = settings.BASE_DIR / "fixtures" / "legacy_sample.xlsx"

@@ -17,9 +17,7 @@ from django.db import connection
 
 from incidents.models import Department
 from messaging.models import Message
-from tests.factories import IncidentFactory, StaffFactory
-from tests.messaging.conftest import session_cookie
-from tests.messaging.servers import (
+from scripts.servers import (
     RedisServer,
     RoomClient,
     app_servers,
@@ -28,6 +26,8 @@ from tests.messaging.servers import (
     http_send,
     server_environment,
 )
+from tests.factories import IncidentFactory, StaffFactory
+from tests.messaging.conftest import session_cookie
 
 pytestmark = [
     pytest.mark.skipif(

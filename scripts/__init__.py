@@ -1,0 +1,1 @@
+"""Development only: benchmark sections, the server harnesses they and the tests start, services."""
