@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from config.kit.bulk import history_write
+from config.kit.updates import apply_changes, changes_to
 from locations import reasons
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location, project_key
@@ -181,11 +182,10 @@ def location_update(
     """Change a location's name, kind, parent or activity; a parent that would make a loop is
     refused. Only what changed is written, with history."""
     location = Location.objects.select_for_update().get(pk=location.pk)
-    changed = [name for name, value in changes.items() if getattr(location, name) != value]
-    if not changed:
+    changes = changes_to(location, changes)
+    if not changes:
         return location
-    for name in changed:
-        setattr(location, name, changes[name])
+    changed = apply_changes(location, changes)
     if "parent" in changed:
         _check_parent(location, location.parent)
     location.full_clean()
@@ -205,16 +205,15 @@ def device_update(*, device: Device, by=None, reason: str | None = None, **detai
     if unknown:
         raise ValueError(f"not descriptive fields of a device: {sorted(unknown)}")
     device = Device.objects.select_for_update().get(pk=device.pk)
-    changed = [name for name, value in details.items() if getattr(device, name) != value]
-    if not changed:
+    changes = changes_to(device, details)
+    if not changes:
         return device
-    if "project" in changed:
+    if "project" in changes:
         # Whoever guards confidential projects may refuse (ValidationError, with the reason).
         device_project_changing.send(
-            sender=Device, device=device, old=device.project, new=details["project"], by=by
+            sender=Device, device=device, old=device.project, new=changes["project"], by=by
         )
-    for name in changed:
-        setattr(device, name, details[name])
+    changed = apply_changes(device, changes)
     device.full_clean(exclude=["location", "holder"])
     device._history_user = by
     if reason:

@@ -5,6 +5,7 @@ from datetime import date
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from config.kit.updates import apply_changes, changes_to
 from incidents import rules
 from incidents.models import EightD, Employee, ProblemGroup
 from incidents.services.errors import WorkflowError
@@ -44,11 +45,10 @@ def eightd_update(*, group: ProblemGroup, by: Employee, **disciplines: str | dat
     if refusal:
         raise WorkflowError(refusal)
     eightd = EightD.objects.filter(group=group).first() or EightD(group=group)
-    changed = [name for name, value in disciplines.items() if getattr(eightd, name) != value]
-    if eightd.pk and not changed:
+    changes = changes_to(eightd, disciplines)
+    if eightd.pk and not changes:
         return eightd
-    for name in changed:
-        setattr(eightd, name, disciplines[name])
+    apply_changes(eightd, changes)
     eightd.full_clean()
     eightd._history_user = by
     eightd.save()

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from config.kit.updates import apply_changes, changes_to
 from incidents import audit, rules, selectors
 from incidents.choices import Role, Stage
 from incidents.models import Department, Employee, Incident, StageOwnership
@@ -145,13 +146,12 @@ def employee_update(*, employee: Employee, by: Employee, **changes) -> Employee:
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if refusal := rules.person_change_refusal(employee, by):
         raise WorkflowError(refusal)
-    changed = [name for name, value in changes.items() if getattr(employee, name) != value]
-    if "department" in changed:
+    changes = changes_to(employee, changes)
+    if "department" in changes:
         # Nobody here says where their open assignments go: refused if the move leaves any.
         employee_move_check(employee=employee, department=changes["department"], by=by)
-    if changed:
-        for name in changed:
-            setattr(employee, name, changes[name])
+    if changes:
+        changed = apply_changes(employee, changes)
         employee.full_clean()
         employee.save(update_fields=changed)
     return employee
@@ -233,8 +233,7 @@ def employees_import(
     Employee.objects.bulk_create(created, batch_size=1000)
     by_fields: dict[tuple[str, ...], list[Employee]] = {}
     for employee, changes in changed:
-        for name, value in changes.items():
-            setattr(employee, name, value)
+        apply_changes(employee, changes)
         by_fields.setdefault(tuple(sorted(changes)), []).append(employee)
     for names, people in by_fields.items():
         Employee.objects.bulk_update(people, list(names), batch_size=1000)

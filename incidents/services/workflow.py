@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
 from config.kit.bulk import history_write
+from config.kit.updates import apply_changes, changes_to
 from incidents import reasons, rules, selectors
 from incidents.choices import (
     TERMINAL_STAGES,
@@ -382,15 +383,12 @@ def incident_update(
         "test_log_url": test_log_url,
         "failed_at": failed_at,
     }
-    changed = [
-        name
-        for name, value in wanted.items()
-        if value is not UNCHANGED and getattr(incident, name) != value
-    ]
-    if not changed:
+    changes = changes_to(
+        incident, {name: value for name, value in wanted.items() if value is not UNCHANGED}
+    )
+    if not changes:
         return incident
-    for name in changed:
-        setattr(incident, name, wanted[name])
+    changed = apply_changes(incident, changes)
     incident.full_clean(exclude=["stage", "step", "device", "reporter", "assignee"])
     incident._history_user = by
     if reason:
