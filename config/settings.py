@@ -123,6 +123,9 @@ INSTALLED_APPS = [
     "config",
     "django_tasks",
     "django_tasks_db",
+    # Development data (seed_demo, demo_logins, seed_scale). Last, so that its commands never
+    # shadow another app's.
+    "fixtures",
 ]
 
 MIDDLEWARE = [
