@@ -1,0 +1,48 @@
+"""The figures of the home page that concern the person looking: their departments' load, and for
+administrators what stops the workflow."""
+
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from incidents import access
+from incidents.choices import OPEN_STAGES, Stage
+from incidents.models import Department, Incident, StageOwnership
+
+
+# --- what concerns the person looking -------------------------------------------------------------
+def department_load(department: Department, viewer) -> list[dict]:
+    """Each active member of the department with the open incidents assigned to them (of the
+    projects `viewer` sees)."""
+    people = list(department.employees.filter(is_active=True).order_by("display_name"))
+    # Counted from the open incidents (an index range), not joined to every incident each
+    # member was ever assigned.
+    counts = dict(
+        access.restrict(Incident.objects.order_by(), viewer)
+        .filter(stage__in=OPEN_STAGES, assignee__in=[person.pk for person in people])
+        .values_list("assignee")
+        .annotate(n=Count("id"))
+    )
+    load = [{"person": person, "count": counts.get(person.pk, 0)} for person in people]
+    return sorted(load, key=lambda row: -row["count"])
+
+
+def misconfigurations() -> list[str]:
+    """What stops the workflow, for administrators: open stages no department owns, and
+    departments owning a stage without any supervisor to assign or review it."""
+    problems = []
+    owned = set(StageOwnership.objects.values_list("stage", flat=True))
+    for stage in OPEN_STAGES:
+        if stage not in owned:
+            problems.append(
+                _("No department owns the stage “%(stage)s”: set it in Stage ownership.")
+                % {"stage": Stage(stage).label}
+            )
+    unsupervised = Department.objects.filter(
+        pk__in=StageOwnership.objects.values("department"), supervisors__isnull=True
+    )
+    for department in unsupervised.order_by("code"):
+        problems.append(
+            _("%(department)s owns stages but has no supervisor to assign or review them.")
+            % {"department": department.localized_name}
+        )
+    return problems
