@@ -213,8 +213,8 @@ def _measure_restricted(client: Client, pages: dict[str, str]) -> dict[str, dict
 
 
 def bench_pages(figure) -> None:
+    from fixtures.scale import seed_scale
     from incidents.models import Incident
-    from incidents.scale import seed_scale
 
     if connection.vendor != "postgresql":
         print("Pages at scale: measured on PostgreSQL only")

@@ -47,8 +47,8 @@ def _list_times(client, *, seconds: float | None = None, count: int | None = Non
 
 
 def _seeded_group():
+    from fixtures.scale import seed_scale
     from incidents.models import Employee, Incident, ProblemGroup
-    from incidents.scale import seed_scale
 
     seed_scale(incidents=REPORT_INCIDENTS, seed=5)
     group = ProblemGroup.objects.create(number="BENCH-REPORT-0001", title="台架报告 bench")

@@ -23,9 +23,6 @@ STILL_UP: set[tuple[str, str]] = {
     ("locations/views.py", "incidents"),
     ("locations/views.py", "incidents.selectors"),
     ("incidents/admin/incidents.py", "messaging"),
-    ("incidents/scale.py", "messaging.choices"),
-    ("incidents/scale.py", "messaging.models"),
-    ("incidents/scale.py", "messaging.search"),
     ("incidents/selectors.py", "messaging.selectors"),
     ("incidents/services/workflow.py", "messaging.events"),
 }
