@@ -48,7 +48,7 @@ format: venv
 
 # Performance figures (ratios against baselines measured in the same run), on PostgreSQL.
 bench: venv services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) scripts/bench.py
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m scripts.bench
 
 # Regenerate the Chinese catalogue: the project's strings and Unfold's own (Unfold ships none).
 messages: venv

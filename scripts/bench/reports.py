@@ -1,4 +1,4 @@
-"""Bench section `reports` (scripts/bench.py): a problem group of REPORT_INCIDENTS (2,000)
+"""Section `reports`: a problem group of REPORT_INCIDENTS (2,000)
 seeded incidents, its failure-analysis report made as PDF and as XLSX by a real
 `manage.py db_worker --batch` process (the production worker), while a supervisor's incident
 list is requested over and over in this process.
@@ -17,7 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from scripts.bench.figures import figure
+from scripts.servers import ROOT
+
 REPORT_INCIDENTS = int(os.environ.get("BENCH_REPORT_INCIDENTS", "2000"))
 LIST_URL = "/admin/incidents/incident/"
 
@@ -89,7 +91,7 @@ def _ended(thread: threading.Thread):
     return lambda: not thread.is_alive()
 
 
-def bench_report_jobs(figure) -> None:
+def run() -> None:
     from django.conf import settings
     from django.db import connection
     from django.test import Client

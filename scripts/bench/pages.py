@@ -1,4 +1,4 @@
-"""Admin pages at factory scale, for scripts/bench.py (`make bench`, section `pages`).
+"""Section `pages`: the admin pages at factory scale.
 
 The same pages are measured on the same database at each size of BENCH_PAGE_SIZES (default
 1,000 then 100,000 incidents, made by `seed_scale`, the second size adding to the first): the
@@ -32,6 +32,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 
 from config.kit.lists import DEFAULT_PAGE_SIZE
+from scripts.bench.figures import figure
 
 SIZES = [int(n) for n in os.environ.get("BENCH_PAGE_SIZES", "1000,100000").split(",")]
 LOADS = int(os.environ.get("BENCH_PAGE_LOADS", "10"))
@@ -212,7 +213,7 @@ def _measure_restricted(client: Client, pages: dict[str, str]) -> dict[str, dict
     return measured
 
 
-def bench_pages(figure) -> None:
+def run() -> None:
     from fixtures.scale import seed_scale
     from incidents.models import Incident
 
