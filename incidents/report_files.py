@@ -1,5 +1,5 @@
 """The only files a report may read while WeasyPrint renders it: the small pictures the product
-made itself on upload (a record attachment's preview, a chat picture's thumbnail), named by id.
+made itself on upload (a record attachment's preview, a chat picture's preview), named by id.
 Every other URL is refused: no network, no `file://`, no `data:`. A picture that is no picture
 (SVG named board.png) makes WeasyPrint try its SVG reader, which fetches every URL the SVG
 names through this same fetcher, so those are refused too.
@@ -20,7 +20,7 @@ SCHEME = "product-file:"
 # picture the product encoded itself, at most PREVIEW_LONG_SIDE pixels on its long side.
 EMBEDDABLE = {
     "attachment-preview": ("incidents", "Attachment", "preview"),
-    "chat-thumbnail": ("messaging", "MessageAttachment", "thumbnail"),
+    "chat-preview": ("messaging", "MessageAttachment", "preview"),
 }
 MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 

@@ -168,8 +168,19 @@ def chat_thumbnail_path(attachment: "MessageAttachment", filename: str) -> str:
     return f"chat/{attachment.created_at:%Y/%m}/{attachment.id.hex}.thumb.png"
 
 
+def chat_preview_path(attachment: "MessageAttachment", filename: str) -> str:
+    """The preview beside its original: `<id>.preview.png` or `.jpg`."""
+    suffix = PurePath(filename).suffix.lower()
+    return f"chat/{attachment.created_at:%Y/%m}/{attachment.id.hex}.preview{suffix}"
+
+
 class MessageAttachment(StoredFile):
-    """A file or picture pasted or dropped into the chat."""
+    """A file or picture pasted or dropped into the chat.
+
+    A picture (a bitmap verified on upload, within the pixel budget) is decoded once, on upload,
+    into its preview (at most PREVIEW_LONG_SIDE pixels on its long side), and its thumbnail is
+    made from that preview: the chat shows both, reports embed the preview, and nothing ever
+    decodes the original again."""
 
     message = models.ForeignKey(
         "messaging.Message",
@@ -180,6 +191,9 @@ class MessageAttachment(StoredFile):
     file = models.FileField(_("file"), upload_to=chat_file_path, max_length=255)
     thumbnail = models.FileField(
         _("thumbnail"), upload_to=chat_thumbnail_path, max_length=255, blank=True
+    )
+    preview = models.FileField(
+        _("preview"), upload_to=chat_preview_path, max_length=255, blank=True
     )
 
     class Meta:

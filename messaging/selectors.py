@@ -115,8 +115,17 @@ def message_frame(message: Message) -> dict:
                 "size": attachment.size,
                 "is_image": attachment.is_image,
                 "url": attachment_url(attachment),
+                # A picture's small forms, made once on upload: the chat shows the thumbnail
+                # and opens the preview; a file that is no picture has neither.
                 "thumbnail_url": (
-                    attachment_url(attachment) + "?thumbnail=1" if attachment.thumbnail else None
+                    attachment_url(attachment) + "?thumbnail=1"
+                    if attachment.is_image and attachment.thumbnail
+                    else None
+                ),
+                "preview_url": (
+                    attachment_url(attachment) + "?preview=1"
+                    if attachment.is_image and attachment.preview
+                    else None
                 ),
             }
             for attachment in message.attachments.all()

@@ -226,7 +226,8 @@ def message_send(
 
 def _attach(message: Message, files, content_types, written: list[str]) -> None:
     # What each file is was judged by its content (`attachment_check`): a picture is a
-    # verified bitmap within the pixel budget, whose thumbnail is made from its small preview.
+    # verified bitmap within the pixel budget, decoded once into its preview; the thumbnail
+    # is made from the preview, never from the original.
     for upload, checked in zip(files, content_types, strict=True):
         attachment = MessageAttachment(
             message=message,
@@ -234,11 +235,15 @@ def _attach(message: Message, files, content_types, written: list[str]) -> None:
             size=upload.size,
             content_type=checked.content_type,
         )
-        thumbnail = checked.picture.thumbnail(THUMBNAIL_SIZE) if checked.picture else None
         attachment.file.save(upload.name, upload, save=False)
         written.append(attachment.file.name)
-        if thumbnail is not None:
-            attachment.thumbnail.save("thumb.png", ContentFile(thumbnail), save=False)
+        if checked.picture is not None:
+            picture = checked.picture
+            preview = ContentFile(picture.preview)
+            attachment.preview.save(f"preview.{picture.preview_suffix}", preview, save=False)
+            written.append(attachment.preview.name)
+            thumbnail = ContentFile(picture.thumbnail(THUMBNAIL_SIZE))
+            attachment.thumbnail.save("thumb.png", thumbnail, save=False)
             written.append(attachment.thumbnail.name)
         attachment.save()
 

@@ -3,6 +3,7 @@ editing, deleting, evidence, what one has read, whom one can @mention, and the f
 themselves (only to people who may see the room)."""
 
 import uuid
+from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -204,9 +205,16 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+# What a picture's small forms are served as, by the suffix of their stored name.
+SMALL_PICTURE_TYPES = {".png": "image/png", ".jpg": "image/jpeg"}
+
+
 @require_GET
 def attachment_download(request: HttpRequest, attachment_id) -> FileResponse:
-    """A chat file, by unguessable id, only to people who may see its room."""
+    """A chat file, by unguessable id, only to people who may see its room. `?thumbnail=1`
+    and `?preview=1` ask for a picture's small forms, made once on upload: a picture is never
+    shown by decoding its original again (a picture without them is not found); any other
+    file is served itself, as a download."""
     attachment = get_object_or_404(
         MessageAttachment.objects.select_related("message__room"), pk=attachment_id
     )
@@ -214,12 +222,22 @@ def attachment_download(request: HttpRequest, attachment_id) -> FileResponse:
         raise PermissionDenied
     if attachment.message.deleted_at is not None:
         raise Http404
-    thumbnail = request.GET.get("thumbnail") == "1" and attachment.thumbnail
+    stored, content_type = attachment.file, attachment.content_type
+    small = next((key for key in ("thumbnail", "preview") if request.GET.get(key) == "1"), None)
+    if small is not None and attachment.is_image:
+        stored = getattr(attachment, small)
+        if not stored:
+            raise Http404
+        content_type = SMALL_PICTURE_TYPES.get(PurePath(stored.name).suffix, "image/png")
+    try:
+        content = stored.open("rb")
+    except FileNotFoundError:  # its file was lost (a restore without the media): nothing to serve
+        raise Http404 from None
     response = FileResponse(
-        (attachment.thumbnail if thumbnail else attachment.file).open("rb"),
+        content,
         as_attachment=not attachment.is_image,
         filename=attachment.original_name,
-        content_type="image/png" if thumbnail else attachment.content_type,
+        content_type=content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

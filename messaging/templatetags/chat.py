@@ -115,6 +115,7 @@ def widget_texts() -> dict:
         "version_edit": _("Before the edit by %(name)s at %(time)s"),
         "version_delete": _("Before the deletion by %(name)s at %(time)s"),
         "mark_evidence": _("Mark as evidence"),
+        "original": _("Download the original (%(size)s)"),
         "evidence": _("Evidence"),
         "members": _("Members"),
         "online_member": _("online"),

@@ -387,7 +387,11 @@
       link.href = attachment.url;
       link.target = "_blank";
       link.rel = "noopener";
-      if (attachment.is_image && attachment.thumbnail_url) {
+      // A picture shows its thumbnail and opens its preview, both made once on upload; the
+      // original is a download. Anything else (SVG or a "png" that is none) is a file chip.
+      const picture = attachment.is_image && attachment.thumbnail_url;
+      if (picture) {
+        if (attachment.preview_url) link.href = attachment.preview_url;
         const image = node("img", "adt-msg-thumb");
         image.src = attachment.thumbnail_url;
         image.alt = attachment.name;
@@ -401,6 +405,13 @@
           node("span", "adt-msg-size", sizeText(attachment.size)));
       }
       entry.append(link);
+      if (picture) {
+        const original = node("a", "adt-chat-link adt-msg-size", format(texts.original, { size: sizeText(attachment.size) }));
+        original.href = attachment.url;
+        original.download = attachment.name;
+        original.dataset.testid = "chat-original";
+        entry.append(original);
+      }
       if (attachment.is_image) {
         if (evidence.has(evidenceKey(frame.id, attachment.id))) {
           entry.append(evidenceBadge());

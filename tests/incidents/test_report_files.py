@@ -195,15 +195,20 @@ def test_a_huge_picture_stored_before_the_budget_is_listed_and_never_decoded(inc
     assert images == 0
 
 
-def test_a_chat_picture_marked_as_evidence_is_embedded_from_its_thumbnail(team, incident, worker):
+def marked_chat_file(team, incident, worker, upload):
     room = chat.room_for(incident=incident)
-    upload = SimpleUploadedFile("pad.jpg", picture_bytes("JPEG", (1600, 900)), "image/jpeg")
     message, _new = chat.message_send(room=room, author=worker, text="pad", files=[upload])
     chat.evidence_mark(
         message=message,
         by=team.supervisor(Stage.FAE_RETEST),
         attachment=message.attachments.get(),
     )
+    return message.attachments.get()
+
+
+def test_a_chat_picture_marked_as_evidence_is_embedded_from_its_preview(team, incident, worker):
+    upload = SimpleUploadedFile("pad.jpg", picture_bytes("JPEG", (3200, 1800)), "image/jpeg")
+    marked_chat_file(team, incident, worker, upload)
 
     import pypdfium2
 
@@ -214,7 +219,22 @@ def test_a_chat_picture_marked_as_evidence_is_embedded_from_its_thumbnail(team, 
         for item in page.get_objects()
         if item.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE
     ]
-    assert sizes == [(320, 180)]
+    assert sizes == [(1600, 900)]
+
+
+def test_a_chat_svg_named_like_a_picture_marked_as_evidence_is_listed_and_fetches_nothing(
+    team, incident, worker, listener, watched
+):
+    upload = SimpleUploadedFile("board.png", hostile_svg(listener, watched), "image/png")
+    attachment = marked_chat_file(team, incident, worker, upload)
+
+    text, images = rendered(incident)
+
+    assert not attachment.is_image and not attachment.preview
+    assert listener.requests == []
+    assert not watched.opened.wait(0.5)
+    assert "Attachment: board.png" in text
+    assert images == 0
 
 
 class FetcherTests:
@@ -266,6 +286,19 @@ class FetcherTests:
 
         assert listener.requests == []
         assert not watched.opened.is_set()
+
+    def test_it_serves_a_chat_pictures_preview_by_id_and_never_its_other_files(
+        self, team, incident, worker
+    ):
+        upload = SimpleUploadedFile("pad.png", picture_bytes("PNG", (2000, 1000)), "image/png")
+        attachment = marked_chat_file(team, incident, worker, upload)
+
+        fetched = report_files.fetch(f"product-file:chat-preview/{attachment.pk}")
+
+        assert fetched["string"] == attachment.preview.open("rb").read()
+        for kind in ("chat-thumbnail", "chat-file", "chat-attachment"):
+            with pytest.raises(report_files.RefusedURL):
+                report_files.fetch(f"product-file:{kind}/{attachment.pk}")
 
     def test_it_refuses_a_stored_preview_larger_than_a_preview(self, preview):
         preview.preview.save("preview.png", ContentFile(picture_bytes("PNG", (1601, 10))))

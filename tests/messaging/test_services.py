@@ -2,10 +2,12 @@
 files, idempotent sending, replies, mentions and their notifications, editing and deleting one's
 own recent messages, evidence, what one has read and what is unread."""
 
+import importlib
 import io
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
@@ -289,12 +291,15 @@ class FileTests:
         assert len(names) == 2
         assert files_on_disk(media_root) == sorted(names)
 
-    def test_a_picture_gets_a_thumbnail_made_by_pillow(self, chat):
-        photo = picture("pad.jpg", (1600, 900), "JPEG")
+    def test_a_picture_gets_a_preview_and_a_thumbnail_made_by_pillow(self, chat):
+        photo = picture("pad.jpg", (3200, 1800), "JPEG")
         message = say(chat.room, chat.worker, "the pad", files=[photo])
 
         [attachment] = message.attachments.all()
         assert attachment.is_image and attachment.content_type == "image/jpeg"
+        assert attachment.preview.name.endswith(f"{attachment.pk.hex}.preview.jpg")
+        with attachment.preview.open("rb") as stored, Image.open(stored) as preview:
+            assert (preview.format, preview.size) == ("JPEG", (1600, 900))
         assert attachment.thumbnail.name.endswith(f"{attachment.pk.hex}.thumb.png")
         with attachment.thumbnail.open("rb") as stored, Image.open(stored) as thumbnail:
             assert thumbnail.format == "PNG"
@@ -302,6 +307,7 @@ class FileTests:
         frame = message_frame(message)["attachments"][0]
         assert frame["is_image"] is True
         assert frame["thumbnail_url"] == frame["url"] + "?thumbnail=1"
+        assert frame["preview_url"] == frame["url"] + "?preview=1"
 
     @pytest.mark.parametrize("what", ["a web page", "a truncated picture", "svg"])
     def test_a_file_that_claims_to_be_a_picture_but_is_not_is_kept_as_a_plain_file(
@@ -317,7 +323,7 @@ class FileTests:
         message = say(chat.room, chat.worker, "", files=[fake])
 
         [attachment] = message.attachments.all()
-        assert not attachment.thumbnail
+        assert not attachment.thumbnail and not attachment.preview
         assert not attachment.is_image
         assert attachment.content_type == "application/octet-stream"
         assert attachment.original_name == "photo.png"
@@ -397,6 +403,72 @@ class FileTests:
 
         assert files_on_disk(media_root) == []
         assert not Message.objects.exists()
+
+
+class ExistingAttachmentsTests:
+    """Chat attachments stored before their content was judged are judged again once
+    (migration messaging 0003), as record attachments were: a bitmap gets its preview (and a
+    thumbnail if it had none), anything else becomes a plain file without a thumbnail."""
+
+    @staticmethod
+    def stored_before(chat, name: str, content: bytes, content_type: str = "image/png"):
+        """A chat attachment as uploads stored it before: a picture by its name alone."""
+        message = say(chat.room, chat.worker, f"old {name}")
+        attachment = MessageAttachment(
+            message=message, original_name=name, size=len(content), content_type=content_type
+        )
+        attachment.file.save(name, SimpleUploadedFile(name, content), save=False)
+        attachment.save()
+        return attachment
+
+    @staticmethod
+    def with_thumbnail(attachment, size) -> bytes:
+        buffer = io.BytesIO()
+        Image.new("RGB", size, "blue").save(buffer, format="PNG")
+        attachment.thumbnail.save("thumb.png", SimpleUploadedFile("t.png", buffer.getvalue()))
+        return buffer.getvalue()
+
+    def test_existing_attachments_are_judged_by_their_content(self, chat, media_root):
+        from django.apps import apps
+
+        from tests.incidents.test_records import SVG_NAMING_URLS, huge_png
+
+        judge = importlib.import_module("messaging.migrations.0003_attachment_preview")
+        photo = self.stored_before(
+            chat, "photo.png", picture(size=(2400, 1800), image_format="JPEG").read()
+        )
+        kept = self.stored_before(chat, "kept.png", picture(size=(800, 600)).read())
+        kept_thumbnail = self.with_thumbnail(kept, (320, 240))
+        too_big_thumbnail = self.stored_before(chat, "big.png", picture(size=(800, 600)).read())
+        self.with_thumbnail(too_big_thumbnail, (800, 600))
+        svg = self.stored_before(chat, "board.png", SVG_NAMING_URLS % b"file:///dev/zero")
+        huge = self.stored_before(chat, "huge.png", huge_png())
+        self.with_thumbnail(huge, (320, 320))
+        gone = self.stored_before(chat, "gone.png", picture().read())
+        Path(gone.file.path).unlink()
+        log = self.stored_before(chat, "run.log", b"BT_RSSI -92 dBm FAIL\n", "text/plain")
+
+        judge.judge_pictures(apps, None)
+
+        for attachment in (photo, kept, too_big_thumbnail, svg, huge, gone, log):
+            attachment.refresh_from_db()
+        assert photo.content_type == "image/jpeg" and photo.is_image
+        with photo.preview.open("rb") as stored, Image.open(stored) as preview:
+            assert (preview.format, preview.size) == ("JPEG", (1600, 1200))
+        with photo.thumbnail.open("rb") as stored, Image.open(stored) as thumbnail:
+            assert (thumbnail.format, thumbnail.size) == ("PNG", (320, 240))
+        with kept.preview.open("rb") as stored, Image.open(stored) as preview:
+            assert (preview.format, preview.size) == ("PNG", (800, 600))
+        assert kept.thumbnail.open("rb").read() == kept_thumbnail
+        with too_big_thumbnail.thumbnail.open("rb") as stored, Image.open(stored) as thumbnail:
+            assert thumbnail.size == (320, 240)
+        for plain in (svg, huge, gone):
+            assert plain.content_type == "application/octet-stream"
+            assert not plain.is_image and not plain.preview and not plain.thumbnail
+            assert message_frame(plain.message)["attachments"][0]["thumbnail_url"] is None
+        assert (log.content_type, log.preview.name, log.thumbnail.name) == ("text/plain", "", "")
+        frame = message_frame(photo.message)["attachments"][0]
+        assert frame["preview_url"] == frame["url"] + "?preview=1"
 
 
 # --- Mentions -------------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ class EvidenceInRecordsTests:
         assert f'href="#message-{note.pk}"' in stage
         attachment = photo.attachments.get()
         assert f"/admin/chat/attachments/{attachment.pk}/?thumbnail=1" in stage
+        assert f'href="/admin/chat/attachments/{attachment.pk}/?preview=1"' in stage
         assert "Pad lifted under U3" in stage
         assert "Marked as evidence by Fiona Supervisor" in stage
         assert "Marked as evidence by Wang Worker" in stage

@@ -18,9 +18,18 @@ from incidents.choices import WorkflowAction
 from incidents.models import Notification
 from messaging import services
 from messaging.choices import RevisionKind
-from messaging.models import Evidence, Mention, Message, MessageRevision, Room, RoomMember
+from messaging.models import (
+    Evidence,
+    Mention,
+    Message,
+    MessageAttachment,
+    MessageRevision,
+    Room,
+    RoomMember,
+)
 from messaging.selectors import PAGE_SIZE
 from tests.fingerprint import fingerprint
+from tests.incidents.test_records import SVG_NAMING_URLS, huge_png
 from tests.messaging.test_consumers import connected, frames_until, next_message, silent
 from tests.messaging.test_services import (
     aged,
@@ -298,7 +307,7 @@ class SendViewTests:
         stored = Message.objects.get()
         assert stored.author == chat.worker
         names = files_on_disk(media_root)
-        assert len(names) == 3
+        assert len(names) == 4  # the picture, its preview and thumbnail, the log
         assert not any("pad" in name or "station3" in name for name in names)
 
     def test_the_same_client_id_twice_stores_one_message(self, chat):
@@ -407,6 +416,114 @@ class SendViewTests:
 
         assert body(response)["code"] == "empty"
         assert "Write something" not in body(response)["message"]
+
+
+class PictureSendTests:
+    """What a file sent over HTTP is comes from its content: a picture is a bitmap Pillow
+    verifies, within the pixel budget, decoded once into a preview (at most 1,600 pixels on its
+    long side) from which its thumbnail is made; the chat shows the thumbnail and opens the
+    preview. Anything else is a file to download, whatever its name."""
+
+    def test_a_picture_gets_a_preview_and_a_thumbnail_made_from_it(self, chat, media_root):
+        response = send(
+            browser(chat.worker), chat, text="pad", files=[picture("pad.png", (3000, 2000))]
+        )
+
+        assert response.status_code == 200
+        [frame] = body(response)["message"]["attachments"]
+        photo = MessageAttachment.objects.get()
+        assert frame["is_image"] is True
+        assert frame["thumbnail_url"] == attachment_url(photo, "?thumbnail=1")
+        assert frame["preview_url"] == attachment_url(photo, "?preview=1")
+        assert photo.preview.name == f"chat/{photo.created_at:%Y/%m}/{photo.pk.hex}.preview.png"
+        assert len(files_on_disk(media_root)) == 3  # the original, its preview, its thumbnail
+        with photo.preview.open("rb") as stored, Image.open(stored) as preview:
+            assert (preview.format, preview.size) == ("PNG", (1600, 1067))
+
+        served = browser(chat.colleague).get(frame["preview_url"])
+        assert served["Content-Type"] == "image/png"
+        assert served["Content-Disposition"].startswith("inline")
+        assert served["X-Content-Type-Options"] == "nosniff"
+        assert downloaded(served) == photo.preview.open("rb").read()
+
+        thumbnail = downloaded(browser(chat.colleague).get(frame["thumbnail_url"]))
+        with photo.preview.open("rb") as stored, Image.open(stored) as preview:
+            preview.thumbnail((320, 320))
+            from_preview = io.BytesIO()
+            preview.save(from_preview, format="PNG")
+        assert thumbnail == from_preview.getvalue()  # made from the preview, not the original
+        with Image.open(io.BytesIO(thumbnail)) as small:
+            assert small.size == (320, 213)
+
+    def test_a_photograph_keeps_a_jpeg_preview(self, chat):
+        send(browser(chat.worker), chat, files=[picture("pad.jpg", (2400, 1800), "JPEG")])
+
+        photo = MessageAttachment.objects.get()
+        served = browser(chat.colleague).get(attachment_url(photo, "?preview=1"))
+        assert served["Content-Type"] == "image/jpeg"
+        with Image.open(io.BytesIO(downloaded(served))) as preview:
+            assert (preview.format, preview.size) == ("JPEG", (1600, 1200))
+
+    @pytest.mark.parametrize("what", ["svg", "a web page", "a png header only"])
+    def test_a_file_named_like_a_picture_that_is_none_is_a_file_to_download(
+        self, chat, media_root, what
+    ):
+        content = {
+            "svg": SVG_NAMING_URLS % b"http://127.0.0.1:9/x.png",
+            "a web page": b"<html><script>alert(1)</script></html>",
+            "a png header only": b"\x89PNG\r\n\x1a\n",
+        }[what]
+        upload = SimpleUploadedFile("board.png", content, content_type="image/png")
+
+        response = send(browser(chat.worker), chat, text="look", files=[upload])
+
+        assert response.status_code == 200
+        [frame] = body(response)["message"]["attachments"]
+        assert frame["is_image"] is False
+        assert (frame["thumbnail_url"], frame["preview_url"]) == (None, None)
+        fake = MessageAttachment.objects.get()
+        assert fake.content_type == "application/octet-stream"
+        assert not fake.thumbnail and not fake.preview
+        assert files_on_disk(media_root) == [fake.file.name]
+        for query in ("", "?thumbnail=1", "?preview=1"):
+            served = browser(chat.colleague).get(attachment_url(fake, query))
+            assert served["Content-Type"] == "application/octet-stream"
+            assert served["Content-Disposition"].startswith("attachment")
+            assert downloaded(served) == content
+
+    @pytest.mark.parametrize(
+        "language, words",
+        [
+            ("en", "huge.png has more than 40 megapixels, more than a picture may have."),
+            ("zh-hans", "huge.png 超过 40 百万像素，超出图片允许的大小。"),
+        ],
+    )
+    def test_a_picture_past_the_pixel_budget_is_refused_in_the_persons_language(
+        self, chat, media_root, settings, language, words
+    ):
+        settings.IMAGE_MAX_PIXELS = 40_000_000
+        chat.worker.language = language
+        chat.worker.save()
+        upload = SimpleUploadedFile("huge.png", huge_png(), content_type="image/png")
+
+        response = send(browser(chat.worker), chat, text="huge", files=[upload])
+
+        assert response.status_code == 400
+        assert body(response)["code"] == "bad_file"
+        assert body(response)["message"].startswith(words)
+        assert not Message.objects.filter(text="huge").exists()
+        assert files_on_disk(media_root) == []
+
+    def test_a_picture_without_its_small_forms_is_never_shown_from_its_original(self, chat):
+        send(browser(chat.worker), chat, files=[picture("pad.png")])
+        photo = MessageAttachment.objects.get()
+        MessageAttachment.objects.filter(pk=photo.pk).update(thumbnail="", preview="")
+
+        for query in ("?thumbnail=1", "?preview=1"):
+            assert browser(chat.colleague).get(attachment_url(photo, query)).status_code == 404
+        frame = body(browser(chat.colleague).get(room_url("messages", chat.incident)))
+        [attachment] = frame["messages"][-1]["attachments"]
+        assert (attachment["thumbnail_url"], attachment["preview_url"]) == (None, None)
 
 
 def send_once(chat, client_id: str):
