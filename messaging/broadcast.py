@@ -16,9 +16,11 @@ A device's page (ws/devices/<id>/) receives only `device.moved`.
 Every socket (room, device page, dashboard) is closed, after a reason frame
     {"type": "error", "code": "account_inactive" | "access_lost", "message": "<person's language>"}
 and with close code 4403, once its person is deactivated or may no longer see what it shows
-(`messaging.rights`); each socket listens on its person's group for `rights.check`.
+(`messaging.rights`); each socket listens on its person's group for `rights.check`, a room's
+sockets on the room's group and device pages on DEVICE_PAGES_GROUP (a project's restriction).
 The dashboard (ws/dashboard/) receives only {"type": "event", "event": "incidents.changed"}:
-an incident was opened or moved, without saying which (each reader counts what they may see).
+an incident was opened or moved, or a project's restriction changed, without saying which (each
+reader counts what they may see).
 System lines are messages of kind "system" whose `event` is a code with parameters, rendered in
 each reader's language by the page; the message's author is the person who acted (or null):
     {"code": "workflow", "action": <WorkflowAction>, "from_stage", "to_stage", "from_step",
@@ -50,6 +52,8 @@ MESSAGE_CHANGED = "message.changed"
 EVIDENCE_CHANGED = "evidence.changed"
 INCIDENTS_CHANGED = "incidents.changed"
 DASHBOARD_GROUP = "dashboard"
+# Every open device page, whatever its device: told when a project's restriction changes.
+DEVICE_PAGES_GROUP = "device-pages"
 
 
 def room_group(room_id: int) -> str:
@@ -142,3 +146,9 @@ def rights_check_rooms(room_ids) -> None:
     """Who may see these rooms changed: each socket open on them checks its person's rights."""
     for room_id in room_ids:
         _send(room_group(room_id), {"type": RIGHTS_CHECK})
+
+
+def rights_check_device_pages() -> None:
+    """Who may see which devices changed (a project's restriction, a device put into a
+    restricted project): each open device page checks its person's rights now."""
+    _send(DEVICE_PAGES_GROUP, {"type": RIGHTS_CHECK})

@@ -130,6 +130,7 @@ class Guarded(JsonFrames):
     person = None
     stamp = None
     shut = False
+    beat: asyncio.Future | None = None
 
     def permitted(self, person) -> bool:
         raise NotImplementedError
@@ -198,8 +199,26 @@ class Guarded(JsonFrames):
             broadcast.person_group(self.person.pk), self.channel_name
         )
 
+    async def join_groups(self) -> None:
+        """Hear what the socket shows and what concerns its person (joined again on each beat:
+        a membership expires after a day in channels-redis)."""
+        await self.join_person_group()
+
+    def start_beat(self) -> None:
+        self.beat = asyncio.ensure_future(self.keep_checking())
+
+    async def keep_checking(self) -> None:
+        """Rights changed where nothing was told (a bulk write) are seen within a beat."""
+        while True:
+            await asyncio.sleep(selectors.PRESENCE_BEAT)
+            if not await self.still_allowed(force=True):
+                return
+            await self.join_groups()
+
     async def leave(self) -> None:
         """Stop hearing anything (called once the socket is refused, and on disconnect)."""
+        if self.beat is not None and self.beat is not asyncio.current_task():
+            self.beat.cancel()
         if self.person is not None:
             await self.channel_layer.group_discard(
                 broadcast.person_group(self.person.pk), self.channel_name
@@ -435,7 +454,9 @@ class RoomConsumer(Guarded):
 
 
 class DeviceConsumer(Guarded):
-    """ws/devices/<id>/: a device's page hears when the device moves or changes hands."""
+    """ws/devices/<id>/: a device's page hears when the device moves or changes hands. It is
+    closed once its person may no longer see the device: deactivated, without the capability,
+    or the device's project restricted to others (every device page hears of a restriction)."""
 
     device_id: int | None = None
 
@@ -445,9 +466,14 @@ class DeviceConsumer(Guarded):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.group = broadcast.device_group(self.device_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.join_person_group()
+        await self.join_groups()
         await self.accept()
+        self.start_beat()
+
+    async def join_groups(self) -> None:
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(broadcast.DEVICE_PAGES_GROUP, self.channel_name)
+        await super().join_groups()
 
     def permitted(self, person) -> bool:
         return _holds(person, "locations.view_device") and (
@@ -458,19 +484,25 @@ class DeviceConsumer(Guarded):
         await super().leave()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(broadcast.DEVICE_PAGES_GROUP, self.channel_name)
 
 
 class DashboardConsumer(Guarded):
     """ws/dashboard/: the dashboard hears that incidents moved (never which, nor where: each
-    reader's page counts again what it may see) and reloads."""
+    reader's page counts again what it may see) and reloads. It is closed once its person is
+    deactivated or loses the capability to see incidents."""
 
     async def connect(self):
         if not await self.admit():
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.channel_layer.group_add(broadcast.DASHBOARD_GROUP, self.channel_name)
-        await self.join_person_group()
+        await self.join_groups()
         await self.accept()
+        self.start_beat()
+
+    async def join_groups(self) -> None:
+        await self.channel_layer.group_add(broadcast.DASHBOARD_GROUP, self.channel_name)
+        await super().join_groups()
 
     def permitted(self, person) -> bool:
         return _holds(person, "incidents.view_incident")

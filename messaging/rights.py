@@ -9,10 +9,11 @@ capabilities, or a project's restriction. Its receiver here does two things:
   process, so that each socket, before it takes a frame from its client or hands one over,
   compares one stamp (one cache read) and asks the database again only when it changed;
 - it tells the affected sockets at once through the channel layer (`messaging.broadcast`): the
-  person's sockets, or the open rooms of the project's incidents, which ask again and close with
-  a reason frame when the answer is no, without waiting for their person to send anything.
-Each room socket also asks again on its presence beat, for changes made where no signal is sent
-(bulk writes).
+  person's sockets, or for a project the open rooms of its incidents and every open device page,
+  which ask again and close with a reason frame when the answer is no, without waiting for their
+  person to send anything; open dashboards count again what their readers may see.
+Every socket also asks again on its beat (a room's presence beat), for changes made where no
+signal is sent (bulk writes).
 """
 
 import asyncio
@@ -134,3 +135,6 @@ def access_changed_committed(sender, *, people=(), projects=(), **kwargs) -> Non
         from messaging.selectors import open_rooms_of_projects
 
         broadcast.rights_check_rooms(open_rooms_of_projects(projects))
+        broadcast.rights_check_device_pages()
+        # The dashboards' figures may count incidents their readers no longer see.
+        broadcast.dashboard_event()

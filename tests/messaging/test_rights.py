@@ -74,6 +74,7 @@ def without_pushes(monkeypatch) -> None:
     """The channel layer loses every `rights.check` (a fault): only the stamps tell."""
     monkeypatch.setattr(broadcast, "rights_check_people", lambda ids: None)
     monkeypatch.setattr(broadcast, "rights_check_rooms", lambda ids: None)
+    monkeypatch.setattr(broadcast, "rights_check_device_pages", lambda: None)
 
 
 class DeactivatedTests:
@@ -205,6 +206,171 @@ class RestrictedProjectTests:
         assert (await next_message(alice))["text"] == "confidential"
         assert (await closed_with_reason(erin))["code"] == "access_lost"
         await alice.disconnect()
+
+
+def device_path(device) -> str:
+    return f"/ws/devices/{device.pk}/"
+
+
+async def still_hear_the_device(device, *clients) -> None:
+    """The pages are open: a move of their device reaches each of them."""
+    await sync_to_async(broadcast.device_event)(
+        device.pk, broadcast.DEVICE_MOVED, {"device": device.pk}
+    )
+    for client in clients:
+        frame = json.loads(await client.receive_from(timeout=5))
+        assert (frame["type"], frame["event"], frame["device"]) == (
+            "event",
+            "device.moved",
+            device.pk,
+        )
+
+
+def withdraw_from_staff(codename: str) -> None:
+    staff = Group.objects.get(name=Role.STAFF)
+    staff.permissions.remove(*staff.permissions.filter(codename=codename))
+
+
+class DevicePageTests:
+    """A device's live page closes as soon as its person may no longer see the device, not at
+    the device's next move."""
+
+    async def test_a_deactivated_persons_device_page_is_closed_at_once(self, people):
+        device = people["incident"].device
+        alice = await connected(device_path(device), people["alice"])
+        bob = await connected(device_path(device), people["bob"])
+
+        await sync_to_async(employee_deactivate)(employee=people["alice"], by=people["admin"])
+
+        reason = await closed_with_reason(alice)
+        assert (reason["type"], reason["code"]) == ("error", "account_inactive")
+        assert "deactivated" in reason["message"]
+        await still_hear_the_device(device, bob)
+        assert await alice.receive_nothing(timeout=0.5)
+        await bob.disconnect()
+
+    async def test_losing_the_capability_closes_the_device_page(self, people):
+        device = people["incident"].device
+        alice = await connected(device_path(device), people["alice"])
+        admin = await connected(device_path(device), people["admin"])
+
+        await sync_to_async(withdraw_from_staff)("view_device")
+
+        assert (await closed_with_reason(alice))["code"] == "access_lost"
+        await still_hear_the_device(device, admin)
+        await admin.disconnect()
+
+    async def test_restricting_the_devices_project_closes_outsiders_pages_and_keeps_insiders(
+        self, people
+    ):
+        device = people["incident"].device
+        alice = await connected(device_path(device), people["alice"])
+        erin = await connected(device_path(device), people["erin"])
+        await sync_to_async(restrict)("OTHER", "FAE")  # another project's closes nobody
+        await still_hear_the_device(device, erin, alice)
+
+        await sync_to_async(restrict)("g18", "FAE")  # the device spells it G18
+
+        reason = await closed_with_reason(erin)
+        assert (reason["code"], reason["message"]) == (
+            "access_lost",
+            "You may no longer see this: this connection is closed.",
+        )
+        await still_hear_the_device(device, alice)
+        assert await erin.receive_nothing(timeout=0.5)
+        await alice.disconnect()
+
+    async def test_the_reason_is_in_the_persons_language(self, people):
+        await sync_to_async(Employee.objects.filter(pk=people["erin"].pk).update)(
+            language="zh-hans"
+        )
+        erin = await connected(device_path(people["incident"].device), people["erin"])
+
+        await sync_to_async(restrict)("G18", "FAE")
+
+        assert (await closed_with_reason(erin))["message"] == "您已无权查看此内容，此连接已关闭。"
+
+    async def test_a_device_put_into_a_restricted_project_closes_outsiders_pages(self, people):
+        await sync_to_async(restrict)("SECRET", "FAE")
+        device = await sync_to_async(DeviceFactory)(project="G18")
+        erin = await connected(device_path(device), people["erin"])
+        alice = await connected(device_path(device), people["alice"])
+
+        def move_into_the_restricted_project():
+            device.project = "secret"
+            device.save()
+
+        await sync_to_async(move_into_the_restricted_project)()
+
+        assert (await closed_with_reason(erin))["code"] == "access_lost"
+        await still_hear_the_device(device, alice)
+        await alice.disconnect()
+
+    async def test_a_change_made_where_nothing_is_told_is_seen_within_a_beat(
+        self, people, monkeypatch
+    ):
+        from messaging import selectors
+
+        without_pushes(monkeypatch)
+        monkeypatch.setattr(selectors, "PRESENCE_BEAT", 0.3)
+        erin = await connected(device_path(people["incident"].device), people["erin"])
+
+        await sync_to_async(restrict)("G18", "FAE")
+
+        assert (await closed_with_reason(erin, timeout=3))["code"] == "access_lost"
+
+
+class DashboardTests:
+    """The dashboard's socket closes as soon as its person may no longer see incidents; a
+    restriction makes open dashboards count again what their readers may see."""
+
+    async def test_losing_the_capability_closes_the_dashboard(self, people):
+        alice = await connected("/ws/dashboard/", people["alice"])
+        admin = await connected("/ws/dashboard/", people["admin"])
+
+        await sync_to_async(withdraw_from_staff)("view_incident")
+
+        assert (await closed_with_reason(alice))["code"] == "access_lost"
+        await sync_to_async(broadcast.dashboard_event)()
+        frame = json.loads(await admin.receive_from(timeout=5))
+        assert frame == {"type": "event", "event": "incidents.changed"}
+        await admin.disconnect()
+
+    async def test_losing_the_role_closes_the_dashboard(self, people):
+        alice = await connected("/ws/dashboard/", people["alice"])
+
+        await sync_to_async(people["alice"].groups.clear)()
+
+        assert (await closed_with_reason(alice))["code"] == "access_lost"
+
+    async def test_a_restriction_makes_open_dashboards_count_again_and_keeps_them_open(
+        self, people
+    ):
+        erin = await connected("/ws/dashboard/", people["erin"])
+
+        await sync_to_async(restrict)("G18", "FAE")
+
+        frame = json.loads(await erin.receive_from(timeout=5))
+        assert frame == {"type": "event", "event": "incidents.changed"}
+        # The restriction and whom it names were told apart: each says count again, and
+        # nothing closes the socket.
+        assert {json.dumps(f) for f in await silent(erin)} <= {json.dumps(frame)}
+        assert await erin.receive_nothing(timeout=0.5)
+        await erin.disconnect()
+
+    async def test_a_change_made_where_nothing_is_told_is_seen_within_a_beat(
+        self, people, monkeypatch
+    ):
+        from messaging import selectors
+
+        without_pushes(monkeypatch)
+        monkeypatch.setattr(selectors, "PRESENCE_BEAT", 0.3)
+        alice = await connected("/ws/dashboard/", people["alice"])
+
+        # A bulk write: no signal, no stamp, no push.
+        await sync_to_async(Employee.objects.filter(pk=people["alice"].pk).update)(is_active=False)
+
+        assert (await closed_with_reason(alice, timeout=3))["code"] == "account_inactive"
 
 
 def _send(people, text):
