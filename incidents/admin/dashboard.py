@@ -3,7 +3,6 @@ filter that shows what each of its numbers counts (incidents.dashboard.scope_fil
 
 import json
 
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
@@ -136,8 +135,8 @@ def dashboard_context(request: HttpRequest) -> dict:
     stages = scope.stages()
     # Problem groups are named only to those who may see them (None: the panel is not shown).
     may_see_groups = request.user.has_perm("incidents.view_problemgroup")
-    figures, counted_at, kept_as = dashboard.kept(
-        scope, lambda: _figures(scope, may_see_groups), may_see_groups
+    figures, counted_at, kept_as, kept_seconds = dashboard.kept(
+        scope, lambda version: dashboard.counted(scope, may_see_groups, version), may_see_groups
     )
     by_stage_step = figures["by_stage_step"]
     stage_rows = []
@@ -196,7 +195,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         "counted_at": counted_at,
         # The panels drawn from the figures are kept with them (templates/admin/index.html).
         "panels_key": kept_as,
-        "panels_seconds": settings.DASHBOARD_FIGURES_SECONDS,
+        "panels_seconds": kept_seconds,
         "projects": figures["projects"],
         "departments": dashboard.departments(),
         "open_total": open_total,
@@ -285,28 +284,6 @@ def dashboard_context(request: HttpRequest) -> dict:
         },
         "aging_buckets": AGING_BUCKETS,
         "open_stages": OPEN_STAGES,
-    }
-
-
-def _figures(scope: Scope, may_see_groups: bool) -> dict:
-    """Every figure the database counts for `scope`, before links and charts are added (what
-    dashboard.kept keeps)."""
-    cycle, trend = dashboard.stage_times(scope)
-    paretos = dashboard.paretos(scope)
-    return {
-        "by_stage_step": dashboard.open_by_stage_and_step(scope),
-        "departments": dashboard.open_by_department(scope),
-        "cycle": cycle,
-        "trend": trend,
-        "end_to_end": dashboard.end_to_end_times(scope),
-        "aging": dashboard.aging(scope),
-        "oldest": dashboard.oldest_open(scope),
-        "pareto_items": paretos["fail_item"],
-        "pareto_stations": paretos["fail_station"],
-        "weeks": dashboard.outcomes_by_week(scope),
-        "places": dashboard.open_devices_by_location(scope),
-        "problem_groups": dashboard.open_problem_groups(scope) if may_see_groups else None,
-        "projects": dashboard.projects(scope.viewer),
     }
 
 

@@ -1,11 +1,13 @@
 """The dashboard (the admin home): what its filters mean (`scope`), the figures the database
 counts for them (`figures`, `home`), the figures kept between views (`cache`) and what the charts
-are drawn from (`charts`). The names other modules use are re-exported here."""
+are drawn from (`charts`); a period with a start is put together from kept parts (`periods`).
+The names other modules use are re-exported here."""
 
 from incidents.dashboard.cache import (
     CHANGES_KEY,
     FIGURES_LAYOUT,
     CacheUnavailable,
+    Counted,
     Kept,
     data_version,
     figures_changed,
@@ -20,6 +22,7 @@ from incidents.dashboard.figures import (
     departments,
     duration_text,
     end_to_end_times,
+    every_figure,
     oldest_open,
     open_by_department,
     open_by_stage_and_step,
@@ -33,6 +36,7 @@ from incidents.dashboard.figures import (
     stage_times,
 )
 from incidents.dashboard.home import department_load, misconfigurations
+from incidents.dashboard.periods import counted
 from incidents.dashboard.scope import (
     AGING_BUCKETS,
     DRILL_PARAMS,
@@ -62,16 +66,19 @@ __all__ = [
     "SCOPE_PARAMS",
     "STEP_ORDER",
     "CacheUnavailable",
+    "Counted",
     "Kept",
     "Scope",
     "_percentiles",
     "aging",
     "chart",
+    "counted",
     "data_version",
     "department_load",
     "departments",
     "duration_text",
     "end_to_end_times",
+    "every_figure",
     "figures_changed",
     "flow_period",
     "kept",

@@ -4,6 +4,7 @@ counted again as soon as anything they read changes."""
 import datetime
 import hashlib
 import logging
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -53,20 +54,28 @@ def data_version() -> tuple:
 
 # Part of the key of kept figures and panels: raised when what `kept` keeps changes shape, so a
 # new release never reads what the one before kept.
-FIGURES_LAYOUT = 2
+FIGURES_LAYOUT = 3
+
+
+class Counted(NamedTuple):
+    figures: dict
+    # When the oldest of them was counted (some may have been kept: incidents.dashboard.periods).
+    counted_at: datetime.datetime
 
 
 class Kept(NamedTuple):
     figures: dict
     counted_at: datetime.datetime
     # What the figures are kept under (None when they are counted on every view): the page's
-    # panels made of them are kept under it too.
+    # panels made of them are kept under it too, for `seconds` more.
     key: str | None
+    seconds: int = 0
 
 
-def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
-    """The figures `compute` returns for `scope`, when they were counted and the key they are
-    kept under.
+def kept(scope: Scope, compute: Callable[[tuple | None], Counted], *variant) -> Kept:
+    """The figures `compute` counts for `scope`, when they were counted, the key they are kept
+    under and for how many seconds more. `compute` is given the data version the key carries
+    (None when nothing is kept), for what it keeps itself under the same version.
 
     Everyone who sees the same projects with the same filters (and the same `variant`, in the
     same language) shares them for DASHBOARD_FIGURES_SECONDS, as long as nothing they read has
@@ -76,13 +85,13 @@ def kept(scope: Scope, compute: Callable[[], dict], *variant) -> Kept:
     """
     seconds = settings.DASHBOARD_FIGURES_SECONDS
     if seconds <= 0:
-        return Kept(compute(), timezone.now(), None)
+        return Kept(*compute(None), None)
     try:
         return _kept(scope, compute, variant, seconds)
     except CacheUnavailable:
         # Without the cache (Redis down) the figures are counted, as with keeping off.
         logger.warning("dashboard figures: the cache does not answer", exc_info=True)
-        return Kept(compute(), timezone.now(), None)
+        return Kept(*compute(None), None)
 
 
 class CacheUnavailable(Exception):
@@ -97,10 +106,10 @@ def _cached(call, *args):
 
 
 def _kept(scope: Scope, compute, variant: tuple, seconds: int) -> Kept:
+    version = (data_version(), _cached(cache.get, CHANGES_KEY))
     identity = (
         FIGURES_LAYOUT,
-        data_version(),
-        _cached(cache.get, CHANGES_KEY),
+        version,
         scope.params(),
         sorted(access.hidden_projects(scope.viewer)),
         variant,
@@ -110,9 +119,18 @@ def _kept(scope: Scope, compute, variant: tuple, seconds: int) -> Kept:
     key = "dashboard:" + hashlib.sha256(repr(identity).encode()).hexdigest()
     found = _cached(cache.get, key)
     if found is None:
-        found = (compute(), timezone.now())
-        _cached(cache.set, key, found, seconds)
-    return Kept(*found, key)
+        found = tuple(compute(version))
+        left = _seconds_left(found[1], seconds)
+        if left <= 0:
+            return Kept(*found, None)
+        _cached(cache.set, key, found, left)
+    return Kept(*found, key, _seconds_left(found[1], seconds))
+
+
+def _seconds_left(counted_at: datetime.datetime, seconds: int) -> int:
+    """How long figures counted at `counted_at` may still be shown: no figure is older than
+    `seconds`, whatever part of them was kept before."""
+    return math.ceil(seconds - (timezone.now() - counted_at).total_seconds())
 
 
 # Counts the workflow's committed changes: a change whose keys were taken before another's

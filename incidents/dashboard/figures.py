@@ -44,6 +44,12 @@ def open_by_department(scope: Scope) -> list[dict]:
         .annotate(n=Count("id"))
         .order_by()
     }
+    return department_rows(counts)
+
+
+def department_rows(counts: dict[str, int]) -> list[dict]:
+    """Per department: the stages it owns and the open incidents of `counts` (per stage) in
+    them."""
     departments = {}
     for ownership in StageOwnership.objects.select_related("department").order_by("department"):
         entry = departments.setdefault(
@@ -127,7 +133,10 @@ def _visit_durations(scope: Scope) -> tuple[str, list]:
         UNION ALL
         SELECT stage || '|' || week AS grp, seconds FROM visits
     """
-    return durations, [start, end, *incidents_params]
+    # As the database stores them: SQLite compares text, in UTC (an aware bound was read in
+    # the factory's time, moving the period's visits by its offset).
+    bounds = [connection.ops.adapt_datetimefield_value(bound) for bound in (start, end)]
+    return durations, [*bounds, *incidents_params]
 
 
 def stage_times(scope: Scope) -> tuple[list[dict], dict]:
@@ -140,13 +149,18 @@ def stage_times(scope: Scope) -> tuple[list[dict], dict]:
         stage, sep, week = grp.partition("|")
         if sep:
             medians[(stage, week)] = median
+    return _stage_rows(rows, scope.stages()), trend_of(scope, medians)
+
+
+def trend_of(scope: Scope, medians: dict[tuple[str, str], object]) -> dict:
+    """`stage_cycle_trend` from the median seconds per (stage, Monday as YYYY-MM-DD)."""
     start, end = flow_period(scope)
     monday = start - datetime.timedelta(days=start.weekday())
     weeks = []
     while monday <= end:
         weeks.append(monday)
         monday += datetime.timedelta(weeks=1)
-    trend = {
+    return {
         "weeks": weeks,
         "stages": [
             {
@@ -157,7 +171,6 @@ def stage_times(scope: Scope) -> tuple[list[dict], dict]:
             for stage in scope.stages()
         ],
     }
-    return _stage_rows(rows, scope.stages()), trend
 
 
 def stage_cycle_times(scope: Scope) -> list[dict]:
@@ -194,6 +207,16 @@ def _percentiles(durations_sql: str, params: list) -> dict[str, tuple]:
     with connection.cursor() as cursor:
         cursor.execute(_percentiles_sql(durations_sql), params)
         return {grp: (total, median, p90) for grp, total, median, p90 in cursor.fetchall()}
+
+
+def nearest_rank(seconds: list[float]) -> tuple[int, float | None, float | None]:
+    """(how many, median, 90th percentile) of `seconds` by nearest rank: the ranks
+    `_percentiles_sql` takes on every database."""
+    ordered = sorted(seconds)
+    total = len(ordered)
+    if not total:
+        return 0, None, None
+    return total, ordered[(total + 1) // 2 - 1], ordered[(9 * total + 9) // 10 - 1]
 
 
 def _stage_rows(rows: dict[str, tuple], stages: list[str]) -> list[dict]:
@@ -236,8 +259,25 @@ def aging(scope: Scope) -> list[dict]:
             condition &= Q(stage_entered_at__gt=now - datetime.timedelta(days=high))
         aggregates[key] = Count("id", filter=condition)
     counts = scope.incidents().filter(stage__in=scope.stages()).aggregate(**aggregates)
+    return aging_rows(counts)
+
+
+def aging_rows(counts: dict[str, int]) -> list[dict]:
+    """`aging` from the count of each bucket (by its key)."""
     return [
-        {"key": key, "label": label, "count": counts[key]} for key, label, _l, _h in AGING_BUCKETS
+        {"key": key, "label": label, "count": counts.get(key, 0)}
+        for key, label, _l, _h in AGING_BUCKETS
+    ]
+
+
+def aging_keys(entered: datetime.datetime, now: datetime.datetime) -> list[str]:
+    """The buckets of AGING_BUCKETS an incident in its stage since `entered` counts in at `now`
+    (the conditions `aging` asks of the database)."""
+    return [
+        key
+        for key, _label, low, high in AGING_BUCKETS
+        if entered <= now - datetime.timedelta(days=low)
+        and (high is None or entered > now - datetime.timedelta(days=high))
     ]
 
 
@@ -264,11 +304,18 @@ def paretos(scope: Scope, fields: tuple[str, ...] = PARETO_FIELDS) -> dict[str, 
     combination of the fields' values (a few hundred in a factory), and the counts are summed
     per field here, instead of a grouped count per field."""
     combinations = scope.incidents().values(*fields).annotate(n=Count("id")).order_by()
+    return pareto_of(
+        {tuple(row[name] for name in fields): row["n"] for row in combinations}, fields
+    )
+
+
+def pareto_of(combinations: dict[tuple, int], fields: tuple[str, ...]) -> dict[str, list[dict]]:
+    """`paretos` from the count of each combination of the fields' values."""
     counts = {name: Counter() for name in fields}
-    for row in combinations:
-        for name in fields:
-            if row[name]:
-                counts[name][row[name]] += row["n"]
+    for values, n in combinations.items():
+        for name, value in zip(fields, values, strict=True):
+            if value:
+                counts[name][value] += n
     return {name: _pareto_rows(counts[name]) for name in fields}
 
 
@@ -304,16 +351,25 @@ def outcomes_by_week(scope: Scope) -> list[dict]:
     )
     weeks = []
     for row in rows:
-        ended = row["returned"] + row["scrapped"]
         week = row["week"]
+        week = timezone.localdate(week) if isinstance(week, datetime.datetime) else week
         weeks.append(
-            {
-                **row,
-                "week": timezone.localdate(week) if isinstance(week, datetime.datetime) else week,
-                "scrap_rate": round(100 * row["scrapped"] / ended, 1) if ended else None,
-            }
+            outcome_row(week, row["returned"], row["scrapped"], row["cancelled"], row["nff"])
         )
     return weeks
+
+
+def outcome_row(week: datetime.date, returned: int, scrapped: int, cancelled: int, nff: int):
+    """One week of `outcomes_by_week`."""
+    ended = returned + scrapped
+    return {
+        "week": week,
+        "returned": returned,
+        "scrapped": scrapped,
+        "cancelled": cancelled,
+        "nff": nff,
+        "scrap_rate": round(100 * scrapped / ended, 1) if ended else None,
+    }
 
 
 # --- where devices are ----------------------------------------------------------------------------
@@ -328,6 +384,11 @@ def open_devices_by_location(scope: Scope) -> list[dict]:
         .annotate(n=Count("device", distinct=True))
         .order_by()
     }
+    return places_of(direct)
+
+
+def places_of(direct: dict[int, int]) -> list[dict]:
+    """`open_devices_by_location` from the devices with open incidents at each place itself."""
     if not direct:
         return []
     places = {
@@ -388,16 +449,28 @@ def open_problem_groups(scope: Scope, size: int = 10) -> list[ProblemGroup]:
     are a subquery of its own incidents (an index lookup), not a join of every incident."""
     incidents = scope.incidents()
     return list(
-        ProblemGroup.objects.filter(
-            status__in=(ProblemGroupStatus.OPEN, ProblemGroupStatus.INVESTIGATING)
-        )
+        ProblemGroup.objects.filter(status__in=OPEN_GROUPS)
         .filter(Exists(incidents.filter(problem_group=OuterRef("pk"))))
         .annotate(
             incident_count=counted(incidents, "problem_group"),
             open_count=counted(incidents.filter(stage__in=OPEN_STAGES), "problem_group"),
         )
-        .order_by("-open_count", "created_at")[:size]
+        .order_by("-open_count", "created_at", "pk")[:size]
     )
+
+
+OPEN_GROUPS = (ProblemGroupStatus.OPEN, ProblemGroupStatus.INVESTIGATING)
+
+
+def groups_of(counts: dict[int, tuple[int, int]], size: int = 10) -> list[ProblemGroup]:
+    """`open_problem_groups` from each group's incidents and open incidents in scope."""
+    if not counts:
+        return []
+    groups = list(ProblemGroup.objects.filter(pk__in=list(counts), status__in=OPEN_GROUPS))
+    for group in groups:
+        group.incident_count, group.open_count = counts[group.pk]
+    groups.sort(key=lambda group: (-group.open_count, group.created_at, group.pk))
+    return groups[:size]
 
 
 # --- choices for the filters ----------------------------------------------------------------------
@@ -411,3 +484,26 @@ def projects(viewer) -> list[str]:
 
 def departments() -> list[Department]:
     return list(Department.objects.order_by("code"))
+
+
+# --- every figure of the page ---------------------------------------------------------------------
+def every_figure(scope: Scope, may_see_groups: bool) -> dict:
+    """Every figure the database counts for `scope`, before links and charts are added (what
+    the cache keeps); the problem groups only for those who may see them (None otherwise)."""
+    cycle, trend = stage_times(scope)
+    failures = paretos(scope)
+    return {
+        "by_stage_step": open_by_stage_and_step(scope),
+        "departments": open_by_department(scope),
+        "cycle": cycle,
+        "trend": trend,
+        "end_to_end": end_to_end_times(scope),
+        "aging": aging(scope),
+        "oldest": oldest_open(scope),
+        "pareto_items": failures["fail_item"],
+        "pareto_stations": failures["fail_station"],
+        "weeks": outcomes_by_week(scope),
+        "places": open_devices_by_location(scope),
+        "problem_groups": open_problem_groups(scope) if may_see_groups else None,
+        "projects": projects(scope.viewer),
+    }
