@@ -23,6 +23,7 @@ from config.kit.ids import pk_or_404
 from config.kit.lists import LeanListMixin, counted
 from config.kit.search import BoundedSearchMixin, IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
+from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access
 from incidents import services as incident_services
 from incidents.admin import STAGE_COLORS
@@ -84,6 +85,7 @@ class LocationForm(forms.ModelForm):
 
 @admin.register(Location)
 class LocationAdmin(
+    AutocompleteKeysMixin,
     BoundedSearchMixin,
     LeanListMixin,
     KeptInTrailsAdminMixin,
@@ -215,6 +217,7 @@ class DeviceMoveForm(forms.Form):
 
 @admin.register(Device)
 class DeviceAdmin(
+    AutocompleteKeysMixin,
     LabelAdminMixin,
     IndexedSearchMixin,
     LeanListMixin,

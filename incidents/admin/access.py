@@ -19,6 +19,7 @@ from unfold.widgets import UnfoldAdminTextareaWidget, UnfoldAdminTextInputWidget
 
 from config.kit.lists import SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
+from config.kit.widgets import AutocompleteKeysMixin
 from incidents import rules
 from incidents.choices import OPEN_STAGES
 from incidents.models import Incident, ProjectAccess, StageOwnership
@@ -59,7 +60,9 @@ class ProjectAccessForm(forms.ModelForm):
 
 
 @admin.register(ProjectAccess)
-class ProjectAccessAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class ProjectAccessAdmin(
+    AutocompleteKeysMixin, BoundedSearchMixin, SingleCountListMixin, ModelAdmin
+):
     form = ProjectAccessForm
     list_display = ["project", "department_names", "people_names", "device_count", "note"]
     search_fields = ["project", "note"]

@@ -26,6 +26,7 @@ from config.kit.ids import pk_or_404
 from config.kit.lists import LeanListMixin, counted
 from config.kit.search import BoundedSearchMixin, IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
+from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access, rules, selectors, services
 from incidents.admin import queues
 from incidents.admin.dashboard import DashboardFilter
@@ -82,7 +83,12 @@ class ProblemGroupIncidentInline(ReadOnlyInline):
 
 @admin.register(ProblemGroup)
 class ProblemGroupAdmin(
-    BoundedSearchMixin, LeanListMixin, EightDOwnerMixin, TrailHistoryAdmin, ModelAdmin
+    AutocompleteKeysMixin,
+    BoundedSearchMixin,
+    LeanListMixin,
+    EightDOwnerMixin,
+    TrailHistoryAdmin,
+    ModelAdmin,
 ):
     list_display = ["number", "title", "status_label", "open_count", "incident_count", "created_at"]
     list_display_links = ["number", "title"]
@@ -280,6 +286,7 @@ class IncidentAddForm(forms.ModelForm):
 
 @admin.register(Incident)
 class IncidentAdmin(
+    AutocompleteKeysMixin,
     WorkflowAdminMixin,
     IndexedSearchMixin,
     LeanListMixin,

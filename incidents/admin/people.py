@@ -15,6 +15,7 @@ from config.kit.history_admin import KeptInTrailsAdminMixin
 from config.kit.lists import LeanListMixin, SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
+from config.kit.widgets import AutocompleteKeysMixin
 from incidents import rules, selectors, services
 from incidents.admin import roles as role_pages
 from incidents.admin.inlines import ReadOnlyInline
@@ -143,6 +144,7 @@ class RoleFilter(admin.SimpleListFilter):
 
 @admin.register(Employee)
 class EmployeeAdmin(
+    AutocompleteKeysMixin,
     BoundedSearchMixin,
     LeanListMixin,
     KeptInTrailsAdminMixin,
@@ -312,7 +314,7 @@ class EmployeeAdmin(
 
 
 @admin.register(Department)
-class DepartmentAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class DepartmentAdmin(AutocompleteKeysMixin, BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     """A department with its supervisors and members, saved through the service that refuses
     what would leave work without anyone to do it (incidents/services/people.py)."""
 
@@ -385,7 +387,9 @@ class DepartmentAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
 
 
 @admin.register(StageOwnership)
-class StageOwnershipAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class StageOwnershipAdmin(
+    AutocompleteKeysMixin, BoundedSearchMixin, SingleCountListMixin, ModelAdmin
+):
     form = StageOwnershipForm
     list_display = ["stage_label", "department", "work_location"]
     list_editable = ["department", "work_location"]
