@@ -4,10 +4,15 @@ PostgreSQL stores no NUL character in text: a NUL typed or crafted into any quer
 form field (a list filter, a search, a chat message) reached the database and answered a server
 error. `NulRefusingMiddleware` answers such a request 400 with a page (or, for a request asking
 for JSON, an error object) that says what was wrong, in the person's language. Bodies of JSON are
-read by their views, which refuse NUL themselves (the scan station's API)."""
+read by their views, which refuse NUL themselves (the scan station's API).
 
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+`CheckedSelectionMixin` refuses a list's bulk action on a selection crafted to hold what no row's
+key can be; every list has it through config.kit.lists."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
@@ -59,3 +64,26 @@ class NulRefusingMiddleware:
                 ),
             )
         return self.get_response(request)
+
+
+class CheckedSelectionMixin:
+    """For a ModelAdmin: a bulk action run on a selection holding something no row's key can be
+    (text where a number goes, a number that is no UUID, a lone surrogate) is refused, saying
+    so, and does nothing; Django's admin looked such a selection up as it came, which raised
+    (500). A key that could be one but names no row is simply not found, as before."""
+
+    def response_action(self, request, queryset):
+        key = self.model._meta.pk
+        try:
+            for value in request.POST.getlist(ACTION_CHECKBOX_NAME):
+                key.get_prep_value(key.to_python(value))
+        except (ValueError, TypeError, ValidationError):
+            messages.warning(
+                request,
+                _(
+                    "The selection holds something that is not a row of this list; nothing was "
+                    "done. Select the rows again."
+                ),
+            )
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)

@@ -32,6 +32,8 @@ from unfold.templatetags import unfold_list
 from unfold.templatetags.unfold_list import CHECKBOX_CLASSES, LINK_CLASSES, ROW_CLASSES
 from unfold.widgets import CHECKBOX_CLASSES as CHECKBOX_INPUT_CLASSES
 
+from config.kit.inputs import CheckedSelectionMixin
+
 PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
 PAGE_SIZE_VAR = "per_page"
@@ -69,13 +71,16 @@ def counted(rows: QuerySet, by: str) -> Coalesce:
     return Coalesce(Subquery(per_row, output_field=IntegerField()), 0)
 
 
-class SingleCountListMixin:
+class SingleCountListMixin(CheckedSelectionMixin):
     """For a ModelAdmin: a list counts the rows it lists, and not the whole table as well.
 
     Django counts both for a filtered or searched list to write "12 results (100,000 total)":
     on a large table the second count costs as much as the page. Such a list says "12 results
     (Show all)" instead; an unfiltered one says nothing about a total, as before (its count is
-    the total)."""
+    the total).
+
+    Every list of the product is built on this mixin (directly or through LeanListMixin), so
+    it also refuses a crafted selection (CheckedSelectionMixin)."""
 
     show_full_result_count = False
 

@@ -12,6 +12,7 @@ zip bomb of a megabyte is refused in milliseconds instead of costing gigabytes.
 """
 
 import os
+import tempfile
 import zipfile
 from io import BytesIO
 from typing import BinaryIO
@@ -28,6 +29,7 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.tmp_storages import TempFolderStorage
 from unfold.contrib.import_export.forms import ImportForm
 
 from config.kit.widgets import DropFileInput
@@ -259,6 +261,38 @@ class SpreadsheetAdminMixin:
             opts = self.model._meta
             return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
         return super().process_result(result, request)
+
+    def process_import(self, request, **kwargs):
+        """The confirmation of an import names the file its preview kept and the format it was
+        read in. One that names no file waiting (confirmed twice, from an old page, or crafted:
+        10,000 characters) or no format of the list is sent back to the import page saying
+        so; import-export opened the file as named and answered 500."""
+        if request.method == "POST" and self.has_import_permission(request):
+            refusal = self._confirmation_refusal(request.POST)
+            if refusal:
+                messages.error(request, refusal)
+                opts = self.model._meta
+                return HttpResponseRedirect(
+                    reverse(f"admin:{opts.app_label}_{opts.model_name}_import")
+                )
+        return super().process_import(request, **kwargs)
+
+    def _confirmation_refusal(self, data) -> str | None:
+        choice = data.get("format", "")
+        formats = self.get_import_formats()
+        if not (choice.isascii() and choice.isdigit() and int(choice[:6]) < len(formats)):
+            return _("The confirmation names no file format of this list. Upload the file again.")
+        if not issubclass(self.get_tmp_storage_class(), TempFolderStorage):
+            return None
+        # import-export keeps only the name's last part, in the temporary folder.
+        name = os.path.basename(data.get("import_file_name", ""))
+        folder = tempfile.gettempdir()
+        if not (0 < len(name) <= 255 and os.path.isfile(os.path.join(folder, name))):
+            return _(
+                "The file of this confirmation is no longer waiting to be imported (it was "
+                "imported already, or the preview is too old). Upload it again."
+            )
+        return None
 
     def export_action(self, request):
         try:

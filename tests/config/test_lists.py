@@ -4,12 +4,13 @@ its data, not Unfold's utility classes and a hidden copy of the row menu."""
 import re
 
 import pytest
+from django.contrib import admin
 from django.urls import reverse
 from unfold.templatetags import unfold_list
 
-from config.kit import lists
+from config.kit import inputs, lists
 from config.kit.lists import DEFAULT_PAGE_SIZE
-from tests.factories import DeviceFactory, IncidentFactory
+from tests.factories import DeviceFactory, IncidentFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +248,47 @@ class TypedFilterTests:
                 if hasattr(kind, "form_class") and not model_admin.list_filter_submit:
                     missing.append(model._meta.label)
         assert missing == []
+
+
+class CraftedSelectionTests:
+    """A bulk action on a selection holding something no row's key can be is refused in words
+    and does nothing to the rows selected with it (the admin looked it up as it came: 500)."""
+
+    @pytest.mark.parametrize("crafted", ["abc", "1.5", "\ufffd"])
+    def test_a_selection_with_text_for_a_number_does_nothing_and_says_why(
+        self, admin_client, crafted
+    ):
+        shelf = LocationFactory()
+        url = reverse("admin:locations_location_changelist")
+
+        response = admin_client.post(
+            url,
+            {"action": "deactivate_selected", "_selected_action": [str(shelf.pk), crafted]},
+            follow=True,
+        )
+
+        assert response.status_code == 200
+        assert "The selection holds something that is not a row of this list" in (
+            response.content.decode()
+        )
+        shelf.refresh_from_db()
+        assert shelf.is_active
+
+    def test_a_selection_that_is_no_uuid_on_a_list_of_uuids_says_why(self, admin_client):
+        url = reverse("admin:incidents_legacyimport_changelist")
+
+        response = admin_client.post(
+            url, {"action": "delete_selected", "_selected_action": [str(2**63)]}, follow=True
+        )
+
+        assert response.redirect_chain == [(url, 302)]
+        assert "The selection holds something that is not a row of this list" in (
+            response.content.decode()
+        )
+
+    def test_every_list_refuses_a_crafted_selection(self):
+        assert [
+            type(model_admin).__name__
+            for model_admin in admin.site._registry.values()
+            if not isinstance(model_admin, inputs.CheckedSelectionMixin)
+        ] == []
