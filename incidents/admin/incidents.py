@@ -284,6 +284,24 @@ class IncidentAddForm(forms.ModelForm):
         return data
 
 
+class IncidentChangeForm(forms.ModelForm):
+    """An incident's details. Its failure time is checked against when it opened here, where the
+    field can say so: the database's rule names the opening time, which this form does not
+    edit, so the form's own check of the model skips it and the save answered 500."""
+
+    def clean_failed_at(self):
+        failed_at = self.cleaned_data.get("failed_at")
+        opened_at = self.instance.opened_at
+        if failed_at and opened_at and failed_at > opened_at:
+            raise forms.ValidationError(
+                _(
+                    "A device fails before its incident is reported: the failure time cannot be "
+                    "later than the time the incident was opened."
+                )
+            )
+        return failed_at
+
+
 @admin.register(Incident)
 class IncidentAdmin(
     AutocompleteKeysMixin,
@@ -384,6 +402,8 @@ class IncidentAdmin(
         if obj is None:
             kwargs["form"] = IncidentAddForm
             kwargs["fields"] = None
+        else:
+            kwargs.setdefault("form", IncidentChangeForm)
         form = super().get_form(request, obj, change=change, **kwargs)
         form.reporter = request.user
         return form

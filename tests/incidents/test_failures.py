@@ -246,6 +246,33 @@ class FailureOnTheFormTests:
         assert incident.fail_item == "BT_RSSI"
         assert incident.history.first().fail_item == "BT_RSSI"
 
+    @pytest.mark.parametrize("day", ["9999-12-31", "tomorrow"])
+    def test_the_change_form_refuses_a_failure_after_the_incident_opened_with_a_reason(self, day):
+        incident = incident_open(device=DeviceFactory(), reporter=production_worker())
+        failed_at = incident.failed_at
+        if day == "tomorrow":
+            day = (timezone.localdate() + timedelta(days=1)).isoformat()
+        client = client_for(AdminFactory())
+        url = reverse("admin:incidents_incident_change", args=[incident.pk])
+        form = client.get(url).context["adminform"].form
+        data = {
+            name: ("" if value is None else value)
+            for name, value in form.initial.items()
+            if name in form.fields
+        }
+        data.update(failed_at_0=day, failed_at_1="10:00:00", problem_group="")
+
+        # The database's rule names the opening time, which the form does not edit: the form
+        # skipped it and the save answered 500.
+        response = client.post(url, data)
+
+        assert response.status_code == 200
+        assert "the failure time cannot be later than the time the incident was opened" in (
+            response.content.decode()
+        )
+        incident.refresh_from_db()
+        assert incident.failed_at == failed_at
+
 
 class FailureImportTests:
     def test_a_reimported_row_opens_an_incident_with_the_rows_failure(self):
