@@ -343,26 +343,31 @@ class DeviceAdmin(
         return [*readonly, "serial_number", "location", "holder"] if obj is not None else readonly
 
     def save_form(self, request, form, change):
+        # Nothing is written before the inlines are checked too (save_model writes): a page
+        # shown again with an error (its inline's counts tampered with) left the device saved.
+        return form.save(commit=False)
+
+    def save_model(self, request, obj, form, change) -> None:
         """A new device is registered, a known one gets only its descriptive fields written,
         each through its service: the form never writes where a device is or who holds it."""
         data = form.cleaned_data
-        if not change:
-            return device_register(
-                serial_number=data["serial_number"],
-                registered_by=request.user,
-                location=data.get("location"),
-                holder=data.get("holder"),
-                **{name: data[name] for name in DEVICE_DETAIL_FIELDS},
+        if change:
+            device_update(
+                device=obj,
+                by=request.user,
+                **{name: data[name] for name in form.changed_data if name in DEVICE_DETAIL_FIELDS},
             )
-        return device_update(
-            device=form.instance,
-            by=request.user,
-            **{name: data[name] for name in form.changed_data if name in DEVICE_DETAIL_FIELDS},
+            return
+        device = device_register(
+            serial_number=data["serial_number"],
+            registered_by=request.user,
+            location=data.get("location"),
+            holder=data.get("holder"),
+            **{name: data[name] for name in DEVICE_DETAIL_FIELDS},
         )
-
-    def save_model(self, request, obj, form, change) -> None:
-        # save_form wrote the device through the services.
-        return None
+        # The page goes on with the device as registered (its address, the log of the addition).
+        obj.pk = device.pk
+        obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change) -> None:
         # The device has no many-to-many fields; its inline (incidents) is read-only.
