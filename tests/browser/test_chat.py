@@ -213,7 +213,10 @@ class ChatBrowserTests:
         # A picture dropped on the chat, another pasted into the text box, sent together.
         engineer.evaluate(HAND_OVER, {"how": "drop", "name": "xray-top.png", "data": png("top")})
         engineer.evaluate(HAND_OVER, {"how": "paste", "name": "xray-side.png", "data": png("side")})
-        expect(engineer.get_by_test_id("chat-staged").locator("li")).to_have_count(2)
+        # And SVG calling itself a PNG: a file to download, never a picture.
+        fake = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"/>').decode()
+        engineer.evaluate(HAND_OVER, {"how": "drop", "name": "xray-fake.png", "data": fake})
+        expect(engineer.get_by_test_id("chat-staged").locator("li")).to_have_count(3)
         engineer.get_by_test_id("chat-input").fill("X-ray, two views")
         engineer.get_by_test_id("chat-send").click()
 
@@ -224,6 +227,12 @@ class ChatBrowserTests:
         for thumbnail in thumbnails.all():
             expect(thumbnail).to_have_js_property("complete", True)
             assert thumbnail.evaluate("img => img.naturalWidth") > 0
+            # It opens the preview made on upload; the original is a download beside it.
+            assert thumbnail.evaluate("img => img.closest('a').href").endswith("?preview=1")
+        expect(pictures.get_by_test_id("chat-original")).to_have_count(2)
+        chip = pictures.locator(".adt-msg-download", has_text="xray-fake.png")
+        expect(chip).to_have_count(1)
+        expect(chip.locator("img")).to_have_count(0)
         lead.screenshot(path=tmp_path / "chat-en.png", full_page=True)
 
         # The supervisor keeps the first view as evidence of this stage.
