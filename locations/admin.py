@@ -1,9 +1,15 @@
+"""The physical world's admin, knowing no workflow: the plain location and device admins
+(custody, moves, labels, trails, the scan station's pages), registered by no one here.
+`incidents.admin.devices` registers them, adding what the workflow knows of a device (its
+failures, its open stage, opening incidents), the import/export buttons and who may see which
+device (confidential projects) through the `visible` and `scan_station` hooks."""
+
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
-from django.http import HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,17 +30,11 @@ from config.kit.lists import LeanListMixin, counted
 from config.kit.search import BoundedSearchMixin, IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
-from incidents import access
-from incidents import services as incident_services
-from incidents.admin import STAGE_COLORS
-from incidents.admin.inlines import ReadOnlyInline
-from incidents.choices import OPEN_STAGES, Stage
-from incidents.models import Incident
 from locations import reasons, selectors
 from locations.history_admin import TrailHistoryAdmin
 from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
-from locations.resources import DeviceResource, LocationResource
+from locations.scanning import ScanStation
 from locations.services import (
     custody_check,
     device_move,
@@ -48,27 +48,12 @@ from locations.views import ScanCommandSheetView, ScanStationApiView, ScanStatio
 LABEL_ACTIONS = ["label_png_action", "label_svg_action"]
 
 
-class DeviceInline(ReadOnlyInline):
-    model = Device
-    fk_name = "location"
-    fields = ["serial_number", "project", "hardware_version", "holder"]
-    verbose_name_plural = _("devices here now")
+class DevicesSeenMixin:
+    """The hook through which the registered admin narrows devices (and their past versions)
+    to those a person may see: this floor knows no restriction, so here it is all of them."""
 
-
-class DeviceKindFilter(admin.AllValuesFieldListFilter):
-    """The device list's project or hardware-version filter, offering the values of the devices
-    the reader may see, as Django's does, but read through `selectors.device_kinds` (one index
-    walk shared by both filters of a request) instead of a distinct over every device."""
-
-    def __init__(self, field, request, params, model, model_admin, field_path):
-        super().__init__(field, request, params, model, model_admin, field_path)
-        kinds = getattr(request, "_device_kinds", None)
-        if kinds is None:
-            sees = access.sees_project(request.user)
-            kinds = [kind for kind in selectors.device_kinds() if sees(kind[0])]
-            request._device_kinds = kinds
-        column = 0 if field_path == "project" else 1
-        self.lookup_choices = sorted({kind[column] for kind in kinds})
+    def visible(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset
 
 
 class LocationForm(forms.ModelForm):
@@ -83,9 +68,9 @@ class LocationForm(forms.ModelForm):
         return parent
 
 
-@admin.register(Location)
-class LocationAdmin(
+class LocationAdminBase(
     AutocompleteKeysMixin,
+    DevicesSeenMixin,
     BoundedSearchMixin,
     LeanListMixin,
     KeptInTrailsAdminMixin,
@@ -95,7 +80,9 @@ class LocationAdmin(
     TrailHistoryAdmin,
     ModelAdmin,
 ):
-    resource_classes = [LocationResource]
+    """Places: their tree, labels, trail and deactivation, each with the devices there now that
+    the reader may see (`visible`)."""
+
     export_form_class = ExportForm
     form = LocationForm
     list_display = ["code", "name", "kind", "parent", "device_count", "is_active"]
@@ -111,12 +98,11 @@ class LocationAdmin(
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]
-    inlines = [DeviceInline]
     actions = ["print_labels", "deactivate_selected"]
     actions_detail = LABEL_ACTIONS
 
     def get_queryset(self, request):
-        devices = access.restrict(Device.objects.all(), request.user)
+        devices = self.visible(request, Device.objects.all())
         return super().get_queryset(request).annotate(device_count=counted(devices, "location"))
 
     def deactivate(self, request, obj: Location) -> str | None:
@@ -134,17 +120,6 @@ class LocationAdmin(
     @display(description=_("devices"), ordering="device_count")
     def device_count(self, location: Location) -> int:
         return location.device_count
-
-
-class IncidentInline(ReadOnlyInline):
-    """The device's failures, one per incident, newest first: each failure is a fact of its
-    incident (a device that was repaired can fail again on another station)."""
-
-    model = Incident
-    fields = ["failed_at", "fail_station", "fail_item", "stage", "problem_group", "closed_at"]
-    ordering = ["-opened_at", "-id"]
-    verbose_name = _("failure")
-    verbose_name_plural = _("failures")
 
 
 class DeviceForm(forms.ModelForm):
@@ -166,21 +141,11 @@ class DeviceForm(forms.ModelForm):
 class DeviceChangeForm(forms.ModelForm):
     """What a device is, and nothing else: its serial number names it on labels and in trails,
     and its place and holder change only by a move (the Move button, the scan station), with
-    the custody rules and a trail entry. A project changed across a restriction is refused
-    here with the reason (DeviceAdmin.get_form sets who is editing)."""
-
-    person = None
+    the custody rules and a trail entry."""
 
     class Meta:
         model = Device
         fields = list(DEVICE_DETAIL_FIELDS)
-
-    def clean_project(self):
-        project = self.cleaned_data["project"]
-        reason = access.project_change_refusal(self.instance, project, self.person)
-        if reason:
-            raise forms.ValidationError(reason)
-        return project
 
 
 class DeviceMoveForm(forms.Form):
@@ -215,9 +180,9 @@ class DeviceMoveForm(forms.Form):
         }
 
 
-@admin.register(Device)
-class DeviceAdmin(
+class DeviceAdminBase(
     AutocompleteKeysMixin,
+    DevicesSeenMixin,
     LabelAdminMixin,
     IndexedSearchMixin,
     LeanListMixin,
@@ -226,21 +191,16 @@ class DeviceAdmin(
     TrailHistoryAdmin,
     ModelAdmin,
 ):
-    resource_classes = [DeviceResource]
+    """Devices: registering one, what it is, where it is and who holds it (changed only by a
+    move, with a reason), its labels and trail, and the scan station's pages. Only the devices
+    the reader may see (`visible`); the scan station asks `scan_station` for the session."""
+
     export_form_class = ExportForm
+    add_form = DeviceForm
+    change_form = DeviceChangeForm
     form = DeviceForm
-    list_display = [
-        "serial_number",
-        "project",
-        "hardware_version",
-        "last_fail_item",
-        "location",
-        "holder",
-        "open_stage",
-    ]
+    list_display = ["serial_number", "project", "hardware_version", "location", "holder"]
     list_filter = [
-        ("project", DeviceKindFilter),
-        ("hardware_version", DeviceKindFilter),
         ("location", AutocompleteSelectFilter),
         ("holder", AutocompleteSelectFilter),
     ]
@@ -249,7 +209,6 @@ class DeviceAdmin(
         "serial_number",
         "project",
         "hardware_version",
-        "incidents__fail_item",
         "location__code",
         "location__name",
         "holder__employee_number",
@@ -257,8 +216,7 @@ class DeviceAdmin(
     ]
     autocomplete_fields = ["location", "holder"]
     list_select_related = ["location", "holder"]
-    inlines = [IncidentInline]
-    actions = ["open_incidents", "print_labels"]
+    actions = ["print_labels"]
     actions_detail = ["move_action", *LABEL_ACTIONS]
     change_form_outer_after_template = "locations/device_trail.html"
     fieldsets = (
@@ -305,21 +263,16 @@ class DeviceAdmin(
             *super().get_urls(),
         ]
 
+    def scan_station(self, request: HttpRequest) -> ScanStation:
+        """The person's scanning session. The registered admin adds what other parts of the
+        product know of a device and whether the person may handle it at all."""
+        return ScanStation(request.session, request.user)
+
     def get_queryset(self, request):
-        open_stage = Incident.objects.filter(device=OuterRef("pk"), stage__in=OPEN_STAGES)
-        newest = Incident.objects.filter(device=OuterRef("pk")).order_by("-opened_at", "-id")
-        devices = (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_stage=Subquery(open_stage.values("stage")[:1]),
-                last_fail_item=Subquery(newest.values("fail_item")[:1]),
-            )
-        )
-        return access.restrict(devices, request.user)
+        return self.visible(request, super().get_queryset(request))
 
     def visible_history(self, request, records):
-        return access.restrict(records, request.user)
+        return self.visible(request, records)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         device = self.get_object(request, object_id)
@@ -330,10 +283,8 @@ class DeviceAdmin(
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["form"] = DeviceChangeForm if obj is not None else DeviceForm
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.person = request.user
-        return form
+        kwargs["form"] = self.change_form if obj is not None else self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
         return self.fieldsets if obj is not None else self.add_fieldsets
@@ -370,7 +321,7 @@ class DeviceAdmin(
         obj.refresh_from_db()
 
     def save_related(self, request, form, formsets, change) -> None:
-        # The device has no many-to-many fields; its inline (incidents) is read-only.
+        # The device has no many-to-many fields; its inlines are read-only.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
@@ -423,41 +374,5 @@ class DeviceAdmin(
         }
         return TemplateResponse(request, "admin/locations/device/move_form.html", context)
 
-    @display(description=_("open incident"), ordering="open_stage", label=STAGE_COLORS)
-    def open_stage(self, device: Device):
-        if not device.open_stage:
-            return "—"
-        return device.open_stage, Stage(device.open_stage).label
-
-    @display(description=_("last fail item"))
-    def last_fail_item(self, device: Device) -> str:
-        """What the device failed on last time: its newest incident's fail item."""
-        return device.last_fail_item or "—"
-
     def has_move_permission(self, request, object_id=None) -> bool:
         return request.user.has_perm("locations.move_device")
-
-    def has_open_incidents_permission(self, request) -> bool:
-        return request.user.has_perm("incidents.add_incident")
-
-    @action(
-        description=_("Open an incident for each selected device"),
-        permissions=["open_incidents"],
-    )
-    def open_incidents(self, request, queryset):
-        opened, refused = [], []
-        for device in queryset.order_by("serial_number"):
-            try:
-                incident = incident_services.incident_open(device=device, reporter=request.user)
-            except incident_services.WorkflowError as error:
-                refused.append(error.message)
-            else:
-                opened.append(f"#{incident.pk} {device.serial_number}")
-        if opened:
-            messages.success(
-                request,
-                _("Opened %(count)d incident(s): %(list)s")
-                % {"count": len(opened), "list": ", ".join(opened)},
-            )
-        for reason in refused:
-            messages.warning(request, reason)

@@ -1,4 +1,8 @@
-"""Custom admin pages of the physical world: the scan station and its printed command sheet."""
+"""Custom admin pages of the physical world: the scan station and its printed command sheet.
+
+The device admin mounts them (`model_admin`) and gives the person's scanning session through
+its `scan_station(request)`: the registered admin adds there what the workflow knows of a device
+and whether the person may handle it, so this floor asks no upper one."""
 
 import json
 
@@ -9,26 +13,10 @@ from django.views import View
 from django.views.generic import TemplateView
 from unfold.views import UnfoldModelAdminViewMixin
 
-from incidents import access
-from incidents.selectors import scan_station_device_status
 from locations import selectors
 from locations.labels import command_sheet_pdf
-from locations.scanning import ScanStation
 
 WELCOME = _("Scan a device, a person and a location, in any order.")
-
-
-def _station(request: HttpRequest) -> ScanStation:
-    """The person's scanning session, with what the workflow knows of a device (for those who
-    see incidents) and whether its project is open to them."""
-    sees_incidents = request.user.has_perm("incidents.view_incident")
-    return ScanStation(
-        request.session,
-        request.user,
-        # Someone who only moves devices is not told about incidents.
-        scan_station_device_status if sees_incidents else None,
-        may_handle=lambda device: access.may_see_device(device, request.user),
-    )
 
 
 class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
@@ -39,7 +27,7 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
     template_name = "locations/scan_station.html"
 
     def get_context_data(self, **kwargs):
-        station = _station(self.request)
+        station = self.model_admin.scan_station(self.request)
         return super().get_context_data(
             **kwargs,
             reasons=selectors.recent_reasons(),
@@ -122,7 +110,7 @@ class ScanStationApiView(UnfoldModelAdminViewMixin, View):
             data, texts = _scan_request(request.body)
         except ScanRequestError as error:
             return JsonResponse({"level": "error", "message": str(error)}, status=400)
-        station = _station(request)
+        station = self.model_admin.scan_station(request)
         operation = data.get("op")
         if operation == "scan":
             reply = station.scan(texts["code"], texts["reason"])

@@ -37,7 +37,7 @@ from incidents.models import (
     ReportJobStatus,
     StageOwnership,
 )
-from incidents.resources import EmployeeResource, IncidentResource
+from incidents.resources import DeviceResource, EmployeeResource, IncidentResource, LocationResource
 from incidents.services import (
     analysis_result_add,
     incident_assign,
@@ -46,7 +46,6 @@ from incidents.services import (
     operation_record_add,
 )
 from locations.models import Device, Location
-from locations.resources import DeviceResource, LocationResource
 from messaging.choices import RoomKind
 from messaging.services import message_send, room_for, room_post_event
 from tests.admin_pages import describe, form_data, refusal, warnings_of

@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from config.kit.spreadsheets import SafeXLSX, WorkbookRefused, workbook_check
 from incidents.models import Incident
+from incidents.resources import LocationResource
 from locations.models import Device, Location
-from locations.resources import LocationResource
 from tests.incidents.test_resources import export_file
 
 pytestmark = pytest.mark.django_db

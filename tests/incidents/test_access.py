@@ -46,6 +46,7 @@ from incidents.models import (
     StageOwnership,
 )
 from incidents.reports import problem_group_report
+from incidents.resources import DeviceResource
 from incidents.selectors import unread_notification_count, work_queue
 from incidents.services import (
     WorkflowError,
@@ -57,7 +58,6 @@ from incidents.services.digest import department_digest, digest_send
 from incidents.services.notifications import notify
 from locations.codes import label_payload
 from locations.models import Device, project_key
-from locations.resources import DeviceResource
 from locations.services import device_update
 from messaging.models import Message, Room
 from messaging.selectors import can_see_room, visible_rooms

@@ -16,10 +16,9 @@ from django.utils import timezone, translation
 from config.kit.spreadsheets import SafeCSV, SafeXLSX
 from incidents.choices import Stage
 from incidents.models import Incident
-from incidents.resources import EmployeeResource, IncidentResource
+from incidents.resources import DeviceResource, EmployeeResource, IncidentResource, LocationResource
 from incidents.services import incident_cancel
 from locations.choices import SPREADSHEET_REASON
-from locations.resources import DeviceResource, LocationResource
 from tests.factories import (
     DeviceFactory,
     EmployeeFactory,

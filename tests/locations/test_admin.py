@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from unfold.contrib.filters.admin import AutocompleteSelectFilter
 
+from incidents.admin.devices import DeviceKindFilter
 from incidents.models import ProjectAccess
 from locations import reasons
-from locations.admin import DeviceKindFilter
 from locations.models import Device, Location
 from locations.selectors import device_trail
 from locations.services import device_move
