@@ -270,15 +270,23 @@ def aging_rows(counts: dict[str, int]) -> list[dict]:
     ]
 
 
-def aging_keys(entered: datetime.datetime, now: datetime.datetime) -> list[str]:
-    """The buckets of AGING_BUCKETS an incident in its stage since `entered` counts in at `now`
-    (the conditions `aging` asks of the database)."""
-    return [
-        key
+def aging_counts(entered: list[datetime.datetime], now: datetime.datetime) -> dict[str, int]:
+    """How many of the incidents in their stage since `entered` each bucket of AGING_BUCKETS
+    counts at `now` (the conditions `aging` asks of the database)."""
+    limits = [
+        (
+            key,
+            now - datetime.timedelta(days=low),
+            None if high is None else now - datetime.timedelta(days=high),
+        )
         for key, _label, low, high in AGING_BUCKETS
-        if entered <= now - datetime.timedelta(days=low)
-        and (high is None or entered > now - datetime.timedelta(days=high))
     ]
+    counts = dict.fromkeys((key for key, *_limits in limits), 0)
+    for since in entered:
+        for key, latest, earliest in limits:
+            if since <= latest and (earliest is None or since > earliest):
+                counts[key] += 1
+    return counts
 
 
 def oldest_open(scope: Scope, size: int = 10) -> list[Incident]:
