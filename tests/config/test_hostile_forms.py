@@ -4,9 +4,10 @@ tests/config/test_hostile_inputs.py sends the catalogue of hostile values to eve
 parameters (the dashboard's filters, the scan station's API and the chat included); here it
 fills the forms. Every add and change page of every registered list, the workflow's forms
 (assign, record, result, submit, approve, send back, cancel), a device's Move form, the password
-forms, the legacy workbook upload, the spreadsheet import and its confirmation, and bulk actions
-of the lists (the label sheets, deactivating, marking read, the workflow's bulk forms, Django's
-delete confirmation) start from a valid form: the page's own form as the browser would post it,
+forms, signing in and the language, the legacy workbook upload, the spreadsheet import, its
+confirmation and the export, the stage ownership list edited in place, and bulk actions of the
+lists (the label sheets, deactivating, marking read, the workflow's bulk forms, Django's delete
+confirmation) start from a valid form: the page's own form as the browser would post it,
 with the permission matrix's valid values filled in, posted once to prove it is taken. Then each
 field of the form (an inline's first row and the management form's counts included, a split date
 and time as one field, a file as a file) is replaced, one at a time, by hostile values of its
@@ -54,6 +55,7 @@ from django.urls import reverse
 
 from tests.admin_pages import url_patterns, warnings_of
 from tests.config.permission_matrix import (
+    ANONYMOUS,
     SAMPLE_WORKBOOK,
     STAFF,
     SUPERUSER,
@@ -174,8 +176,11 @@ def fields_of(context) -> dict[str, str]:
     adminform = context.get("adminform")
     main = adminform.form if adminform is not None else context.get("form")
     page_forms = [main] if main is not None else []
-    for inline in context.get("inline_admin_formsets") or []:
-        formset = inline.formset
+    formsets = [inline.formset for inline in context.get("inline_admin_formsets") or []]
+    changelist = context.get("cl")
+    if getattr(changelist, "formset", None) is not None:
+        formsets.append(changelist.formset)  # a list edited in place
+    for formset in formsets:
         page_forms += [formset.management_form, *formset.forms[:1]]
     for form in page_forms:
         for bound in form:
@@ -213,7 +218,8 @@ class UndrawnPages:
 
 def browser(person, *, drawn: bool) -> Client:
     client = Client()
-    client.force_login(person)
+    if person is not None:
+        client.force_login(person)
     if not drawn:
         with modify_settings(MIDDLEWARE={"append": f"{__name__}.UndrawnPages"}):
             client.handler.load_middleware()
@@ -571,6 +577,15 @@ WORKFLOW_FORMS = {
     ]
 }
 
+
+def edited_in_place(world: World) -> Form:
+    """The stage ownership list's form as the page holds it, saved as it is."""
+    url = reverse("admin:incidents_stageownership_changelist")
+    data = {**world.form(url, form_id="changelist-form"), "_save": "Save"}
+    data.pop("action", None)
+    return Form(url, SUPERUSER, data)
+
+
 OTHER_FORMS = {
     "admin:locations_device_move_action": matrix_form("admin:locations_device_move_action"),
     "admin:password_change": matrix_form(
@@ -578,6 +593,15 @@ OTHER_FORMS = {
         kinds={"old_password": "text", "new_password1": "text", "new_password2": "text"},
     ),
     "admin:auth_user_password_change": matrix_form("admin:auth_user_password_change"),
+    # Signing in and choosing a language, before anyone is signed in.
+    "admin:login": matrix_form(
+        "admin:login", ANONYMOUS, kinds={"username": "text", "password": "text"}
+    ),
+    "set_language": matrix_form(
+        "set_language", ANONYMOUS, kinds={"language": "choice", "next": "text"}
+    ),
+    # A list edited in place (which department owns each stage, and where it works).
+    "admin:incidents_stageownership_changelist": edited_in_place,
 }
 
 
@@ -625,6 +649,12 @@ IMPORT_FORMS = {
     },
     **{
         f"admin:{name}_process_import": previewed(f"admin:{name}_process_import")
+        for name in SPREADSHEETS
+    },
+    # The export: its format and the columns chosen (a file, or a report made in the
+    # background for a long list).
+    **{
+        f"admin:{name}_export": matrix_form(f"admin:{name}_export", taken_with=200)
         for name in SPREADSHEETS
     },
 }
@@ -718,7 +748,7 @@ def world(django_db_setup, django_db_blocker, tmp_path_factory):
 def browsers(world, django_db_blocker):
     """Each person's browsers, drawing pages and not, signed in once for the module; and the
     tables as the world left them, which every refused post must leave them as."""
-    people = {role: person for role, person in world.people.items() if person is not None}
+    people = world.people
     with django_db_blocker.unblock():
         return (
             {role: browser(person, drawn=True) for role, person in people.items()},
