@@ -1,8 +1,9 @@
 """The one bulk writer: `rows_write` streams rows into a table with COPY on PostgreSQL
 (executemany elsewhere), and `history_write` writes through it the history rows
 django-simple-history's bulk helpers would write (history is most of what an import writes;
-`bulk_history_create` off PostgreSQL). Each app's bulk services (devices, custody trail,
-incidents, locations) write their history through it, and seeding at scale its large tables."""
+`bulk_history_create` off PostgreSQL), as `objects_write` writes instances the services'
+builders made. Each app's bulk services (devices, custody trail, incidents, locations) write
+their history through it, and seeding at scale its large tables."""
 
 from collections.abc import Callable, Iterable, Sequence
 
@@ -52,6 +53,25 @@ def history_write(
             )
 
     rows_write(history, columns, rows(), total=len(instances), progress=progress, every=every)
+
+
+def objects_write(
+    model,
+    objects: Sequence,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    every: int = 5000,
+) -> int:
+    """Stream instances made by the services' builders, not saved, into their table through
+    `rows_write`: every concrete field as the instance holds it, the key too when the
+    instances carry one (ids reserved beforehand), else the table gives it. No save(), no
+    signal, no history (`history_write` writes that)."""
+    if not objects:
+        return 0
+    keyed = objects[0].pk is not None
+    columns = [f.attname for f in model._meta.concrete_fields if keyed or not f.primary_key]
+    rows = ([getattr(instance, column) for column in columns] for instance in objects)
+    return rows_write(model, columns, rows, total=len(objects), progress=progress, every=every)
 
 
 def rows_write(
