@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "channels",
     "simple_history",
     "import_export",
+    # The API's reference (/api/v1/docs/) from its own static files, never a CDN.
+    "ninja",
     "incidents",
     "locations",
     "messaging",

@@ -13,6 +13,7 @@ from incidents.admin.reports import (
     incident_report_view,
     problem_group_report_view,
 )
+from incidents.api.app import api
 
 admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
 admin.site.index_title = _("Dashboard")
@@ -43,6 +44,8 @@ urlpatterns = [
     # Ctrl+K's answers: Unfold's view, for pages of answers that can exist.
     path("admin/search/", admin.site.admin_view(command_search), name="command_search"),
     path("admin/", admin.site.urls),
+    # The REST API, its OpenAPI schema and its reference (incidents/api, DESIGN.md).
+    path("api/v1/", api.urls),
     # Django's language switcher, which also keeps the choice on the person's account.
     path("i18n/setlang/", set_language, name="set_language"),
     # For nginx, orchestrators and monitoring (config/health.py).

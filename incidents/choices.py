@@ -173,3 +173,12 @@ class ConfigChangeAction(models.TextChoices):
     CREATED = "created", _("Created")
     CHANGED = "changed", _("Changed")
     DELETED = "deleted", _("Deleted")
+
+
+class ApiScope(models.TextChoices):
+    """What an API token may do (DESIGN.md, "Machines talk to it")."""
+
+    RESULTS_WRITE = "results:write", _("Report test results")
+    INCIDENTS_READ = "incidents:read", _("Read incidents and problem groups")
+    DEVICES_READ = "devices:read", _("Read devices and locations")
+    WEBHOOKS_ADMIN = "webhooks:admin", _("Register webhooks")

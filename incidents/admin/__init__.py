@@ -1,6 +1,6 @@
 """The incidents app's admin, split by what people do: people and settings, incidents and their
 workflow, devices and places as the workflow sees them, notifications, the audit trail of
-configuration."""
+configuration, the API's tokens."""
 
 from incidents.admin import (  # noqa: F401
     access,
@@ -11,4 +11,5 @@ from incidents.admin import (  # noqa: F401
     notifications,
     people,
     report_jobs,
+    tokens,
 )

@@ -8,10 +8,13 @@ from incidents.models.people import Department, Employee
 from incidents.models.records import AnalysisResult, Attachment, OperationRecord
 from incidents.models.reports import ReportJob, ReportJobKind, ReportJobStatus
 from incidents.models.stages import StageOwnership
+from incidents.models.tokens import ApiToken, ApiTokenUse
 
 __all__ = [
     "FAILURE_FIELDS",
     "AnalysisResult",
+    "ApiToken",
+    "ApiTokenUse",
     "Attachment",
     "ConfigChange",
     "Department",

@@ -25,6 +25,7 @@ from PIL import Image
 from config.kit.spreadsheets import SafeCSV
 from incidents.choices import DepartmentCode, Stage, Verdict, WorkflowAction
 from incidents.models import (
+    ApiTokenUse,
     ConfigChange,
     Department,
     Employee,
@@ -45,6 +46,7 @@ from incidents.services import (
     incident_submit,
     operation_record_add,
 )
+from incidents.services.tokens import api_token_create
 from locations.models import Device, Location
 from messaging.choices import RoomKind
 from messaging.services import message_send, room_for, room_post_event
@@ -273,6 +275,9 @@ def build_world() -> World:
         total=1,
     )
     staff_report.file.save("matrix-report.xlsx", ContentFile(_empty_workbook()), save=True)
+    # A station's token, used once.
+    api_token, _secret = api_token_create(name="MATRIX-LINE", scopes=["incidents:read"])
+    api_token_use = ApiTokenUse.objects.create(token=api_token, method="GET", path="/api/v1/")
     people = {
         ANONYMOUS: None,
         STAFF: staff,
@@ -319,6 +324,8 @@ def build_world() -> World:
         "failed_job": failed_job,
         "staff_note": notes[STAFF],
         "staff_report": staff_report,
+        "api_token": api_token,
+        "api_token_use": api_token_use,
         "notes": notes,
         "system_line": system_line,
         "chat_line": chat_line,

@@ -112,6 +112,10 @@ NO_ROLE_PAGES = {
     "admin:password_change_done": (S, R),
     # Each person's list of the reports they asked for (none in this world).
     "admin:incidents_reportjob_changelist": (S, R),
+    # The API's schema and reference are open to anyone; its bare root is nothing.
+    "api-v1:openapi-json": (S, S),
+    "api-v1:openapi-view": (S, S),
+    "api-v1:api-root": (R, R),
     **{
         key: (S, S)
         for key in EXPECTATIONS
@@ -120,6 +124,12 @@ NO_ROLE_PAGES = {
 }
 # Those pages do not depend on a role: asked once, by the person with none.
 ROLE_FREE = set(NO_ROLE_PAGES)
+
+
+# The API with a person's session reads what their lists show; it only reads (a POST is 405).
+def api_reads(*names: str) -> dict:
+    return {f"api-v1:{name}_{page}": (S, R) for name in names for page in ("list", "detail")}
+
 
 # The incidents app's page, for anyone who may see one of its lists.
 APP_PAGE = {"admin:app_list": (S, S)}
@@ -142,24 +152,31 @@ INCIDENT_SURROUNDINGS = {
     "chat:read": (R, W),
     "admin:messaging_message_changelist": (S, R),
     **NOTIFICATIONS,
+    **api_reads("incident"),
 }
 DEVICE_LIST = {
     **reads("locations.device"),
     **exports("locations.device"),
     **labels("locations.device"),
     **DEVICE_PICKER,
+    **api_reads("device"),
 }
 LOCATION_LIST = {
     **reads("locations.location"),
     **exports("locations.location"),
     **labels("locations.location"),
+    **api_reads("location"),
 }
 # Colleagues as on a badge: no export, no history of versions.
 COLLEAGUES = {**reads("incidents.employee", history_form=False), **labels("incidents.employee")}
 # The trail of configuration changes: read, never written, by whoever configures.
 CONFIGURATION_TRAIL = reads("incidents.configchange", history_form=False)
 # Asking for a group's report (a POST) queues a report job.
-PROBLEM_GROUPS = {**reads("incidents.problemgroup"), "problem_group_report": (S, W)}
+PROBLEM_GROUPS = {
+    **reads("incidents.problemgroup"),
+    "problem_group_report": (S, W),
+    **api_reads("problem_group"),
+}
 
 UNLOCKS: dict[str, dict] = {
     C.READ_EVERYTHING: {
@@ -232,6 +249,7 @@ UNLOCKS: dict[str, dict] = {
         },
         **labels("locations.device"),
         **labels("locations.location"),
+        **api_reads("device", "location"),
     },
     C.IMPORT_LEGACY: {
         **APP_PAGE,

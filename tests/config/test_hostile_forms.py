@@ -510,6 +510,9 @@ NO_FORM = {
     "admin:incidents_reportjob_add",
     "admin:incidents_reportjob_change",
     "admin:incidents_legacyimport_change",
+    "admin:incidents_apitoken_change",
+    "admin:incidents_apitokenuse_add",
+    "admin:incidents_apitokenuse_change",
 }
 
 
@@ -561,6 +564,10 @@ ADMIN_FORMS = {
     if (key := f"admin:{label}_{view}") in URL_NAMES
 }
 ADMIN_FORMS["admin:incidents_legacyimport_add"] = legacy_upload
+# A new API token is answered with its secret on the page itself (201), never a redirect.
+ADMIN_FORMS["admin:incidents_apitoken_add"] = matrix_form(
+    "admin:incidents_apitoken_add", taken_with=201
+)
 
 WORKFLOW_FORMS = {
     f"admin:incidents_incident_{button}_action": matrix_form(

@@ -615,6 +615,77 @@ EXPECTATIONS: dict[str, Expectation] = {
         get=shown_to(*SIGNED_IN),
         post=shown_to(*SIGNED_IN),
     ),
+    # API tokens: administrators list them, make one (its secret shown on the answer, once) and
+    # revoke them (a bulk action); nobody edits or deletes one. Their uses are read only.
+    **model_pages(
+        "incidents.apitoken",
+        "api_token",
+        view=ADMINS,
+        add=ADMINS,
+        change=NOBODY,
+        delete=NOBODY,
+        added={"name": "MATRIX-STATION", "scopes": "incidents:read"},
+        edited_fields={"name": "Renamed by the matrix"},
+    ),
+    "admin:incidents_apitokenuse_changelist": Expectation(
+        at("admin:incidents_apitokenuse_changelist"),
+        get=shown_to(*ADMINS),
+        post=written_by(),
+        data=delete_selected("api_token_use"),
+        page_counts=True,
+    ),
+    "admin:incidents_apitokenuse_add": Expectation(
+        at("admin:incidents_apitokenuse_add"),
+        get=shown_to(),
+        post=written_by(),
+        data=given(method="GET", path="/forged/"),
+    ),
+    "admin:incidents_apitokenuse_change": Expectation(
+        at("admin:incidents_apitokenuse_change", "api_token_use"),
+        get=change_page_to(change=NOBODY, view=ADMINS),
+        post=written_by(),
+        data=given(path="/forged/"),
+    ),
+    "admin:incidents_apitokenuse_delete": Expectation(
+        at("admin:incidents_apitokenuse_delete", "api_token_use"),
+        get=shown_to(),
+        post=written_by(),
+        data=CONFIRM_DELETE,
+    ),
+    "admin:incidents_apitokenuse_history": Expectation(
+        at("admin:incidents_apitokenuse_history", "api_token_use"),
+        get=shown_to(*ADMINS),
+        post=shown_to(*ADMINS),
+    ),
+    "admin/incidents/apitokenuse/<path:object_id>/": Expectation(
+        route("admin/incidents/apitokenuse/<path:object_id>/", "api_token_use"),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
+    # The REST API with a person's session: what their screens show (a token is asked for
+    # otherwise, 401). Its schema and reference are open to anyone; its reads refuse a POST.
+    "api-v1:openapi-json": Expectation(
+        at("api-v1:openapi-json"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)
+    ),
+    "api-v1:openapi-view": Expectation(
+        at("api-v1:openapi-view"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)
+    ),
+    "api-v1:api-root": Expectation(at("api-v1:api-root"), get=shown_to(), post=shown_to()),
+    **{
+        f"api-v1:{name}": Expectation(
+            at(f"api-v1:{name}", *things), get=shown_to(*SIGNED_IN), post=shown_to()
+        )
+        for name, things in (
+            ("incident_list", ()),
+            ("incident_detail", ("working",)),
+            ("device_list", ()),
+            ("device_detail", ("device",)),
+            ("location_list", ()),
+            ("location_detail", ("shelf",)),
+            ("problem_group_list", ()),
+            ("problem_group_detail", ("problem_group",)),
+        )
+    },
     # Legacy workbook imports: administrators only. Uploading keeps the workbook and queues its
     # check; a job's page only shows; confirming a checked job and starting a failed one again
     # queue them. Anyone else is refused at every one of these URLs (but Django's bare `<id>/`

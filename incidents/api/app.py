@@ -1,0 +1,39 @@
+"""The product's REST API, `/api/v1/` (DESIGN.md, "Machines talk to it"): its OpenAPI schema at
+`schema/` and its reference at `docs/`, both served by the product itself from django-ninja's
+own static files (a factory's network often has no internet, so no CDN)."""
+
+from ninja import NinjaAPI, Swagger
+
+from incidents.api import devices, errors, groups, incidents
+from incidents.api.auth import TokenOrSession
+
+DESCRIPTION = """\
+The API the line's test stations and the factory's MES use.
+
+**Tokens.** An administrator makes one in the admin (*API tokens*) or with
+`python manage.py api_token create NAME --scope incidents:read`; it is shown once. Send it as
+`Authorization: Bearer adt_…`. People signed in to the product may use their session instead
+(with the `X-CSRFToken` header on writes) and then see exactly what their screens show.
+
+**Pages.** Lists are newest first; follow `next` (an opaque cursor) until it is null.
+
+**Errors.** Every refusal is `{"error": {"code": "…", "message": "…"}}` with a 4xx status, the
+message in the token's or the person's language.
+"""
+
+api = NinjaAPI(
+    title="Abnormal Device Tracking",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="api-v1",
+    openapi_url="/schema/",
+    docs_url="/docs/",
+    # The online validator's badge would ask swagger.io about every schema: never.
+    docs=Swagger(settings={"validatorUrl": None}),
+    auth=TokenOrSession(),
+)
+errors.install(api)
+api.add_router("/incidents/", incidents.router)
+api.add_router("/devices/", devices.router)
+api.add_router("/locations/", devices.locations)
+api.add_router("/problem-groups/", groups.router)
