@@ -37,7 +37,8 @@ def _moment(name: str, text: str, *, end: bool) -> datetime:
     """A bound of `opened_from` / `opened_to`: a date alone is the whole day in the factory's
     time, as the incident list reads it, within the days the list accepts."""
     try:
-        value = parse_datetime(text) or parse_date(text)
+        # A date first: Python reads "2025-03-04" as a moment too, that day's midnight.
+        value = parse_date(text) or parse_datetime(text)
     except ValueError:
         value = None
     if value is None:
