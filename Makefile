@@ -8,6 +8,8 @@ PORT ?= 8000
 # Test services; scripts/services.sh starts them on 127.0.0.1 only.
 TEST_DATABASE_URL ?= postgres://app:app@127.0.0.1:5432/adt
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The suite runs in this many processes (pytest-xdist), each on a test database of its own.
+TEST_WORKERS ?= 2
 
 .PHONY: run test venv services lint format messages bench clean
 
@@ -36,7 +38,7 @@ services:
 	bash scripts/services.sh
 
 test: venv services
-	ADT_REQUIRE_TOPOLOGY=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	ADT_REQUIRE_TOPOLOGY=1 DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -222,6 +222,9 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Instances sharing one Redis (the test suite's parallel workers) each keep their cache keys
+# and chat groups under a prefix of their own.
+REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="")
 if REDIS_URL:
     # redis 8 times idle reads out after 5 s by default, which would drop every quiet WebSocket.
     CHANNEL_LAYERS = {
@@ -230,6 +233,8 @@ if REDIS_URL:
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
+    if REDIS_KEY_PREFIX:
+        CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"{REDIS_KEY_PREFIX}:asgi"
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -237,7 +242,11 @@ else:
 # imports): Redis in production, files under DATA_DIR in embedded mode.
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
     }
 else:
     CACHES = {

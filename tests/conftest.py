@@ -1,14 +1,27 @@
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import translation
 
 from tests.factories import AdminFactory, StaffFactory, SupervisorFactory
+from tests.workers import keep_shared_stores_apart
+
+
+def pytest_configure(config):
+    keep_shared_stores_apart()
 
 
 def pytest_collection_modifyitems(items):
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
-    for the rest of the session, which the asyncio tests cannot share."""
+    for the rest of the session, which the asyncio tests cannot share. Tests marked `postgres`
+    are skipped on SQLite."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    if connection.vendor == "postgresql":
+        return
+    for item in items:
+        if marker := item.get_closest_marker("postgres"):
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}".rstrip(": ")))
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from incidents.choices import Stage, Step
 from incidents.models import Department, Incident, ProjectAccess
 from incidents.services.workflow import incident_cancel, incident_update
 from tests.factories import AdminFactory, DeviceFactory, IncidentFactory, SupervisorFactory
+from tests.workers import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +23,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def keeping(settings):
     settings.DASHBOARD_FIGURES_SECONDS = 120
-    cache.clear()
+    clear_cache()
     yield settings
-    cache.clear()
+    clear_cache()
 
 
 def client_for(user) -> Client:
@@ -64,7 +65,7 @@ class KeptFigureTests:
         client = client_for(AdminFactory())
         client.get("/admin/")  # the person's own first-view queries (session, permissions)
 
-        cache.clear()
+        clear_cache()
         with CaptureQueriesContext(connection) as counting:
             first = client.get("/admin/")
         with CaptureQueriesContext(connection) as reading:

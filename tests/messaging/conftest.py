@@ -5,6 +5,8 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from tests.workers import REDIS_KEY_PREFIX
+
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 
@@ -51,7 +53,10 @@ LAYERS = {
     "memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
     "redis": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}]},
+        "CONFIG": {
+            "hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}],
+            "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+        },
     },
 }
 
