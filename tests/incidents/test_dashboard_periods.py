@@ -9,7 +9,6 @@ import re
 from collections import Counter
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -28,6 +27,7 @@ from tests.factories import (
     ProblemGroupFactory,
     SupervisorFactory,
 )
+from tests.workers import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +46,9 @@ WALKS = (
 @pytest.fixture
 def keeping(settings):
     settings.DASHBOARD_FIGURES_SECONDS = 120
-    cache.clear()
+    clear_cache()
     yield settings
-    cache.clear()
+    clear_cache()
 
 
 def month_start(months_ago: int) -> datetime.date:
