@@ -5,8 +5,15 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from incidents import access
-from incidents.capabilities import CAPABILITIES, holdings, outside_capabilities, permission_labels
+from incidents import access, contributions, rules
+from incidents.capabilities import (
+    CAPABILITIES,
+    CapabilityCode,
+    held,
+    holdings,
+    outside_capabilities,
+    permission_labels,
+)
 from incidents.choices import NEXT_STAGE, OPEN_STAGES, Stage, Step, Verdict, WorkflowAction
 from incidents.models import (
     AnalysisResult,
@@ -31,9 +38,6 @@ def incident_records_by_stage(incident: Incident) -> list[dict]:
     """Operation records (with attachments), analysis results and what was marked as evidence
     in the chat, grouped by stage, the stage worked on most recently first, newest entries first
     inside each."""
-    # The chat stands on the workflow, not the other way round: read its evidence lazily.
-    from messaging.selectors import incident_evidence
-
     records = (
         incident.operation_records.select_related("created_by")
         .prefetch_related("attachments")
@@ -44,7 +48,7 @@ def incident_records_by_stage(incident: Incident) -> list[dict]:
     )
     groups: dict[str, dict] = {}
     kinds = {OperationRecord: "records", AnalysisResult: "results"}
-    for item in [*records, *results, *incident_evidence(incident.pk)]:
+    for item in [*records, *results, *contributions.incident_evidence(incident.pk)]:
         at = getattr(item, "created_at", None) or item.marked_at
         group = groups.setdefault(
             item.stage,
@@ -137,8 +141,6 @@ def blocked_actions(incident: Incident, user: Employee, facts=None) -> list[dict
     assignee's Submit (no operation record or no verdict yet in this round), a reviewer's
     Approve and Send back (their own work, no verdict, a stage without owner…). `facts`: the
     page's `rules.Facts` for `user`."""
-    from incidents import rules
-
     if not incident.is_open:
         return []
     facts = facts or rules.Facts(user)
@@ -182,8 +184,6 @@ def row_action_refusals(
 
     What the rules read (who owns each stage, what the person supervises, the rows' verdicts)
     is read once for the page, not once a row."""
-    from incidents import rules
-
     facts = rules.Facts(user, incidents)
     refusals: dict[int, dict[WorkflowAction, str]] = {}
     for incident in incidents:
@@ -270,8 +270,6 @@ def role_permission_names(role: Group) -> set[str]:
 def manages_people_with(person: Employee, roles: dict[int, set[str]]) -> bool:
     """Whether `person` would still manage people (the capability) if their roles were those of
     `roles` ({role id: its permissions}); a superuser always does."""
-    from incidents.capabilities import CapabilityCode, held
-
     if person.is_superuser:
         return True
     permissions = set().union(*roles.values()) | _names(
@@ -457,11 +455,11 @@ def assignments_left_behind(person: Employee, department_id: int | None) -> list
     to no department) would leave behind: those of stages they could no longer take, and those
     of confidential projects they would no longer see."""
     takeable = stages_takeable(person, department_id)
-    hidden = access.hidden_projects_in(person, department_id)
+    would_see = access.sees_project_in(person, department_id)
     return [
         incident
         for incident in open_assignments(person)
-        if incident.stage not in takeable or incident.device.project_key in hidden
+        if incident.stage not in takeable or not would_see(incident.device.project)
     ]
 
 
@@ -511,8 +509,6 @@ def assignable_to_any(incidents) -> tuple[dict[int, int], int]:
     """Who may take the current stage of at least one of `incidents` (rules.assignable_people:
     the owning department, the roles, the project), as {person id: how many of them they may
     take}, and how many incidents there are. Asked once per stage and project, not per incident."""
-    from incidents import rules
-
     groups: dict[tuple[str, str], list[Incident]] = {}
     rows = incidents.select_related("device") if isinstance(incidents, QuerySet) else incidents
     for incident in rows:

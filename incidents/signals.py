@@ -1,14 +1,25 @@
-"""What the workflow app tells whoever listens about people's rights, without knowing who that is.
+"""What the workflow app tells whoever listens, without knowing who that is. Each signal is sent
+once the change it tells of has committed (never for one that rolled back), with `send_robust`: a
+listener that fails is logged, and never undoes or fails the change. This app imports none of
+its listeners.
 
-`access_changed` is sent once a change that may take rights or sight away has committed (never
-for one that rolled back), with
+`incident_changed` is sent once a timeline entry that moves an incident has committed (it was
+opened, assigned, put back in its queue, submitted, approved, sent back or cancelled), with
+    `incident_id`, `event_id` (the IncidentEvent that tells it) and `action` (WorkflowAction).
+`record_added` is sent once an operation record or an analysis result has committed, with
+    `incident_id`, `event_id`, `action` (record or result) and `files` (the names of the
+    record's attachments, as their uploader named them).
+The dashboard listens to count its figures again; the chat to tell the change in the incident's
+room and refresh its open pages and the dashboards.
+
+`access_changed` is sent once a change that may take rights or sight away has committed, with
     `people`: ids of persons whose account (active or not, superuser or not, department), roles
               or own permissions changed, or whose role's capabilities changed;
     `projects`: projects whose restriction (incidents.ProjectAccess) was made, changed or lifted,
               or to which a device was moved while it is restricted.
-The chat listens to close the sockets of people who may no longer see their room; this app
-imports none of that. Every path is heard (a service, an admin form, an import, the shell): the
-announcements come from the models' own signals, once the change has committed.
+The chat listens to close the sockets of people who may no longer see their room. Every path is
+heard (a service, an admin form, an import, the shell): the announcements come from the models'
+own signals, once the change has committed.
 """
 
 from django.contrib.auth.models import Group
@@ -16,7 +27,33 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import Signal
 
+from incidents.choices import WorkflowAction
+from incidents.models import Employee, Incident, IncidentEvent, ProjectAccess
+from locations.models import Device, project_key
+
+incident_changed = Signal()
+record_added = Signal()
 access_changed = Signal()
+
+# What adds to the stage (record_added) rather than moves the incident (incident_changed).
+RECORD_ACTIONS = frozenset({WorkflowAction.RECORD, WorkflowAction.RESULT})
+
+
+def incident_event_on_commit(event: IncidentEvent, *, files: list[str] = ()) -> None:
+    """Send `record_added` or `incident_changed` for a timeline entry once the current
+    transaction commits."""
+    action = WorkflowAction(event.action)
+    told = {"incident_id": event.incident_id, "event_id": event.pk, "action": action}
+    if action in RECORD_ACTIONS:
+        signal, told["files"] = record_added, list(files)
+    else:
+        signal = incident_changed
+
+    def send() -> None:
+        signal.send_robust(sender=Incident, **told)
+
+    transaction.on_commit(send, robust=True)
+
 
 # The fields of a person whose change may take rights or sight away.
 PERSON_FIELDS = frozenset({"is_active", "is_superuser", "department", "department_id"})
@@ -30,16 +67,12 @@ def access_changed_on_commit(*, people=(), projects=()) -> None:
         return
 
     def send() -> None:
-        from incidents.models import Employee
-
         access_changed.send_robust(sender=Employee, people=people, projects=projects)
 
     transaction.on_commit(send, robust=True)
 
 
 def _members(groups) -> list[int]:
-    from incidents.models import Employee
-
     return list(Employee.objects.filter(groups__in=groups).values_list("pk", flat=True))
 
 
@@ -84,8 +117,6 @@ def _restriction_saved(sender, instance, **kwargs):
 
 
 def _restriction_relation_changed(sender, instance, action, reverse, pk_set, model, **kwargs):
-    from incidents.models import ProjectAccess
-
     if action not in ("post_add", "post_remove", "pre_clear", "post_clear"):
         return
     if not reverse:
@@ -100,9 +131,6 @@ def _restriction_relation_changed(sender, instance, action, reverse, pk_set, mod
 
 def _device_saved(sender, instance, created, update_fields=None, **kwargs):
     """A device put into a restricted project takes its incidents out of outsiders' sight."""
-    from incidents.models import ProjectAccess
-    from locations.models import project_key
-
     if created or (update_fields is not None and "project" not in update_fields):
         return
     restricted = ProjectAccess.objects.filter(project_key=project_key(instance.project))
@@ -112,9 +140,6 @@ def _device_saved(sender, instance, created, update_fields=None, **kwargs):
 
 def connect() -> None:
     """Connected once, from the app's `ready()`."""
-    from incidents.models import Employee, ProjectAccess
-    from locations.models import Device
-
     post_save.connect(_person_saved, sender=Employee, dispatch_uid="access_changed-person")
     for through in (Employee.groups.through, Employee.user_permissions.through):
         m2m_changed.connect(

@@ -13,11 +13,29 @@ class MessagingConfig(AppConfig):
 
         post_migrate.connect(sqlite_index_repair, sender=self)
 
+        from incidents.signals import incident_changed, record_added
         from locations.signals import device_moved
-        from messaging.events import device_moved_committed
+        from messaging import events
 
         # The devices app knows no chat: it tells of moves, the chat tells the incident's room.
-        device_moved.connect(device_moved_committed, dispatch_uid="messaging.device_moved")
+        device_moved.connect(events.device_moved_committed, dispatch_uid="messaging.device_moved")
+        # Nor does the workflow: it tells of its changes, the chat tells the incident's room,
+        # its open pages and the dashboards.
+        incident_changed.connect(
+            events.incident_changed_committed, dispatch_uid="messaging.incident_changed"
+        )
+        record_added.connect(events.record_added_committed, dispatch_uid="messaging.record_added")
+
+        from incidents import contributions
+        from messaging import selectors
+
+        # What the workflow's pages show of the chat, read by the chat: what was marked as
+        # evidence in an incident's room (also in its reports), and unread messages.
+        contributions.register(
+            evidence=selectors.incident_evidence,
+            unread_by_incident=selectors.unread_by_incident,
+            unread_incident_ids=selectors.unread_incident_ids,
+        )
 
         from incidents.signals import access_changed
         from messaging.rights import access_changed_committed

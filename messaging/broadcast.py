@@ -37,6 +37,9 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from messaging.models import Message, Room
+from messaging.selectors import message_frame, room_members
+
 logger = logging.getLogger(__name__)
 
 # Consumer handler names (the channel layer's "type") and the events clients see.
@@ -81,9 +84,6 @@ def _send(group: str, payload: dict) -> None:
 
 def message_created(message_id: int) -> None:
     """A stored message, to everyone in its room."""
-    from messaging.models import Message
-    from messaging.selectors import message_frame
-
     message = (
         Message.objects.select_related("author__department", "reply_to__author", "room")
         .prefetch_related("attachments", "mentions")
@@ -98,9 +98,6 @@ def message_created(message_id: int) -> None:
 
 def message_changed(message_id: int) -> None:
     """A message edited or deleted by its author: every open page shows the trace."""
-    from messaging.models import Message
-    from messaging.selectors import message_frame
-
     message = (
         Message.objects.select_related("author__department", "reply_to__author")
         .prefetch_related("attachments", "mentions")
@@ -128,9 +125,6 @@ def dashboard_event() -> None:
 
 def presence_changed(room_id: int) -> None:
     """Who is in the room and who is online now, read once for every open page."""
-    from messaging.models import Room
-    from messaging.selectors import room_members
-
     room = Room.objects.filter(pk=room_id).first()
     if room is not None:
         _send(room_group(room_id), {"type": PRESENCE, "members": room_members(room)})

@@ -2,8 +2,11 @@
 incident's room (each reader sees it in their own language) and an event frame that makes every
 open page of the incident, or of the device, refresh what changed (see `messaging.broadcast`).
 
-Both functions run after the change they tell of has committed, and never fail it: whatever goes
-wrong here is logged, and the change stands (its timeline and trail have it anyway).
+The workflow and the devices app know none of this: they send their signals once a change has
+committed (`incidents.signals.incident_changed` and `record_added`, `locations.signals.
+device_moved`), and the receivers here, connected in MessagingConfig.ready(), tell it. They never
+fail the change: whatever goes wrong here is logged, and the change stands (its timeline and
+trail have it anyway).
 """
 
 import logging
@@ -42,6 +45,16 @@ DASHBOARD_ACTIONS = {
     WorkflowAction.IMPORT,
     *(TOLD_ACTIONS - RECORD_ACTIONS),
 }
+
+
+def incident_changed_committed(sender, *, event_id: int, **kwargs) -> None:
+    """Receiver of `incidents.signals.incident_changed`: an incident opened or moved."""
+    incident_event_committed(event_id)
+
+
+def record_added_committed(sender, *, event_id: int, files: list[str] = (), **kwargs) -> None:
+    """Receiver of `incidents.signals.record_added`: a record or a result added to the stage."""
+    incident_event_committed(event_id, files=files)
 
 
 def incident_event_committed(event_id: int, *, files: list[str] = ()) -> None:

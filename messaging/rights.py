@@ -25,6 +25,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
 from messaging import broadcast
+from messaging.selectors import open_rooms_of_projects
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +133,6 @@ def access_changed_committed(sender, *, people=(), projects=(), **kwargs) -> Non
     if people:
         broadcast.rights_check_people(people)
     if projects:
-        from messaging.selectors import open_rooms_of_projects
-
         broadcast.rights_check_rooms(open_rooms_of_projects(projects))
         broadcast.rights_check_device_pages()
         # The dashboards' figures may count incidents their readers no longer see.

@@ -27,7 +27,7 @@ from config.kit.lists import LeanListMixin, counted
 from config.kit.search import BoundedSearchMixin, IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
-from incidents import access, rules, selectors, services
+from incidents import access, contributions, rules, selectors, services
 from incidents.admin import queues
 from incidents.admin.dashboard import DashboardFilter
 from incidents.admin.eightd import EightDInline, EightDOwnerMixin
@@ -47,7 +47,6 @@ from locations import selectors as location_selectors
 from locations.history_admin import TrailHistoryAdmin
 from locations.models import Device, Location
 from locations.services import device_register
-from messaging import selectors as chat_selectors
 
 # Red is failure and scrap, green is done, amber is waiting (the steps that wait for someone);
 # a stage being worked on is plain blue.
@@ -189,7 +188,7 @@ class UnreadMessagesFilter(IncidentSetFilter):
         return [("1", _("With unread messages"))]
 
     def rows(self, request, value: str):
-        return chat_selectors.unread_incident_ids(request.user)
+        return contributions.unread_incident_ids(request.user)
 
 
 class IncidentAddForm(forms.ModelForm):
@@ -420,9 +419,9 @@ class IncidentAdmin(
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        if not obj.is_open:
+        if not rules.can_edit_incident(obj, request.user):
             # Closed means closed: the page reads as the incident ended (incident_update
-            # refuses any change too).
+            # refuses any change too, with the same rule).
             return flatten_fieldsets(self.get_fieldsets(request, obj))
         return [*self.readonly_fields, "device", "opened_at", "reporter"]
 
@@ -460,7 +459,7 @@ class IncidentAdmin(
         looking (one query for the whole page)."""
         changelist = super().get_changelist_instance(request)
         page = list(changelist.result_list)
-        unread = chat_selectors.unread_by_incident(request.user, [i.pk for i in page])
+        unread = contributions.unread_by_incident(request.user, [i.pk for i in page])
         for incident in page:
             incident.unread_messages = unread.get(incident.pk, 0)
         return changelist

@@ -9,10 +9,6 @@ whoever looks at it (the job page, the job list, a worker starting) marks it fai
 been silent for LEGACY_IMPORT_STALLED_AFTER_SECONDS, and it can be started again."""
 
 import logging
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,11 +19,15 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_tasks import TaskResultStatus, task
+from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from config.kit.spreadsheets import WorkbookRefused, workbook_check
 from incidents.legacy.importer import ImportReport, LegacyImporter
 from incidents.models import Employee, LegacyImport, LegacyImportStatus
 from incidents.services.errors import WorkflowError
+from incidents.services.heartbeats import beating, fail_silent, last_beat
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 60 * 60
@@ -111,37 +111,9 @@ def _stopped_message(*, dry_run: bool) -> str:
 
 
 # --- the work, in the worker -----------------------------------------------------------------
-@contextmanager
-def _heartbeat(job_id, attempt: int) -> Iterator[None]:
-    """Beat for the job every LEGACY_IMPORT_HEARTBEAT_SECONDS from a thread of its own, however
-    long the importer goes without reporting progress."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            cache.set(
-                _heartbeat_key(job_id), {"attempt": attempt, "at": time.time()}, CACHE_SECONDS
-            )
-        except Exception:  # a missed beat must not end the import; a long silence will
-            logger.exception("Could not record the heartbeat of legacy import %s", job_id)
-
-    def beating() -> None:
-        while not stop.wait(settings.LEGACY_IMPORT_HEARTBEAT_SECONDS):
-            beat()
-
-    beat()
-    thread = threading.Thread(target=beating, name=f"heartbeat-{job_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def legacy_import_run(*, job_id, dry_run: bool, attempt: int) -> None:
     """One attempt at the check (dry run) or the import of a job; run by the worker through the
-    `incidents.tasks.legacy_import` task. An attempt that is no longer the job's does nothing."""
+    `legacy_import` task (below). An attempt that is no longer the job's does nothing."""
     running = LegacyImportStatus.CHECKING if dry_run else LegacyImportStatus.IMPORTING
     job = LegacyImport.objects.filter(pk=job_id).select_related("created_by").first()
     if job is None or job.attempt != attempt or job.status != running:
@@ -156,7 +128,12 @@ def legacy_import_run(*, job_id, dry_run: bool, attempt: int) -> None:
 
     try:
         with (
-            _heartbeat(job_id, attempt),
+            # However long the importer goes without reporting progress.
+            beating(
+                _heartbeat_key(job_id),
+                every=settings.LEGACY_IMPORT_HEARTBEAT_SECONDS,
+                attempt=attempt,
+            ),
             translation.override(job.language),
             job.file.open("rb") as workbook,
         ):
@@ -191,11 +168,15 @@ def legacy_import_run(*, job_id, dry_run: bool, attempt: int) -> None:
         this_attempt.update(report=data, status=status, finished_at=timezone.now())
 
 
+@task()
+def legacy_import(*, job_id: str, dry_run: bool, attempt: int) -> None:
+    """Check (a dry run) or import an uploaded legacy workbook: one attempt of its job."""
+    legacy_import_run(job_id=job_id, dry_run=dry_run, attempt=attempt)
+
+
 # --- queueing, and what the pages see --------------------------------------------------------
 def _enqueue(job: LegacyImport, *, dry_run: bool) -> None:
     """Save the job as a new attempt and queue its task once the transaction commits."""
-    from incidents.tasks import legacy_import  # the task module imports this one
-
     job.attempt += 1
     job.queued_at = timezone.now()
     job.task_id = ""
@@ -212,11 +193,6 @@ def _enqueue(job: LegacyImport, *, dry_run: bool) -> None:
 
 def _task_row(job: LegacyImport):
     """The queue's row for the job's current attempt, where the queue is the database."""
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    from incidents.tasks import legacy_import
-
     if not job.task_id or not isinstance(legacy_import.get_backend(), DatabaseBackend):
         return None
     try:
@@ -225,17 +201,10 @@ def _task_row(job: LegacyImport):
         return None
 
 
-def _heartbeat_of(job: LegacyImport) -> float | None:
-    beat = cache.get(_heartbeat_key(job.pk))
-    return beat["at"] if beat and beat.get("attempt") == job.attempt else None
-
-
 def _last_sign_of_life(job: LegacyImport) -> float | None:
     """When the worker of a running job was last known alive (a Unix time); None while the job
     waits in the queue, which is no failure: the next worker to start runs it."""
-    from django_tasks import TaskResultStatus
-
-    if (beat := _heartbeat_of(job)) is not None:
+    if (beat := last_beat(_heartbeat_key(job.pk), attempt=job.attempt)) is not None:
         return beat
     row = _task_row(job)
     if row is not None:
@@ -259,9 +228,6 @@ def legacy_import_progress(job: LegacyImport) -> dict:
 
 
 def _fail_stalled(job: LegacyImport) -> bool:
-    from django_tasks import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
-
     with translation.override(job.language):
         message = _stopped_message(dry_run=job.status == LegacyImportStatus.CHECKING)
     with transaction.atomic():
@@ -281,6 +247,7 @@ def _fail_stalled(job: LegacyImport) -> bool:
             )
     logger.warning("Legacy import %s: its worker stopped; marked failed", job.pk)
     cache.delete(_progress_key(job.pk))
+    job.refresh_from_db()
     return True
 
 
@@ -288,16 +255,12 @@ def legacy_import_fail_stalled(*, job: LegacyImport | None = None) -> int:
     """Mark failed the running jobs (or this one) whose worker has given no sign of life for
     LEGACY_IMPORT_STALLED_AFTER_SECONDS; return how many. A job given is refreshed in place."""
     jobs = [job] if job is not None else LegacyImport.objects.filter(status__in=RUNNING)
-    silent_since = time.time() - settings.LEGACY_IMPORT_STALLED_AFTER_SECONDS
-    failed = 0
-    for each in jobs:
-        if each.status not in RUNNING:
-            continue
-        last = _last_sign_of_life(each)
-        if last is not None and last < silent_since and _fail_stalled(each):
-            failed += 1
-            each.refresh_from_db()
-    return failed
+    return fail_silent(
+        [each for each in jobs if each.status in RUNNING],
+        last_sign_of_life=_last_sign_of_life,
+        silent_for=settings.LEGACY_IMPORT_STALLED_AFTER_SECONDS,
+        fail=_fail_stalled,
+    )
 
 
 # --- what the admin calls --------------------------------------------------------------------

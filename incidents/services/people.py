@@ -14,6 +14,7 @@ from incidents import audit, rules, selectors
 from incidents.choices import Role, Stage
 from incidents.models import Department, Employee, Incident, StageOwnership
 from incidents.services.errors import WorkflowError
+from incidents.services.workflow import incident_hand_over
 from incidents.signals import access_changed_on_commit
 
 # Passed as `hand_over_to` when nobody decided where a person's open assignments go (an import,
@@ -376,10 +377,6 @@ def employee_move(
     they can no longer take are handed over through the workflow, on each incident's timeline,
     in the same transaction: to `hand_over_to`, or with None back to the queue of the stage's
     department. Refused (WorkflowError) as `employee_move_check` says."""
-    # Imported here: the workflow's notifications read the person's language (config.kit.language),
-    # which imports this module.
-    from incidents.services.workflow import incident_hand_over
-
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     if department is not None:
         department = Department.objects.select_for_update().get(pk=department.pk)

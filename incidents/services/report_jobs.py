@@ -17,27 +17,25 @@ daily digest."""
 import logging
 import os
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_tasks import task
 
+from incidents import report_parts
 from incidents.models import Employee, ProblemGroup, ReportJob, ReportJobKind, ReportJobStatus
 from incidents.services.errors import WorkflowError
+from incidents.services.heartbeats import beating, fail_silent, last_beat
 from incidents.services.notifications import notify_report_ready
 
 logger = logging.getLogger(__name__)
-CACHE_SECONDS = 60 * 60
 FORMATS = ("pdf", "xlsx")
 
 
@@ -96,8 +94,6 @@ def report_job_start(
     job_id = str(job.pk)
 
     def enqueue() -> None:
-        from incidents.tasks import report_job  # the task module imports this one
-
         result = report_job.enqueue(job_id=job_id)
         ReportJob.objects.filter(pk=job_id).update(task_id=str(result.id))
 
@@ -185,34 +181,7 @@ def report_job_cancel(*, job: ReportJob, by: Employee) -> ReportJob:
 
 
 # --- the work, in the worker -----------------------------------------------------------------
-@contextmanager
-def _heartbeat(job_id) -> Iterator[None]:
-    stop = threading.Event()
-    every = settings.REPORT_JOB_HEARTBEAT_SECONDS
-
-    def beat() -> None:
-        try:
-            cache.set(_heartbeat_key(job_id), time.time(), CACHE_SECONDS)
-        except Exception:  # a missed beat must not end the job; a long silence will
-            logger.exception("Could not record the heartbeat of report job %s", job_id)
-
-    def beating() -> None:
-        while not stop.wait(every):
-            beat()
-
-    beat()
-    thread = threading.Thread(target=beating, name=f"heartbeat-{job_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _write(job: ReportJob, target: Path, step) -> None:
-    from incidents import report_parts
-
     reader = job.created_by
     if job.kind == ReportJobKind.EXPORT:
         _write_export(job, target, step)
@@ -261,7 +230,7 @@ def _give_way() -> None:
 
 
 def report_job_run(*, job_id) -> None:
-    """Make the job's file: run by the worker through the `incidents.tasks.report_job` task.
+    """Make the job's file: run by the worker through the `report_job` task (below).
     A job no longer waiting (cancelled, or taken by another worker) is left alone."""
     taken = ReportJob.objects.filter(pk=job_id, status=ReportJobStatus.QUEUED).update(
         status=ReportJobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
@@ -284,7 +253,7 @@ def report_job_run(*, job_id) -> None:
 
     try:
         with (
-            _heartbeat(job_id),
+            beating(_heartbeat_key(job_id), every=settings.REPORT_JOB_HEARTBEAT_SECONDS),
             translation.override(job.language),
             tempfile.TemporaryDirectory(prefix="report-job-") as folder,
         ):
@@ -329,11 +298,29 @@ def report_job_run(*, job_id) -> None:
         job.file.delete(save=False)
 
 
+@task()
+def report_job(*, job_id: str) -> None:
+    """Make a report or an export too large for a request (incidents.ReportJob)."""
+    report_job_run(job_id=job_id)
+
+
 # --- what the pages and the worker's start see -------------------------------------------------
 def _last_sign_of_life(job: ReportJob) -> float:
-    beat = cache.get(_heartbeat_key(job.pk)) or 0.0
+    beat = last_beat(_heartbeat_key(job.pk)) or 0.0
     started = job.heartbeat_at or job.started_at
     return max(beat, started.timestamp() if started else 0.0)
+
+
+def _fail_stalled(job: ReportJob) -> bool:
+    with translation.override(job.language):
+        message = _("The background worker stopped before the report was made: ask again.")
+    failed = ReportJob.objects.filter(pk=job.pk, status=ReportJobStatus.RUNNING).update(
+        status=ReportJobStatus.FAILED, error=message, finished_at=timezone.now()
+    )
+    if failed:
+        logger.warning("Report job %s: its worker stopped; marked failed", job.pk)
+    job.refresh_from_db()
+    return bool(failed)
 
 
 def report_jobs_fail_stalled(*, job: ReportJob | None = None) -> int:
@@ -341,21 +328,12 @@ def report_jobs_fail_stalled(*, job: ReportJob | None = None) -> int:
     REPORT_JOB_STALLED_AFTER_SECONDS; return how many. A job given is refreshed in place. A job
     still waiting in the queue is no failure: the next worker to start makes it."""
     jobs = [job] if job is not None else ReportJob.objects.filter(status=ReportJobStatus.RUNNING)
-    silent_since = time.time() - settings.REPORT_JOB_STALLED_AFTER_SECONDS
-    failed = 0
-    for each in jobs:
-        if each.status != ReportJobStatus.RUNNING or _last_sign_of_life(each) >= silent_since:
-            continue
-        with translation.override(each.language):
-            message = _("The background worker stopped before the report was made: ask again.")
-        if ReportJob.objects.filter(pk=each.pk, status=ReportJobStatus.RUNNING).update(
-            status=ReportJobStatus.FAILED, error=message, finished_at=timezone.now()
-        ):
-            logger.warning("Report job %s: its worker stopped; marked failed", each.pk)
-            failed += 1
-        if job is not None:
-            each.refresh_from_db()
-    return failed
+    return fail_silent(
+        [each for each in jobs if each.status == ReportJobStatus.RUNNING],
+        last_sign_of_life=_last_sign_of_life,
+        silent_for=settings.REPORT_JOB_STALLED_AFTER_SECONDS,
+        fail=_fail_stalled,
+    )
 
 
 def report_jobs_remove_expired(*, now=None) -> int:

@@ -26,6 +26,7 @@ from incidents.choices import (
 from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
+from incidents.signals import incident_event_on_commit
 from locations.choices import IMPORT_REASON
 from locations.models import Device
 from locations.services import device_move
@@ -151,20 +152,10 @@ def visit_ends_write(incident_ids: list[int] | None = None) -> None:
 
 
 def announce(event: IncidentEvent, files: list[str] = ()) -> None:
-    """Once the change has committed, tell it in the incident's chat room and refresh its open
-    pages (a line and an event; see messaging.events). A rolled-back change tells nothing, and
-    a failure to tell never fails the change."""
-    event_id, files = event.pk, list(files)
-
-    def committed() -> None:
-        from incidents.dashboard import figures_changed
-        from messaging.events import incident_event_committed
-
-        # Before the dashboards are told to count again, so they do.
-        figures_changed()
-        incident_event_committed(event_id, files=files)
-
-    transaction.on_commit(committed, robust=True)
+    """Once the change has committed, tell whoever listens (incidents.signals: the dashboard
+    counts again, the chat tells it in the incident's room and refreshes its open pages). A
+    rolled-back change tells nothing, and a failure to tell never fails the change."""
+    incident_event_on_commit(event, files=files)
 
 
 def _required(text: str, what: str) -> str:
@@ -363,18 +354,13 @@ def incident_update(
     """Change an incident's details (description, problem group, its failure) and nothing else:
     the row is re-read under its lock and only the changed details are written, so a transition
     made at the same moment is never undone. Recorded on the timeline and in the history."""
-    if not by.has_perm("incidents.change_incident"):
-        raise WorkflowError(_("You may not change incidents."))
-    incident = lock_incident(incident)
-    if not incident.is_open:
-        # What a closed incident says is what it said when it closed, reports included.
-        raise WorkflowError(
-            _(
-                "Incident #%(id)s is closed (%(stage)s); its details and problem group cannot "
-                "change any more."
-            )
-            % {"id": incident.pk, "stage": incident.get_stage_display()}
-        )
+    refusal = rules.incident_edit_refusal(incident, by)
+    if refusal is None:
+        incident = lock_incident(incident)
+        # As it is now: it may have closed since the caller read it.
+        refusal = rules.incident_edit_refusal(incident, by)
+    if refusal:
+        raise WorkflowError(refusal)
     wanted = {
         "description": description,
         "problem_group": problem_group,

@@ -1,17 +1,26 @@
 """`incidents.signals.access_changed` is told once a change that may take rights or sight away
 has committed, on every path that makes one, and never for one that rolled back or that takes
-nothing away (a login)."""
+nothing away (a login). The workflow's changes are told (`incident_changed`, `record_added`)
+once they have committed, never when they rolled back, whatever a listener does."""
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from incidents.choices import Role
+from incidents.choices import Role, Stage, Step, Verdict, WorkflowAction
 from incidents.models import Department, ProjectAccess
+from incidents.services import (
+    analysis_result_add,
+    incident_assign,
+    incident_update,
+    operation_record_add,
+)
 from incidents.services.people import employee_deactivate, employee_move, employees_import
-from incidents.signals import access_changed
+from incidents.signals import access_changed, incident_changed, record_added
 from locations.services import device_update
 from tests.factories import AdminFactory, DeviceFactory, StaffFactory
+from tests.incidents.test_workflow import assigned, build_team, open_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -160,3 +169,122 @@ class RestrictionTests:
             device_update(device=device, by=admin, project="Also open")
 
         assert told == []
+
+
+@pytest.fixture
+def workflow_told():
+    """What incident_changed and record_added said, once the test's changes committed."""
+    heard = []
+
+    def receiver(signal, sender, **told):
+        heard.append({"signal": signal, **told})
+
+    for signal in (incident_changed, record_added):
+        signal.connect(receiver, dispatch_uid="test-workflow-told")
+    yield heard
+    for signal in (incident_changed, record_added):
+        signal.disconnect(dispatch_uid="test-workflow-told")
+
+
+class WorkflowTests:
+    def test_an_incident_opened_and_assigned_is_told_as_changed_on_commit(
+        self, workflow_told, django_capture_on_commit_callbacks
+    ):
+        team = build_team()
+        supervisor, worker = team.supervisor(Stage.FAE_RETEST), team.worker(Stage.FAE_RETEST)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            incident = open_incident(team, Stage.FAE_RETEST)
+            incident_assign(incident=incident, assignee=worker, by=supervisor)
+            assert workflow_told == []
+
+        opening, assignment = incident.events.order_by("created_at", "id")
+        assert workflow_told == [
+            {
+                "signal": incident_changed,
+                "incident_id": incident.pk,
+                "event_id": opening.pk,
+                "action": WorkflowAction.OPEN,
+            },
+            {
+                "signal": incident_changed,
+                "incident_id": incident.pk,
+                "event_id": assignment.pk,
+                "action": WorkflowAction.ASSIGN,
+            },
+        ]
+
+    def test_a_record_and_a_result_are_told_as_added_with_the_records_files(
+        self, workflow_told, django_capture_on_commit_callbacks
+    ):
+        team = build_team()
+        incident, worker = assigned(team), team.worker(Stage.FAE_RETEST)
+        log = SimpleUploadedFile("retest.log", b"BT_RSSI -92 dBm FAIL\n")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            operation_record_add(incident=incident, by=worker, action="Retest", files=[log])
+            analysis_result_add(
+                incident=incident, by=worker, findings="Reproduced", verdict=Verdict.FAIL
+            )
+
+        record, result = incident.events.filter(
+            action__in=[WorkflowAction.RECORD, WorkflowAction.RESULT]
+        ).order_by("created_at", "id")
+        assert [(t["signal"], t["event_id"], t["action"], t["files"]) for t in workflow_told] == [
+            (record_added, record.pk, WorkflowAction.RECORD, ["retest.log"]),
+            (record_added, result.pk, WorkflowAction.RESULT, []),
+        ]
+
+    def test_a_change_rolled_back_is_never_told(
+        self, workflow_told, django_capture_on_commit_callbacks
+    ):
+        team = build_team()
+        incident = open_incident(team, Stage.FAE_RETEST)
+
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(RuntimeError),
+            transaction.atomic(),
+        ):
+            incident_assign(
+                incident=incident,
+                assignee=team.worker(Stage.FAE_RETEST),
+                by=team.supervisor(Stage.FAE_RETEST),
+            )
+            raise RuntimeError("the request failed after the assignment")
+
+        assert callbacks == []
+        assert workflow_told == []
+
+    def test_a_listener_that_fails_never_fails_the_change_nor_the_listeners_after_it(
+        self, workflow_told, django_capture_on_commit_callbacks, caplog
+    ):
+        def broken(sender, **kwargs):
+            raise ConnectionError("a listener is down")
+
+        team = build_team()
+        incident = open_incident(team, Stage.FAE_RETEST)
+        incident_changed.connect(broken, dispatch_uid="test-broken")
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                incident_assign(
+                    incident=incident,
+                    assignee=team.worker(Stage.FAE_RETEST),
+                    by=team.supervisor(Stage.FAE_RETEST),
+                )
+        finally:
+            incident_changed.disconnect(dispatch_uid="test-broken")
+
+        incident.refresh_from_db()
+        assert incident.step == Step.ASSIGNED
+        assert [told["action"] for told in workflow_told] == [WorkflowAction.ASSIGN]
+        assert "a listener is down" in caplog.text
+
+    def test_details_edited_are_not_told(self, workflow_told, django_capture_on_commit_callbacks):
+        team = build_team()
+        incident = open_incident(team, Stage.FAE_RETEST)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_update(incident=incident, by=team.admin, description="Fails at station 4")
+
+        assert workflow_told == []

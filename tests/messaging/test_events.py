@@ -16,7 +16,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from incidents import dashboard
 from incidents.choices import Stage, Step, Verdict, WorkflowAction
+from incidents.models import Incident
 from incidents.services import (
     analysis_result_add,
     incident_approve,
@@ -27,6 +29,7 @@ from incidents.services import (
     incident_submit,
     operation_record_add,
 )
+from incidents.signals import incident_changed, record_added
 from locations.codes import label_payload
 from locations.services import device_move, device_move_undo
 from messaging import broadcast, events, services
@@ -452,3 +455,19 @@ class DashboardSocketTests:
         for refused in (socket, anonymous):
             accepted, _code = await refused.connect(timeout=5)
             assert not accepted
+
+
+class WorkflowListenersTests:
+    @pytest.mark.parametrize("signal", [incident_changed, record_added])
+    def test_the_dashboard_counts_again_before_the_chat_tells_the_dashboards(self, signal):
+        """The chat's receiver tells open dashboards to reload: their figures must be counted
+        again by then (the dashboard's receiver runs first), or they reload what was kept."""
+        told = signal.send(
+            sender=Incident, incident_id=0, event_id=0, action=WorkflowAction.OPEN, files=[]
+        )
+
+        receivers = [receiver for receiver, _response in told]
+        assert dashboard.figures_changed in receivers
+        chat = events.incident_changed_committed, events.record_added_committed
+        [told_the_chat] = [receiver for receiver in receivers if receiver in chat]
+        assert receivers.index(dashboard.figures_changed) < receivers.index(told_the_chat)
