@@ -104,6 +104,52 @@ def may_see_incident(incident, user) -> bool:
     return not hidden_projects(user) or may_see_device(incident.device, user)
 
 
+def sees_project_in(person, department_id: int | None) -> Callable[[str], bool]:
+    """`sees_project` for `person` as a member of department `department_id` (None: of no
+    department): what moving them there would leave them seeing."""
+    hidden = hidden_projects_in(person, department_id)
+    return lambda project: project_key(project) not in hidden
+
+
+def may_view_incident(incident, user) -> bool:
+    """Whether `user` may open `incident`: their roles show incidents and its project is open
+    to them."""
+    return (
+        _active(user)
+        and user.has_perm("incidents.view_incident")
+        and may_see_incident(incident, user)
+    )
+
+
+def sees_incidents(user) -> bool:
+    """Whether `user`'s roles show incidents at all (each one's project is asked apart)."""
+    return _active(user) and user.has_perm("incidents.view_incident")
+
+
+def sees_problem_groups(user) -> bool:
+    """Whether `user`'s roles show problem groups."""
+    return _active(user) and user.has_perm("incidents.view_problemgroup")
+
+
+def may_see_subject(subject, user) -> bool:
+    """Whether `user` may see `subject`, an incident or a problem group (None: gone), and so read
+    and write its chat room."""
+    from incidents.models import Incident
+
+    if subject is None or not _active(user):
+        return False
+    if isinstance(subject, Incident):
+        return may_view_incident(subject, user)
+    return sees_problem_groups(user)
+
+
+def may_read_taken_back(message, reader) -> bool:
+    """Whether `reader` reads what a deleted chat message said before (its revisions): its
+    author, who took it back from the room, and administrators (the audit trail). Everyone who
+    reads the room sees that it was deleted, and when."""
+    return message.deleted_at is None or reader.pk == message.author_id or sees_everything(reader)
+
+
 def people_seeing(people: QuerySet, project: str) -> QuerySet:
     """`people` (a queryset of employees) without those who may not see `project`."""
     from incidents.choices import Role

@@ -22,8 +22,11 @@ from django.contrib.auth.models import Group, Permission
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from simple_history.models import HistoricalRecords
 
+from incidents import access
 from incidents.choices import ConfigChangeAction, ConfigChangeKind
 from incidents.models import ConfigChange, Department, Employee, ProjectAccess, StageOwnership
+from locations.models import Location
+from locations.signals import device_project_changing
 
 _acting: ContextVar = ContextVar("config_change_acting", default=None)
 _scope: ContextVar = ContextVar("config_change_scope", default=None)
@@ -149,8 +152,6 @@ def _department_code(pk: int | None) -> str:
 def _location_code(pk: int | None) -> str:
     if pk is None:
         return ""
-    from locations.models import Location
-
     return Location.objects.filter(pk=pk).values_list("code", flat=True).first() or ""
 
 
@@ -422,8 +423,6 @@ def record_created(objs: Iterable) -> None:
 def _device_project_changing(sender, *, device, old, new, **kwargs) -> None:
     """A device moved into, out of or between confidential projects (an administrator's
     change: incidents.access refuses anyone else), in the change's own transaction."""
-    from incidents import access
-
     if access.crosses_restriction(old, new):
         record(
             kind=ConfigChangeKind.DEVICE_PROJECT,
@@ -436,8 +435,6 @@ def _device_project_changing(sender, *, device, old, new, **kwargs) -> None:
 
 
 def connect() -> None:
-    from locations.signals import device_project_changing
-
     device_project_changing.connect(
         _device_project_changing, weak=False, dispatch_uid="config-change-device-project"
     )

@@ -5,9 +5,12 @@ The model's transitions use the predicates as their permissions and conditions; 
 same questions to decide which buttons to show and whom to offer for an assignment.
 """
 
+from datetime import datetime, timedelta
 from functools import cached_property
 
+from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import access
@@ -267,11 +270,9 @@ def person_deactivation_refusal(employee, by) -> str | None:
 
 
 def can_view(incident, user) -> bool:
-    return (
-        _active(user)
-        and user.has_perm("incidents.view_incident")
-        and access.may_see_incident(incident, user)
-    )
+    """Who sees is access's question (`access.may_view_incident`); asked here too, beside the
+    rules that take it for granted."""
+    return access.may_view_incident(incident, user)
 
 
 def can_fill_eightd(group, user) -> bool:
@@ -280,6 +281,54 @@ def can_fill_eightd(group, user) -> bool:
     if not (_active(user) and user.has_perm("incidents.change_eightd")):
         return False
     return is_admin(user) or (group.owner_id is not None and group.owner_id == user.pk)
+
+
+def can_edit_incident(incident, user) -> bool:
+    """Changes an incident's details (description, problem group, its failure): whoever holds
+    the permission to change incidents, while the incident is open."""
+    return incident_edit_refusal(incident, user) is None
+
+
+def incident_edit_refusal(incident, user) -> str | None:
+    """Why `user` may not change the incident's details now, in words; None when they may. A
+    closed incident says what it said when it closed, reports included."""
+    if not (_active(user) and user.has_perm("incidents.change_incident")):
+        return _("You may not change incidents.")
+    if not incident.is_open:
+        return _(
+            "Incident #%(id)s is closed (%(stage)s); its details and problem group cannot "
+            "change any more."
+        ) % {"id": incident.pk, "stage": incident.get_stage_display()}
+    return None
+
+
+def may_mark_evidence(incident, person) -> bool:
+    """Who works the stage marks its evidence in the incident's chat: the assignee, its
+    supervisors, administrators, while the incident is open."""
+    return incident.is_open and (
+        is_assignee(incident, person) or is_stage_supervisor(incident, person) or is_admin(person)
+    )
+
+
+def message_editable_until(message) -> datetime:
+    """Until when the author of a chat message may still change or delete it (the chat's edit
+    window, `CHAT_EDIT_WINDOW_SECONDS`)."""
+    return message.created_at + timedelta(seconds=settings.CHAT_EDIT_WINDOW_SECONDS)
+
+
+def message_change_refusal(message, by, now: datetime | None = None) -> tuple[str, str] | None:
+    """Why `by` may not change or delete chat message `message` now, as (code, words); None
+    when they may: only its author, a message they wrote (not a system line), not deleted,
+    within the edit window."""
+    if not message.is_text or by is None or message.author_id != by.pk:
+        return "forbidden", _("Only its author can change or delete a message.")
+    if message.deleted_at is not None:
+        return "deleted", _("This message was deleted.")
+    if (now or timezone.now()) > message_editable_until(message):
+        return "too_late", _(
+            "Messages can be changed for %(minutes)d minutes after they are sent."
+        ) % {"minutes": settings.CHAT_EDIT_WINDOW_SECONDS // 60}
+    return None
 
 
 def needs_verdict(incident) -> bool:

@@ -25,10 +25,11 @@ from django.utils.translation import gettext as _
 
 from config.kit.language import language_of
 from incidents import access
+from incidents.models import Employee, Incident, ProblemGroup
 from locations.models import Device
 from messaging import broadcast, rights, selectors, services
 from messaging.choices import RoomKind
-from messaging.models import Room
+from messaging.models import Message, Room
 
 CLOSE_FORBIDDEN = 4403
 # Two processes announce independently, so a message can overtake the one before it on the way:
@@ -151,8 +152,6 @@ class Guarded(JsonFrames):
 
     def read_and_check(self, person_id: int, *args):
         """The person read afresh, and why they may not have the socket (None when they may)."""
-        from incidents.models import Employee
-
         person = Employee.objects.select_related("department").filter(pk=person_id).first()
         if person is None or not person.is_active:
             return person, "account_inactive"
@@ -270,13 +269,11 @@ class RoomConsumer(Guarded):
     def permitted(self, person, kind: str | None = None, subject_id: int | None = None) -> bool:
         """Whether `person` may see the room's subject (at connect: the subject asked for, kept
         for the room to be opened with)."""
-        from incidents.models import Incident, ProblemGroup
-
         if kind is None:  # the room is open: its subject as it is now
             return selectors.can_see_room(self.room, person)
         model = Incident if kind == RoomKind.INCIDENT else ProblemGroup
         self.subject = (kind, model.objects.filter(pk=subject_id).first())
-        return selectors.can_see_subject(kind, self.subject[1], person)
+        return access.may_see_subject(self.subject[1], person)
 
     @database_sync_to_async
     def open_room(self) -> Room:
@@ -381,8 +378,6 @@ class RoomConsumer(Guarded):
     # --- to the client ------------------------------------------------------------------------
     @database_sync_to_async
     def frame_of(self, message_id: int) -> dict:
-        from messaging.models import Message
-
         return selectors.message_frame(
             Message.objects.select_related("author__department", "reply_to__author")
             .prefetch_related("attachments", "mentions")

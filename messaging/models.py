@@ -128,6 +128,11 @@ class Message(models.Model):
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
 
+    @property
+    def is_text(self) -> bool:
+        """Written by a person (not a system line)."""
+        return self.kind == MessageKind.TEXT
+
 
 class MessageRevision(models.Model):
     """What a message said before its author edited or deleted it: the visible trace."""

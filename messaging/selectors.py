@@ -7,7 +7,7 @@ from django.db.models import Count, F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import access, rules
+from incidents import access
 from incidents.models import Employee, Incident, ProblemGroup
 from locations.models import project_key
 from messaging.choices import MessageKind, RoomKind
@@ -26,29 +26,19 @@ def room_subject(room: Room) -> Incident | ProblemGroup | None:
     return ProblemGroup.objects.filter(pk=room.problem_group_id).first()
 
 
-def can_see_subject(kind: str, subject, user) -> bool:
-    """Whoever may see the incident or problem group reads and writes its room."""
-    if subject is None or not (user and user.is_authenticated and user.is_active):
-        return False
-    if kind == RoomKind.INCIDENT:
-        return rules.can_view(subject, user)
-    return user.has_perm("incidents.view_problemgroup")
-
-
 def can_see_room(room: Room, user) -> bool:
-    return can_see_subject(room.kind, room_subject(room), user)
+    """Whoever may see the incident or problem group (`access.may_see_subject`) reads and
+    writes its room."""
+    return access.may_see_subject(room_subject(room), user)
 
 
 def _visible_kinds(user) -> list[str]:
     """The kinds of room `user` may read: those of the subjects they may see."""
-    if not (user and user.is_authenticated and user.is_active):
-        return []
-    kinds = []
-    if user.has_perm("incidents.view_incident"):
-        kinds.append(RoomKind.INCIDENT)
-    if user.has_perm("incidents.view_problemgroup"):
-        kinds.append(RoomKind.PROBLEM_GROUP)
-    return kinds
+    sees = {
+        RoomKind.INCIDENT: access.sees_incidents(user),
+        RoomKind.PROBLEM_GROUP: access.sees_problem_groups(user),
+    }
+    return [kind for kind, seen in sees.items() if seen]
 
 
 def readable_messages(messages: QuerySet[Message], user) -> QuerySet[Message]:
@@ -226,9 +216,7 @@ def message_revisions(message: Message, reader) -> list[dict]:
     """What the message said before each edit, oldest first, with who and when. Once it is
     deleted, everyone sees that and when, and its earlier texts are kept for its author and
     administrators only (the audit trail): the author took them back from the room."""
-    hidden = message.deleted_at is not None and not (
-        reader.pk == message.author_id or rules.is_admin(reader)
-    )
+    hidden = not access.may_read_taken_back(message, reader)
     return [
         {
             "kind": revision.kind,

@@ -4,7 +4,7 @@ announcement catches up by asking for everything after its last id."""
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -270,17 +270,9 @@ def _mention(room: Room, message: Message, author: Employee, person_ids: set[int
 
 def _own_recent(message: Message, by: Employee) -> Message:
     message = Message.objects.select_for_update().get(pk=message.pk)
-    if message.kind != MessageKind.TEXT or message.author_id != by.pk:
-        raise ChatError("forbidden", _("Only its author can change or delete a message."))
-    if message.deleted_at is not None:
-        raise ChatError("deleted", _("This message was deleted."))
-    window = timedelta(seconds=settings.CHAT_EDIT_WINDOW_SECONDS)
-    if timezone.now() - message.created_at > window:
-        raise ChatError(
-            "too_late",
-            _("Messages can be changed for %(minutes)d minutes after they are sent.")
-            % {"minutes": settings.CHAT_EDIT_WINDOW_SECONDS // 60},
-        )
+    refusal = rules.message_change_refusal(message, by)
+    if refusal:
+        raise ChatError(*refusal)
     return message
 
 
@@ -331,15 +323,6 @@ def message_delete(*, message: Message, by: Employee) -> Message:
     return message
 
 
-def can_mark_evidence(incident: Incident, person: Employee) -> bool:
-    """Who works the stage marks its evidence: the assignee, its supervisors, administrators."""
-    return incident.is_open and (
-        rules.is_assignee(incident, person)
-        or rules.is_stage_supervisor(incident, person)
-        or rules.is_admin(person)
-    )
-
-
 @transaction.atomic
 def evidence_mark(
     *, message: Message, by: Employee, attachment: MessageAttachment | None = None
@@ -349,7 +332,7 @@ def evidence_mark(
     if room.kind != RoomKind.INCIDENT:
         raise ChatError("not_incident", _("Only an incident's messages can be evidence."))
     incident = Incident.objects.select_for_update().get(pk=room.incident_id)
-    if not can_mark_evidence(incident, by):
+    if not rules.may_mark_evidence(incident, by):
         raise ChatError(
             "forbidden",
             _("Only the assignee, a supervisor of the stage or an administrator marks evidence."),

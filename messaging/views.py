@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.kit.uploads import refused_uploads
+from incidents import access
 from incidents.models import Employee, Incident, ProblemGroup
 from messaging import selectors, services
 from messaging.choices import RoomKind
@@ -36,7 +37,7 @@ def _room(request: HttpRequest, kind: str, subject_id: int, *, create: bool = Tr
     subject = model.objects.filter(pk=subject_id).first()
     if subject is None:
         raise Http404
-    if not selectors.can_see_subject(kind, subject, request.user):
+    if not access.may_see_subject(subject, request.user):
         raise PermissionDenied
     key = "incident" if kind == RoomKind.INCIDENT else "problem_group"
     if create:

@@ -1,9 +1,12 @@
 """The forms of the people and departments pages: they read what was posted and ask the services
 (incidents/services/people.py) whether it may be saved; the rules live there."""
 
+import copy
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
+from django.forms.models import construct_instance
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +27,12 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
         return
     for field, errors in error.error_dict.items():
         form.add_error(field if field in form.fields else NON_FIELD_ERRORS, errors)
+
+
+def as_saved(form: forms.ModelForm):
+    """A copy of the form's record with the values the form would save, for a service's check
+    from the form's `clean()` (the form's own record is filled in only after it)."""
+    return construct_instance(form, copy.copy(form.instance))
 
 
 class EmployeeCreationForm(UserCreationForm):
@@ -179,19 +188,20 @@ class DepartmentForm(forms.ModelForm):
         if department.pk:
             self.fields["members"].initial = list(department.employees.values_list("pk", flat=True))
 
-    def _post_clean(self):
-        super()._post_clean()
+    def clean(self):
+        cleaned_data = super().clean()
         if self.errors:
-            return
+            return cleaned_data
         try:
             services.department_check(
-                department=self.instance,
+                department=as_saved(self),
                 by=self.by,
                 supervisors=list(self.cleaned_data.get("supervisors") or []),
                 members=list(self.cleaned_data.get("members") or []),
             )
         except ValidationError as error:
             add_service_errors(self, error)
+        return cleaned_data
 
 
 class StageOwnershipForm(forms.ModelForm):
@@ -202,11 +212,12 @@ class StageOwnershipForm(forms.ModelForm):
         model = StageOwnership
         fields = ["stage", "department", "work_location"]
 
-    def _post_clean(self):
-        super()._post_clean()
+    def clean(self):
+        cleaned_data = super().clean()
         if self.errors:
-            return
+            return cleaned_data
         try:
-            services.stage_ownership_check(ownership=self.instance)
+            services.stage_ownership_check(ownership=as_saved(self))
         except ValidationError as error:
             add_service_errors(self, error)
+        return cleaned_data

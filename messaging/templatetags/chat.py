@@ -11,10 +11,11 @@ from django.utils.formats import date_format, get_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from incidents import access, rules
 from incidents.choices import Stage, Step, Verdict, WorkflowAction
 from incidents.models import Department, Incident
 from locations import reasons
-from messaging import selectors, services
+from messaging import selectors
 from messaging.choices import RoomKind
 
 register = template.Library()
@@ -24,7 +25,7 @@ register = template.Library()
 def chat_room(context, subject) -> dict:
     user = context["request"].user
     kind = RoomKind.INCIDENT if isinstance(subject, Incident) else RoomKind.PROBLEM_GROUP
-    may_see = selectors.can_see_subject(kind, subject, user)
+    may_see = access.may_see_subject(subject, user)
     return {
         "may_see": may_see,
         "chat_config": widget_config(kind, subject, user) if may_see else None,
@@ -59,7 +60,7 @@ def widget_config(kind: str, subject, user) -> dict:
             "revisions": _per_message("chat:revisions"),
             "evidence": _per_message("chat:evidence"),
         },
-        "can_mark_evidence": is_incident and services.can_mark_evidence(subject, user),
+        "can_mark_evidence": is_incident and rules.may_mark_evidence(subject, user),
         "evidence": [
             {"message": item.message_id, "attachment": str(item.attachment_id or "")}
             for item in (selectors.incident_evidence(subject.pk) if is_incident else [])
