@@ -7,7 +7,7 @@ from django.db.models import Count, F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import access
+from incidents import access, rules
 from incidents.models import Employee, Incident, ProblemGroup
 from locations.models import project_key
 from messaging.choices import MessageKind, RoomKind
@@ -87,6 +87,13 @@ def message_frame(message: Message) -> dict:
         "created_at": message.created_at.isoformat(),
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted_at": message.deleted_at.isoformat() if deleted else None,
+        # Until when its author may change it (rules.message_editable_until): the page offers
+        # Edit and Delete until then, and asks the server, which decides, when they are used.
+        "editable_until": (
+            rules.message_editable_until(message).isoformat()
+            if message.is_text and not deleted
+            else None
+        ),
         "reply_to": (
             {
                 "id": reply.pk,

@@ -302,8 +302,9 @@
   }
 
   function canChange(frame) {
-    return frame.kind === "text" && isMine(frame) && !frame.deleted_at &&
-      Date.now() - Date.parse(frame.created_at) < config.limits.edit_seconds * 1000;
+    // The server says until when (editable_until); it refuses a change after it all the same.
+    return frame.kind === "text" && isMine(frame) && Boolean(frame.editable_until) &&
+      Date.now() < Date.parse(frame.editable_until);
   }
 
   function canMark(frame, attachment) {

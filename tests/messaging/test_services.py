@@ -6,7 +6,7 @@ import importlib
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -655,6 +655,20 @@ class MessageEditTests:
         services.message_edit(message=message, by=chat.worker, text="Station 3")
 
         assert Message.objects.get(pk=message.pk).text == "Station 3"
+
+    def test_the_page_is_told_until_when_the_author_may_change_it(self, chat, settings):
+        settings.CHAT_EDIT_WINDOW_SECONDS = 600
+        message = say(chat.room, chat.worker, "Station 2")
+        line = services.room_post_event(room=chat.room, code="workflow", actor=chat.worker)
+        gone = say(chat.room, chat.worker, "Wrong room")
+        services.message_delete(message=gone, by=chat.worker)
+        gone.refresh_from_db()
+
+        until = datetime.fromisoformat(message_frame(message)["editable_until"])
+
+        assert until == message.created_at + timedelta(seconds=600)
+        assert message_frame(line)["editable_until"] is None
+        assert message_frame(gone)["editable_until"] is None
 
     def test_a_system_line_cannot_be_edited_or_deleted(self, chat):
         line = services.room_post_event(room=chat.room, code="workflow", actor=chat.worker)
