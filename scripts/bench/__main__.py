@@ -15,6 +15,7 @@ SECTIONS = {
     "scan": "scan",
     "import": "legacy_import",
     "search": "search",
+    "plans": "plans",
     "chat": "chat",
     "lists": "lists",
     "topology": "topology",

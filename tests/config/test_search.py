@@ -94,10 +94,10 @@ def test_a_number_finds_that_incident_and_a_word_is_no_number(incidents):
 @pytest.mark.parametrize("model", [Incident, Device])
 def test_a_single_letter_or_digit_matches_from_the_start_of_a_value(incidents, model):
     starts, _ = searched(model, "h")
-    inside, substring = searched(model, "2")
+    inside, substring = searched(model, "0")
 
     assert starts == {thing.pk for thing in _of(model, {incidents[1].device}, incidents)}
-    assert inside == set()  # every serial number holds "2", none starts with it
+    assert inside == set()  # every serial number holds "0", none (nor any number) starts with it
     assert substring  # which Django's own search would list
 
 
@@ -149,7 +149,8 @@ def test_devices_are_found_by_hardware_version_and_place_name(incidents, term):
 
 
 def test_a_number_is_compared_as_a_number(admin_client, incidents):
-    first = incidents[0]
+    # No digit in its text, so only its number can find it, whatever key it was given.
+    first = IncidentFactory(device=DeviceFactory(serial_number="NO-DIGITS", project="Falcon"))
     page = admin_client.get(INCIDENTS, {"q": str(first.pk)})
     too_large = admin_client.get(INCIDENTS, {"q": "9" * 25})
 
@@ -180,61 +181,6 @@ def test_the_incident_list_asks_the_device_table_for_its_own_matches(admin_clien
     assert '"device_id" IN (SELECT' in sql
     assert " UNION " in sql  # each part through its own index, not one OR over every row
     assert "DISTINCT" not in sql
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
-@pytest.mark.parametrize(
-    "index, column",
-    [
-        ("device_serial_number_trgm", "serial_number__icontains"),
-        ("device_project_trgm", "project__icontains"),
-        ("device_hardware_version_trgm", "hardware_version__icontains"),
-    ],
-)
-def test_a_device_substring_search_can_use_its_trigram_index(incidents, index, column):
-    with connection.cursor() as cursor:
-        # The table is tiny here: forbid reading it whole to see whether the index fits at all.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")  # nor a whole other index
-        sql, params = Device.objects.filter(**{column: "18a"}).values("pk").query.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-
-    assert index in plan
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="trigram indexes are PostgreSQL's")
-@pytest.mark.parametrize(
-    "index, column",
-    [
-        ("incident_description_trgm", "description__icontains"),
-        ("incident_fail_item_trgm", "fail_item__icontains"),
-    ],
-)
-def test_an_incident_substring_search_can_use_its_trigram_index(incidents, index, column):
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")  # nor a whole other index
-        queryset = Incident.objects.filter(**{column: "focus"}).values("pk")
-        sql, params = queryset.query.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-
-    assert index in plan
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
-def test_the_device_list_reads_its_first_page_in_order_from_an_index(admin_client, incidents):
-    page = admin_client.get(reverse("admin:locations_device_changelist"))
-    queryset = page.context["cl"].result_list.query
-    with connection.cursor() as cursor:
-        # The table is tiny here: forbid sorting it whole to see whether the index serves.
-        cursor.execute("SET LOCAL enable_sort = off")
-        sql, params = queryset.sql_with_params()
-        cursor.execute(f"EXPLAIN {sql}", params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-
-    assert "device_list_order" in plan
 
 
 # --- bounded searches -----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from incidents.dashboard import (
     _percentiles,
     aging,
     end_to_end_times,
-    oldest_open,
     open_devices_by_location,
     outcomes_by_week,
     paretos,
@@ -227,42 +226,6 @@ class FigureTests:
         assert sum(w["scrapped"] for w in weeks) == 1
         assert sum(w["nff"] for w in weeks) == 1
 
-    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
-    def test_the_outcomes_read_the_periods_closings_and_the_analysis_visits_from_indexes(
-        self, factory_floor
-    ):
-        plan = plan_of_last_query(lambda: outcomes_by_week(Scope()))
-
-        assert "incident_closed_at" in plan
-        assert "event_beyond_retest" in plan
-
-    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
-    @pytest.mark.parametrize(
-        "figure, index, may_sort",
-        [
-            # The first few open incidents in the order they entered their stage, not a sort
-            # of every open incident.
-            (oldest_open, "incident_open_by_stage_entry", False),
-            # The period's closings with their times, not every incident joined to them.
-            (end_to_end_times, "incident_closed_at", True),
-        ],
-    )
-    def test_the_figure_reads_its_rows_from_an_index(self, factory_floor, figure, index, may_sort):
-        plan = plan_of_last_query(lambda: figure(Scope()), may_sort=may_sort)
-
-        assert index in plan
-        # Read once, from that index.
-        assert plan.count(" on incidents_incident ") == 1
-
-    @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
-    def test_a_departments_past_stages_are_read_from_the_timelines_index(self, factory_floor):
-        fae = Department.objects.get(code="FAE")
-        incidents = Scope.from_params({"department": str(fae.pk)}, None).incidents()
-        sql, params = incidents.values("pk").query.sql_with_params()
-        plan = explained(sql, params)
-
-        assert "event_incident_stage" in plan
-
     @pytest.mark.parametrize("size, median, p90", [(1, 1, 1), (10, 5, 9), (11, 6, 10)])
     def test_percentiles_are_the_nearest_rank_on_every_database(self, db, size, median, p90):
         durations = " UNION ALL ".join(
@@ -295,27 +258,6 @@ class FigureTests:
 
         assert [r["value"] for r in paretos(scope)["fail_item"]] == ["CAM_AF"]
         assert {b["key"]: b["count"] for b in aging(scope)}["1to3d"] == 0
-
-
-def explained(sql: str, params=None, *, may_sort: bool = True) -> str:
-    """PostgreSQL's plan of `sql` when it may not read a table whole: the tables are tiny here,
-    so that shows whether the indexes fit at all. Without `may_sort` it may not sort rows
-    itself either, for a query whose order an index should give: on a few rows, a scan of
-    another index and a sort costs about the same, and statistics that vary from run to run
-    pick either."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        if not may_sort:
-            cursor.execute("SET LOCAL enable_sort = off")
-        cursor.execute(f"EXPLAIN {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
-def plan_of_last_query(figure, **options) -> str:
-    """The plan (`explained` with `options`) of the last query `figure()` runs."""
-    with CaptureQueriesContext(connection) as queries:
-        figure()
-    return explained(queries.captured_queries[-1]["sql"], **options)
 
 
 def figure_links(html: str) -> dict[str, tuple[str, int]]:
