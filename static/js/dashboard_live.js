@@ -44,6 +44,12 @@
     }
   });
 
+  // The reason frame a socket closed by the server sends before closing with CLOSE_REFUSED.
+  const CLOSE_REFUSED = 4403;
+  const REFUSALS = ["account_inactive", "access_lost"];
+  let refused = null;
+  let stopped = false;
+
   let attempt = 0;
   function connect() {
     const scheme = window.location.protocol === "https:" ? "wss" : "ws";
@@ -54,12 +60,26 @@
       if (badge) badge.hidden = false;
     };
     socket.onmessage = (message) => {
-      const frame = JSON.parse(message.data);
+      let frame;
+      try { frame = JSON.parse(message.data); } catch (error) { return; }
       if (frame.type === "event" && frame.event === "incidents.changed") reloadWhenFree();
+      else if (frame.type === "error" && REFUSALS.includes(frame.code)) refused = frame.message || frame.code;
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       connected = false;
       if (badge) badge.hidden = true;
+      // Closed because its reader may no longer have it (deactivated, the capability taken
+      // away): say why and knock no more, nor reload every five minutes.
+      if (event.code === CLOSE_REFUSED && refused) {
+        stopped = true;
+        const notice = document.createElement("p");
+        notice.className = "adt-warning mb-4";
+        notice.setAttribute("role", "alert");
+        notice.dataset.testid = "dashboard-refused";
+        notice.textContent = refused;
+        root.prepend(notice);
+        return;
+      }
       const delay = Math.min(15000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt += 1;
       setTimeout(connect, delay);
@@ -68,6 +88,6 @@
   connect();
 
   setInterval(() => {
-    if (!connected) reloadWhenFree();
+    if (!connected && !stopped) reloadWhenFree();
   }, 300000);
 })();

@@ -75,11 +75,28 @@
     return running;
   }
 
+  // A socket the server closes because its person may no longer have it sends the reason
+  // first (messaging.consumers: deactivated, or no longer allowed to see it) and closes with
+  // CLOSE_REFUSED: the page says why, and does not knock again.
+  const CLOSE_REFUSED = 4403;
+  const REFUSALS = ["account_inactive", "access_lost"];
+
+  function showRefused(where, message) {
+    const notice = document.createElement("p");
+    notice.className = "adt-warning mb-3";
+    notice.setAttribute("role", "alert");
+    notice.dataset.testid = "live-refused";
+    notice.textContent = message;
+    where.prepend(notice);
+  }
+
   // A page without a chat (a device's) listens on its own socket: events only.
-  function listen(path) {
+  function listen(source) {
+    const path = source.dataset.liveSocket;
     const url = `${window.location.protocol === "https:" ? "wss" : "ws"}://${window.location.host}${path}`;
     let attempt = 0;
     let opened = false;
+    let refused = null;
     function connect() {
       const socket = new WebSocket(url);
       socket.onopen = () => {
@@ -88,10 +105,16 @@
         attempt = 0;
       };
       socket.onmessage = (event) => {
-        const frame = JSON.parse(event.data);
+        let frame;
+        try { frame = JSON.parse(event.data); } catch (error) { return; }
         if (frame.type === "event") refresh();
+        else if (frame.type === "error" && REFUSALS.includes(frame.code)) refused = frame.message || frame.code;
       };
-      socket.onclose = () => {
+      socket.onclose = (event) => {
+        if (event.code === CLOSE_REFUSED && refused) {
+          showRefused(source, refused);
+          return;
+        }
         const delay = Math.min(15000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
         attempt += 1;
         setTimeout(connect, delay);
@@ -102,5 +125,5 @@
 
   window.adtLive = { refresh };
   const source = document.querySelector("[data-live-socket]");
-  if (source) listen(source.dataset.liveSocket);
+  if (source) listen(source);
 })();

@@ -387,6 +387,63 @@ class ChatBrowserTests:
         assert watcher.evaluate("window.notReloaded") is True
         trail.screenshot(path=tmp_path / "device-live-en.png")
 
+    def test_a_person_deactivated_meanwhile_sees_why_their_device_page_and_dashboard_stopped(
+        self, chat_server, two_people, tmp_path
+    ):
+        """The device page's and the dashboard's sockets are closed with a reason frame: the
+        pages say why and do not knock again (a page that reconnected would be refused anew,
+        or reload to the sign-in page)."""
+        base = chat_server.url
+        device_page, dashboard = two_people
+        log_in(device_page, base, "fae_lead")
+        incident = waiting_for_review(device_page, base)[0]
+        device_page.context.clear_cookies()
+        log_in(device_page, base, "me_2")
+        log_in(dashboard, base, "me_2")
+        device_page.goto(incident)
+        device_page.locator("#content-main form .readonly a").first.click()
+        expect(device_page.get_by_test_id("device-trail")).to_be_visible()
+        dashboard.goto(f"{base}/admin/")
+        expect(dashboard.get_by_test_id("dashboard-live")).to_be_visible(timeout=LIVE)
+        for page in two_people:
+            page.evaluate("window.notReloaded = true")
+
+        def manage(code: str) -> None:
+            subprocess.run(
+                [sys.executable, "manage.py", "shell", "-c", code],
+                cwd=ROOT,
+                env=chat_server.env,
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+
+        manage(
+            "from incidents.models import Employee as E\n"
+            "from incidents.services.people import employee_deactivate\n"
+            "employee_deactivate(employee=E.objects.get(username='me_2'),"
+            " by=E.objects.get(username='admin'))"
+        )
+        try:
+            device_notice = device_page.get_by_test_id("live-refused")
+            dashboard_notice = dashboard.get_by_test_id("dashboard-refused")
+            expect(device_notice).to_contain_text(re.compile("deactivated|停用"), timeout=LIVE)
+            expect(dashboard_notice).to_contain_text(re.compile("deactivated|停用"), timeout=LIVE)
+            expect(dashboard.get_by_test_id("dashboard-live")).to_be_hidden()
+            time.sleep(3)  # a page that knocked again would have a second notice, or reloaded
+            expect(device_notice).to_have_count(1)
+            expect(dashboard_notice).to_have_count(1)
+            for page in two_people:
+                assert page.evaluate("window.notReloaded") is True
+            device_page.get_by_test_id("device-trail").screenshot(
+                path=tmp_path / "device-refused.png"
+            )
+        finally:
+            manage(
+                "from incidents.models import Employee as E\n"
+                "E.objects.filter(username='me_2').update(is_active=True)"
+            )
+
     def test_a_person_deactivated_meanwhile_sees_why_their_chat_closed_and_it_stays_closed(
         self, chat_server, two_people, tmp_path
     ):
