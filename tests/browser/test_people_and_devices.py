@@ -151,4 +151,6 @@ class ListFilterBrowserTests:
         page.locator(".select2-container--open .select2-search__field").fill(text.split(" ")[0])
         starting = re.compile("^" + re.escape(text))
         page.locator(".select2-results__option", has_text=starting).first.click()
-        page.get_by_role("button", name="Apply Filters").click()
+        # The filtered list loads before its rows are read.
+        with page.expect_navigation():
+            page.get_by_role("button", name="Apply Filters").click()
