@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ConfigConfig(AppConfig):
@@ -6,3 +7,11 @@ class ConfigConfig(AppConfig):
 
     name = "config"
     verbose_name = "Site"
+
+
+class AdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the product's site as the default one (`admin.site`)."""
+
+    # Named in INSTALLED_APPS in place of "django.contrib.admin"; not the "config" app's config.
+    default = False
+    default_site = "config.admin_site.Site"

@@ -2,11 +2,9 @@ from django.contrib import admin
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from config.health import healthz, metrics, readyz, status_page
-from config.unfold import command_search
 from config.views import set_language
 from incidents.admin.reports import (
     eightd_report_view,
@@ -14,10 +12,6 @@ from incidents.admin.reports import (
     problem_group_report_view,
 )
 from incidents.api.app import api
-
-admin.site.site_title = admin.site.site_header = _("Abnormal Device Tracking")
-admin.site.index_title = _("Dashboard")
-admin.site.site_url = None
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
@@ -41,8 +35,6 @@ urlpatterns = [
         admin.site.admin_view(eightd_report_view),
         name="problem_group_eightd_report",
     ),
-    # Ctrl+K's answers: Unfold's view, for pages of answers that can exist.
-    path("admin/search/", admin.site.admin_view(command_search), name="command_search"),
     path("admin/", admin.site.urls),
     # The REST API, its OpenAPI schema and its reference (incidents/api, DESIGN.md).
     path("api/v1/", api.urls),

@@ -7,11 +7,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self):
-        from django.core.cache.backends.dummy import DummyCache
-        from unfold import sites as unfold_sites
-
-        from config.kit.lists import render_labels_once, share_headers
-        from incidents import access, audit, reasons, signals
+        from incidents import access, audit, dashboard, reasons, signals
 
         reasons.register()
         # Every change of roles, departments, supervisors and stage ownership is kept.
@@ -20,11 +16,8 @@ class IncidentsConfig(AppConfig):
         access.connect()
         # Changes that may take rights away are told on commit (the chat closes sockets).
         signals.connect()
-        # Unfold keeps each person's Ctrl+K answers for five minutes, by term alone: a project
-        # restricted meanwhile, or another language, would still be answered as before.
-        unfold_sites.cache = DummyCache("ctrl-k", {})
-        # A list's rows share its column headers instead of rebuilding them each
-        # (config/kit/lists.py).
-        share_headers()
-        # And their coloured labels are rendered once per value, not once per cell.
-        render_labels_once()
+        # Kept dashboard figures are counted again once a change of the workflow commits.
+        # Connected here, before the chat's receivers (this app is ready first): the dashboards
+        # the chat then tells to reload count anew.
+        for told in (signals.incident_changed, signals.record_added):
+            told.connect(dashboard.figures_changed, dispatch_uid="incidents.dashboard")

@@ -36,22 +36,6 @@ from config.kit.ids import pk_or_404
 READ_METHODS = ("GET", "HEAD")
 
 
-class _PastVersionPage:
-    """The model admin as a past version's page uses it: without the panels around the form
-    (workflow, timeline, device trail), which are about the record as it is now."""
-
-    change_form_before_template = None
-    change_form_after_template = None
-    change_form_outer_before_template = None
-    change_form_outer_after_template = None
-
-    def __init__(self, model_admin):
-        self._model_admin = model_admin
-
-    def __getattr__(self, name):
-        return getattr(self._model_admin, name)
-
-
 EMPTY = "—"
 
 
@@ -141,7 +125,10 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         )
         if not self.visible_history(request, version).exists():
             raise Http404
-        extra_context = {**(extra_context or {}), "change_history": False}
+        # `past_version`: the panels around the form (workflow, timeline, device trail) are
+        # about the record as it is now, and leave a past version's page (each panel's template
+        # says `{% if original and not past_version %}`).
+        extra_context = {**(extra_context or {}), "change_history": False, "past_version": True}
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def render_history_view(self, request, template, context, **kwargs):
@@ -163,7 +150,7 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
                 adminform.fieldsets,
                 {},
                 flatten_fieldsets(adminform.fieldsets),
-                model_admin=_PastVersionPage(self),
+                model_admin=self,
             )
         return super().render_history_view(request, template, context, **kwargs)
 

@@ -3,34 +3,47 @@ data only.
 
 Unfold writes some 600 characters of utility classes on every cell and a hidden copy of the row
 menu in every row: about 10 kB a row on the incident list. A list using `LeanListMixin` renders
-its rows through `admin/lean_change_list_results.html`: each cell keeps its field class and its
-label (the card layout of small screens shows it) and the look is written once, in
-`css/lists.css`; the row actions are one menu for the page, filled in with the row's id when it
-is opened (`js/row_actions.js`).
-
-Unfold's `items_for_result` rebuilds the column headers (labels, sort links) for every row to
-read one header's text, so each row cost as much as a header row; `share_headers` makes one
-list's rows share the headers built once for it (see IncidentsConfig.ready).
+its rows with this module (`lean_result_list`, `admin/lean_result_list.html`): each cell keeps
+its field class and its label (the card layout of small screens shows it) and the look is
+written once, in `css/lists.css`; the row actions are one menu for the page, filled in with the
+row's id when it is opened (`js/row_actions.js`). The headers are built once a list, where
+Unfold's `items_for_result` rebuilt them for every row to read one header's text.
 
 This module is also the template library `admin_lists` (see TEMPLATES in settings).
 """
 
+import datetime
 import functools
 import re
+from collections import namedtuple
 
 from django import template
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.templatetags.admin_list import result_hidden_fields
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import lookup_field
 from django.contrib.admin.views.main import PAGE_VAR
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch
 from django.utils.functional import Promise
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
-from unfold.admin import ModelAdmin as UnfoldModelAdmin
+from django.utils.translation import gettext as _
+from unfold.admin import checkbox
 from unfold.templatetags import unfold_list
-from unfold.templatetags.unfold_list import CHECKBOX_CLASSES, LINK_CLASSES, ROW_CLASSES
-from unfold.widgets import CHECKBOX_CLASSES as CHECKBOX_INPUT_CLASSES
+from unfold.utils import (
+    display_for_dropdown,
+    display_for_field,
+    display_for_header,
+    display_for_label,
+    display_for_value,
+)
 
 from config.kit.inputs import CheckedSelectionMixin
 
@@ -98,17 +111,22 @@ class SingleCountListMixin(CheckedSelectionMixin):
 
 
 class LeanListMixin(SingleCountListMixin):
-    """For a ModelAdmin: 50 rows a page by default, `?per_page=` choosing 25 to 200. The rows are
-    lean where the model's templates say so: admin/<app>/<model>/change_list_results.html and
-    pagination.html including the lean ones. It counts its rows once (SingleCountListMixin)."""
+    """For a ModelAdmin: 50 rows a page by default, `?per_page=` choosing 25 to 200, and lean
+    rows: the list is `admin/lean_change_list.html`, Unfold's change list whose result list is
+    this library's `lean_result_list` and whose page links offer the sizes. It counts its rows
+    once (SingleCountListMixin)."""
 
     list_per_page = DEFAULT_PAGE_SIZE
+    # Import and export keep it as the list they add their buttons to.
+    change_list_template = "admin/lean_change_list.html"
 
-    def action_checkbox(self, obj) -> SafeString:
-        return action_checkbox(obj)
-
-    # The header's select-all box and anything else Unfold's column says about itself.
-    vars(action_checkbox).update(vars(UnfoldModelAdmin.action_checkbox))
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        paginator = super().get_paginator(
+            request, queryset, per_page, orphans, allow_empty_first_page
+        )
+        # Unfold's pagination includes the paginator's own template for its links.
+        paginator.template_name = "admin/lean_page_links.html"
+        return paginator
 
     def get_changelist(self, request, **kwargs):
         base = super().get_changelist(request, **kwargs)
@@ -134,49 +152,145 @@ class LeanListMixin(SingleCountListMixin):
         return PageSizeChangeList
 
 
-def share_headers() -> None:
-    """Make Unfold's `result_headers` build a changelist's headers once and hand the same ones
-    to every later call for that changelist: the header row and each row of the page. A
-    changelist lives for one request and its headers do not change while it is rendered."""
-    build = unfold_list.result_headers
-    if getattr(build, "shared", False):
-        return
+# --- lean rows ------------------------------------------------------------------------------------
+# Cells rendered from the changelist's data by this module, with Unfold's own display helpers
+# and Django's admin helpers called as functions. Unfold's `items_for_result` would rebuild the
+# column headers for every row (to read one header's text) and render a coloured label's
+# template in every cell; here the headers are built once a list and each label once per value
+# (scripts/upstream/unfold-list-speed.patch offers both to Unfold).
 
-    def result_headers(cl):
-        headers = cl.__dict__.get("_shared_headers")
-        if headers is None:
-            headers = cl.__dict__["_shared_headers"] = list(build(cl))
-        return iter(headers)
-
-    result_headers.shared = True
-    unfold_list.result_headers = result_headers
+Row = namedtuple("Row", "instance cells")
 
 
-def render_labels_once() -> None:
-    """Make Unfold's coloured labels in list cells (`@display(label=...)`) render their
-    template once per value, colour and language and reuse the HTML: a list of 50 rows with
-    two such columns rendered it 100 times a page for a handful of different labels."""
-    render = unfold_list.display_for_label
-    if getattr(render, "once", False):
-        return
-    rendered: dict[tuple, SafeString] = {}
+def lean_rows(cl, headers: list[dict]) -> list[Row]:
+    """The page's rows, each with its record and its cells' HTML."""
+    forms = cl.formset.forms if getattr(cl, "formset", None) else None
+    columns = _columns(cl, headers)
+    return [
+        Row(result, mark_safe("".join(_cells(cl, columns, result, forms[i] if forms else None))))
+        for i, result in enumerate(cl.result_list)
+    ]
 
-    def display_for_label(value, empty_value_display, label):
-        try:
-            key = (_hashable(value), empty_value_display, _hashable(label), get_language())
-            hash(key)
-        except TypeError:
-            return render(value, empty_value_display, label)
-        html = rendered.get(key)
-        if html is None:
-            if len(rendered) >= 1000:
-                rendered.clear()
-            html = rendered[key] = render(value, empty_value_display, label)
+
+def _field_class(field_name, index: int) -> str:
+    """A column's name for its cells' class, as Django's admin writes it."""
+    if callable(field_name):
+        name = field_name.__name__
+        name = f"lambda{index}" if name == "<lambda>" else name
+    else:
+        name = field_name
+    return f"field-{name}"
+
+
+def _columns(cl, headers: list[dict]) -> list[tuple]:
+    """Each column as its cells need it: (name, class, label for small screens, linked), as
+    Django's admin decides them (the first column is the link when no column is named)."""
+    links = cl.list_display_links
+    columns = []
+    for index, field_name in enumerate(cl.list_display):
+        linked = links is not None and ((index == 0 and not links) or field_name in links)
+        label = headers[index]["text"] if linked or index else _("Select record")
+        columns.append((field_name, _field_class(field_name, index), label, linked))
+    return columns
+
+
+def _cells(cl, columns, result, form):
+    empty_value_display = cl.model_admin.get_empty_value_display()
+    first_link = True
+    for field_name, css, label, linked in columns:
+        classes = css
+        if field_name == "action_checkbox":
+            html, classes = action_checkbox(result), "action-checkbox"
+        else:
+            html, nowrap = _cell_value(cl, result, field_name, empty_value_display)
+            if nowrap:
+                classes += " nowrap"
+        if linked:
+            tag = "th" if first_link else "td"
+            first_link = False
+            yield format_html(
+                '<{} class="{}" data-label="{}">{}</{}>',
+                tag,
+                classes,
+                label,
+                _linked(cl, result, html),
+                tag,
+            )
+            continue
+        if form is not None and field_name in form.fields:
+            bound = form[field_name]
+            html = mark_safe(
+                str(bound)
+                + render_to_string("unfold/helpers/form_errors.html", {"errors": bound.errors})
+            )
+            if bound.errors:
+                classes += " group errors"
+        yield format_html('<td class="{}" data-label="{}">{}</td>', classes, label, html)
+
+
+def _cell_value(cl, result, field_name, empty_value_display) -> tuple:
+    """A cell's HTML as Unfold shows the value, and whether it is kept on one line."""
+    try:
+        field, attr, value = lookup_field(field_name, result, cl.model_admin)
+    except ObjectDoesNotExist:
+        return empty_value_display, False
+    if field is None or field.auto_created:
+        empty_value_display = getattr(attr, "empty_value_display", empty_value_display)
+        nowrap = isinstance(value, datetime.date | datetime.time)
+        if label := getattr(attr, "label", False):
+            return label_html(value, empty_value_display, label), nowrap
+        if getattr(attr, "dropdown", False):
+            html = display_for_dropdown(result, field_name, value, empty_value_display)
+            return _compact(html), nowrap
+        if getattr(attr, "header", False):
+            return _compact(display_for_header(value, empty_value_display)), nowrap
+        boolean = getattr(attr, "boolean", False)
+        return display_for_value(value, empty_value_display, boolean), nowrap
+    nowrap = isinstance(field, models.DateField | models.TimeField | models.ForeignKey)
+    if isinstance(field.remote_field, models.ManyToOneRel):
+        related = getattr(result, field.name)
+        return (empty_value_display if related is None else related), nowrap
+    return display_for_field(value, field, empty_value_display), nowrap
+
+
+def _linked(cl, result, html):
+    """The cell's content as a link to the record's page (keeping the list's filters)."""
+    try:
+        url = cl.url_for_result(result)
+    except NoReverseMatch:
         return html
+    url = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url)
+    if cl.is_popup:
+        value = result.serializable_value(str(cl.to_field) if cl.to_field else cl.opts.pk.attname)
+        return format_html('<a href="{}" data-popup-opener="{}">{}</a>', url, value, html)
+    return format_html('<a href="{}">{}</a>', url, html)
 
-    display_for_label.once = True
-    display_for_label.rendered = rendered
-    unfold_list.display_for_label = display_for_label
+
+_SPACES = re.compile(r"\s+")
+
+
+def _compact(html) -> SafeString:
+    """A helper template's HTML without its indentation."""
+    return mark_safe(_SPACES.sub(" ", str(html)).strip())
+
+
+# Coloured labels (`@display(label=...)`) by value, colour and language: a list shows a handful.
+_labels: dict[tuple, SafeString] = {}
+
+
+def label_html(value, empty_value_display, label) -> SafeString:
+    """A coloured label as Unfold renders it, rendered once per value, colour and language."""
+    try:
+        key = (_hashable(value), empty_value_display, _hashable(label), get_language())
+        hash(key)
+    except TypeError:
+        return _compact(display_for_label(value, empty_value_display, label))
+    html = _labels.get(key)
+    if html is None:
+        if len(_labels) >= 1000:
+            _labels.clear()
+        html = _labels[key] = _compact(display_for_label(value, empty_value_display, label))
+    return html
 
 
 def _hashable(value):
@@ -194,11 +308,10 @@ def _hashable(value):
 @functools.cache
 def _checkbox_html(language: str | None) -> str:
     """Unfold's selection checkbox of a row as rendered in `language` (its label is
-    translated), the row's key left as the placeholder."""
-    from django.contrib.admin import helpers
-    from unfold.admin import checkbox
-
-    return checkbox.render(helpers.ACTION_CHECKBOX_NAME, ROW_PK_PLACEHOLDER)
+    translated), the row's key left as the placeholder, with the one class css/lists.css
+    draws it by."""
+    html = _compact(checkbox.render(ACTION_CHECKBOX_NAME, ROW_PK_PLACEHOLDER))
+    return re.sub(r'class="[^"]*\baction-select\b[^"]*"', 'class="action-select"', html)
 
 
 def action_checkbox(obj) -> SafeString:
@@ -211,25 +324,23 @@ def action_checkbox(obj) -> SafeString:
 # --- the template library -------------------------------------------------------------------------
 register = template.Library()
 
-_STRIPPED = [
-    # Longest first: a shorter list may be the start of a longer one.
-    (escape(" ".join(CHECKBOX_INPUT_CLASSES)) + " action-select", "action-select"),
-    (" ".join(CHECKBOX_CLASSES), CHECKBOX_CLASSES[0]),
-    (" " + " ".join(ROW_CLASSES), ""),
-    (' class="' + " ".join(LINK_CLASSES) + '"', ""),
-]
-_SPACES = re.compile(r"\s+")
 
-
-@register.filter
-def lean_cell(cell: str) -> SafeString:
-    """A cell as Unfold renders it, without the utility classes css/lists.css stands for and
-    without the indentation of the templates it was made of."""
-    html = str(cell)
-    for long, short in _STRIPPED:
-        html = html.replace(long, short)
-    # Unfold's own, escaped cell, made smaller.
-    return mark_safe(_SPACES.sub(" ", html))
+@register.inclusion_tag("admin/lean_result_list.html", takes_context=True)
+def lean_result_list(context, cl) -> dict:
+    """A changelist's rows and headers, for `admin/lean_change_list.html`: the headers built
+    once, by Unfold, for the header row and every row's cells."""
+    headers = list(unfold_list.result_headers(cl))
+    return {
+        "cl": cl,
+        "result_hidden_fields": list(result_hidden_fields(cl)),
+        "result_headers": headers,
+        "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
+        "results": lean_rows(cl, headers),
+        "actions_row": context.get("actions_row"),
+        "has_add_permission": cl.model_admin.has_add_permission(context["request"]),
+        "is_popup": context.get("is_popup"),
+        "to_field": context.get("to_field"),
+    }
 
 
 @register.simple_tag

@@ -103,8 +103,6 @@ NO_ROLE_PAGES = {
     "set_language": (S, A),
     "admin:index": (S, S),
     "admin:search": (S, S),
-    # Ctrl+K's answers, in front of Unfold's view at the same address.
-    "command_search": (S, S),
     "admin:jsi18n": (S, R),
     "admin:login": (S, A),
     "admin:logout": (R, S),

@@ -150,10 +150,6 @@ EXPECTATIONS: dict[str, Expectation] = {
     "admin:search": Expectation(
         at("admin:search", query="?s=fae"), get=shown_to(*SIGNED_IN), post=shown_to(*SIGNED_IN)
     ),
-    # The same address as admin:search, in front of it: Unfold's view for pages that exist.
-    "command_search": Expectation(
-        at("command_search", query="?s=fae"), get=shown_to(*SIGNED_IN), post=shown_to(*SIGNED_IN)
-    ),
     "admin:app_list": Expectation(
         lambda world: reverse("admin:app_list", args=["incidents"]),
         get=shown_to(*SIGNED_IN),

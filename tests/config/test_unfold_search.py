@@ -4,7 +4,6 @@ only what the person may view."""
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import translation
@@ -17,6 +16,7 @@ from tests.factories import (
     LocationFactory,
     StaffFactory,
 )
+from tests.workers import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -136,7 +136,7 @@ class PermissionTests:
 
 class CommandPaletteTests:
     def test_the_palette_lists_the_incident_first_for_its_number(self, incident, staff_client):
-        cache.clear()  # Unfold keeps a person's results for a term a few minutes
+        clear_cache()  # Unfold keeps a person's results for a term a few minutes
 
         response = staff_client.get(
             reverse("admin:search"), {"s": f"#{incident.pk}", "extended": 1}
@@ -162,7 +162,7 @@ class HostileInputTests:
 
     @pytest.mark.parametrize("page", ["2", "999999999"])
     def test_a_page_past_the_last_answers_nothing_more(self, staff_client, page):
-        cache.clear()
+        clear_cache()
 
         response = staff_client.get(
             reverse("admin:search"), {"s": "SN", "extended": 1, "page": page}
