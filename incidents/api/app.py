@@ -4,7 +4,7 @@ own static files (a factory's network often has no internet, so no CDN)."""
 
 from ninja import NinjaAPI, Swagger
 
-from incidents.api import devices, errors, groups, incidents
+from incidents.api import devices, errors, groups, incidents, results
 from incidents.api.auth import TokenOrSession
 
 DESCRIPTION = """\
@@ -37,3 +37,4 @@ api.add_router("/incidents/", incidents.router)
 api.add_router("/devices/", devices.router)
 api.add_router("/locations/", devices.locations)
 api.add_router("/problem-groups/", groups.router)
+api.add_router("/results/", results.router)

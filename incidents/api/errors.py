@@ -60,6 +60,14 @@ def field_name(error: dict) -> str:
     return ".".join(location) or "request"
 
 
+def problems_by_field(errors: list[dict]) -> dict[str, str]:
+    """{field: what is wrong with it} for one object's errors."""
+    found = {}
+    for error in errors:
+        found.setdefault(field_name(error), _problem(error))
+    return found
+
+
 def validation_message(errors: list[dict]) -> str:
     return "; ".join(f"{field_name(error)}: {_problem(error)}" for error in errors[:10])
 

@@ -7,6 +7,7 @@ from incidents.models.incidents import FAILURE_FIELDS, Incident, ProblemGroup
 from incidents.models.people import Department, Employee
 from incidents.models.records import AnalysisResult, Attachment, OperationRecord
 from incidents.models.reports import ReportJob, ReportJobKind, ReportJobStatus
+from incidents.models.results import StationResult
 from incidents.models.stages import StageOwnership
 from incidents.models.tokens import ApiToken, ApiTokenUse
 
@@ -33,4 +34,5 @@ __all__ = [
     "ReportJobKind",
     "ReportJobStatus",
     "StageOwnership",
+    "StationResult",
 ]

@@ -191,6 +191,7 @@ class ReferenceTests:
             "/api/v1/locations/{location_id}/",
             "/api/v1/problem-groups/",
             "/api/v1/problem-groups/{group_id}/",
+            "/api/v1/results/",
         } <= set(schema["paths"])
         assert (
             "BearerAuth" in str(schema["components"]["securitySchemes"])

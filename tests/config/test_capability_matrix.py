@@ -199,6 +199,7 @@ UNLOCKS: dict[str, dict] = {
         **INCIDENT_SURROUNDINGS,
         **DEVICE_LIST,
         **adds("locations.device"),
+        "api-v1:result_batch": (R, W),
     },
     C.WORK_ON_ASSIGNED: {
         **APP_PAGE,
@@ -248,6 +249,7 @@ UNLOCKS: dict[str, dict] = {
         **labels("locations.device"),
         **labels("locations.location"),
         **api_reads("device", "location"),
+        "api-v1:result_batch": (R, W),
     },
     C.IMPORT_LEGACY: {
         **APP_PAGE,

@@ -101,6 +101,18 @@ def media_root(settings, world):
     return settings.MEDIA_ROOT
 
 
+def matrix_result(world) -> dict:
+    """A station's result for the world's device."""
+    return {
+        "result_id": "MATRIX-1",
+        "serial_number": world.things["device"].serial_number,
+        "station": "FCT-MATRIX",
+        "test_item": "BT_RSSI",
+        "passed": False,
+        "tested_at": "2025-03-04T10:22:00+08:00",
+    }
+
+
 EXPECTATIONS: dict[str, Expectation] = {
     # Outside the admin: the root redirects to the dashboard (so the anonymous to the login
     # page), the health check answers anyone, and the language switch is on the login page too
@@ -667,6 +679,14 @@ EXPECTATIONS: dict[str, Expectation] = {
         at("api-v1:openapi-view"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)
     ),
     "api-v1:api-root": Expectation(at("api-v1:api-root"), get=shown_to(), post=shown_to()),
+    # Reporting test results: whoever may open incidents (a POST; reading it is 405).
+    "api-v1:result_batch": Expectation(
+        at("api-v1:result_batch"),
+        get=shown_to(),
+        post=written_by(*SIGNED_IN),
+        data=lambda world: {"results": [matrix_result(world)]},
+        json=True,
+    ),
     **{
         f"api-v1:{name}": Expectation(
             at(f"api-v1:{name}", *things), get=shown_to(*SIGNED_IN), post=shown_to()
