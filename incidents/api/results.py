@@ -174,8 +174,8 @@ def result_batch(request: HttpRequest):
             continue
         rows.append(ResultRow(**row.model_dump()))
         places.append(index)
-    outcomes = station_results_record(rows=rows, token=who.token, person=who.person)
-    for index, outcome in zip(places, outcomes, strict=True):
+    recorded = station_results_record(rows=rows, token=who.token, person=who.person)
+    for index, outcome in zip(places, recorded.rows, strict=True):
         answers.append(
             {
                 "row": index,
@@ -186,7 +186,7 @@ def result_batch(request: HttpRequest):
         )
     answers.sort(key=lambda answer: answer["row"])
     refused = [answer for answer in answers if answer["status"] == "error"]
-    body = {"results": answers, "incidents_opened": []}
+    body = {"results": answers, "incidents_opened": recorded.incidents_opened}
     if not refused:
         return Status(200, body)
     named = "; ".join(
