@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Window
 from django.db.models.functions import Greatest, RowNumber, Upper
 from django.utils import timezone
@@ -27,7 +27,7 @@ from incidents.selectors import stage_work_location
 from incidents.services.errors import WorkflowError
 from incidents.services.workflow import incident_open
 from locations.models import Device
-from locations.services import device_move
+from locations.services import device_move, device_register
 
 # A station's clock may run a little ahead of ours; beyond this a result is from the future.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -83,6 +83,25 @@ def _devices(serials: set[str], person) -> dict[str, Device]:
     return {device.key: device for device in devices}
 
 
+def _registered(serials: set[str], known: dict, rows: list[ResultRow], now) -> dict:
+    """Registers the serial numbers no device has yet (the line's first result of a device, when
+    the factory lets results register devices), for rows that will be stored."""
+    usable = {row.serial_number for row in rows if not _refusals(row, now)}
+    registered = {}
+    for serial in sorted(serials & usable):
+        if serial.upper() in known or serial.upper() in registered:
+            continue
+        try:
+            device = device_register(serial_number=serial, registered_by=None)
+        except (ValidationError, IntegrityError):
+            # Registered meanwhile by another request, or a serial number no device may have.
+            device = Device.objects.filter(serial_number__iexact=serial).first()
+            if device is None:
+                continue
+        registered[serial.upper()] = device
+    return registered
+
+
 def station_results_record(
     *, rows: list[ResultRow], token: ApiToken | None = None, person=None
 ) -> ResultsRecorded:
@@ -92,6 +111,8 @@ def station_results_record(
     row."""
     now = timezone.now()
     devices = _devices({row.serial_number for row in rows}, person)
+    if token is not None and getattr(settings, "RESULTS_REGISTER_UNKNOWN_DEVICES", False):
+        devices |= _registered({row.serial_number for row in rows}, devices, rows, now)
     known = set(
         StationResult.objects.filter(
             station__in={row.station for row in rows},

@@ -13,6 +13,7 @@ from django.utils import timezone
 from incidents.api.results import MAX_BODY_BYTES
 from incidents.choices import Stage
 from incidents.models import ApiTokenUse, Incident, ProjectAccess, StageOwnership, StationResult
+from locations.models import Device
 from tests.api.conftest import bearer
 from tests.factories import DeviceFactory, IncidentFactory, LocationFactory, StaffFactory
 
@@ -406,3 +407,49 @@ class RepeatedFailureTests:
         settings.RESULTS_FAILS_TO_OPEN = 1
 
         assert len(post(station, {"results": fails("A")}).json()["incidents_opened"]) == 1
+
+
+@pytest.mark.django_db
+class UnknownDeviceTests:
+    def test_an_unknown_serial_is_refused_by_default(self, station, device):
+        answer = post(station, {"results": [result(serial_number="SN-NEW-1")]})
+
+        assert answer.status_code == 422
+        assert not Device.objects.filter(serial_number="SN-NEW-1").exists()
+
+    def test_the_first_result_registers_it_when_the_factory_says_so(
+        self, settings, station, device
+    ):
+        settings.RESULTS_REGISTER_UNKNOWN_DEVICES = True
+
+        answer = post(
+            station,
+            {
+                "results": [
+                    result("A", serial_number="SN-NEW-1"),
+                    result("B", serial_number="sn-new-1"),
+                ]
+            },
+        )
+
+        assert answer.status_code == 200
+        registered = Device.objects.get(serial_number="SN-NEW-1")
+        assert registered.station_results.count() == 2
+
+    def test_a_refused_row_registers_nothing(self, settings, station, device):
+        settings.RESULTS_REGISTER_UNKNOWN_DEVICES = True
+
+        post(
+            station,
+            {"results": [result(serial_number="SN-NEW-2", tested_at="2099-01-01T00:00:00Z")]},
+        )
+
+        assert not Device.objects.filter(serial_number="SN-NEW-2").exists()
+
+    def test_a_person_registers_nothing(self, settings, device, staff_client):
+        settings.RESULTS_REGISTER_UNKNOWN_DEVICES = True
+
+        answer = post(staff_client, {"results": [result(serial_number="SN-NEW-3")]})
+
+        assert answer.status_code == 422
+        assert not Device.objects.filter(serial_number="SN-NEW-3").exists()
