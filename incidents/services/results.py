@@ -12,6 +12,7 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from django.db.models.functions import Greatest, RowNumber, Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.kit.bulk import rows_write
 from incidents import access
 from incidents.choices import OPEN_STAGES
 from incidents.models import ApiToken, Incident, StationResult
@@ -119,7 +121,7 @@ def station_results_record(
             result_id__in={row.result_id for row in rows},
         ).values_list("station", "result_id")
     )
-    outcomes, new = [], []
+    outcomes, new, failing = [], [], set()
     for row in rows:
         errors = _refusals(row, now)
         device = devices.get(row.serial_number.upper())
@@ -133,29 +135,63 @@ def station_results_record(
             continue
         known.add((row.station, row.result_id))
         new.append(
-            StationResult(
-                device=device,
-                station=row.station,
-                result_id=row.result_id,
-                test_item=row.test_item,
-                passed=row.passed,
-                value=row.value,
-                low_limit=row.low_limit,
-                high_limit=row.high_limit,
-                log_url=row.log_url,
-                tested_at=row.tested_at,
-                received_at=now,
-                token=token,
-                reported_by=person,
+            (
+                device.pk,
+                row.station,
+                row.result_id,
+                row.test_item,
+                row.passed,
+                row.value,
+                row.low_limit,
+                row.high_limit,
+                row.log_url,
+                row.tested_at,
+                now,
+                token.pk if token is not None else None,
+                person.pk if person is not None else None,
             )
         )
+        if not row.passed:
+            failing.add((device, row.station))
         outcomes.append(RowOutcome(row.result_id, STORED))
-    with transaction.atomic():
-        # Another request storing the same result meanwhile: it is stored once all the same.
-        StationResult.objects.bulk_create(new, ignore_conflicts=True)
-    failing = {(result.device, result.station) for result in new if not result.passed}
+    _store(new)
     opened = _open_for_repeated_failures(failing, token=token, person=person) if failing else []
     return ResultsRecorded(outcomes, opened)
+
+
+# The columns a new result is written with, in the order `station_results_record` gives them.
+COLUMNS = (
+    "device_id",
+    "station",
+    "result_id",
+    "test_item",
+    "passed",
+    "value",
+    "low_limit",
+    "high_limit",
+    "log_url",
+    "tested_at",
+    "received_at",
+    "token_id",
+    "reported_by_id",
+)
+
+
+def _store(rows: list[tuple]) -> None:
+    """Writes new results through the one bulk writer (COPY on PostgreSQL). Another request
+    storing some of the same results meanwhile makes the copy collide: they are then written
+    skipping those already there, each stored once all the same."""
+    if not rows:
+        return
+    try:
+        with transaction.atomic():
+            rows_write(StationResult, COLUMNS, rows)
+    except (IntegrityError, psycopg.IntegrityError):
+        with transaction.atomic():
+            StationResult.objects.bulk_create(
+                [StationResult(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
+                ignore_conflicts=True,
+            )
 
 
 def _open_for_repeated_failures(failing: set, *, token, person) -> list[int]:

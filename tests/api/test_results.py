@@ -453,3 +453,28 @@ class UnknownDeviceTests:
 
         assert answer.status_code == 422
         assert not Device.objects.filter(serial_number="SN-NEW-3").exists()
+
+
+@pytest.mark.django_db
+def test_a_result_stored_meanwhile_by_another_request_is_stored_once(station, device, monkeypatch):
+    from incidents.services import results
+
+    real = results.rows_write
+
+    def another_request_first(model, columns, rows):
+        StationResult.objects.create(
+            device=device,
+            station="FCT-3",
+            result_id="B",
+            test_item="BT_RSSI",
+            passed=True,
+            tested_at=timezone.now(),
+        )
+        return real(model, columns, rows)
+
+    monkeypatch.setattr(results, "rows_write", another_request_first)
+
+    answer = post(station, {"results": [result("A", passed=True), result("B", passed=True)]})
+
+    assert answer.status_code == 200
+    assert sorted(StationResult.objects.values_list("result_id", flat=True)) == ["A", "B"]
