@@ -4,8 +4,10 @@ A project is restricted when an administrator names the departments and people w
 everyone else sees nothing of it: not its devices, incidents, records, results, attachments,
 trails, notifications, chat or reports, not in a list, a count, a search, a suggestion, a label
 or an export. Administrators see every project. Every read of those rows made for a person goes
-through `restrict(queryset, user)` (lists, pages, autocompletes, exports, the dashboard…) or
-the `may_see*` questions (one object in hand); the rest of the product never decides itself.
+through `queryset.visible_to(user)` (which asks `restrict`: lists, pages, autocompletes, exports,
+the dashboard…), `incident_for(user, pk)` (one incident asked for by its id) or the `may_see*`
+questions (one object in hand); the rest of the product never decides itself. Each model says
+how its rows reach their project (`project_path`, locations.visibility).
 
 The answer is read once per person object (a request's `request.user`) and forgotten when any
 restriction changes in this process; a person loaded by another request reads afresh.
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from locations import visibility
 from locations.models import project_key
 
 _generation = 0
@@ -121,6 +124,25 @@ def may_view_incident(incident, user) -> bool:
     )
 
 
+def incident_for(user, pk, queryset: QuerySet | None = None):
+    """The incident `pk` (a number from a request: `config.kit.ids.pk_or_404` first) as `user`
+    may open it, fetched and checked together: Http404 when there is none or its project is
+    hidden from them (a hidden incident does not exist for them), PermissionDenied when their
+    roles show no incidents. `queryset` (default: every incident) may add what the page reads."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from incidents.models import Incident
+
+    if not sees_incidents(user):
+        raise PermissionDenied
+    rows = Incident.objects.all() if queryset is None else queryset
+    incident = rows.visible_to(user).filter(pk=pk).first()
+    if incident is None:
+        raise Http404
+    return incident
+
+
 def sees_incidents(user) -> bool:
     """Whether `user`'s roles show incidents at all (each one's project is asked apart)."""
     return _active(user) and user.has_perm("incidents.view_incident")
@@ -168,22 +190,11 @@ def people_seeing(people: QuerySet, project: str) -> QuerySet:
     ).distinct()
 
 
-# How each model reaches the project of the device it is about.
-_PATHS = {
-    "locations.device": "project",
-    "locations.historicaldevice": "project",
-    "incidents.incident": "device__project",
-    "incidents.historicalincident": "device__project",
-    "incidents.incidentevent": "incident__device__project",
-    "incidents.operationrecord": "incident__device__project",
-    "incidents.analysisresult": "incident__device__project",
-    "incidents.attachment": "record__incident__device__project",
-    "incidents.notification": "incident__device__project",
-    "messaging.room": "incident__device__project",
-    "messaging.message": "room__incident__device__project",
-    "messaging.messageattachment": "message__room__incident__device__project",
-    "messaging.evidence": "incident__device__project",
-}
+def project_path(model) -> str | None:
+    """How rows of `model` reach their project (`locations.visibility`): the model's own
+    `project_path`, or for a past version (django-simple-history) its record's; None for a
+    model whose rows belong to no project."""
+    return getattr(getattr(model, "instance_type", None) or model, "project_path", None)
 
 
 def hidden_q(user, path: str) -> Q | None:
@@ -199,7 +210,7 @@ def hidden_q(user, path: str) -> Q | None:
 def project_of(obj) -> str:
     """The project `obj` (of a model rows of which belong to a project) belongs to."""
     value = obj
-    for name in _PATHS[obj._meta.label_lower].split("__"):
+    for name in project_path(type(obj)).split("__"):
         value = getattr(value, name, None)
         if value is None:
             return ""
@@ -213,43 +224,25 @@ def may_see(obj, user) -> bool:
 
 def applies_to(model) -> bool:
     """Whether rows of `model` belong to a project."""
-    return model._meta.label_lower in _PATHS
-
-
-# The incident each model's rows are about, where they outlive it (a superuser deleted it; its
-# timeline, records, results and chat stay): its project is then unknown, so those rows are
-# hidden from whoever does not see every project.
-_KEPT_AFTER_THE_INCIDENT = {
-    "incidents.incidentevent": "incident_id",
-    "incidents.operationrecord": "incident_id",
-    "incidents.analysisresult": "incident_id",
-    "incidents.attachment": "record__incident_id",
-    "messaging.room": "incident_id",
-    "messaging.message": "room__incident_id",
-    "messaging.messageattachment": "message__room__incident_id",
-    "messaging.evidence": "incident_id",
-}
-
-# A past version is hidden with the record as it is now, whatever project it named then.
-_VERSIONS_OF = {
-    "locations.historicaldevice": "locations.device",
-    "incidents.historicalincident": "incidents.incident",
-}
+    return project_path(model) is not None
 
 
 def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
-    """`queryset` without the rows of projects `user` may not see. `path` leads from the
-    queryset's model to a project; the known models need none."""
-    label = queryset.model._meta.label_lower
-    condition = hidden_q(user, path or _PATHS[label])
-    if condition is None:
-        return queryset
-    if path is None and label in _VERSIONS_OF:
-        live = apps.get_model(_VERSIONS_OF[label])
-        hidden_now = live._default_manager.filter(hidden_q(user, _PATHS[_VERSIONS_OF[label]]))
+    """`queryset` without the rows of projects `user` may not see (what the querysets' own
+    `visible_to(user)` asks). `path` leads from the queryset's model to a project; the models
+    that declare theirs need none. A past version is hidden with its record as it is now,
+    whatever project it named then; rows that outlive their incident (a superuser deleted it)
+    have an unknown project, and are hidden from whoever does not see every project."""
+    model = queryset.model
+    condition = hidden_q(user, path or project_path(model))
+    if condition is None or path is not None:
+        return queryset if condition is None else queryset.exclude(condition)
+    live = getattr(model, "instance_type", None)
+    if live is not None:
+        hidden_now = live._default_manager.filter(hidden_q(user, live.project_path))
         condition |= Q(id__in=hidden_now.values("pk"))
-    if path is None and label in _KEPT_AFTER_THE_INCIDENT:
-        incident = _KEPT_AFTER_THE_INCIDENT[label]
+    incident = getattr(model, "outlives_incident", None)
+    if incident is not None:
         # Looked up row by row (an index lookup each), not as the set of every incident.
         kept = apps.get_model("incidents.Incident")._base_manager.filter(pk=OuterRef(incident))
         condition |= Q(**{f"{incident}__isnull": False}) & ~Q(Exists(kept))
@@ -295,6 +288,9 @@ def connect() -> None:
 
     from incidents.models import ProjectAccess
     from locations.signals import device_project_changing
+
+    # Every model's `visible_to(user)` asks this module.
+    visibility.register(restrict)
 
     device_project_changing.connect(
         _guard_project_change, weak=False, dispatch_uid="access-device-project"

@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from incidents import access, report_files, reports
+from incidents import report_files, reports
 from incidents.choices import Stage
 from incidents.models import EightD, ProblemGroup
 
@@ -35,7 +35,8 @@ Step = Callable[[int, int], None]
 def group_incidents(group: ProblemGroup, reader):
     """The group's incidents `reader` may see, oldest first."""
     return (
-        access.restrict(group.incidents.all(), reader)
+        group.incidents.all()
+        .visible_to(reader)
         .select_related("device", "reporter", "problem_group")
         .order_by("opened_at", "pk")
     )

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from incidents import access, report_files
+from incidents import report_files
 from incidents.choices import TERMINAL_STAGES, Stage, WorkflowAction
 from incidents.models import EightD, Incident, IncidentEvent, ProblemGroup
 from incidents.selectors import incident_records_by_stage, incident_timeline
@@ -127,7 +127,7 @@ def _stage_counts(items) -> dict[str, int]:
 def _group_incidents(group: ProblemGroup, reader):
     """The group's incidents `reader` may see (a confidential project's stay out of the report
     of someone it is not open to)."""
-    incidents = access.restrict(group.incidents.all(), reader)
+    incidents = group.incidents.all().visible_to(reader)
     return incidents.select_related("device", "reporter", "problem_group").order_by(
         "opened_at", "pk"
     )

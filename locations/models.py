@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from locations.choices import LocationKind
 from locations.fields import CodeField
+from locations.visibility import ProjectRowsManager
 
 
 class Location(models.Model):
@@ -87,6 +88,8 @@ DEVICE_DETAIL_FIELDS = (
 class Device(models.Model):
     """A unit under test, identified by its serial number, wherever it is and whoever holds it."""
 
+    project_path = "project"
+
     serial_number = CodeField(_("serial number"), max_length=64)
     project = models.CharField(_("project"), max_length=100, blank=True)
     # `project_key(project)`, kept by save() and the bulk writers: what restrictions compare.
@@ -112,6 +115,8 @@ class Device(models.Model):
     )
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
     history = HistoricalRecords()
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["serial_number"]

@@ -472,7 +472,7 @@ class DeviceConsumer(Guarded):
 
     def permitted(self, person) -> bool:
         return _holds(person, "locations.view_device") and (
-            access.restrict(Device.objects.filter(pk=self.device_id), person).exists()
+            Device.objects.filter(pk=self.device_id).visible_to(person).exists()
         )
 
     async def leave(self) -> None:

@@ -8,12 +8,16 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models.records import StoredFile
+from locations.visibility import ProjectRowsManager
 from messaging.choices import MessageKind, RevisionKind, RoomKind
 from messaging.fields import SearchVectorField
 
 
 class Room(models.Model):
     """The discussion of one incident or one problem group, created on first use."""
+
+    project_path = "incident__device__project"
+    outlives_incident = "incident_id"
 
     kind = models.CharField(_("kind"), max_length=16, choices=RoomKind.choices)
     incident = models.OneToOneField(
@@ -37,6 +41,8 @@ class Room(models.Model):
     # The newest message: each new one points back to it, so a gap is seen at once.
     last_message_id = models.BigIntegerField(_("last message"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-id"]
@@ -73,6 +79,9 @@ class Room(models.Model):
 class Message(models.Model):
     """One line of a room: what a person wrote (with files), or what the system noted."""
 
+    project_path = "room__incident__device__project"
+    outlives_incident = "room__incident_id"
+
     id = models.BigAutoField(primary_key=True)
     room = models.ForeignKey(
         "messaging.Room", on_delete=models.CASCADE, related_name="messages", verbose_name=_("room")
@@ -106,6 +115,8 @@ class Message(models.Model):
     edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
     search_vector = SearchVectorField(_("search vector"), null=True, blank=True, editable=False)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["id"]
@@ -187,6 +198,9 @@ class MessageAttachment(StoredFile):
     made from that preview: the chat shows both, reports embed the preview, and nothing ever
     decodes the original again."""
 
+    project_path = "message__room__incident__device__project"
+    outlives_incident = "message__room__incident_id"
+
     message = models.ForeignKey(
         "messaging.Message",
         on_delete=models.CASCADE,
@@ -200,6 +214,8 @@ class MessageAttachment(StoredFile):
     preview = models.FileField(
         _("preview"), upload_to=chat_preview_path, max_length=255, blank=True
     )
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["created_at"]
@@ -242,6 +258,9 @@ class Mention(models.Model):
 class Evidence(models.Model):
     """A message, or one of its pictures or files, kept with a stage's records."""
 
+    project_path = "incident__device__project"
+    outlives_incident = "incident_id"
+
     message = models.ForeignKey(
         "messaging.Message",
         on_delete=models.CASCADE,
@@ -271,6 +290,8 @@ class Evidence(models.Model):
         verbose_name=_("marked by"),
     )
     marked_at = models.DateTimeField(_("marked at"), default=timezone.now)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-marked_at", "-id"]

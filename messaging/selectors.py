@@ -44,12 +44,12 @@ def _visible_kinds(user) -> list[str]:
 def readable_messages(messages: QuerySet[Message], user) -> QuerySet[Message]:
     """`messages` without those of rooms `user` may not read, decided row by row (a list of
     messages names few rooms; the set of every room someone may read is large)."""
-    return access.restrict(messages.filter(room__kind__in=_visible_kinds(user)), user)
+    return messages.filter(room__kind__in=_visible_kinds(user)).visible_to(user)
 
 
 def visible_rooms(user) -> QuerySet[Room]:
     """Every room `user` may read (for search and unread counts)."""
-    return access.restrict(Room.objects.filter(kind__in=_visible_kinds(user)), user)
+    return Room.objects.filter(kind__in=_visible_kinds(user)).visible_to(user)
 
 
 def _author(person: Employee | None) -> dict | None:

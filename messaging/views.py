@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.kit.uploads import refused_uploads
 from incidents import access
-from incidents.models import Employee, Incident, ProblemGroup
+from incidents.models import Employee, ProblemGroup
 from messaging import selectors, services
 from messaging.choices import RoomKind
 from messaging.models import Message, MessageAttachment, Room
@@ -33,12 +33,14 @@ def _error(error: services.ChatError, status: int = 400) -> JsonResponse:
 def _room(request: HttpRequest, kind: str, subject_id: int, *, create: bool = True) -> Room:
     """The room of a subject the person may see (created on first use); 404/403 otherwise.
     A read (`create=False`) never writes: a room nobody opened yet is an unsaved, empty one."""
-    model = Incident if kind == RoomKind.INCIDENT else ProblemGroup
-    subject = model.objects.filter(pk=subject_id).first()
-    if subject is None:
-        raise Http404
-    if not access.may_see_subject(subject, request.user):
-        raise PermissionDenied
+    if kind == RoomKind.INCIDENT:
+        subject = access.incident_for(request.user, subject_id)
+    else:
+        subject = ProblemGroup.objects.filter(pk=subject_id).first()
+        if subject is None:
+            raise Http404
+        if not access.may_see_subject(subject, request.user):
+            raise PermissionDenied
     key = "incident" if kind == RoomKind.INCIDENT else "problem_group"
     if create:
         return services.room_for(**{key: subject})

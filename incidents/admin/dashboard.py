@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from incidents import access, dashboard
+from incidents import dashboard
 from incidents.choices import OPEN_STAGES, Stage, Step
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
 from incidents.models import Department
@@ -331,12 +331,13 @@ def home_context(request: HttpRequest) -> dict:
         for queue in selectors.WORK_QUEUES
     ]
     sent_back = selectors.work_queue(user, "mine").filter(stage_round__gt=1).count()
-    mentions = access.restrict(
+    mentions = (
         Notification.objects.filter(
             recipient=user, action=WorkflowAction.MENTION, read_at__isnull=True
-        ),
-        user,
-    ).count()
+        )
+        .visible_to(user)
+        .count()
+    )
     home = {
         "queues": mine,
         "sent_back": {"count": sent_back, "url": f"{changelist}?work=mine&sent_back=1"},

@@ -11,7 +11,6 @@ from unfold.decorators import action, display
 from config.kit.ids import pk_or_404
 from config.kit.lists import SingleCountListMixin
 from config.kit.search import IndexedSearchMixin
-from incidents import access
 from incidents.choices import WorkflowAction
 from incidents.models import Notification
 from incidents.services.notifications import notifications_mark_read
@@ -94,7 +93,7 @@ class NotificationAdmin(SingleCountListMixin, IndexedSearchMixin, ModelAdmin):
             .filter(recipient=request.user)
             .select_related("actor", "incident__device", "problem_group")
         )
-        return access.restrict(notifications, request.user)
+        return notifications.visible_to(request.user)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -37,14 +37,11 @@ def _download(content: bytes, content_type: str, name: str) -> HttpResponse:
 def incident_report_view(request: HttpRequest, incident_id: str, kind: str) -> HttpResponse:
     if kind not in FORMATS:
         raise Http404
-    incident = get_object_or_404(
-        access.restrict(Incident.objects.all(), request.user).select_related(
-            "device", "reporter", "problem_group"
-        ),
-        pk=pk_or_404(incident_id),
+    incident = access.incident_for(
+        request.user,
+        pk_or_404(incident_id),
+        Incident.objects.select_related("device", "reporter", "problem_group"),
     )
-    if not admin.site.get_model_admin(Incident).has_view_permission(request, incident):
-        raise PermissionDenied
     content_type, render = FORMATS[kind]
     return _download(
         render(reports.incident_report(incident)),

@@ -17,8 +17,8 @@ from unfold.enums import ActionVariant
 
 from config.kit.ids import pk_or_404
 from config.kit.uploads import refused_uploads
-from incidents import access, rules, selectors, services
 from incidents import forms as workflow_forms
+from incidents import rules, selectors, services
 from incidents.admin import queues
 from incidents.choices import WorkflowAction
 from incidents.models import Incident
@@ -134,7 +134,7 @@ class WorkflowAdminMixin:
     def _incident(self, request, object_id) -> Incident:
         cache = request.__dict__.setdefault("_incidents", {})
         if object_id not in cache:
-            incidents = access.restrict(Incident.objects.all(), request.user)
+            incidents = Incident.objects.all().visible_to(request.user)
             cache[object_id] = get_object_or_404(
                 incidents.select_related("device", "assignee"), pk=pk_or_404(object_id)
             )

@@ -4,7 +4,6 @@ administrators what stops the workflow."""
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from incidents import access
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Department, Incident, StageOwnership
 
@@ -17,7 +16,8 @@ def department_load(department: Department, viewer) -> list[dict]:
     # Counted from the open incidents (an index range), not joined to every incident each
     # member was ever assigned.
     counts = dict(
-        access.restrict(Incident.objects.order_by(), viewer)
+        Incident.objects.order_by()
+        .visible_to(viewer)
         .filter(stage__in=OPEN_STAGES, assignee__in=[person.pk for person in people])
         .values_list("assignee")
         .annotate(n=Count("id"))

@@ -27,7 +27,6 @@ from django.utils.dateparse import parse_date
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from incidents import access
 from incidents.choices import BEYOND_RETEST, OPEN_STAGES, TERMINAL_STAGES, Stage
 from incidents.models import Incident, IncidentEvent, StageOwnership
 from locations.models import Location
@@ -200,7 +199,7 @@ class Scope:
     def incidents(self) -> QuerySet:
         """The incidents the figures count, unordered (a figure orders what it lists; a
         subquery sorted for nothing costs a sort of every incident)."""
-        incidents = access.restrict(Incident.objects.order_by(), self.viewer)
+        incidents = Incident.objects.order_by().visible_to(self.viewer)
         return scope_filter(incidents, self.params())
 
     def list_url(self, changelist: str, **more) -> str:

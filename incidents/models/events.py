@@ -5,10 +5,14 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import BEYOND_RETEST, EventNote, Stage, Step, Verdict, WorkflowAction
+from locations.visibility import ProjectRowsManager
 
 
 class IncidentEvent(models.Model):
     """One entry of an incident's timeline: who did what, when, from where to where, and why."""
+
+    project_path = "incident__device__project"
+    outlives_incident = "incident_id"
 
     # Kept when a superuser deletes the incident: the trail outlives it.
     incident = models.ForeignKey(
@@ -51,6 +55,8 @@ class IncidentEvent(models.Model):
     # each stage is read, not worked out from the whole timeline on each view of the dashboard.
     left_at = models.DateTimeField(_("left the stage at"), null=True, blank=True, editable=False)
 
+    objects = ProjectRowsManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("timeline entry")
@@ -89,6 +95,8 @@ class Notification(models.Model):
 
     The text is put together when shown, so each reader gets it in their own language.
     """
+
+    project_path = "incident__device__project"
 
     recipient = models.ForeignKey(
         "incidents.Employee",
@@ -137,6 +145,8 @@ class Notification(models.Model):
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -27,6 +27,7 @@ from incidents.choices import (
     stage_can_reach,
 )
 from locations.fields import CodeField
+from locations.visibility import ProjectRowsManager
 
 problem_group_number_validator = RegexValidator(
     r"^[A-Z][A-Z0-9]*-\d{4}-\d{3,}$",
@@ -108,6 +109,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     protected: only the transitions below change them, and the services run those atomically.
     """
 
+    project_path = "device__project"
+
     device = models.ForeignKey(
         "locations.Device",
         on_delete=models.PROTECT,
@@ -179,6 +182,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     history = HistoricalRecords()
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-opened_at", "-id"]

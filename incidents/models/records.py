@@ -7,10 +7,14 @@ from django.utils.translation import gettext_lazy as _
 
 from config.kit.uploads import PICTURE_CONTENT_TYPES
 from incidents.choices import Stage, Verdict
+from locations.visibility import ProjectRowsManager
 
 
 class OperationRecord(models.Model):
     """What the assignee did in a stage (retest, X-ray scan, rework…), with its attachments."""
+
+    project_path = "incident__device__project"
+    outlives_incident = "incident_id"
 
     # Kept when a superuser deletes the incident: the trail outlives it.
     incident = models.ForeignKey(
@@ -31,6 +35,8 @@ class OperationRecord(models.Model):
         verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,6 +85,9 @@ class StoredFile(models.Model):
 class Attachment(StoredFile):
     """A file uploaded with an operation record: a log, a photo, an X-ray image."""
 
+    project_path = "record__incident__device__project"
+    outlives_incident = "record__incident_id"
+
     record = models.ForeignKey(
         "incidents.OperationRecord",
         on_delete=models.CASCADE,
@@ -91,6 +100,8 @@ class Attachment(StoredFile):
         _("preview"), upload_to=attachment_preview_path, max_length=255, blank=True
     )
 
+    objects = ProjectRowsManager()
+
     class Meta:
         ordering = ["created_at"]
         verbose_name = _("attachment")
@@ -99,6 +110,9 @@ class Attachment(StoredFile):
 
 class AnalysisResult(models.Model):
     """Findings of a stage and the verdict that decides where the incident goes next."""
+
+    project_path = "incident__device__project"
+    outlives_incident = "incident_id"
 
     # Kept when a superuser deletes the incident: the trail outlives it.
     incident = models.ForeignKey(
@@ -127,6 +141,8 @@ class AnalysisResult(models.Model):
         verbose_name=_("by"),
     )
     created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

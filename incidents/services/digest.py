@@ -45,7 +45,7 @@ def department_digest(
     stages = list(
         StageOwnership.objects.filter(department=department).values_list("stage", flat=True)
     )
-    in_stages = access.restrict(Incident.objects.filter(stage__in=stages), reader)
+    in_stages = Incident.objects.filter(stage__in=stages).visible_to(reader)
     in_stages = in_stages.select_related("device", "assignee")
     since = now - datetime.timedelta(days=1)
     overdue_before = now - datetime.timedelta(days=settings.DIGEST_OVERDUE_DAYS)

@@ -21,7 +21,6 @@ SECTIONS = {
     "topology": "topology",
     "pages": "pages",
     "reports": "reports",
-    "api": "api",
 }
 
 

@@ -348,6 +348,87 @@ class RestrictTests:
 
 
 # --- 3. the workflow's rules ------------------------------------------------------------------
+class VisibleToTests:
+    """Each model says once how its rows reach their project, and its querysets answer
+    `visible_to(user)` with what `restrict` leaves."""
+
+    def test_every_model_of_a_project_declares_its_path_and_answers_visible_to(self, cast):
+        from django.apps import apps
+
+        declared = {
+            model._meta.label_lower
+            for model in apps.get_models()
+            if access.project_path(model) is not None
+        }
+        for label in declared:
+            model = apps.get_model(label)
+            if hasattr(model, "instance_type"):
+                continue  # a past version's rows are django-simple-history's, asked of restrict
+            rows = model._default_manager.all()
+            for person in (cast.outside_lead, cast.inside_lead):
+                assert pks(rows.visible_to(person)) == pks(access.restrict(rows, person)), label
+        # The device, everything made of it, and the past versions of both.
+        assert {
+            "locations.device",
+            "locations.historicaldevice",
+            "incidents.incident",
+            "incidents.historicalincident",
+            "incidents.incidentevent",
+            "incidents.operationrecord",
+            "incidents.analysisresult",
+            "incidents.attachment",
+            "incidents.notification",
+            "messaging.room",
+            "messaging.message",
+            "messaging.messageattachment",
+            "messaging.evidence",
+        } <= declared
+        assert access.project_path(Employee) is None
+
+    def test_related_rows_answer_it_too(self, cast):
+        group = ProblemGroupFactory()
+        Incident.objects.filter(pk__in=[cast.hidden.pk, cast.visible.pk]).update(
+            problem_group=group
+        )
+
+        assert pks(group.incidents.visible_to(cast.outside_worker)) == {cast.visible.pk}
+        assert pks(group.incidents.visible_to(cast.inside_worker)) == {
+            cast.hidden.pk,
+            cast.visible.pk,
+        }
+
+
+class IncidentForTests:
+    def test_an_incident_is_fetched_and_checked_together(self, cast):
+        assert access.incident_for(cast.inside_worker, cast.hidden.pk) == cast.hidden
+        assert access.incident_for(cast.outside_worker, cast.visible.pk) == cast.visible
+
+    def test_hidden_and_missing_are_the_same_answer(self, cast):
+        from django.http import Http404
+
+        for pk in (cast.hidden.pk, cast.hidden.pk + 10_000):
+            with pytest.raises(Http404):
+                access.incident_for(cast.outside_worker, pk)
+
+    def test_without_the_role_to_see_incidents_it_is_refused(self, cast):
+        from django.core.exceptions import PermissionDenied
+
+        nobody = Employee.objects.create_user(username="no-role", password="x")
+        inactive = fresh(cast.inside_worker)
+        inactive.is_active = False
+
+        for person in (nobody, inactive, None):
+            with pytest.raises(PermissionDenied):
+                access.incident_for(person, cast.visible.pk)
+
+    def test_the_page_may_add_what_it_reads(self, cast):
+        rows = Incident.objects.select_related("device")
+
+        incident = access.incident_for(cast.inside_lead, cast.hidden.pk, rows)
+
+        assert incident.device.serial_number == "SN-SECRET-1"
+
+
 class RulesTests:
     def test_an_outsider_may_not_view_the_incident_an_insider_may(self, cast):
         assert not rules.can_view(cast.hidden, cast.outside_worker)
