@@ -244,9 +244,12 @@ class ResumeTests:
     ):
         """Two processes announce independently: the later message may come first. It waits
         for the earlier one instead of sending every connection to the database."""
-        from messaging import broadcast
+        from messaging import broadcast, consumers
         from messaging.consumers import RoomConsumer
 
+        # Long enough for the earlier announcement to arrive on a busy machine: the question
+        # is whether the connection waits, not how long.
+        monkeypatch.setattr(consumers, "GAP_WAIT_SECONDS", 5)
         path = room_path(people["incident"])
         await sync_to_async(_send)(people, "seen before")
         seen = await sync_to_async(Message.objects.get)(text="seen before")
