@@ -179,10 +179,11 @@ def refusal(response, *, page_counts: bool = False) -> str | None:
 
     Refusals: a redirect to the login page (see `login_redirect`); 401 (the API asking for a
     token), 403, 404 or 405; a redirect carrying a warning or an error (the workflow buttons
-    send people back to the incident saying why, a bulk action not offered answers "No action selected", a record the person
-    may not see answers "does not exist"). With `page_counts`, the page shown again (200)
-    counts as refused too: a bulk action that is not offered to the person is ignored and the
-    list shown again, a delete page lists what keeps the record instead of deleting it."""
+    send people back to the incident saying why, a bulk action not offered answers "No action
+    selected", a record the person may not see answers "does not exist"). With `page_counts`,
+    the page shown again (200) counts as refused too: a bulk action that is not offered to the
+    person is ignored and the list shown again, a delete page lists what keeps the record
+    instead of deleting it."""
     status = response.status_code
     if login_redirect(response):
         return "redirect to login"

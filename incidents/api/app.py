@@ -2,10 +2,12 @@
 `schema/` and its reference at `docs/`, both served by the product itself from django-ninja's
 own static files (a factory's network often has no internet, so no CDN)."""
 
-from ninja import NinjaAPI, Swagger
+from django.http import HttpRequest
+from ninja import NinjaAPI, Router, Swagger
 
 from incidents.api import devices, errors, groups, incidents, results
 from incidents.api.auth import TokenOrSession
+from incidents.api.errors import not_found
 
 DESCRIPTION = """\
 The API the line's test stations and the factory's MES use.
@@ -38,3 +40,16 @@ api.add_router("/devices/", devices.router)
 api.add_router("/locations/", devices.locations)
 api.add_router("/problem-groups/", groups.router)
 api.add_router("/results/", results.router)
+
+# Last: any other address under /api/v1/ is a 404 in the API's shape, not the product's page.
+nowhere = Router()
+
+
+@nowhere.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", include_in_schema=False, auth=None
+)
+def nothing_here(request: HttpRequest, rest: str):
+    raise not_found()
+
+
+api.add_router("", nowhere)

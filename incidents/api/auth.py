@@ -13,6 +13,7 @@ from ninja.utils import check_csrf
 
 from config.kit.language import language_of
 from incidents.api.errors import ApiError
+from incidents.api.rates import token_pace_check
 from incidents.choices import ApiScope
 from incidents.models import ApiToken
 from incidents.services.tokens import api_token_authenticate, api_token_use_record
@@ -98,6 +99,7 @@ class TokenOrSession(HttpBearer):
         language = language_of(found) or settings.LANGUAGE_CODE
         translation.activate(language)
         request.LANGUAGE_CODE = language
+        token_pace_check(found)
         api_token_use_record(
             token=found,
             method=request.method or "",

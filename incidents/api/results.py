@@ -9,7 +9,14 @@ from typing import Annotated, Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from pydantic import AfterValidator, Field, StrictBool, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+)
 
 from incidents.api.auth import caller
 from incidents.api.errors import ApiError, bad_request, problems_by_field
@@ -44,7 +51,9 @@ def _text(max_length: int, min_length: int = 1):
 Number = Annotated[float, Field(allow_inf_nan=False)]
 
 
-class ResultIn(Schema):
+# A plain pydantic model, not a ninja Schema: it reads no Django object, and the Schema's
+# reading of attributes cost a third of a batch's time.
+class ResultIn(BaseModel):
     result_id: _text(100) = Field(description="The station's own id of the result.")
     serial_number: _text(64)
     station: _text(100)
@@ -174,8 +183,8 @@ def result_batch(request: HttpRequest):
             continue
         rows.append(ResultRow(**row.model_dump()))
         places.append(index)
-    outcomes = station_results_record(rows=rows, token=who.token, person=who.person)
-    for index, outcome in zip(places, outcomes, strict=True):
+    recorded = station_results_record(rows=rows, token=who.token, person=who.person)
+    for index, outcome in zip(places, recorded.rows, strict=True):
         answers.append(
             {
                 "row": index,
@@ -186,7 +195,7 @@ def result_batch(request: HttpRequest):
         )
     answers.sort(key=lambda answer: answer["row"])
     refused = [answer for answer in answers if answer["status"] == "error"]
-    body = {"results": answers, "incidents_opened": []}
+    body = {"results": answers, "incidents_opened": recorded.incidents_opened}
     if not refused:
         return Status(200, body)
     named = "; ".join(

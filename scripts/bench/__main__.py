@@ -21,6 +21,7 @@ SECTIONS = {
     "topology": "topology",
     "pages": "pages",
     "reports": "reports",
+    "api": "api",
 }
 
 

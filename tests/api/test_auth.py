@@ -198,6 +198,14 @@ class ReferenceTests:
             or schema["components"]["securitySchemes"]
         )
 
+    @pytest.mark.parametrize(
+        "url", ["/api/v1/nothing/", "/api/v1/incidents/1/timeline/x/", "/api/v1/results/x"]
+    )
+    def test_an_address_the_api_does_not_have_is_a_404_in_its_shape(self, machine, url):
+        for answer in (machine.get(url), machine.post(url), Client().get(url)):
+            assert answer.status_code == 404
+            assert error_of(answer)["code"] == "not_found"
+
     def test_the_reference_page_loads_nothing_from_another_site(self, client):
         page = client.get("/api/v1/docs/").content.decode()
 

@@ -3,15 +3,19 @@
 refused before it is read; every refusal a 4xx, never a 5xx, and nothing half-written."""
 
 import json
+from datetime import datetime
 from types import SimpleNamespace
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from incidents.api.results import MAX_BODY_BYTES
-from incidents.models import ApiTokenUse, ProjectAccess, StationResult
+from incidents.choices import Stage
+from incidents.models import ApiTokenUse, Incident, ProjectAccess, StageOwnership, StationResult
+from locations.models import Device
 from tests.api.conftest import bearer
-from tests.factories import DeviceFactory, StaffFactory
+from tests.factories import DeviceFactory, IncidentFactory, LocationFactory, StaffFactory
 
 URL = "/api/v1/results/"
 
@@ -288,3 +292,189 @@ class WhoMayReportTests:
         assert answer.status_code == 422
         assert "serial_number" in answer.json()["results"][0]["errors"]
         assert not StationResult.objects.exists()
+
+
+def fails(*ids: str, station: str = "FCT-3", passed=False, minutes: int = 0, **fields) -> list:
+    """Runs of the line's device at `station`, a minute apart from `minutes` past 10:00."""
+    return [
+        result(
+            result_id,
+            station=station,
+            passed=passed,
+            tested_at=f"2025-03-04T10:{minutes + index:02d}:00+08:00",
+            log_url=f"https://logs.example/{result_id}.txt",
+            **fields,
+        )
+        for index, result_id in enumerate(ids)
+    ]
+
+
+@pytest.mark.django_db
+class RepeatedFailureTests:
+    """A device failing the same station three times in a row gets its incident, opened by the
+    line through the workflow's own service, without anyone typing."""
+
+    def test_three_fails_in_a_row_open_an_incident_with_the_failure_and_logs(self, station, device):
+        lab = LocationFactory(code="FAE-LAB")
+        StageOwnership.objects.filter(stage=Stage.REPORTED).update(work_location=lab)
+
+        answer = post(station, {"results": fails("A", "B", "C")})
+
+        body = answer.json()
+        incident = Incident.objects.get()
+        assert body["incidents_opened"] == [incident.pk]
+        assert (incident.device, incident.stage) == (device, Stage.REPORTED)
+        assert (incident.fail_station, incident.fail_item) == ("FCT-3", "BT_RSSI")
+        assert incident.test_log_url == "https://logs.example/A.txt"
+        assert incident.failed_at.isoformat() == "2025-03-04T02:00:00+00:00"
+        assert (
+            "FCT-3" in incident.description and "https://logs.example/C.txt" in incident.description
+        )
+        assert incident.reporter is None and "Opened by the line" in incident.description
+        assert incident.events.get().action == "open"
+        device.refresh_from_db()
+        assert device.location == lab
+
+    def test_two_fails_open_nothing_and_the_third_later_does(self, station, device):
+        post(station, {"results": fails("A", "B")})
+        assert not Incident.objects.exists()
+
+        answer = post(station, {"results": fails("C", minutes=5)})
+
+        assert len(answer.json()["incidents_opened"]) == 1
+
+    def test_a_pass_in_between_starts_the_count_again(self, station, device):
+        runs = fails("A", "B") + fails("P", passed=True, minutes=2) + fails("C", "D", minutes=3)
+
+        post(station, {"results": runs})
+
+        assert not Incident.objects.exists()
+
+    def test_runs_sent_out_of_order_count_by_when_they_were_tested(self, station, device):
+        runs = fails("A", "B", "C", "D")
+        runs[2]["passed"] = True  # the third run in time passed
+
+        post(station, {"results": [runs[3], runs[2], runs[0]]})
+        post(station, {"results": [runs[1]]})  # the second arrives last: still not in a row
+
+        assert not Incident.objects.exists()
+
+    def test_fails_at_different_stations_are_not_in_a_row(self, station, device):
+        post(
+            station,
+            {
+                "results": fails("A", station="FCT-3")
+                + fails("B", station="ICT-1", minutes=1)
+                + fails("C", station="FCT-3", minutes=2)
+            },
+        )
+
+        assert not Incident.objects.exists()
+
+    def test_a_device_with_an_open_incident_gets_no_second_one(self, station, device):
+        IncidentFactory(device=device)
+
+        answer = post(station, {"results": fails("A", "B", "C")})
+
+        assert answer.json()["incidents_opened"] == []
+        assert Incident.objects.count() == 1
+        assert StationResult.objects.count() == 3
+
+    def test_the_same_fails_sent_again_open_nothing_more(self, station, device):
+        post(station, {"results": fails("A", "B", "C")})
+        Incident.objects.update(stage=Stage.RETURNED, closed_at=timezone.now())
+
+        answer = post(station, {"results": fails("A", "B", "C")})
+
+        assert answer.json()["incidents_opened"] == []
+        assert Incident.objects.count() == 1
+
+    def test_only_runs_since_the_last_incident_count(self, station, device):
+        post(station, {"results": fails("A", "B", "C")})
+        Incident.objects.update(
+            stage=Stage.RETURNED,
+            opened_at=timezone.make_aware(datetime(2025, 3, 4, 10, 10)),
+            closed_at=timezone.make_aware(datetime(2025, 3, 4, 10, 20)),
+        )
+
+        one_more = post(station, {"results": fails("D", minutes=30)})
+        three_more = post(station, {"results": fails("E", "F", minutes=31)})
+
+        assert one_more.json()["incidents_opened"] == []
+        assert len(three_more.json()["incidents_opened"]) == 1
+
+    def test_the_count_is_a_setting(self, settings, station, device):
+        settings.RESULTS_FAILS_TO_OPEN = 1
+
+        assert len(post(station, {"results": fails("A")}).json()["incidents_opened"]) == 1
+
+
+@pytest.mark.django_db
+class UnknownDeviceTests:
+    def test_an_unknown_serial_is_refused_by_default(self, station, device):
+        answer = post(station, {"results": [result(serial_number="SN-NEW-1")]})
+
+        assert answer.status_code == 422
+        assert not Device.objects.filter(serial_number="SN-NEW-1").exists()
+
+    def test_the_first_result_registers_it_when_the_factory_says_so(
+        self, settings, station, device
+    ):
+        settings.RESULTS_REGISTER_UNKNOWN_DEVICES = True
+
+        answer = post(
+            station,
+            {
+                "results": [
+                    result("A", serial_number="SN-NEW-1"),
+                    result("B", serial_number="sn-new-1"),
+                ]
+            },
+        )
+
+        assert answer.status_code == 200
+        registered = Device.objects.get(serial_number="SN-NEW-1")
+        assert registered.station_results.count() == 2
+
+    def test_a_refused_row_registers_nothing(self, settings, station, device):
+        settings.RESULTS_REGISTER_UNKNOWN_DEVICES = True
+
+        post(
+            station,
+            {"results": [result(serial_number="SN-NEW-2", tested_at="2099-01-01T00:00:00Z")]},
+        )
+
+        assert not Device.objects.filter(serial_number="SN-NEW-2").exists()
+
+    def test_a_person_registers_nothing(self, settings, device, staff_client):
+        settings.RESULTS_REGISTER_UNKNOWN_DEVICES = True
+
+        answer = post(staff_client, {"results": [result(serial_number="SN-NEW-3")]})
+
+        assert answer.status_code == 422
+        assert not Device.objects.filter(serial_number="SN-NEW-3").exists()
+
+
+@pytest.mark.django_db
+def test_a_result_stored_meanwhile_by_another_request_is_stored_once(station, device, monkeypatch):
+    from incidents.services import results
+
+    real = results.rows_write
+
+    def another_request_first(model, columns, rows):
+        StationResult.objects.create(
+            device=device,
+            station="FCT-3",
+            result_id="B",
+            test_item="BT_RSSI",
+            passed=True,
+            tested_at=timezone.now(),
+        )
+        return real(model, columns, rows)
+
+    monkeypatch.setattr(results, "rows_write", another_request_first)
+
+    answer = post(station, {"results": [result("A", passed=True), result("B", passed=True)]})
+
+    assert answer.status_code == 200
+    assert sorted(StationResult.objects.values_list("result_id", flat=True)) == ["A", "B"]

@@ -110,10 +110,12 @@ NO_ROLE_PAGES = {
     "admin:password_change_done": (S, R),
     # Each person's list of the reports they asked for (none in this world).
     "admin:incidents_reportjob_changelist": (S, R),
-    # The API's schema and reference are open to anyone; its bare root is nothing.
+    # The API's schema and reference are open to anyone; its root and unknown addresses are
+    # nothing.
     "api-v1:openapi-json": (S, S),
     "api-v1:openapi-view": (S, S),
     "api-v1:api-root": (R, R),
+    "api-v1:nothing_here": (R, R),
     **{
         key: (S, S)
         for key in EXPECTATIONS

@@ -679,6 +679,11 @@ EXPECTATIONS: dict[str, Expectation] = {
         at("api-v1:openapi-view"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)
     ),
     "api-v1:api-root": Expectation(at("api-v1:api-root"), get=shown_to(), post=shown_to()),
+    "api-v1:nothing_here": Expectation(
+        lambda world: reverse("api-v1:nothing_here", args=["nothing/here"]),
+        get=shown_to(),
+        post=shown_to(),
+    ),
     # Reporting test results: whoever may open incidents (a POST; reading it is 405).
     "api-v1:result_batch": Expectation(
         at("api-v1:result_batch"),

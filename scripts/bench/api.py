@@ -1,0 +1,111 @@
+"""Section `api`: test results through the REST API in batches of 100 (a station's token, the
+JSON parsed and checked row by row, the service, the audit of the token's use), against a bare
+bulk insert of the same rows, measured in the same run on the same database; and the cost of
+the decision to open an incident, per failing result, with many incidents in the table."""
+
+import json
+import os
+import time
+from datetime import timedelta
+
+from django.test import Client
+from django.utils import timezone
+
+from scripts.bench.figures import figure
+
+BATCHES = int(os.environ.get("BENCH_API_BATCHES", "50"))
+ROWS = 100
+
+
+def run() -> None:
+    from incidents.models import StationResult
+    from incidents.services.tokens import api_token_create
+    from locations.models import Device
+
+    _token, secret = api_token_create(name="BENCH-LINE", scopes=["results:write"])
+    devices = Device.objects.bulk_create(
+        [Device(serial_number=f"APIBENCH{n:05d}") for n in range(ROWS)]
+    )
+    station = Client(headers={"Authorization": f"Bearer {secret}"})
+    start_at = timezone.now() - timedelta(days=1)
+
+    def batch(number: int, station_name: str, passed=lambda index: True) -> list[dict]:
+        return [
+            {
+                "result_id": f"{station_name}-{number}-{index}",
+                "serial_number": devices[index].serial_number,
+                "station": station_name,
+                "test_item": "BT_RSSI",
+                "passed": passed(index),
+                "value": -50.5,
+                "low_limit": -80,
+                "high_limit": -20,
+                "log_url": f"https://logs.example/{number}/{index}.txt",
+                "tested_at": (start_at + timedelta(seconds=number)).isoformat(),
+            }
+            for index in range(ROWS)
+        ]
+
+    bodies = [json.dumps({"results": batch(n, "FCT-API")}) for n in range(BATCHES)]
+    station.post("/api/v1/results/", bodies[0], content_type="application/json")
+    started = time.perf_counter()
+    for body in bodies[1:]:
+        answer = station.post("/api/v1/results/", body, content_type="application/json")
+        assert answer.status_code == 200, answer.content[:300]
+    api_rate = (BATCHES - 1) * ROWS / (time.perf_counter() - started)
+
+    rows = [
+        StationResult(
+            device=devices[index],
+            station="FCT-BARE",
+            result_id=row["result_id"],
+            test_item=row["test_item"],
+            passed=row["passed"],
+            value=row["value"],
+            low_limit=row["low_limit"],
+            high_limit=row["high_limit"],
+            log_url=row["log_url"],
+            tested_at=start_at,
+        )
+        for n in range(1, BATCHES)
+        for index, row in enumerate(batch(n, "FCT-BARE"))
+    ]
+    started = time.perf_counter()
+    for offset in range(0, len(rows), ROWS):
+        StationResult.objects.bulk_create(rows[offset : offset + ROWS], ignore_conflicts=True)
+    bare_rate = len(rows) / (time.perf_counter() - started)
+    print(f"  results through the API (batches of {ROWS}) {api_rate:>9.0f} results/s")
+    print(f"  the same rows, bare bulk insert            {bare_rate:>9.0f} rows/s")
+    figure(
+        "api",
+        f"results through the API, batches of {ROWS}",
+        api_rate,
+        "r/s",
+        baseline=bare_rate,
+        baseline_name="bare bulk insert",
+        goal=">= 1000 r/s, bare/API <= 3",
+    )
+
+    # Every tenth device fails once a batch: each failing result asks whether to open.
+    failing = [
+        json.dumps({"results": batch(n, "FCT-FAIL", passed=lambda index: index % 10 != 0)})
+        for n in range(BATCHES)
+    ]
+    started = time.perf_counter()
+    for body in failing:
+        station.post("/api/v1/results/", body, content_type="application/json")
+    with_fails = (time.perf_counter() - started) / BATCHES
+    passing = [json.dumps({"results": batch(n, "FCT-PASS")}) for n in range(BATCHES)]
+    started = time.perf_counter()
+    for body in passing:
+        station.post("/api/v1/results/", body, content_type="application/json")
+    without = (time.perf_counter() - started) / BATCHES
+    per_failure = max(0.0, with_fails - without) / (ROWS // 10) * 1000
+    print(f"  the decision to open, per failing result   {per_failure:>9.2f} ms")
+    figure(
+        "api",
+        "auto-open decision per failing result (few incidents)",
+        per_failure,
+        "ms",
+        goal="< 10 ms (at 100,000 incidents)",
+    )
