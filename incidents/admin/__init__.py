@@ -1,6 +1,6 @@
 """The incidents app's admin, split by what people do: people and settings, incidents and their
-workflow, devices and places as the workflow sees them, notifications, the audit trail of
-configuration, the API's tokens."""
+workflow, problem groups, devices and places as the workflow sees them, notifications, the audit
+trail of configuration, the API's tokens."""
 
 from incidents.admin import (  # noqa: F401
     access,
@@ -10,6 +10,7 @@ from incidents.admin import (  # noqa: F401
     legacy,
     notifications,
     people,
+    problem_groups,
     report_jobs,
     tokens,
 )

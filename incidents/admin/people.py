@@ -316,7 +316,7 @@ class EmployeeAdmin(
 @admin.register(Department)
 class DepartmentAdmin(AutocompleteKeysMixin, BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     """A department with its supervisors and members, saved through the service that refuses
-    what would leave work without anyone to do it (incidents/services/people.py)."""
+    what would leave work without anyone to do it (incidents/services/departments.py)."""
 
     form = DepartmentForm
     fields = ["code", "name", "name_zh", "description", "is_active", "supervisors", "members"]

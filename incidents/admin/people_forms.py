@@ -1,5 +1,5 @@
 """The forms of the people and departments pages: they read what was posted and ask the services
-(incidents/services/people.py) whether it may be saved; the rules live there."""
+(incidents/services/people.py, departments.py) whether it may be saved; the rules live there."""
 
 import copy
 

@@ -1,22 +1,24 @@
 """Writes for incidents and the people who work them. Admin classes, commands and imports call
 these; each is atomic and refuses what the rules refuse, with the reason in words."""
 
-from incidents.services.eightd import eightd_refusal, eightd_update
-from incidents.services.errors import IncidentChanged, WorkflowError
-from incidents.services.people import (
+from incidents.services.departments import (
     UNDECIDED,
     department_add_supervisors,
     department_check,
     department_save,
     department_set_supervisors,
+    employee_move,
+    employee_move_check,
+    stage_ownership_check,
+    stage_ownership_save,
+)
+from incidents.services.eightd import eightd_refusal, eightd_update
+from incidents.services.errors import IncidentChanged, WorkflowError
+from incidents.services.people import (
     employee_build,
     employee_create,
     employee_deactivate,
-    employee_move,
-    employee_move_check,
     employee_update,
-    stage_ownership_check,
-    stage_ownership_save,
 )
 from incidents.services.records import analysis_result_add, operation_record_add
 from incidents.services.roles import role_change_capabilities

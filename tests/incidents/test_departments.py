@@ -1,4 +1,4 @@
-"""Departments as administrators run them (incidents/services/people.py and their pages):
+"""Departments as administrators run them (incidents/services/departments.py and their pages):
 deactivating a department, taking its last supervisor and giving it a stage are refused while
 they would leave work without anyone to do it, with what to do first; people move between
 departments with their open incidents handed over through the workflow, never left behind."""

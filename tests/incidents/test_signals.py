@@ -16,7 +16,8 @@ from incidents.services import (
     incident_update,
     operation_record_add,
 )
-from incidents.services.people import employee_deactivate, employee_move, employees_import
+from incidents.services.departments import employee_move
+from incidents.services.people import employee_deactivate, employees_import
 from incidents.signals import access_changed, incident_changed, record_added
 from locations.services import device_update
 from tests.factories import AdminFactory, DeviceFactory, StaffFactory
