@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from config.backup import backups
 from config.probes import database_problem, redis_problem
 
 logger = logging.getLogger(__name__)
@@ -121,8 +122,6 @@ def _disk(path: Path) -> dict:
 
 
 def _last_backup() -> dict | None:
-    from config.backup import backups
-
     if not settings.BACKUP_DIR:
         return None
     found = backups(Path(settings.BACKUP_DIR))

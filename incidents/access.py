@@ -18,10 +18,18 @@ from collections.abc import Callable
 from django.apps import apps
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from incidents.choices import Role
+from incidents.models.access import ProjectAccess
 from locations import visibility
 from locations.models import project_key
+from locations.signals import device_project_changing
 
 _generation = 0
+
+
+def _incidents():
+    """The incident model, looked up by name: its module asks the rules, which ask this one."""
+    return apps.get_model("incidents", "Incident")
 
 
 def forget() -> None:
@@ -58,8 +66,6 @@ def hidden_projects_in(person, department_id: int | None) -> frozenset[str]:
 
 
 def _hidden_from(user, department_id: int | None) -> frozenset[str]:
-    from incidents.models import ProjectAccess
-
     restrictions = ProjectAccess.objects.all()
     if _active(user):
         allowed = Q(people=user.pk)
@@ -132,11 +138,9 @@ def incident_for(user, pk, queryset: QuerySet | None = None):
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
 
-    from incidents.models import Incident
-
     if not sees_incidents(user):
         raise PermissionDenied
-    rows = Incident.objects.all() if queryset is None else queryset
+    rows = _incidents().objects.all() if queryset is None else queryset
     incident = rows.visible_to(user).filter(pk=pk).first()
     if incident is None:
         raise Http404
@@ -156,11 +160,9 @@ def sees_problem_groups(user) -> bool:
 def may_see_subject(subject, user) -> bool:
     """Whether `user` may see `subject`, an incident or a problem group (None: gone), and so read
     and write its chat room."""
-    from incidents.models import Incident
-
     if subject is None or not _active(user):
         return False
-    if isinstance(subject, Incident):
+    if isinstance(subject, _incidents()):
         return may_view_incident(subject, user)
     return sees_problem_groups(user)
 
@@ -174,9 +176,6 @@ def may_read_taken_back(message, reader) -> bool:
 
 def people_seeing(people: QuerySet, project: str) -> QuerySet:
     """`people` (a queryset of employees) without those who may not see `project`."""
-    from incidents.choices import Role
-    from incidents.models import ProjectAccess
-
     if not project:
         return people
     restriction = ProjectAccess.objects.filter(project_key=project_key(project)).first()
@@ -244,7 +243,7 @@ def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
     incident = getattr(model, "outlives_incident", None)
     if incident is not None:
         # Looked up row by row (an index lookup each), not as the set of every incident.
-        kept = apps.get_model("incidents.Incident")._base_manager.filter(pk=OuterRef(incident))
+        kept = _incidents()._base_manager.filter(pk=OuterRef(incident))
         condition |= Q(**{f"{incident}__isnull": False}) & ~Q(Exists(kept))
     return queryset.exclude(condition)
 
@@ -275,8 +274,6 @@ def _guard_project_change(sender, *, device, old, new, by, **kwargs) -> None:
 def crosses_restriction(old: str, new: str) -> bool:
     """Whether a device going from project `old` to `new` changes project at all and either of
     the two is restricted."""
-    from incidents.models import ProjectAccess
-
     old, new = project_key(old), project_key(new)
     if old == new:
         return False
@@ -285,9 +282,6 @@ def crosses_restriction(old: str, new: str) -> bool:
 
 def connect() -> None:
     from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    from incidents.models import ProjectAccess
-    from locations.signals import device_project_changing
 
     # Every model's `visible_to(user)` asks this module.
     visibility.register(restrict)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from config.kit.spreadsheets import escape_formula
 from incidents import report_files
 from incidents.choices import TERMINAL_STAGES, Stage, WorkflowAction
 from incidents.models import EightD, Incident, IncidentEvent, ProblemGroup
@@ -216,8 +217,6 @@ def eightd_report_pdf(report: EightDReport) -> bytes:
 # --- spreadsheets ---------------------------------------------------------------------------------
 def _text(value) -> str:
     """A cell's text: a spreadsheet never runs it as a formula."""
-    from config.kit.spreadsheets import escape_formula
-
     return escape_formula(str(value)) if value not in (None, "") else ""
 
 

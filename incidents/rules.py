@@ -16,6 +16,13 @@ from django.utils.translation import gettext as _
 from incidents import access
 from incidents.choices import STAGE_VERDICTS, Step, Verdict, WorkflowAction
 
+# The model modules themselves, not the package: incidents.models.incidents asks these rules of
+# its transitions, and these modules import nothing that asks them.
+from incidents.models.events import IncidentEvent
+from incidents.models.people import Employee
+from incidents.models.records import AnalysisResult, OperationRecord
+from incidents.models.stages import StageOwnership
+
 
 def _active(user) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
@@ -39,16 +46,12 @@ class Facts:
     @cached_property
     def owners(self) -> dict:
         """The department owning each stage that has one."""
-        from incidents.models import StageOwnership
-
         ownerships = StageOwnership.objects.select_related("department")
         return {ownership.stage: ownership.department for ownership in ownerships}
 
     @cached_property
     def supervised_stages(self) -> frozenset[str]:
         """The stages owned by a department the person supervises."""
-        from incidents.models import StageOwnership
-
         if not _active(self.user):
             return frozenset()
         stages = StageOwnership.objects.filter(department__supervisors=self.user)
@@ -81,8 +84,6 @@ class Facts:
 
     @cached_property
     def _verdicts(self) -> dict[int, Verdict]:
-        from incidents.models import AnalysisResult
-
         rounds = Q()
         for incident in self._incidents.values():
             if needs_verdict(incident):
@@ -106,8 +107,6 @@ def _worked_rounds(user, incidents) -> set[int]:
     records or analysis results, or assigned it to themself (and no send-back started a new
     round since). One query, whatever the number of incidents."""
     from django.db.models import Exists, OuterRef
-
-    from incidents.models import AnalysisResult, IncidentEvent, OperationRecord
 
     if not _active(user) or not incidents:
         return set()
@@ -339,8 +338,6 @@ def assignable_people(incident):
     """Who may take the incident's current stage: active members and supervisors of the
     department that owns it whose roles let them do the work and who may see its project,
     nobody when no department owns it."""
-    from incidents.models import Employee
-
     department = stage_owner(incident.stage)
     if department is None:
         return Employee.objects.none()

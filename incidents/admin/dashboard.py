@@ -8,10 +8,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from incidents import dashboard
-from incidents.choices import OPEN_STAGES, Stage, Step
+from incidents import dashboard, selectors
+from incidents.admin import queues
+from incidents.choices import OPEN_STAGES, Stage, Step, WorkflowAction
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
-from incidents.models import Department
+from incidents.models import Department, LegacyImport, Notification
 from locations.models import Location
 
 
@@ -313,11 +314,6 @@ def home_context(request: HttpRequest) -> dict:
     """What concerns the person first: their queues, what was sent back to them and mentions;
     for supervisors their review queue and their departments' load per person; for
     administrators the import jobs and what is misconfigured."""
-    from incidents import selectors
-    from incidents.admin import queues
-    from incidents.choices import WorkflowAction
-    from incidents.models import LegacyImport, Notification
-
     user = request.user
     changelist = reverse("admin:incidents_incident_changelist")
     counts = selectors.work_queue_counts(user)

@@ -130,3 +130,25 @@ def test_the_lower_app_knows_no_workflow_in_its_domain_modules():
     for module in ["models", "services", "selectors", "codes", "scanning", "labels", "fields"]:
         path = ROOT / "locations" / f"{module}.py"
         assert not {t for t in imports_of(path) if t.split(".")[0] == "incidents"}, module
+
+
+def test_the_products_modules_are_imported_at_the_top_of_a_module_not_inside_a_function():
+    """An import inside a function hides an import cycle; the one place for them is an app's
+    `ready()`, which Django calls once every model is loaded (signals are connected there)."""
+    inside = []
+    for name, path in product_modules().items():
+        for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if path.name == "apps.py" and function.name == "ready":
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    targets = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    targets = [node.module]
+                else:
+                    continue
+                inside += [f"{name}.{function.name}: {t}" for t in targets if floor(t) is not None]
+
+    assert inside == []
