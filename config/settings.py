@@ -489,3 +489,9 @@ REPORT_JOB_RETENTION_DAYS = env.int("REPORT_JOB_RETENTION_DAYS", default=7)
 REPORT_JOB_HEARTBEAT_SECONDS = env.float("REPORT_JOB_HEARTBEAT_SECONDS", default=5)
 REPORT_JOB_STALLED_AFTER_SECONDS = env.float("REPORT_JOB_STALLED_AFTER_SECONDS", default=60)
 REPORT_JOB_NICENESS = env.int("REPORT_JOB_NICENESS", default=10)
+# The line's API (incidents/api): requests a token may send a minute before it is answered 429;
+# fails in a row of one device at one station that open an incident by themselves; whether a
+# station's first result of an unknown serial number registers the device (else it is refused).
+API_TOKEN_REQUESTS_PER_MINUTE = env.int("API_TOKEN_REQUESTS_PER_MINUTE", default=6000)
+RESULTS_FAILS_TO_OPEN = env.int("RESULTS_FAILS_TO_OPEN", default=3)
+RESULTS_REGISTER_UNKNOWN_DEVICES = env.bool("RESULTS_REGISTER_UNKNOWN_DEVICES", default=False)

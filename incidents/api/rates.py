@@ -13,13 +13,12 @@ from django.utils.translation import gettext as _
 from incidents.api.errors import ApiError
 from incidents.models import ApiToken
 
-DEFAULT_PER_MINUTE = 6000
 WINDOW_SECONDS = 60
 
 
 def token_pace_check(token: ApiToken) -> None:
     """Counts one request of `token`; refuses it (429) when the token is over its pace."""
-    limit = getattr(settings, "API_TOKEN_REQUESTS_PER_MINUTE", DEFAULT_PER_MINUTE)
+    limit = settings.API_TOKEN_REQUESTS_PER_MINUTE
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     # The digest, not the id: ids start again in every database that shares the cache.

@@ -2,9 +2,13 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from locations.visibility import ProjectRowsManager
+
 
 class StationResult(models.Model):
     """One test a station ran on a device, as the station reported it through the API."""
+
+    project_path = "device__project"
 
     device = models.ForeignKey(
         "locations.Device",
@@ -39,6 +43,8 @@ class StationResult(models.Model):
         related_name="station_results",
         verbose_name=_("reported by"),
     )
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-tested_at", "-id"]

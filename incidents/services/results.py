@@ -113,7 +113,7 @@ def station_results_record(
     row."""
     now = timezone.now()
     devices = _devices({row.serial_number for row in rows}, person)
-    if token is not None and getattr(settings, "RESULTS_REGISTER_UNKNOWN_DEVICES", False):
+    if token is not None and settings.RESULTS_REGISTER_UNKNOWN_DEVICES:
         devices |= _registered({row.serial_number for row in rows}, devices, rows, now)
     known = set(
         StationResult.objects.filter(
@@ -197,7 +197,7 @@ def _store(rows: list[tuple]) -> None:
 def _open_for_repeated_failures(failing: set, *, token, person) -> list[int]:
     """Opens an incident for each (device, station) of `failing` whose last runs at the
     station, since the device's last incident, are all failures; the ids of those opened."""
-    needed = getattr(settings, "RESULTS_FAILS_TO_OPEN", 3)
+    needed = settings.RESULTS_FAILS_TO_OPEN
     devices = {device.pk: device for device, _station in failing}
     busy = set(
         Incident.objects.filter(device__in=devices, stage__in=OPEN_STAGES).values_list(
