@@ -7,6 +7,7 @@ it is offline, comes back by itself and shows what was sent in between, once eac
 The server is this module's own (not the session's), so that it can be restarted."""
 
 import base64
+import contextlib
 import io
 import os
 import re
@@ -142,6 +143,38 @@ def write(page: Page, text: str) -> None:
 
 def messages_with(page: Page, text: str):
     return page.get_by_test_id("chat-messages").locator("[data-testid=chat-message]", has_text=text)
+
+
+def manage(server, code: str) -> None:
+    """Python run by manage.py shell against the server's database, as another process."""
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=server.env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+@contextlib.contextmanager
+def deactivated(server, username: str):
+    """`username` deactivated by the administrator for the block, active again after it."""
+    manage(
+        server,
+        "from incidents.models import Employee as E\n"
+        "from incidents.services.people import employee_deactivate\n"
+        f"employee_deactivate(employee=E.objects.get(username={username!r}),"
+        " by=E.objects.get(username='admin'))",
+    )
+    try:
+        yield
+    finally:
+        manage(
+            server,
+            "from incidents.models import Employee as E\n"
+            f"E.objects.filter(username={username!r}).update(is_active=True)",
+        )
 
 
 def png(text: str) -> str:
@@ -408,23 +441,7 @@ class ChatBrowserTests:
         for page in two_people:
             page.evaluate("window.notReloaded = true")
 
-        def manage(code: str) -> None:
-            subprocess.run(
-                [sys.executable, "manage.py", "shell", "-c", code],
-                cwd=ROOT,
-                env=chat_server.env,
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-
-        manage(
-            "from incidents.models import Employee as E\n"
-            "from incidents.services.people import employee_deactivate\n"
-            "employee_deactivate(employee=E.objects.get(username='me_2'),"
-            " by=E.objects.get(username='admin'))"
-        )
-        try:
+        with deactivated(chat_server, "me_2"):
             device_notice = device_page.get_by_test_id("live-refused")
             dashboard_notice = dashboard.get_by_test_id("dashboard-refused")
             expect(device_notice).to_contain_text(re.compile("deactivated|停用"), timeout=LIVE)
@@ -438,11 +455,6 @@ class ChatBrowserTests:
             device_page.get_by_test_id("device-trail").screenshot(
                 path=tmp_path / "device-refused.png"
             )
-        finally:
-            manage(
-                "from incidents.models import Employee as E\n"
-                "E.objects.filter(username='me_2').update(is_active=True)"
-            )
 
     def test_a_person_deactivated_meanwhile_sees_why_their_chat_closed_and_it_stays_closed(
         self, chat_server, two_people, tmp_path
@@ -454,32 +466,11 @@ class ChatBrowserTests:
         log_in(engineer, base, "me_2")
         open_chat(engineer, url)
 
-        def manage(code: str) -> None:
-            subprocess.run(
-                [sys.executable, "manage.py", "shell", "-c", code],
-                cwd=ROOT,
-                env=chat_server.env,
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-
         # An administrator deactivates her in another process, as the person's page does.
-        manage(
-            "from incidents.models import Employee as E\n"
-            "from incidents.services.people import employee_deactivate\n"
-            "employee_deactivate(employee=E.objects.get(username='me_2'),"
-            " by=E.objects.get(username='admin'))"
-        )
-        try:
+        with deactivated(chat_server, "me_2"):
             status = engineer.get_by_test_id("chat-status")
             expect(status).to_have_attribute("data-state", "refused", timeout=LIVE)
             expect(status).to_contain_text(re.compile("deactivated|停用"))
             time.sleep(3)  # a widget that reconnected would be offline or online by now
             expect(status).to_have_attribute("data-state", "refused")
             engineer.get_by_test_id("chat").screenshot(path=tmp_path / "deactivated.png")
-        finally:
-            manage(
-                "from incidents.models import Employee as E\n"
-                "E.objects.filter(username='me_2').update(is_active=True)"
-            )
