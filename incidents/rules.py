@@ -119,7 +119,9 @@ def _worked_rounds(user, incidents) -> set[int]:
             created_at__gte=incident.stage_entered_at,
         )
     records, results = (
-        model.objects.filter(rounds, created_by=user).values_list("incident_id", flat=True)
+        model.objects.filter(rounds, created_by=user)
+        .order_by()
+        .values_list("incident_id", flat=True)
         for model in (OperationRecord, AnalysisResult)
     )
     sent_back_since = IncidentEvent.objects.filter(
@@ -133,9 +135,10 @@ def _worked_rounds(user, incidents) -> set[int]:
             visits, action=WorkflowAction.ASSIGN, actor=user, assignee=user
         )
         .exclude(Exists(sent_back_since))
+        .order_by()
         .values_list("incident_id", flat=True)
     )
-    # One query for the three.
+    # One query for the three (unordered: SQLite orders no part of a UNION).
     return set(records.union(results, self_assigned))
 
 
