@@ -16,8 +16,10 @@ Each (URL, person, method) is expected to be shown, written, answered or refused
 "Nothing changed" compares a fingerprint of every table (tests/fingerprint.py) taken right before
 and after the request. The people, incidents, devices and the rest are made once for the module;
 each request runs in its own transaction, rolled back after it, so every request sees the same
-world. A URL pattern without an expectation fails `test_every_url_pattern_has_an_expectation`:
-a new screen is never added unnoticed. The workflow buttons follow incidents/rules.py (a
+world. The site's own expectations are here; each app's stand beside its tests
+(tests/<app>/matrix.py), and `EXPECTATIONS` joins them. A URL pattern without an expectation
+fails `test_every_url_pattern_has_an_expectation`: a new screen is never added unnoticed. The
+workflow buttons follow incidents/rules.py (a
 superuser is an administrator there: they review and cancel, but only a stage's supervisor
 assigns and only its assignee records and submits).
 """
@@ -27,10 +29,8 @@ from dataclasses import replace
 import pytest
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from incidents.choices import Stage, Verdict
 from incidents.models import (
     AnalysisResult,
     Employee,
@@ -41,50 +41,42 @@ from incidents.models import (
 from locations.models import Device
 from messaging.choices import RoomKind
 from tests.admin_pages import url_patterns
-from tests.config.permission_matrix import (
+from tests.api.matrix import EXPECTATIONS as API
+from tests.factories import PASSWORD
+from tests.incidents.matrix import EXPECTATIONS as INCIDENTS
+from tests.locations.matrix import EXPECTATIONS as LOCATIONS
+from tests.messaging.matrix import EXPECTATIONS as MESSAGING
+from tests.permission_matrix import (
     ADMIN,
     ADMINS,
     CONFIRM_DELETE,
     EVERYONE,
-    NOBODY,
     REFUSED,
     ROLES,
-    SAMPLE_WORKBOOK,
     SHOWN,
     SIGNED_IN,
     STAFF,
     SUPERUSER,
     SUPERVISOR,
-    SUPERVISOR_AND_UP,
     WRITTEN,
     Expectation,
     answered_to,
     at,
     bulk,
     change_of,
-    change_page_to,
     check,
     csrf_checking_browser,
-    delete_selected,
-    edited,
     given,
-    history_form,
     import_confirmation,
-    label_pages,
-    model_pages,
     pk_of,
     posted,
     room_at,
     route,
-    scan_commit_ready,
     shown_to,
-    spreadsheet_pages,
     workflow,
-    workflow_page,
     world_made,
     written_by,
 )
-from tests.factories import PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -101,19 +93,7 @@ def media_root(settings, world):
     return settings.MEDIA_ROOT
 
 
-def matrix_result(world) -> dict:
-    """A station's result for the world's device."""
-    return {
-        "result_id": "MATRIX-1",
-        "serial_number": world.things["device"].serial_number,
-        "station": "FCT-MATRIX",
-        "test_item": "BT_RSSI",
-        "passed": False,
-        "tested_at": "2025-03-04T10:22:00+08:00",
-    }
-
-
-EXPECTATIONS: dict[str, Expectation] = {
+SITE: dict[str, Expectation] = {
     # Outside the admin: the root redirects to the dashboard (so the anonymous to the login
     # page), the health check answers anyone, and the language switch is on the login page too
     # (for someone signed in it also keeps the choice on their account).
@@ -123,26 +103,6 @@ EXPECTATIONS: dict[str, Expectation] = {
     "readyz": Expectation(at("readyz"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)),
     # Metrics answer only a monitoring system holding METRICS_TOKEN (unset here): nobody.
     "metrics": Expectation(at("metrics"), get=shown_to(), post=shown_to()),
-    # An incident's failure-analysis report: whoever may see the incident.
-    "incident_report": Expectation(
-        lambda world: reverse("incident_report", args=[world.arg("xray_case"), "pdf"]),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    # A problem group's report and its 8D PDF: whoever may see the group asks for one with a
-    # POST, which queues it (a report job); a GET leads back to the group's page.
-    "problem_group_report": Expectation(
-        lambda world: reverse("problem_group_report", args=[world.arg("problem_group"), "xlsx"]),
-        get=shown_to(*SIGNED_IN),
-        post=written_by(*SIGNED_IN),
-    ),
-    "problem_group_eightd_report": Expectation(
-        lambda world: reverse(
-            "problem_group_eightd_report", args=[world.arg("problem_group"), "pdf"]
-        ),
-        get=shown_to(*SIGNED_IN),
-        post=written_by(*SIGNED_IN),
-    ),
     # The site's status: administrators only.
     "system_status": Expectation(
         at("system_status"), get=shown_to(*ADMINS), post=shown_to(*ADMINS)
@@ -213,556 +173,21 @@ EXPECTATIONS: dict[str, Expectation] = {
     "admin:password_change_done": Expectation(
         at("admin:password_change_done"), get=shown_to(*SIGNED_IN), post=shown_to()
     ),
-    # Incidents: everyone reads them and opens one (the add form registers the device by its
-    # serial number); supervisors and administrators edit details; only a superuser deletes one.
-    # Importing is adding and changing: supervisors and up.
-    **model_pages(
-        "incidents.incident",
-        "working",
-        view=SIGNED_IN,
-        add=SIGNED_IN,
-        change=SUPERVISOR_AND_UP,
-        delete=(SUPERUSER,),
-        added={"serial_number": "SN-MATRIX-NEW", "description": "Opened by the matrix"},
-        edited_fields={"description": "Rewritten by the matrix"},
-    ),
-    **history_form(
-        "incidents.incident",
-        "working",
-        view=SIGNED_IN,
-        edited_fields={"description": "Rewritten from the past"},
-    ),
-    **spreadsheet_pages(
-        "incidents.incident", "working", import_=SUPERVISOR_AND_UP, export=SIGNED_IN
-    ),
-    # The workflow buttons follow incidents/rules.py: the FAE supervisor assigns, reviews and
-    # cancels FAE stages, an administrator (a superuser is one) reviews and cancels any; only
-    # the assignee records, adds results and submits.
-    **workflow_page(
-        "assign",
-        "working",
-        allowed=(SUPERVISOR,),
-        fields={"assignee": pk_of("colleague"), "comment": "Please take it over"},
-    ),
-    **workflow_page(
-        "record",
-        "working",
-        allowed=(STAFF,),
-        fields={"action": "Retested on station 5", "notes": "Same failure"},
-    ),
-    **workflow_page(
-        "result",
-        "working",
-        allowed=(STAFF,),
-        fields={"findings": "Antenna pad lifted", "verdict": Verdict.FAIL},
-    ),
-    **workflow_page("submit", "working", allowed=(STAFF,), fields={"comment": "Ready"}),
-    **workflow_page("approve", "waiting", allowed=SUPERVISOR_AND_UP, fields={"comment": "Agreed"}),
-    **workflow_page(
-        "reject", "waiting", allowed=SUPERVISOR_AND_UP, fields={"reason": "Retest on station 5"}
-    ),
-    **workflow_page(
-        "cancel", "working", allowed=SUPERVISOR_AND_UP, fields={"reason": "Duplicate report"}
-    ),
-    # Attachments are served to whoever may see the incident.
-    "admin:incidents_attachment_download": Expectation(
-        at("admin:incidents_attachment_download", "attachment"),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    # The chat of an incident is read and written by whoever may see the incident: older
-    # messages, whom to @mention, a message's earlier versions and its files only answer GET;
-    # sending and marking as read only POST (opening the room and moving the read mark is a
-    # write). Only the author edits or deletes their message; the assignee, the stage's
-    # supervisors and administrators mark evidence (staff here does not work this stage).
-    "chat:messages": Expectation(
-        room_at("chat:messages", "waiting"), get=shown_to(*SIGNED_IN), post=shown_to()
-    ),
-    "chat:people": Expectation(
-        room_at("chat:people", "waiting"), get=shown_to(*SIGNED_IN), post=shown_to()
-    ),
-    "chat:send": Expectation(
-        room_at("chat:send", "waiting"),
-        get=shown_to(),
-        post=written_by(*SIGNED_IN),
-        data=given(text="Written by the matrix"),
-    ),
-    "chat:read": Expectation(
-        room_at("chat:read", "waiting"),
-        get=shown_to(),
-        post=written_by(*SIGNED_IN),
-        data=given(up_to=pk_of("chat_answer")),
-    ),
-    "chat:edit": Expectation(
-        at("chat:edit", "chat_line"),
-        get=shown_to(),
-        post=written_by(STAFF),
-        data=given(text="Edited by the matrix"),
-    ),
-    "chat:delete": Expectation(
-        at("chat:delete", "chat_line"), get=shown_to(), post=written_by(STAFF)
-    ),
-    "chat:revisions": Expectation(
-        at("chat:revisions", "chat_line"), get=shown_to(*SIGNED_IN), post=shown_to()
-    ),
-    "chat:evidence": Expectation(
-        at("chat:evidence", "chat_line"), get=shown_to(), post=written_by(*SUPERVISOR_AND_UP)
-    ),
-    "chat:attachment": Expectation(
-        at("chat:attachment", "chat_picture"), get=shown_to(*SIGNED_IN), post=shown_to()
-    ),
-    # Messages are searched by whoever may see incidents; nobody adds, changes or deletes one
-    # there (the list's "Delete selected" is not offered: the list is shown again).
-    "admin:messaging_message_changelist": Expectation(
-        at("admin:messaging_message_changelist", query="?q=pad"),
-        get=shown_to(*SIGNED_IN),
-        post=written_by(),
-        data=delete_selected("chat_line"),
-        page_counts=True,
-    ),
-    # Problem groups: supervisors and up add and edit them, administrators delete them.
-    **model_pages(
-        "incidents.problemgroup",
-        "problem_group",
-        view=SIGNED_IN,
-        add=SUPERVISOR_AND_UP,
-        change=SUPERVISOR_AND_UP,
-        delete=ADMINS,
-        added={"number": "BUG-2099-0001", "title": "Cracked shield can"},
-        edited_fields={"title": "Renamed by the matrix"},
-    ),
-    **history_form(
-        "incidents.problemgroup",
-        "problem_group",
-        view=SIGNED_IN,
-        edited_fields={"title": "Hacked", "status": "closed"},
-    ),
-    # Devices: everyone registers one; supervisors and up edit what a device is; administrators
-    # delete one that has no incident. Moving devices is the scan station's, for everyone.
-    **model_pages(
-        "locations.device",
-        "device",
-        view=SIGNED_IN,
-        add=SIGNED_IN,
-        change=SUPERVISOR_AND_UP,
-        delete=ADMINS,
-        added={"serial_number": "SN-MATRIX-ADD", "project": "Falcon"},
-        edited_fields={"project": "Renamed project"},
-        deleted="spare_device",
-    ),
-    **history_form(
-        "locations.device", "device", view=SIGNED_IN, edited_fields={"project": "Hacked"}
-    ),
-    **spreadsheet_pages("locations.device", "device", import_=SUPERVISOR_AND_UP, export=SIGNED_IN),
-    **label_pages("locations.device", "device", view=SIGNED_IN),
-    # The scan station (locations.move_device): its page takes no POST; its API takes only
-    # POSTs, here the commit of a device scanned with a location.
-    "admin:locations_device_scan": Expectation(
-        at("admin:locations_device_scan"), get=shown_to(*SIGNED_IN), post=shown_to()
-    ),
-    # The scan station's printable command codes (a PDF): for those who may move devices.
-    "admin:locations_device_scan_commands": Expectation(
-        at("admin:locations_device_scan_commands"), get=shown_to(*SIGNED_IN), post=shown_to()
-    ),
-    # A device's Move button (locations.move_device): where it goes, who takes it, and why,
-    # through the same service and trail as the scan station.
-    "admin:locations_device_move_action": Expectation(
-        at("admin:locations_device_move_action", "device"),
-        get=shown_to(*SIGNED_IN),
-        post=written_by(*SIGNED_IN),
-        data=given(location=pk_of("bench"), holder="", reason="Moved by the matrix"),
-    ),
-    # The new-incident form asks whether the picked device has an open incident (JSON): whoever
-    # may open incidents.
-    "admin:incidents_incident_device_open_incident": Expectation(
-        lambda world: (
-            reverse("admin:incidents_incident_device_open_incident")
-            + f"?device={world.arg('device')}"
-        ),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    "admin:locations_device_scan_api": Expectation(
-        at("admin:locations_device_scan_api"),
-        get=shown_to(),
-        post=written_by(*SIGNED_IN),
-        data=given(op="commit", reason="Moved by the matrix"),
-        json=True,
-        prepare=scan_commit_ready,
-    ),
-    # Locations: supervisors and up add and edit them, administrators delete one named in no
-    # trail.
-    **model_pages(
-        "locations.location",
-        "shelf",
-        view=SIGNED_IN,
-        add=SUPERVISOR_AND_UP,
-        change=SUPERVISOR_AND_UP,
-        delete=ADMINS,
-        added={"code": "LOC-MATRIX-NEW", "name": "New shelf"},
-        edited_fields={"name": "Renamed shelf"},
-        deleted="spare_location",
-    ),
-    **history_form("locations.location", "shelf", view=SIGNED_IN, edited_fields={"name": "Hacked"}),
-    **spreadsheet_pages("locations.location", "shelf", import_=SUPERVISOR_AND_UP, export=SIGNED_IN),
-    **label_pages("locations.location", "shelf", view=SIGNED_IN),
-    # Employees: everyone reads the list (assigning, labels); administrators add, edit, delete
-    # and import people and set their passwords.
-    **model_pages(
-        "incidents.employee",
-        "newcomer",
-        view=SIGNED_IN,
-        add=ADMINS,
-        change=ADMINS,
-        delete=ADMINS,
-        added={
-            "username": "matrix-added",
-            "employee_number": "M-0001",
-            "display_name": "Added person",
-            "email": "added@example.com",
-            "department": pk_of("fae"),
-            "usable_password": "true",
-            "password1": "Another-pass-456",
-            "password2": "Another-pass-456",
-        },
-        edited_fields={"display_name": "Renamed person"},
-    ),
-    # Colleagues read one another as on a badge; the list as a file is for who manages people.
-    **spreadsheet_pages("incidents.employee", "newcomer", import_=ADMINS, export=ADMINS),
-    **label_pages("incidents.employee", "newcomer", view=SIGNED_IN),
-    "admin:auth_user_password_change": Expectation(
-        at("admin:auth_user_password_change", "newcomer"),
-        get=shown_to(*ADMINS),
-        post=written_by(*ADMINS),
-        data=edited(
-            at("admin:auth_user_password_change", "newcomer"),
-            password1="Another-pass-456",
-            password2="Another-pass-456",
-        ),
-    ),
-    # Departments and stage ownership: read by everyone, configured by administrators.
-    **model_pages(
-        "incidents.department",
-        "spare_department",
-        view=SIGNED_IN,
-        add=ADMINS,
-        change=ADMINS,
-        delete=ADMINS,
-        added={"code": "NEW", "name": "New department"},
-        edited_fields={"description": "Changed by the matrix"},
-    ),
-    **model_pages(
-        "incidents.stageownership",
-        "xray_ownership",
-        view=SIGNED_IN,
-        add=ADMINS,
-        change=ADMINS,
-        delete=ADMINS,
-        added={"stage": Stage.ME_ANALYSIS, "department": pk_of("fae")},
-        edited_fields={"work_location": pk_of("bench")},
-    ),
-    # Confidential projects: administrators restrict them.
-    **model_pages(
-        "incidents.projectaccess",
-        "restriction",
-        view=ADMINS,
-        add=ADMINS,
-        change=ADMINS,
-        delete=ADMINS,
-        added={"project": "MATRIX-NEW"},
-        edited_fields={"note": "Changed by the matrix"},
-    ),
-    # Role groups: administrators only.
-    **model_pages(
-        "auth.group",
-        "auditors",
-        view=ADMINS,
-        add=ADMINS,
-        change=ADMINS,
-        delete=ADMINS,
-        added={"name": "Matrix group"},
-        edited_fields={"name": "Auditors renamed"},
-    ),
-    # The role matrix (roles by capabilities) only reads: whoever may see the roles.
-    "admin:auth_group_role_matrix": Expectation(
-        at("admin:auth_group_role_matrix"), get=shown_to(*ADMINS), post=shown_to()
-    ),
-    # Configuration changes: administrators read the audit trail; nobody adds, changes or
-    # deletes an entry (the list's "Delete selected" is not offered: the list is shown again).
-    "admin:incidents_configchange_changelist": Expectation(
-        at("admin:incidents_configchange_changelist"),
-        get=shown_to(*ADMINS),
-        post=written_by(),
-        data=delete_selected("config_change"),
-        page_counts=True,
-    ),
-    "admin:incidents_configchange_add": Expectation(
-        at("admin:incidents_configchange_add"),
-        get=shown_to(),
-        post=written_by(),
-        data=given(kind="role", action="created", object_repr="Forged"),
-    ),
-    "admin:incidents_configchange_change": Expectation(
-        at("admin:incidents_configchange_change", "config_change"),
-        get=change_page_to(change=NOBODY, view=ADMINS),
-        post=written_by(),
-        data=given(object_repr="Forged"),
-    ),
-    "admin:incidents_configchange_delete": Expectation(
-        at("admin:incidents_configchange_delete", "config_change"),
-        get=shown_to(),
-        post=written_by(),
-        data=CONFIRM_DELETE,
-    ),
-    "admin:incidents_configchange_history": Expectation(
-        at("admin:incidents_configchange_history", "config_change"),
-        get=shown_to(*ADMINS),
-        post=shown_to(*ADMINS),
-    ),
-    "admin/incidents/configchange/<path:object_id>/": Expectation(
-        route("admin/incidents/configchange/<path:object_id>/", "config_change"),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    # Notifications: each person's own. Nobody adds, edits or deletes one; the list's "Mark as
-    # read" (posted for everyone's notifications) marks the person's own. The staff member's
-    # notification is theirs alone: anyone else is told it does not exist.
-    "admin:incidents_notification_changelist": Expectation(
-        at("admin:incidents_notification_changelist"),
-        get=shown_to(*SIGNED_IN),
-        post=written_by(*SIGNED_IN),
-        data=lambda world: {
-            "action": "mark_read",
-            "_selected_action": [str(note.pk) for note in world.things["notes"].values()],
-        },
-        page_counts=True,
-    ),
-    # A row opens its notification's page and marks it read: only for its recipient. "Mark all
-    # read" marks each person's own, and only when posted.
-    "admin:incidents_notification_open": Expectation(
-        at("admin:incidents_notification_open", "staff_note"),
-        get=written_by(STAFF),
-        post=written_by(STAFF),
-    ),
-    "admin:incidents_notification_mark_all_read": Expectation(
-        at("admin:incidents_notification_mark_all_read"),
-        get=shown_to(),
-        post=written_by(*SIGNED_IN),
-    ),
-    "admin:incidents_notification_add": Expectation(
-        at("admin:incidents_notification_add"), get=shown_to(), post=written_by()
-    ),
-    "admin:incidents_notification_change": Expectation(
-        at("admin:incidents_notification_change", "staff_note"),
-        get=change_page_to(change=NOBODY, view=(STAFF,)),
-        post=written_by(),
-        data=given(read_at_0="2025-01-01", read_at_1="00:00:00"),
-    ),
-    "admin:incidents_notification_delete": Expectation(
-        at("admin:incidents_notification_delete", "staff_note"),
-        get=shown_to(),
-        post=written_by(),
-        data=CONFIRM_DELETE,
-    ),
-    "admin:incidents_notification_history": Expectation(
-        at("admin:incidents_notification_history", "staff_note"),
-        get=shown_to(STAFF),
-        post=shown_to(STAFF),
-    ),
-    "admin/incidents/notification/<path:object_id>/": Expectation(
-        route("admin/incidents/notification/<path:object_id>/", "staff_note"),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    # Reports made in the background: each person's list of their own; a report's page, its
-    # progress and its file for the person who asked (the staff member) and administrators,
-    # "not found" for anyone else; nobody adds, edits or deletes one; a report already made
-    # cannot be cancelled.
-    "admin:incidents_reportjob_changelist": Expectation(
-        at("admin:incidents_reportjob_changelist"),
-        get=shown_to(*SIGNED_IN),
-        post=written_by(),
-        page_counts=True,
-    ),
-    "admin:incidents_reportjob_change": Expectation(
-        at("admin:incidents_reportjob_change", "staff_report"),
-        get=shown_to(STAFF, *ADMINS),
-        post=shown_to(STAFF, *ADMINS),
-    ),
-    "admin:incidents_reportjob_status": Expectation(
-        at("admin:incidents_reportjob_status", "staff_report"),
-        get=shown_to(STAFF, *ADMINS),
-        post=shown_to(STAFF, *ADMINS),
-    ),
-    "admin:incidents_reportjob_download": Expectation(
-        at("admin:incidents_reportjob_download", "staff_report"),
-        get=shown_to(STAFF, *ADMINS),
-        post=shown_to(STAFF, *ADMINS),
-    ),
-    "admin:incidents_reportjob_cancel": Expectation(
-        at("admin:incidents_reportjob_cancel", "staff_report"),
-        get=shown_to(STAFF, *ADMINS),
-        post=written_by(),
-    ),
-    "admin:incidents_reportjob_add": Expectation(
-        at("admin:incidents_reportjob_add"), get=shown_to(), post=written_by()
-    ),
-    "admin:incidents_reportjob_delete": Expectation(
-        at("admin:incidents_reportjob_delete", "staff_report"),
-        get=shown_to(),
-        post=written_by(),
-        data=CONFIRM_DELETE,
-    ),
-    "admin:incidents_reportjob_history": Expectation(
-        at("admin:incidents_reportjob_history", "staff_report"),
-        get=shown_to(STAFF),
-        post=shown_to(STAFF),
-    ),
-    "admin/incidents/reportjob/<path:object_id>/": Expectation(
-        route("admin/incidents/reportjob/<path:object_id>/", "staff_report"),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    # API tokens: administrators list them, make one (its secret shown on the answer, once) and
-    # revoke them (a bulk action); nobody edits or deletes one. Their uses are read only.
-    **model_pages(
-        "incidents.apitoken",
-        "api_token",
-        view=ADMINS,
-        add=ADMINS,
-        change=NOBODY,
-        delete=NOBODY,
-        added={"name": "MATRIX-STATION", "scopes": "incidents:read"},
-        edited_fields={"name": "Renamed by the matrix"},
-    ),
-    "admin:incidents_apitokenuse_changelist": Expectation(
-        at("admin:incidents_apitokenuse_changelist"),
-        get=shown_to(*ADMINS),
-        post=written_by(),
-        data=delete_selected("api_token_use"),
-        page_counts=True,
-    ),
-    "admin:incidents_apitokenuse_add": Expectation(
-        at("admin:incidents_apitokenuse_add"),
-        get=shown_to(),
-        post=written_by(),
-        data=given(method="GET", path="/forged/"),
-    ),
-    "admin:incidents_apitokenuse_change": Expectation(
-        at("admin:incidents_apitokenuse_change", "api_token_use"),
-        get=change_page_to(change=NOBODY, view=ADMINS),
-        post=written_by(),
-        data=given(path="/forged/"),
-    ),
-    "admin:incidents_apitokenuse_delete": Expectation(
-        at("admin:incidents_apitokenuse_delete", "api_token_use"),
-        get=shown_to(),
-        post=written_by(),
-        data=CONFIRM_DELETE,
-    ),
-    "admin:incidents_apitokenuse_history": Expectation(
-        at("admin:incidents_apitokenuse_history", "api_token_use"),
-        get=shown_to(*ADMINS),
-        post=shown_to(*ADMINS),
-    ),
-    "admin/incidents/apitokenuse/<path:object_id>/": Expectation(
-        route("admin/incidents/apitokenuse/<path:object_id>/", "api_token_use"),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    # The REST API with a person's session: what their screens show (a token is asked for
-    # otherwise, 401). Its schema and reference are open to anyone; its reads refuse a POST.
-    "api-v1:openapi-json": Expectation(
-        at("api-v1:openapi-json"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)
-    ),
-    "api-v1:openapi-view": Expectation(
-        at("api-v1:openapi-view"), get=shown_to(*EVERYONE), post=shown_to(*EVERYONE)
-    ),
-    "api-v1:api-root": Expectation(at("api-v1:api-root"), get=shown_to(), post=shown_to()),
-    "api-v1:nothing_here": Expectation(
-        lambda world: reverse("api-v1:nothing_here", args=["nothing/here"]),
-        get=shown_to(),
-        post=shown_to(),
-    ),
-    # Reporting test results: whoever may open incidents (a POST; reading it is 405).
-    "api-v1:result_batch": Expectation(
-        at("api-v1:result_batch"),
-        get=shown_to(),
-        post=written_by(*SIGNED_IN),
-        data=lambda world: {"results": [matrix_result(world)]},
-        json=True,
-    ),
-    **{
-        f"api-v1:{name}": Expectation(
-            at(f"api-v1:{name}", *things), get=shown_to(*SIGNED_IN), post=shown_to()
-        )
-        for name, things in (
-            ("incident_list", ()),
-            ("incident_detail", ("working",)),
-            ("device_list", ()),
-            ("device_detail", ("device",)),
-            ("location_list", ()),
-            ("location_detail", ("shelf",)),
-            ("problem_group_list", ()),
-            ("problem_group_detail", ("problem_group",)),
-        )
-    },
-    # Legacy workbook imports: administrators only. Uploading keeps the workbook and queues its
-    # check; a job's page only shows; confirming a checked job and starting a failed one again
-    # queue them. Anyone else is refused at every one of these URLs (but Django's bare `<id>/`
-    # redirect, which leads to the job page).
-    "admin:incidents_legacyimport_changelist": Expectation(
-        at("admin:incidents_legacyimport_changelist"),
-        get=shown_to(*ADMINS),
-        post=written_by(*ADMINS),
-        data=delete_selected("failed_job"),
-        page_counts=True,
-    ),
-    "admin:incidents_legacyimport_add": Expectation(
-        at("admin:incidents_legacyimport_add"),
-        get=shown_to(*ADMINS),
-        post=written_by(*ADMINS),
-        data=given(
-            workbook=lambda world: SimpleUploadedFile("legacy.xlsx", SAMPLE_WORKBOOK.read_bytes())
-        ),
-    ),
-    "admin:incidents_legacyimport_change": Expectation(
-        at("admin:incidents_legacyimport_change", "checked_job"),
-        get=shown_to(*ADMINS),
-        post=shown_to(*ADMINS),
-    ),
-    "admin:incidents_legacyimport_delete": Expectation(
-        at("admin:incidents_legacyimport_delete", "failed_job"),
-        get=shown_to(*ADMINS),
-        post=written_by(*ADMINS),
-        data=CONFIRM_DELETE,
-    ),
-    "admin:incidents_legacyimport_history": Expectation(
-        at("admin:incidents_legacyimport_history", "checked_job"),
-        get=shown_to(*ADMINS),
-        post=shown_to(*ADMINS),
-    ),
-    "admin/incidents/legacyimport/<path:object_id>/": Expectation(
-        route("admin/incidents/legacyimport/<path:object_id>/", "checked_job"),
-        get=shown_to(*SIGNED_IN),
-        post=shown_to(*SIGNED_IN),
-    ),
-    "admin:incidents_legacyimport_status": Expectation(
-        at("admin:incidents_legacyimport_status", "checked_job"),
-        get=shown_to(*ADMINS),
-        post=shown_to(*ADMINS),
-    ),
-    "admin:incidents_legacyimport_confirm": Expectation(
-        at("admin:incidents_legacyimport_confirm", "checked_job"),
-        get=shown_to(*ADMINS),
-        post=written_by(*ADMINS),
-    ),
-    "admin:incidents_legacyimport_retry": Expectation(
-        at("admin:incidents_legacyimport_retry", "failed_job"),
-        get=shown_to(*ADMINS),
-        post=written_by(*ADMINS),
-    ),
 }
+
+
+def merged(*parts: dict[str, Expectation]) -> dict[str, Expectation]:
+    """The expectations of every part in one dict; a URL expected twice is a mistake, not a choice
+    of which part wins."""
+    expectations: dict[str, Expectation] = {}
+    for part in parts:
+        twice = sorted(expectations.keys() & part.keys())
+        assert not twice, f"expected twice: {twice}"
+        expectations.update(part)
+    return expectations
+
+
+EXPECTATIONS = merged(SITE, INCIDENTS, MESSAGING, LOCATIONS, API)
 
 PATTERNS = url_patterns()
 MATRIX = [
