@@ -1,7 +1,8 @@
 """Test stations report their results: one or a batch of up to 500, each stored once by the
-station's own result id; a row that cannot be stored is refused alone (422, naming the row and
-the field) while the others are kept. A body over the limit is refused (413) before it is read,
-and one that is not a batch (not JSON, no `results` list) is a 400."""
+station's own result id. A row that cannot be stored is refused alone, naming its field, while
+the others are kept (200, each row with its status; 422 when no row could be stored). A body
+over the limit is refused (413) before it is read, and one that is not a batch (not JSON, no
+`results` list) is a 400."""
 
 import json
 from typing import Annotated, Literal
@@ -162,8 +163,9 @@ def _batch(request: HttpRequest) -> list:
 )
 def result_batch(request: HttpRequest):
     """One result or a batch of up to 500. The same station's result id is stored once, so a
-    batch may be sent again after a timeout. 200 when every row is stored (or was already);
-    422 when some row is refused, the others stored all the same."""
+    batch may be sent again after a timeout. 200 with each row's status (stored, duplicate, or
+    error with what is wrong by field) when at least one row is stored or was already; 422 when
+    every row is refused."""
     who = caller(request)
     who.require(ApiScope.RESULTS_WRITE)
     answers, rows, places = [], [], []
@@ -196,7 +198,9 @@ def result_batch(request: HttpRequest):
     answers.sort(key=lambda answer: answer["row"])
     refused = [answer for answer in answers if answer["status"] == "error"]
     body = {"results": answers, "incidents_opened": recorded.incidents_opened}
-    if not refused:
+    # The wire (DESIGN.md, "Machines talk to it"): a batch the product took is answered 200,
+    # each row with its status; only a batch of which no row could be stored is a 422.
+    if len(refused) < len(answers):
         return Status(200, body)
     named = "; ".join(
         f"{_('row')} {answer['row']}: " + ", ".join(answer["errors"]) for answer in refused[:10]

@@ -91,7 +91,7 @@ class ResultStoreTests:
 
         assert StationResult.objects.count() == 2
 
-    def test_a_bad_row_is_422_naming_it_and_the_good_rows_are_kept(self, station, device):
+    def test_bad_rows_are_named_in_the_answer_and_the_good_rows_are_kept(self, station, device):
         answer = post(
             station,
             {
@@ -107,7 +107,7 @@ class ResultStoreTests:
         )
 
         body = answer.json()
-        assert answer.status_code == 422
+        assert answer.status_code == 200
         assert [(row["row"], row["status"], sorted(row["errors"])) for row in body["results"]] == [
             (0, "stored", []),
             (1, "error", ["passed"]),
@@ -116,9 +116,20 @@ class ResultStoreTests:
             (4, "error", ["low_limit"]),
             (5, "stored", []),
         ]
-        assert body["error"]["code"] == "invalid_rows"
-        assert "row 1: passed" in body["error"]["message"]
         assert sorted(StationResult.objects.values_list("result_id", flat=True)) == ["A", "F"]
+
+    def test_a_batch_of_which_no_row_can_be_stored_is_422_naming_each(self, station, device):
+        answer = post(
+            station,
+            {"results": [result("B", passed="maybe"), result("C", serial_number="SN-NOBODY")]},
+        )
+
+        body = answer.json()
+        assert answer.status_code == 422
+        assert [row["status"] for row in body["results"]] == ["error", "error"]
+        assert body["error"]["code"] == "invalid_rows"
+        assert "row 0: passed" in body["error"]["message"]
+        assert not StationResult.objects.exists()
 
     def test_a_result_from_the_future_is_refused(self, station, device):
         answer = post(station, {"results": [result(tested_at="2099-01-01T00:00:00Z")]})
