@@ -489,6 +489,9 @@ REPORT_JOB_RETENTION_DAYS = env.int("REPORT_JOB_RETENTION_DAYS", default=7)
 REPORT_JOB_HEARTBEAT_SECONDS = env.float("REPORT_JOB_HEARTBEAT_SECONDS", default=5)
 REPORT_JOB_STALLED_AFTER_SECONDS = env.float("REPORT_JOB_STALLED_AFTER_SECONDS", default=60)
 REPORT_JOB_NICENESS = env.int("REPORT_JOB_NICENESS", default=10)
+# Where the REST API is mounted (config/urls.py): refusals made before it is reached (a NUL in
+# the address) answer there in its own error shape.
+API_URL_PREFIX = "/api/"
 # The line's API (incidents/api): requests a token may send a minute before it is answered 429;
 # fails in a row of one device at one station that open an incident by themselves; whether a
 # station's first result of an unknown serial number registers the device (else it is refused).

@@ -9,6 +9,7 @@ read by their views, which refuse NUL themselves (the scan station's API).
 `CheckedSelectionMixin` refuses a list's bulk action on a selection crafted to hold what no row's
 key can be; every list has it through config.kit.lists."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
@@ -34,8 +35,10 @@ def carries_nul(request: HttpRequest) -> bool:
 
 
 def refused_input(request: HttpRequest, message: str) -> HttpResponse:
-    """400 saying `message`: as JSON for a script's request, else as a page in the product's
-    frame."""
+    """400 saying `message`: in the REST API's own error shape under API_URL_PREFIX, as JSON
+    for another script's request, else as a page in the product's frame."""
+    if request.path.startswith(settings.API_URL_PREFIX):
+        return JsonResponse({"error": {"code": "bad_request", "message": message}}, status=400)
     if "json" in request.headers.get("Accept", "") or request.content_type == "application/json":
         return JsonResponse(
             {"type": "error", "code": "bad_request", "message": message}, status=400

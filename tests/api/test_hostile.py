@@ -124,6 +124,16 @@ class HostileParameterTests:
 
 
 @pytest.mark.django_db
+def test_a_nul_in_the_address_is_refused_in_the_apis_own_shape(machine):
+    for url in ("/api/v1/incidents/?stage=%00", "/api/v1/devices/?%00=1"):
+        answer = machine.get(url)
+
+        assert answer.status_code == 400
+        assert answer.json()["error"]["code"] == "bad_request"
+        assert "NUL" in answer.json()["error"]["message"]
+
+
+@pytest.mark.django_db
 class HostilePathTests:
     @pytest.mark.parametrize("pattern", DETAILS)
     def test_no_hostile_id_is_a_server_error(self, world, machine, pattern):
