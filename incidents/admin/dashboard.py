@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+import incidents.admin.queues as queues
 from incidents import dashboard, selectors
-from incidents.admin import queues
 from incidents.choices import OPEN_STAGES, Stage, Step, WorkflowAction
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
 from incidents.models import Department, LegacyImport, Notification

@@ -21,6 +21,7 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 
+import incidents.admin.queues as queues
 from config.kit.filters import DateTimeRangeFilter
 from config.kit.ids import pk_or_404
 from config.kit.lists import LeanListMixin
@@ -28,7 +29,6 @@ from config.kit.search import IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access, contributions, rules, selectors, services
-from incidents.admin import queues
 from incidents.admin.dashboard import DashboardFilter
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import Stage, Step

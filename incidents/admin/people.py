@@ -11,13 +11,13 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm
 
+import incidents.admin.roles as role_pages
 from config.kit.history_admin import KeptInTrailsAdminMixin
 from config.kit.lists import LeanListMixin, SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
 from incidents import rules, selectors, services
-from incidents.admin import roles as role_pages
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.admin.people_forms import (
     DepartmentForm,

@@ -15,11 +15,11 @@ from django.utils.translation import gettext_lazy
 from unfold.decorators import action
 from unfold.enums import ActionVariant
 
+import incidents.admin.queues as queues
 from config.kit.ids import pk_or_404
 from config.kit.uploads import refused_uploads
 from incidents import forms as workflow_forms
 from incidents import rules, selectors, services
-from incidents.admin import queues
 from incidents.choices import WorkflowAction
 from incidents.models import Incident
 
