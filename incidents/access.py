@@ -234,14 +234,14 @@ def restrict(queryset: QuerySet, user, path: str | None = None) -> QuerySet:
     have an unknown project, and are hidden from whoever does not see every project."""
     model = queryset.model
     condition = hidden_q(user, path or project_path(model))
-    if condition is None or path is not None:
-        return queryset if condition is None else queryset.exclude(condition)
+    if condition is None:
+        return queryset
     live = getattr(model, "instance_type", None)
-    if live is not None:
+    if path is None and live is not None:
         hidden_now = live._default_manager.filter(hidden_q(user, live.project_path))
         condition |= Q(id__in=hidden_now.values("pk"))
     incident = getattr(model, "outlives_incident", None)
-    if incident is not None:
+    if path is None and incident is not None:
         # Looked up row by row (an index lookup each), not as the set of every incident.
         kept = _incidents()._base_manager.filter(pk=OuterRef(incident))
         condition |= Q(**{f"{incident}__isnull": False}) & ~Q(Exists(kept))
