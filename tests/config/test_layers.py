@@ -104,6 +104,16 @@ def test_no_modules_import_each_other_in_a_circle():
     assert [group for group in STILL_CIRCULAR if group not in found] == []
 
 
+def imported(node: ast.AST) -> list[str]:
+    """The modules an import statement names (`from x import name` counts as importing `x`);
+    none for any other node."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return [node.module]
+    return []
+
+
 def _up_imports() -> set[tuple[str, str]]:
     """(file, module) for each import of a module on a higher floor; `from x import name`
     counts as importing `x`."""
@@ -113,13 +123,7 @@ def _up_imports() -> set[tuple[str, str]]:
         own = floor(name)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                targets = [node.module]
-            else:
-                continue
-            for target in targets:
+            for target in imported(node):
                 target_floor = floor(target)
                 if target_floor is not None and target_floor > own:
                     found.add((str(path.relative_to(ROOT)), target))
@@ -143,12 +147,8 @@ def test_the_products_modules_are_imported_at_the_top_of_a_module_not_inside_a_f
             if path.name == "apps.py" and function.name == "ready":
                 continue
             for node in ast.walk(function):
-                if isinstance(node, ast.Import):
-                    targets = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    targets = [node.module]
-                else:
-                    continue
-                inside += [f"{name}.{function.name}: {t}" for t in targets if floor(t) is not None]
+                inside += [
+                    f"{name}.{function.name}: {t}" for t in imported(node) if floor(t) is not None
+                ]
 
     assert inside == []
