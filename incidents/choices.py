@@ -182,3 +182,19 @@ class ApiScope(models.TextChoices):
     INCIDENTS_READ = "incidents:read", _("Read incidents and problem groups")
     DEVICES_READ = "devices:read", _("Read devices and locations")
     WEBHOOKS_ADMIN = "webhooks:admin", _("Register webhooks")
+
+
+class WebhookEvent(models.TextChoices):
+    """What a webhook may be told of (DESIGN.md, "Machines talk to it")."""
+
+    INCIDENT_OPENED = "incident.opened", _("Incident opened")
+    INCIDENT_STAGE_CHANGED = "incident.stage_changed", _("Incident moved to another stage")
+    INCIDENT_CLOSED = "incident.closed", _("Incident closed")
+    DEVICE_MOVED = "device.moved", _("Device moved")
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed, to be tried again")
+    GAVE_UP = "gave_up", _("Gave up")

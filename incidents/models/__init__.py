@@ -10,6 +10,7 @@ from incidents.models.reports import ReportJob, ReportJobKind, ReportJobStatus
 from incidents.models.results import StationResult
 from incidents.models.stages import StageOwnership
 from incidents.models.tokens import ApiToken, ApiTokenUse
+from incidents.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "FAILURE_FIELDS",
@@ -35,4 +36,6 @@ __all__ = [
     "ReportJobStatus",
     "StageOwnership",
     "StationResult",
+    "Webhook",
+    "WebhookDelivery",
 ]
