@@ -9,7 +9,9 @@
 - `lists`: the incident and device lists in headless Chromium (lists.py);
 - `topology`: nginx in front of one, then two app processes (topology.py);
 - `pages`: every admin page at 1,000 and 100,000 seeded incidents (pages.py);
-- `reports`: a large problem group's report made by a real worker process (reports.py).
+- `reports`: a large problem group's report made by a real worker process (reports.py);
+- `frameworks`: the results endpoint in django-ninja (the product's) and in Django REST
+  Framework with drf-spectacular (drf_results.py, bench only), on the same batches (frameworks.py).
 
 Figures go to one table at the end and to bench/results.json (figures.py). The servers they
 start are those the tests start (scripts/servers.py, scripts/topology.py)."""
