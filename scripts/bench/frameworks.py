@@ -2,11 +2,11 @@
 endpoint (django-ninja, incidents/api/results.py) and the same endpoint written with Django REST
 Framework and drf-spectacular (drf_results.py) take the same batches of 100 results from the
 same station's token, in the same run, through Django's test client (in process, as section
-`api`), round after round, each round taking the two in turn (in alternate order, so that a
-table growing or a neighbour's load favours neither); the median of the rounds is kept. Beside
-them, a bare bulk insert of the same rows. Then what each costs to turn a page of 200 incidents
-into JSON, without the database, and whether drf-spectacular describes its endpoint without a
-warning."""
+`api`): round after round, batch by batch, the two in turn (the first changing every batch, so
+that a table growing or a neighbour's load favours neither); the median of the rounds is kept.
+Beside them, a bare bulk insert of the same rows. Then, the database left out, what each
+framework costs to check a batch's rows and to turn a page of 200 incidents into JSON; and
+whether drf-spectacular describes its endpoint without a warning."""
 
 import json
 import os
@@ -22,11 +22,13 @@ from rest_framework.renderers import JSONRenderer as DrfRenderer
 
 from incidents.api.app import api
 from incidents.api.incidents import router as incidents_router
+from incidents.api.results import ResultIn
 from incidents.models import StationResult
+from incidents.services.results import ResultRow
 from incidents.services.tokens import api_token_create
 from locations.models import Device
 from scripts.bench.drf_results import URL as DRF_URL
-from scripts.bench.drf_results import openapi_schema
+from scripts.bench.drf_results import ResultSerializer, openapi_schema
 from scripts.bench.figures import figure, median
 
 ROUNDS = int(os.environ.get("BENCH_FRAMEWORKS_ROUNDS", "5"))
@@ -36,11 +38,11 @@ NINJA_URL = "/api/v1/results/"
 PAGE = 200
 
 
-def _batch(devices: list, station: str, number: int, start_at: datetime) -> list[dict]:
+def _batch(serials: list[str], station: str, number: int, start_at: datetime) -> list[dict]:
     return [
         {
             "result_id": f"{station}-{number}-{index}",
-            "serial_number": devices[index].serial_number,
+            "serial_number": serials[index],
             "station": station,
             "test_item": "BT_RSSI",
             "passed": True,
@@ -54,13 +56,13 @@ def _batch(devices: list, station: str, number: int, start_at: datetime) -> list
     ]
 
 
-def _through(client: Client, url: str, bodies: list[str]) -> float:
-    """Results per second of `bodies` posted one after the other."""
+def _post(client: Client, url: str, body: str) -> float:
+    """Seconds one batch takes, from the request to the answer."""
     started = time.perf_counter()
-    for body in bodies:
-        answer = client.post(url, body, content_type="application/json")
-        assert answer.status_code == 200, answer.content[:300]
-    return len(bodies) * ROWS / (time.perf_counter() - started)
+    answer = client.post(url, body, content_type="application/json")
+    spent = time.perf_counter() - started
+    assert answer.status_code == 200, answer.content[:300]
+    return spent
 
 
 def _bare(devices: list, rows: list[dict]) -> float:
@@ -92,27 +94,28 @@ def results_through_both() -> None:
     devices = Device.objects.bulk_create(
         [Device(serial_number=f"FWBENCH{n:05d}") for n in range(ROWS)]
     )
+    serials = [device.serial_number for device in devices]
     client = Client(headers={"Authorization": f"Bearer {secret}"})
     start_at = timezone.now() - timedelta(days=2)
     urls = {"ninja": NINJA_URL, "drf": DRF_URL}
     rates: dict[str, list[float]] = {"ninja": [], "drf": [], "bare": []}
     with override_settings(ROOT_URLCONF="scripts.bench.drf_results"):
         for name, url in urls.items():
-            warm = json.dumps({"results": _batch(devices, f"FW-WARM-{name}", 0, start_at)})
+            warm = json.dumps({"results": _batch(serials, f"FW-WARM-{name}", 0, start_at)})
             assert client.post(url, warm, content_type="application/json").status_code == 200
         for number in range(ROUNDS):
-            order = ["ninja", "drf"] if number % 2 == 0 else ["drf", "ninja"]
-            for name in order:
-                station = f"FW-{name.upper()}-{number}"
-                bodies = [
-                    json.dumps({"results": _batch(devices, station, n, start_at)})
-                    for n in range(BATCHES)
-                ]
-                rates[name].append(_through(client, urls[name], bodies))
+            # Batch by batch, each framework in turn, the first one changing every batch.
+            spent = {"ninja": 0.0, "drf": 0.0}
+            for n in range(BATCHES):
+                for name in ("ninja", "drf") if n % 2 == 0 else ("drf", "ninja"):
+                    rows = _batch(serials, f"FW-{name.upper()}-{number}", n, start_at)
+                    spent[name] += _post(client, urls[name], json.dumps({"results": rows}))
+            for name in urls:
+                rates[name].append(BATCHES * ROWS / spent[name])
             rows = [
                 row
                 for n in range(BATCHES)
-                for row in _batch(devices, f"FW-BARE-{number}", n, start_at)
+                for row in _batch(serials, f"FW-BARE-{number}", n, start_at)
             ]
             rates["bare"].append(_bare(devices, rows))
     # Both stored every row they were sent: the two did the same work.
@@ -151,6 +154,48 @@ def results_through_both() -> None:
         baseline_name="bare bulk insert",
         goal=">= 1000 r/s, bare/API <= 3",
     )
+
+
+def batch_checking() -> None:
+    """Milliseconds to check the rows of one batch of 100 as the two endpoints do, the
+    database left out: the product's pydantic model against DRF's serializer."""
+    serials = [f"FWCHECK{n:05d}" for n in range(ROWS)]
+    rows = json.loads(json.dumps(_batch(serials, "FW-CHECK", 0, timezone.now())))
+
+    def ninja() -> list[ResultRow]:
+        return [ResultRow(**ResultIn.model_validate(raw).model_dump()) for raw in rows]
+
+    def drf() -> list[ResultRow]:
+        checker = ResultSerializer()
+        return [ResultRow(**checker.run_validation(raw)) for raw in rows]
+
+    assert ninja() == drf()
+    ninja_ms, drf_ms = _interleaved(ninja, drf)
+    print(
+        f"  checking a batch of {ROWS} rows: django-ninja (pydantic) {ninja_ms:.2f} ms, "
+        f"DRF serializer {drf_ms:.2f} ms"
+    )
+    figure(
+        "frameworks",
+        f"checking a batch of {ROWS} rows, django-ninja (vs DRF)",
+        ninja_ms,
+        "ms",
+        baseline=drf_ms,
+        baseline_name="DRF serializer",
+        goal="ratio < 1: ninja faster",
+    )
+
+
+def _interleaved(ninja, drf) -> tuple[float, float]:
+    """Median milliseconds of each, called in turn so that a neighbour's load falls on both."""
+    times: dict[str, list[float]] = {"ninja": [], "drf": []}
+    for number in range(ROUNDS * 20):
+        turn = (("ninja", ninja), ("drf", drf))
+        for name, work in turn if number % 2 == 0 else reversed(turn):
+            started = time.perf_counter()
+            work()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return median(times["ninja"]), median(times["drf"])
 
 
 class PersonSerializer(serializers.Serializer):
@@ -233,13 +278,7 @@ def page_serialisation() -> None:
         return drf_renderer.render(IncidentPageSerializer(page).data)
 
     assert json.loads(ninja()) == json.loads(drf())
-    times: dict[str, list[float]] = {"ninja": [], "drf": []}
-    for _round in range(ROUNDS * 20):
-        for name, render in (("ninja", ninja), ("drf", drf)):
-            started = time.perf_counter()
-            render()
-            times[name].append((time.perf_counter() - started) * 1000)
-    ninja_ms, drf_ms = median(times["ninja"]), median(times["drf"])
+    ninja_ms, drf_ms = _interleaved(ninja, drf)
     print(
         f"  a page of {PAGE} incidents to JSON: django-ninja {ninja_ms:.2f} ms, DRF {drf_ms:.2f} ms"
     )
@@ -275,5 +314,6 @@ def schema_check() -> None:
 def run() -> None:
     print(f"Frameworks ({connection.vendor}): {ROUNDS} rounds of {BATCHES} batches of {ROWS}")
     results_through_both()
+    batch_checking()
     page_serialisation()
     schema_check()
