@@ -10,7 +10,9 @@ same token lookup (`TokenOrSession`: the hashed token, its pace, the record of i
 row checked alone by a serializer with the product's fields and limits, the good rows stored
 by the same service, `station_results_record`, and the same answer (200 with each row's status,
 422 when every row is refused, refusals as `{"error": {"code", "message"}}` in the token's
-language)."""
+language). Left apart, as no station sends them: JSON's `NaN` and `Infinity`, which DRF's parser
+refuses for the whole body where the product refuses the row, and a time given as a number of
+seconds, which pydantic reads and DRF refuses."""
 
 from datetime import datetime
 
