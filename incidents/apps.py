@@ -8,6 +8,8 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         from incidents import access, audit, dashboard, reasons, signals
+        from incidents.services import webhooks
+        from locations.signals import device_moved
 
         reasons.register()
         # Every change of roles, departments, supervisors and stage ownership is kept.
@@ -21,3 +23,8 @@ class IncidentsConfig(AppConfig):
         # the chat then tells to reload count anew.
         for told in (signals.incident_changed, signals.record_added):
             told.connect(dashboard.figures_changed, dispatch_uid="incidents.dashboard")
+        # Webhooks hear of every change once it has committed; the worker sends them.
+        signals.incident_changed.connect(
+            webhooks.incident_changed_committed, dispatch_uid="incidents.webhooks"
+        )
+        device_moved.connect(webhooks.device_moved_committed, dispatch_uid="incidents.webhooks")

@@ -4,5 +4,6 @@ tasks queued before they moved name it (`incidents.tasks.<task>`)."""
 
 from incidents.services.legacy import legacy_import
 from incidents.services.report_jobs import report_job
+from incidents.services.webhook_sending import webhook_deliver
 
-__all__ = ["legacy_import", "report_job"]
+__all__ = ["legacy_import", "report_job", "webhook_deliver"]

@@ -40,6 +40,7 @@ from incidents.models import (
     ReportJobStatus,
     StageOwnership,
 )
+from incidents.models.webhooks import WebhookDelivery
 from incidents.resources import DeviceResource, EmployeeResource, IncidentResource, LocationResource
 from incidents.services import (
     analysis_result_add,
@@ -49,6 +50,7 @@ from incidents.services import (
     operation_record_add,
 )
 from incidents.services.tokens import api_token_create
+from incidents.services.webhooks import webhook_create
 from locations.models import Device, Location
 from messaging.choices import RoomKind
 from messaging.services import message_send, room_for, room_post_event
@@ -280,6 +282,17 @@ def build_world() -> World:
     # A station's token, used once.
     api_token, _secret = api_token_create(name="MATRIX-LINE", scopes=["incidents:read"])
     api_token_use = ApiTokenUse.objects.create(token=api_token, method="GET", path="/api/v1/")
+    # A webhook (turned off: what the matrix changes is sent nowhere) and a delivery it gave up.
+    webhook = webhook_create(
+        url="http://127.0.0.1:9/matrix",
+        secret="matrix-secret-0123456789",
+        events=["incident.opened"],
+        name="MATRIX-MES",
+        is_active=False,
+    )
+    webhook_delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="incident.opened", payload="{}", status="gave_up"
+    )
     people = {
         ANONYMOUS: None,
         STAFF: staff,
@@ -328,6 +341,8 @@ def build_world() -> World:
         "staff_report": staff_report,
         "api_token": api_token,
         "api_token_use": api_token_use,
+        "webhook": webhook,
+        "webhook_delivery": webhook_delivery,
         "notes": notes,
         "system_line": system_line,
         "chat_line": chat_line,

@@ -13,4 +13,5 @@ from incidents.admin import (  # noqa: F401
     problem_groups,
     report_jobs,
     tokens,
+    webhooks,
 )

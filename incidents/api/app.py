@@ -5,7 +5,7 @@ own static files (a factory's network often has no internet, so no CDN)."""
 from django.http import HttpRequest
 from ninja import NinjaAPI, Router, Swagger
 
-from incidents.api import devices, errors, groups, incidents, results
+from incidents.api import devices, errors, groups, incidents, results, webhooks
 from incidents.api.auth import TokenOrSession
 from incidents.api.errors import not_found
 
@@ -40,6 +40,7 @@ api.add_router("/devices/", devices.router)
 api.add_router("/locations/", devices.locations)
 api.add_router("/problem-groups/", groups.router)
 api.add_router("/results/", results.router)
+api.add_router("/webhooks/", webhooks.router)
 
 # Last: any other address under /api/v1/ is a 404 in the API's shape, not the product's page.
 nowhere = Router()

@@ -5,6 +5,7 @@ asked with a person's session.
 from django.urls import reverse
 
 from tests.permission_matrix import (
+    ADMINS,
     EVERYONE,
     SIGNED_IN,
     Expectation,
@@ -49,6 +50,22 @@ EXPECTATIONS: dict[str, Expectation] = {
         data=lambda world: {"results": [matrix_result(world)]},
         json=True,
     ),
+    # Webhooks: administrators list (GET) and register (POST) them with their session at one
+    # address, named after either operation; anyone else is refused (403).
+    **{
+        f"api-v1:{name}": Expectation(
+            at(f"api-v1:{name}"),
+            get=shown_to(*ADMINS),
+            post=written_by(*ADMINS),
+            data=lambda world: {
+                "url": "https://mes.example/matrix",
+                "secret": "matrix-api-secret-0123456789",
+                "events": ["incident.opened"],
+            },
+            json=True,
+        )
+        for name in ("webhook_list", "webhook_register")
+    },
     **{
         f"api-v1:{name}": Expectation(
             at(f"api-v1:{name}", *things), get=shown_to(*SIGNED_IN), post=shown_to()

@@ -404,6 +404,73 @@ EXPECTATIONS: dict[str, Expectation] = {
         get=shown_to(*SIGNED_IN),
         post=shown_to(*SIGNED_IN),
     ),
+    # Webhooks: administrators list, add and change them (the secret typed, never shown);
+    # nobody deletes one (it is turned off). Their deliveries are read only, for administrators,
+    # who may send one again (a POST; a GET leads back to the delivery's page).
+    **model_pages(
+        "incidents.webhook",
+        "webhook",
+        view=ADMINS,
+        add=ADMINS,
+        change=ADMINS,
+        delete=NOBODY,
+        added={},  # below: the form's "url" field is not a keyword `edited` takes
+        edited_fields={"name": "Renamed by the matrix", "events": "device.moved"},
+    ),
+    "admin:incidents_webhook_add": Expectation(
+        at("admin:incidents_webhook_add"),
+        get=shown_to(*ADMINS),
+        post=written_by(*ADMINS),
+        data=lambda world: {
+            **world.form(reverse("admin:incidents_webhook_add")),
+            "name": "MATRIX-NEW-MES",
+            "url": "https://mes.example/hook",
+            "events": "incident.closed",
+            "new_secret": "matrix-new-secret-0123456789",
+            "is_active": "on",
+            "_save": "Save",
+        },
+    ),
+    "admin:incidents_webhookdelivery_changelist": Expectation(
+        at("admin:incidents_webhookdelivery_changelist"),
+        get=shown_to(*ADMINS),
+        post=written_by(*ADMINS),
+        data=given(action="send_again_selected", _selected_action=pk_of("webhook_delivery")),
+        page_counts=True,
+    ),
+    "admin:incidents_webhookdelivery_add": Expectation(
+        at("admin:incidents_webhookdelivery_add"),
+        get=shown_to(),
+        post=written_by(),
+        data=given(event="incident.opened", payload="{}"),
+    ),
+    "admin:incidents_webhookdelivery_change": Expectation(
+        at("admin:incidents_webhookdelivery_change", "webhook_delivery"),
+        get=change_page_to(change=NOBODY, view=ADMINS),
+        post=written_by(),
+        data=given(payload="{}"),
+    ),
+    "admin:incidents_webhookdelivery_delete": Expectation(
+        at("admin:incidents_webhookdelivery_delete", "webhook_delivery"),
+        get=shown_to(),
+        post=written_by(),
+        data=CONFIRM_DELETE,
+    ),
+    "admin:incidents_webhookdelivery_history": Expectation(
+        at("admin:incidents_webhookdelivery_history", "webhook_delivery"),
+        get=shown_to(*ADMINS),
+        post=shown_to(*ADMINS),
+    ),
+    "admin:incidents_webhookdelivery_send_again": Expectation(
+        at("admin:incidents_webhookdelivery_send_again", "webhook_delivery"),
+        get=shown_to(*ADMINS),
+        post=written_by(*ADMINS),
+    ),
+    "admin/incidents/webhookdelivery/<path:object_id>/": Expectation(
+        route("admin/incidents/webhookdelivery/<path:object_id>/", "webhook_delivery"),
+        get=shown_to(*SIGNED_IN),
+        post=shown_to(*SIGNED_IN),
+    ),
     # Legacy workbook imports: administrators only. Uploading keeps the workbook and queues its
     # check; a job's page only shows; confirming a checked job and starting a failed one again
     # queue them. Anyone else is refused at every one of these URLs (but Django's bare `<id>/`
