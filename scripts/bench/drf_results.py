@@ -25,6 +25,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import patched_settings
 from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ParseError
@@ -42,6 +43,15 @@ from incidents.choices import ApiScope
 from incidents.services.results import ResultRow, station_results_record
 
 URL = "/drf/v1/results/"
+INFO = {"TITLE": "Abnormal Device Tracking", "VERSION": "1"}
+# Swagger UI and Redoc from drf-spectacular-sidecar's static files rather than a CDN.
+SIDECAR = {
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# What DRF's reference needs installed: the product installs none of them; the test adds them.
+REFERENCE_APPS = ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
 # A check written by the bench itself: its message is already in words of the reader's language.
 IN_WORDS = "in_words"
 
@@ -324,7 +334,30 @@ class ResultBatchView(APIView):
         return Response(ResultsRefusedOutSerializer(body).data, status=422)
 
 
-drf_patterns = [path(URL.lstrip("/"), ResultBatchView.as_view(), name="drf-results")]
+class ReferenceView(SpectacularSwaggerView):
+    """The browsable reference, served by the product itself: Swagger UI from the static files
+    of drf-spectacular-sidecar (a factory's network often has no internet, so no CDN). It
+    needs REFERENCE_APPS installed, for its template and the sidecar's files."""
+
+    authentication_classes = []
+
+    def get(self, request, *args, **kwargs):
+        with patched_settings(SIDECAR):
+            return super().get(request, *args, **kwargs)
+
+
+results_patterns = [path(URL.lstrip("/"), ResultBatchView.as_view(), name="drf-results")]
+drf_patterns = [
+    *results_patterns,
+    path(
+        "drf/v1/schema/",
+        SpectacularAPIView.as_view(
+            patterns=results_patterns, custom_settings=INFO, authentication_classes=[]
+        ),
+        name="drf-schema",
+    ),
+    path("drf/v1/docs/", ReferenceView.as_view(url_name="drf-schema"), name="drf-docs"),
+]
 # The product's addresses and the DRF endpoint beside them, for the bench and its test.
 urlpatterns = [*drf_patterns, *product_urls.urlpatterns]
 handler404 = product_urls.handler404
@@ -336,7 +369,7 @@ def openapi_schema() -> tuple[dict, list[str]]:
     """The OpenAPI 3 schema drf-spectacular makes of the DRF endpoint, and the warnings and
     errors it reported while making it (none, when the endpoint is fully described)."""
     GENERATOR_STATS.reset()
-    with patched_settings({"TITLE": "Abnormal Device Tracking", "VERSION": "1"}):
-        schema = SchemaGenerator(patterns=drf_patterns).get_schema(request=None, public=True)
+    with patched_settings(INFO):
+        schema = SchemaGenerator(patterns=results_patterns).get_schema(request=None, public=True)
     problems = [*GENERATOR_STATS._error_cache, *GENERATOR_STATS._warn_cache]
     return schema, problems

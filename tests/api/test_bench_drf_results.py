@@ -8,12 +8,12 @@ import json
 
 import pytest
 from django.db import transaction
-from django.test import override_settings
+from django.test import modify_settings, override_settings
 from drf_spectacular.validation import validate_schema
 
 from incidents.models import StationResult
+from scripts.bench.drf_results import REFERENCE_APPS, openapi_schema
 from scripts.bench.drf_results import URL as DRF_URL
-from scripts.bench.drf_results import openapi_schema
 from tests.api.conftest import bearer
 from tests.factories import DeviceFactory
 
@@ -199,3 +199,18 @@ class DrfTwinTests:
         row = schema["components"]["schemas"]["Result"]
         assert row["properties"]["station"]["maxLength"] == 100
         assert "tested_at" in row["required"]
+
+    @modify_settings(INSTALLED_APPS={"append": REFERENCE_APPS})
+    @override_settings(ROOT_URLCONF="scripts.bench.drf_results")
+    def test_the_reference_is_served_from_the_sidecars_files_without_a_cdn(self, client):
+        page = client.get("/drf/v1/docs/")
+
+        assert page.status_code == 200
+        html = page.content.decode()
+        bundle = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        assert bundle in html
+        assert "cdn." not in html and "unpkg" not in html
+        assert client.get(bundle).status_code == 200
+        schema = client.get("/drf/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        assert schema.status_code == 200
+        assert DRF_URL in schema.json()["paths"]
