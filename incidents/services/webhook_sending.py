@@ -39,9 +39,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.backend import DatabaseBackend
 
 from incidents.choices import WebhookDeliveryStatus
 from incidents.models import WebhookDelivery
@@ -226,6 +227,23 @@ def webhook_deliveries_queue(delivery_ids, *, at=None) -> None:
     try:
         runner.enqueue(delivery_ids=ids)
     except Exception:  # the rows stay open: a sweep queues them again
+        logger.exception("Could not queue webhook deliveries %s", ids[:10])
+
+
+def webhook_deliveries_queue_on_commit(delivery_ids) -> None:
+    """Queue an attempt of each delivery written in the current transaction. A queue kept in
+    this database (django-tasks-db) is written in the same transaction: one commit for the
+    deliveries and their task, which is what the request that told of the change pays; a
+    failure to queue keeps the deliveries (a sweep queues them). Another queue is asked once
+    the deliveries have committed."""
+    ids = [str(pk) for pk in delivery_ids]
+    if not isinstance(webhook_deliver.get_backend(), DatabaseBackend):
+        transaction.on_commit(lambda: webhook_deliveries_queue(ids))
+        return
+    try:
+        with transaction.atomic():
+            webhook_deliver.enqueue(delivery_ids=ids)
+    except DatabaseError:
         logger.exception("Could not queue webhook deliveries %s", ids[:10])
 
 

@@ -41,7 +41,10 @@ from incidents.models.webhooks import (
     WEBHOOK_URL_MAX_LENGTH,
     validate_webhook_url,
 )
-from incidents.services.webhook_sending import webhook_deliveries_queue
+from incidents.services.webhook_sending import (
+    webhook_deliveries_queue,
+    webhook_deliveries_queue_on_commit,
+)
 from locations import reasons
 from locations.models import Device
 
@@ -205,8 +208,7 @@ def deliveries_write(told: list[tuple[str, dict]], hooks: list[Webhook]) -> list
         return []
     with transaction.atomic():
         WebhookDelivery.objects.bulk_create(deliveries)
-        ids = [delivery.pk for delivery in deliveries]
-        transaction.on_commit(lambda: webhook_deliveries_queue(ids))
+        webhook_deliveries_queue_on_commit([delivery.pk for delivery in deliveries])
     return deliveries
 
 

@@ -10,6 +10,7 @@
 - `topology`: nginx in front of one, then two app processes (topology.py);
 - `pages`: every admin page at 1,000 and 100,000 seeded incidents (pages.py);
 - `reports`: a large problem group's report made by a real worker process (reports.py);
+- `hooks`: opening and cancelling an incident with 0 and with 5 webhooks (hooks.py);
 - `frameworks`: the results endpoint in django-ninja (the product's) and in Django REST
   Framework with drf-spectacular (drf_results.py, bench only), on the same batches (frameworks.py).
 

@@ -22,6 +22,7 @@ SECTIONS = {
     "pages": "pages",
     "reports": "reports",
     "api": "api",
+    "hooks": "hooks",
     "frameworks": "frameworks",
 }
 

@@ -3,14 +3,17 @@ recovers, and checks every signature; deliveries are written when the change com
 the background task (never by the request), retried with back-off under the same id for a day,
 sent again on demand, and never lost when their task is."""
 
+import signal
 import time
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.management import call_command
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.test import TestCase
+from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -370,6 +373,58 @@ class LostTaskTests:
 
         assert len(receiver.received) == 1
         assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+
+    def test_a_failure_to_queue_keeps_the_deliveries_for_the_sweep(
+        self, hook, receiver, team, monkeypatch
+    ):
+        def queue_table_broken(*args, **kwargs):
+            raise DatabaseError("the queue's table cannot be written")
+
+        monkeypatch.setattr(DBTaskResult.objects, "create", queue_table_broken)
+        with committed():
+            open_incident(team)
+        monkeypatch.undo()
+
+        assert only_delivery().status == WebhookDeliveryStatus.PENDING
+        assert not DBTaskResult.objects.exists()
+        with committed():
+            webhook_deliveries_resume()
+        work_the_queue()
+        assert only_delivery().status == WebhookDeliveryStatus.DELIVERED
+
+
+# The worker closes connections between tasks; the rows of the data migrations (roles) are put
+# back for the tests after it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_starting_sends_what_was_left_behind(receiver, queue, restore_signals):
+    """Deliveries left by a worker that stopped (one never sent, its task lost; one failed,
+    due again) go out when a worker starts, signed, under their ids."""
+    team = build_team()
+    webhook_create(url=receiver.url, secret=SECRET, events=EVERY_EVENT)
+    receiver.answer(500, 200)
+    open_incident(team)  # committed: its delivery and task are written
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    failed = only_delivery()
+    assert failed.status == WebhookDeliveryStatus.FAILED  # its retry waits 30 s in the queue
+    incident = open_incident(team)
+    DBTaskResult.objects.all().delete()  # the worker stopped; its queue was lost
+    WebhookDelivery.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now())
+
+    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+    assert [r.delivery for r in receiver.received].count(str(failed.pk)) == 2
+    assert all(r.signature_valid for r in receiver.received)
+    assert any(r.json["data"]["incident"]["id"] == incident.pk for r in receiver.received)
+
+
+@pytest.fixture
+def restore_signals():
+    """The worker installs its own SIGINT/SIGTERM handlers; give pytest its own back."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
 
 
 class RegisterTests:
