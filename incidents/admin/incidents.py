@@ -30,6 +30,7 @@ from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access, contributions, rules, selectors, services
 from incidents.admin.dashboard import DashboardFilter
+from incidents.admin.station_results import recent_results_context
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import Stage, Step
 from incidents.models import FAILURE_FIELDS, Attachment, Incident, Notification
@@ -378,6 +379,7 @@ class IncidentAdmin(
             "graph": selectors.workflow_graph(incident, timeline),
             "summary": _summary(incident, timeline),
             "queue": queues.queue_context(request, incident),
+            "station_results": recent_results_context(incident.device, request.user),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

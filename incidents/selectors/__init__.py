@@ -35,6 +35,7 @@ from incidents.selectors.records import (
     incident_summary,
     incident_timeline,
 )
+from incidents.selectors.results import device_recent_results
 from incidents.selectors.roles import (
     manages_people_with,
     permissions_named,
@@ -53,6 +54,7 @@ __all__ = [
     "custody_warning",
     "department_open_stage_incidents",
     "device_open_incident",
+    "device_recent_results",
     "hand_over_candidates",
     "hand_over_default",
     "home_location",
