@@ -24,8 +24,12 @@ picked up by the next sweep.
 
 Hostile addresses: only http and https, no credentials in them (refused when registered and
 checked again before each attempt), redirects never followed (a 3xx is a failure), the answer's
-body read at most RESPONSE_MAX_BYTES, connections bounded by TIMEOUT. No proxy from the
-environment is used.
+body read at most RESPONSE_MAX_BYTES and for at most READ_DEADLINE, connections and each read
+bounded by TIMEOUT. No proxy from the environment is used.
+
+A delivery is sent at least once: a receiver that answered 2xx while the worker stopped before
+writing it down gets it again, under the same id (a receiver keeps the ids it has seen).
+Deliveries to one receiver are not ordered: each carries when it happened (`data.at`).
 """
 
 import hashlib
@@ -52,8 +56,10 @@ logger = logging.getLogger(__name__)
 
 # Connecting and each read of the answer; the worker is not held longer by a slow receiver.
 TIMEOUT = 5.0
-# What is read of a receiver's answer (kept in the delivery's last error when it failed).
+# What is read of a receiver's answer (kept in the delivery's last error when it failed), and
+# for how long from the start of the attempt.
 RESPONSE_MAX_BYTES = 64 * 1024
+READ_DEADLINE = 2 * TIMEOUT
 ERROR_MAX_CHARS = 500
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
@@ -110,6 +116,19 @@ def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     return connection, target
 
 
+def _read_bounded(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """At most RESPONSE_MAX_BYTES of the answer, read until `deadline` (a receiver trickling
+    its answer byte by byte does not hold the worker)."""
+    chunks, size = [], 0
+    while size < RESPONSE_MAX_BYTES and time.monotonic() < deadline:
+        chunk = response.read1(min(16 * 1024, RESPONSE_MAX_BYTES - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def _post(url: str, headers: dict, body: bytes) -> Answer:
     """One POST; never raises for anything the receiver or the network does."""
     started = time.monotonic()
@@ -123,7 +142,7 @@ def _post(url: str, headers: dict, body: bytes) -> Answer:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         answer.status = response.status
-        text = response.read(RESPONSE_MAX_BYTES)
+        text = _read_bounded(response, started + READ_DEADLINE)
         if not answer.delivered:
             reason = f"HTTP {response.status} {response.reason}"
             if 300 <= response.status < 400:

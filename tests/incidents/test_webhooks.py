@@ -297,6 +297,16 @@ class RetryTests:
         assert delivery.status == WebhookDeliveryStatus.FAILED
         assert len(delivery.last_error) <= sending.ERROR_MAX_CHARS
 
+    def test_an_answer_trickled_byte_by_byte_does_not_hold_the_worker(
+        self, hook, receiver, team, monkeypatch
+    ):
+        monkeypatch.setattr(sending, "READ_DEADLINE", 0.5)
+        receiver.answer_body, receiver.trickle = b"slow" * 100, 0.1
+        delivery = self.delivered_once(receiver, team, 500)
+
+        assert delivery.status == WebhookDeliveryStatus.FAILED
+        assert delivery.duration_ms < 2000 and delivery.last_error.startswith("HTTP 500")
+
     def test_a_receiver_that_does_not_answer_in_time_is_a_failure(
         self, hook, receiver, team, monkeypatch
     ):
