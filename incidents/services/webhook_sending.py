@@ -47,6 +47,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from incidents.choices import WebhookDeliveryStatus
 from incidents.models import WebhookDelivery
@@ -71,6 +72,8 @@ STRANDED_AFTER = timedelta(minutes=5)
 # Deliveries queued again at most at once by a sweep (the next sweep takes the rest).
 SWEEP_BATCH = 500
 USER_AGENT = "ADT-Webhooks/1"
+# How long the admin keeps a delivery that was delivered or given up.
+KEEP_DONE = timedelta(days=30)
 
 
 def signature(secret: str, body: bytes, at: int) -> str:
@@ -287,6 +290,21 @@ def webhook_deliveries_resume(*, overdue_by: timedelta = timedelta(0)) -> int:
             webhook_deliveries_queue([pk], at=due)
             later += 1
     return len(ids) + later
+
+
+def webhook_deliveries_remove_old(*, now=None) -> int:
+    """Remove the deliveries done with (delivered or given up) more than KEEP_DONE ago, and
+    the finished tasks that sent them; how many deliveries were removed. Run when a worker
+    starts and by the daily digest."""
+    cutoff = (now or timezone.now()) - KEEP_DONE
+    removed, _by_model = WebhookDelivery.objects.filter(
+        status__in=(WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.GAVE_UP),
+        updated_at__lt=cutoff,
+    ).delete()
+    DBTaskResult.objects.finished().filter(
+        task_path__endswith=".webhook_deliver", finished_at__lt=cutoff
+    ).delete()
+    return removed
 
 
 @task()

@@ -14,6 +14,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.test import TestCase
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -496,6 +497,34 @@ class RegisterTests:
             webhook_create(url=url, secret=SECRET, events=["incident.opened"])
 
         assert Webhook.objects.count() == 3
+
+
+def test_deliveries_done_with_are_kept_30_days(hook, receiver, team):
+    with committed():
+        open_incident(team)
+        open_incident(team)
+    work_the_queue()
+    kept, old = WebhookDelivery.objects.all()
+    WebhookDelivery.objects.filter(pk=old.pk).update(
+        updated_at=timezone.now() - sending.KEEP_DONE - timedelta(minutes=1)
+    )
+    DBTaskResult.objects.update(finished_at=timezone.now() - timedelta(days=31))
+    with committed():
+        open_incident(team)  # still to send: kept whatever its age
+    pending = WebhookDelivery.objects.filter(status="pending")
+    pending.update(updated_at=F("updated_at") - timedelta(days=90))
+
+    assert sending.webhook_deliveries_remove_old() == 1
+
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered", "pending"}
+    assert WebhookDelivery.objects.filter(pk=kept.pk).exists()
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+    assert not DBTaskResult.objects.exclude(status=TaskResultStatus.READY).exists()
+
+
+def test_the_task_is_found_under_the_tasks_module_too():
+    """Queued tasks name it; `incidents.tasks` keeps the name if it moves."""
+    assert import_string("incidents.tasks.webhook_deliver") is sending.webhook_deliver
 
 
 class SignatureTests:
