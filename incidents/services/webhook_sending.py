@@ -40,7 +40,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -72,6 +72,8 @@ STRANDED_AFTER = timedelta(minutes=5)
 # Deliveries queued again at most at once by a sweep (the next sweep takes the rest).
 SWEEP_BATCH = 500
 USER_AGENT = "ADT-Webhooks/1"
+# What stays as written in an address's path and query (RFC 3986's reserved and unreserved).
+URL_SAFE = "/%:@!$&'()*+,;=?~-._"
 # How long the admin keeps a delivery that was delivered or given up.
 KEEP_DONE = timedelta(days=30)
 
@@ -106,7 +108,10 @@ class Answer:
 
 def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Letters beyond ASCII in the path or the query are sent %-escaped, as a browser does.
+    target = quote(parts.path or "/", safe=URL_SAFE)
+    if parts.query:
+        target += "?" + quote(parts.query, safe=URL_SAFE)
     if parts.scheme == "https":
         connection = http.client.HTTPSConnection(
             parts.hostname,
@@ -207,7 +212,11 @@ def webhook_delivery_attempt(*, delivery_id) -> WebhookDelivery | None:
     if not hook.is_active:
         answer = Answer(error="The webhook is turned off.", final=True)
     else:
-        answer = delivery_send(delivery)
+        try:
+            answer = delivery_send(delivery)
+        except Exception as error:  # whatever it is, the attempt ends as a failure written down
+            logger.exception("Webhook delivery %s could not be sent", delivery.pk)
+            answer = Answer(error=f"error: {type(error).__name__}: {error}"[:ERROR_MAX_CHARS])
     now = timezone.now()
     delivery.last_response_code = answer.status
     delivery.duration_ms = answer.duration_ms

@@ -330,6 +330,28 @@ class RetryTests:
         assert delivery.status == WebhookDeliveryStatus.FAILED
         assert delivery.last_response_code is None and "Connection" in delivery.last_error
 
+    def test_an_unforeseen_error_while_sending_is_a_failure_tried_again(
+        self, hook, receiver, team, monkeypatch
+    ):
+        def broken(delivery):
+            raise RuntimeError("something nobody foresaw")
+
+        monkeypatch.setattr(sending, "delivery_send", broken)
+        delivery = self.delivered_once(receiver, team, 200)
+
+        assert delivery.status == WebhookDeliveryStatus.FAILED
+        assert "something nobody foresaw" in delivery.last_error
+        assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+
+    def test_an_address_with_letters_beyond_ascii_is_sent_escaped(self, receiver, queue, team):
+        webhook_create(url=receiver.url + "/产线?line=三", secret=SECRET, events=EVERY_EVENT)
+        with committed():
+            open_incident(team)
+        work_the_queue()
+
+        assert only_delivery().status == WebhookDeliveryStatus.DELIVERED
+        assert receiver.received[0].path == "/hooks/adt/%E4%BA%A7%E7%BA%BF?line=%E4%B8%89"
+
     def test_an_address_changed_behind_the_admins_back_is_refused_before_sending(
         self, hook, receiver, team
     ):
