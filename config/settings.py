@@ -498,3 +498,8 @@ API_URL_PREFIX = "/api/"
 API_TOKEN_REQUESTS_PER_MINUTE = env.int("API_TOKEN_REQUESTS_PER_MINUTE", default=6000)
 RESULTS_FAILS_TO_OPEN = env.int("RESULTS_FAILS_TO_OPEN", default=3)
 RESULTS_REGISTER_UNKNOWN_DEVICES = env.bool("RESULTS_REGISTER_UNKNOWN_DEVICES", default=False)
+# Whether a result naming a station no administrator configured registers it (else the row is
+# refused on its `station`). Off by default: a station carries its own fails-to-open count, and
+# a misspelt name in one station's script would otherwise become a second station whose
+# failures never add up to an incident, unnoticed.
+RESULTS_REGISTER_UNKNOWN_STATIONS = env.bool("RESULTS_REGISTER_UNKNOWN_STATIONS", default=False)

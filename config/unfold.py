@@ -13,7 +13,7 @@ from unfold.dataclasses import SearchResult
 
 from config.kit.search import bounded_search, search_cut_message
 from fixtures.demo import demo_data_loaded
-from incidents import selectors
+from incidents import access, selectors
 from incidents.admin import queues
 from incidents.admin.dashboard import dashboard_context, home_context
 from incidents.choices import OPEN_STAGES, Stage
@@ -214,6 +214,13 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "admin:incidents_stageownership_changelist",
                     "incidents.change_stageownership",
                 ),
+                {
+                    "title": _("Test stations"),
+                    "icon": "precision_manufacturing",
+                    "link": reverse_lazy("admin:incidents_station_changelist"),
+                    # Administrators only, as the page itself (incidents/admin/stations.py).
+                    "permission": lambda request: access.sees_everything(request.user),
+                },
                 _item(
                     _("Restricted projects"),
                     "lock",

@@ -37,7 +37,7 @@ def group_incidents(group: ProblemGroup, reader):
     return (
         group.incidents.all()
         .visible_to(reader)
-        .select_related("device", "reporter", "problem_group")
+        .select_related("device", "reporter", "reported_by_token", "problem_group")
         .order_by("opened_at", "pk")
     )
 

@@ -129,9 +129,9 @@ def _group_incidents(group: ProblemGroup, reader):
     """The group's incidents `reader` may see (a confidential project's stay out of the report
     of someone it is not open to)."""
     incidents = group.incidents.all().visible_to(reader)
-    return incidents.select_related("device", "reporter", "problem_group").order_by(
-        "opened_at", "pk"
-    )
+    return incidents.select_related(
+        "device", "reporter", "reported_by_token", "problem_group"
+    ).order_by("opened_at", "pk")
 
 
 @dataclass
@@ -218,6 +218,13 @@ def eightd_report_pdf(report: EightDReport) -> bytes:
 def _text(value) -> str:
     """A cell's text: a spreadsheet never runs it as a formula."""
     return escape_formula(str(value)) if value not in (None, "") else ""
+
+
+def _by(event: IncidentEvent) -> str:
+    """Who made a timeline entry: a person, or the line that opened the incident."""
+    if getattr(event, "by_line", ""):
+        return _("Line · %(name)s") % {"name": event.by_line}
+    return event.actor.get_full_name() if event.actor else ""
 
 
 def _when(value) -> datetime | None:
@@ -413,7 +420,7 @@ def report_book(report: Report):
             [
                 _when(event.created_at),
                 _text(event.get_action_display()),
-                _text(event.actor.get_full_name() if event.actor else ""),
+                _text(_by(event)),
                 _text(event.get_from_stage_display()),
                 _text(event.get_to_stage_display()),
                 _text(event.assignee.get_full_name() if event.assignee else ""),

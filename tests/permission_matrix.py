@@ -39,6 +39,7 @@ from incidents.models import (
     ReportJob,
     ReportJobStatus,
     StageOwnership,
+    Station,
 )
 from incidents.models.webhooks import WebhookDelivery
 from incidents.resources import DeviceResource, EmployeeResource, IncidentResource, LocationResource
@@ -293,6 +294,7 @@ def build_world() -> World:
     webhook_delivery = WebhookDelivery.objects.create(
         webhook=webhook, event="incident.opened", payload="{}", status="gave_up"
     )
+    station = Station.objects.create(name="FCT-MATRIX")
     people = {
         ANONYMOUS: None,
         STAFF: staff,
@@ -343,6 +345,7 @@ def build_world() -> World:
         "api_token_use": api_token_use,
         "webhook": webhook,
         "webhook_delivery": webhook_delivery,
+        "station": station,
         "notes": notes,
         "system_line": system_line,
         "chat_line": chat_line,

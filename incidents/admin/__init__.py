@@ -12,6 +12,7 @@ from incidents.admin import (  # noqa: F401
     people,
     problem_groups,
     report_jobs,
+    stations,
     tokens,
     webhooks,
 )

@@ -285,6 +285,7 @@ class IncidentAdmin(
         "stage_round",
         "stage_entered_at",
         "closed_at",
+        "reported_by",
     ]
     fieldsets = (
         (None, {"fields": ("device", "current_stage", "current_step", "assignee", "stage_round")}),
@@ -293,7 +294,7 @@ class IncidentAdmin(
             {"fields": ("fail_station", "fail_item", "test_log_url", "failed_at")},
         ),
         (_("Details"), {"fields": ("problem_group", "description")}),
-        (_("Dates"), {"fields": ("reporter", "opened_at", "stage_entered_at", "closed_at")}),
+        (_("Dates"), {"fields": ("reported_by", "opened_at", "stage_entered_at", "closed_at")}),
     )
     add_fieldsets = (
         (
@@ -540,6 +541,12 @@ class IncidentAdmin(
     @display(description=_("step"), ordering="step", label=STEP_COLORS)
     def step_label(self, incident: Incident):
         return incident.step, incident.get_step_display()
+
+    @display(description=_("reporter"))
+    def reported_by(self, incident: Incident) -> str:
+        if line := selectors.incident_reported_by_line(incident):
+            return _("Line · %(name)s") % {"name": line}
+        return incident.reporter.get_full_name() if incident.reporter else "—"
 
     @display(description=_("stage"))
     def current_stage(self, incident: Incident) -> str:

@@ -40,7 +40,7 @@ def incident_report_view(request: HttpRequest, incident_id: str, kind: str) -> H
     incident = access.incident_for(
         request.user,
         pk_or_404(incident_id),
-        Incident.objects.select_related("device", "reporter", "problem_group"),
+        Incident.objects.select_related("device", "reporter", "reported_by_token", "problem_group"),
     )
     content_type, render = FORMATS[kind]
     return _download(

@@ -20,7 +20,7 @@ from incidents.api.errors import bad_request, not_found
 from incidents.api.schemas import ErrorOut, Id, IncidentDetailOut, IncidentPage, Limit, Text
 from incidents.choices import ApiScope, Stage, Step
 from incidents.models import Incident
-from incidents.selectors import incident_timeline
+from incidents.selectors import incident_reported_by_line, incident_timeline
 
 router = Router(tags=["incidents"])
 REFUSALS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
@@ -112,7 +112,12 @@ def incident_detail(request: HttpRequest, incident_id: Id):
     found = (
         visible(request)
         .select_related(
-            "device__location", "device__holder", "assignee", "reporter", "problem_group"
+            "device__location",
+            "device__holder",
+            "assignee",
+            "reporter",
+            "reported_by_token",
+            "problem_group",
         )
         .filter(pk=incident_id)
         .first()
@@ -125,6 +130,7 @@ def incident_detail(request: HttpRequest, incident_id: Id):
         **shapes.incident(found),
         "description": found.description,
         "reporter": shapes.person(found.reporter),
+        "reported_by_line": incident_reported_by_line(found) or None,
         "stage_entered_at": found.stage_entered_at,
         "device": {
             "id": device.pk,
@@ -137,6 +143,7 @@ def incident_detail(request: HttpRequest, incident_id: Id):
                 "at": event.created_at,
                 "action": event.action,
                 "by": shapes.person(event.actor),
+                "by_line": event.by_line or None,
                 "from_stage": event.from_stage,
                 "to_stage": event.to_stage,
                 "from_step": event.from_step,

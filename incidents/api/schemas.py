@@ -66,6 +66,10 @@ class TimelineEntry(Schema):
     at: datetime
     action: str
     by: Person | None
+    by_line: str | None = Field(
+        description="The line's token that did it (an incident the line opened by itself), "
+        "when no person did."
+    )
     from_stage: str
     to_stage: str
     from_step: str
@@ -86,6 +90,10 @@ class DeviceBrief(Schema):
 class IncidentDetailOut(IncidentOut):
     description: str
     reporter: Person | None
+    reported_by_line: str | None = Field(
+        description="The name of the token the line's station reported with, when the line "
+        "opened it by itself (then `reporter` is null)."
+    )
     stage_entered_at: datetime
     device: DeviceBrief
     timeline: list[TimelineEntry] = Field(description="Newest first.")

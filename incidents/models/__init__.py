@@ -7,7 +7,7 @@ from incidents.models.incidents import FAILURE_FIELDS, Incident, ProblemGroup
 from incidents.models.people import Department, Employee
 from incidents.models.records import AnalysisResult, Attachment, OperationRecord
 from incidents.models.reports import ReportJob, ReportJobKind, ReportJobStatus
-from incidents.models.results import StationResult
+from incidents.models.results import Station, StationResult
 from incidents.models.stages import StageOwnership
 from incidents.models.tokens import ApiToken, ApiTokenUse
 from incidents.models.webhooks import Webhook, WebhookDelivery
@@ -35,6 +35,7 @@ __all__ = [
     "ReportJobKind",
     "ReportJobStatus",
     "StageOwnership",
+    "Station",
     "StationResult",
     "Webhook",
     "WebhookDelivery",

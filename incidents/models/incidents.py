@@ -161,6 +161,16 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         related_name="reported_incidents",
         verbose_name=_("reporter"),
     )
+    # An incident the line opened by itself (repeated failures at a station): the token its
+    # station reported with. Its timeline and page say "Line · <token>" where a person is named.
+    reported_by_token = models.ForeignKey(
+        "incidents.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reported_incidents",
+        verbose_name=_("reported by the line's token"),
+    )
     description = models.TextField(
         _("description"), blank=True, help_text=_("What failed and how; anything the line saw.")
     )

@@ -1,8 +1,62 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from locations.visibility import ProjectRowsManager
+
+# The most fails in a row a station may wait for: the decision reads that many runs a failure.
+MAX_FAILS_TO_OPEN = 100
+
+
+class Station(models.Model):
+    """A test station of the line, as an administrator configures it: results name it."""
+
+    name = models.CharField(
+        _("name"),
+        max_length=100,
+        help_text=_("As the station's results name it, e.g. FCT-LINE-3 (case does not matter)."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    fails_to_open = models.PositiveSmallIntegerField(
+        _("fails in a row to open an incident"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_FAILS_TO_OPEN)],
+        help_text=_(
+            "How many failures in a row of one device at this station open an incident by "
+            "themselves; empty: the product's setting (RESULTS_FAILS_TO_OPEN)."
+        ),
+    )
+    active = models.BooleanField(
+        _("active"),
+        default=True,
+        help_text=_("An inactive station's results are refused."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("test station")
+        verbose_name_plural = _("test stations")
+        constraints = [
+            models.UniqueConstraint(
+                Upper("name"),
+                name="station_name_unique_ignoring_case",
+                violation_error_message=_("A station with this name already exists."),
+            ),
+            models.CheckConstraint(
+                condition=Q(fails_to_open__isnull=True)
+                | Q(fails_to_open__gte=1, fails_to_open__lte=MAX_FAILS_TO_OPEN),
+                name="station_fails_to_open_range",
+                violation_error_message=_("Fails in a row run from 1 to 100."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class StationResult(models.Model):

@@ -32,6 +32,7 @@ from incidents.selectors.queues import (
 )
 from incidents.selectors.records import (
     incident_records_by_stage,
+    incident_reported_by_line,
     incident_summary,
     incident_timeline,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "hand_over_default",
     "home_location",
     "incident_records_by_stage",
+    "incident_reported_by_line",
     "incident_summary",
     "incident_timeline",
     "incidents_worked_in_product",

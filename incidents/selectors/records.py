@@ -7,8 +7,24 @@ from incidents.models import AnalysisResult, Incident, IncidentEvent, OperationR
 
 
 def incident_timeline(incident: Incident) -> list[IncidentEvent]:
-    """Every event of the incident, newest first, with the people already loaded."""
-    return list(incident.events.select_related("actor", "assignee").order_by("-created_at", "-id"))
+    """Every event of the incident, newest first, with the people already loaded; the opening
+    entry of an incident the line opened by itself says so: its `by_line` is the name of the
+    token the line's station reported with ("" on every other entry)."""
+    events = list(
+        incident.events.select_related("actor", "assignee").order_by("-created_at", "-id")
+    )
+    line = incident_reported_by_line(incident)
+    for event in events:
+        event.by_line = line if event.action == WorkflowAction.OPEN and not event.actor_id else ""
+    return events
+
+
+def incident_reported_by_line(incident: Incident) -> str:
+    """The name of the token with which the line reported the failures that opened `incident`
+    ("" when a person opened it)."""
+    if incident.reported_by_token_id is None:
+        return ""
+    return incident.reported_by_token.name
 
 
 def incident_records_by_stage(incident: Incident) -> list[dict]:

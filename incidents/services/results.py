@@ -1,7 +1,10 @@
 """What test stations report: each result stored once (a station's result id is its key, so a
 batch sent again, whole or in part, in any order, adds nothing), a refused row refused alone.
 
-A device that fails the same station `RESULTS_FAILS_TO_OPEN` times in a row (a setting, 3 by
+A result names a known, active station (`incidents.services.stations`; an unknown name becomes a
+station on its first result only when `RESULTS_REGISTER_UNKNOWN_STATIONS` says so), and is kept
+under the station's own name whatever the case it was sent in. A device that fails the same
+station its number of times in a row (the station's own, else `RESULTS_FAILS_TO_OPEN`, 3 by
 default; runs counted by when they were tested, a pass in between starting the count again, and
 only runs since the device's last incident) gets an incident opened through `incident_open`,
 its failure the failing runs' station and items with their log links, and is moved (through
@@ -27,6 +30,7 @@ from incidents.choices import OPEN_STAGES
 from incidents.models import ApiToken, Incident, StationResult
 from incidents.selectors import stage_work_location
 from incidents.services.errors import WorkflowError
+from incidents.services.stations import fails_to_open, stations_named
 from incidents.services.workflow import incident_open
 from locations.models import Device
 from locations.services import device_move, device_register
@@ -115,9 +119,13 @@ def station_results_record(
     devices = _devices({row.serial_number for row in rows}, person)
     if token is not None and settings.RESULTS_REGISTER_UNKNOWN_DEVICES:
         devices |= _registered({row.serial_number for row in rows}, devices, rows, now)
+    stations = stations_named(
+        {row.station for row in rows},
+        register=token is not None and settings.RESULTS_REGISTER_UNKNOWN_STATIONS,
+    )
     known = set(
         StationResult.objects.filter(
-            station__in={row.station for row in rows},
+            station__in={station.name for station in stations.values()},
             result_id__in={row.result_id for row in rows},
         ).values_list("station", "result_id")
     )
@@ -127,17 +135,24 @@ def station_results_record(
         device = devices.get(row.serial_number.upper())
         if device is None:
             errors["serial_number"] = _("no device has this serial number")
+        station = stations.get(row.station.upper())
+        if station is None:
+            errors["station"] = _(
+                "no test station has this name: an administrator adds it under Test stations"
+            )
+        elif not station.active:
+            errors["station"] = _("this test station is inactive: its results are refused")
         if errors:
             outcomes.append(RowOutcome(row.result_id, ERROR, errors))
             continue
-        if (row.station, row.result_id) in known:
+        if (station.name, row.result_id) in known:
             outcomes.append(RowOutcome(row.result_id, DUPLICATE))
             continue
-        known.add((row.station, row.result_id))
+        known.add((station.name, row.result_id))
         new.append(
             (
                 device.pk,
-                row.station,
+                station.name,
                 row.result_id,
                 row.test_item,
                 row.passed,
@@ -152,7 +167,7 @@ def station_results_record(
             )
         )
         if not row.passed:
-            failing.add((device, row.station))
+            failing.add((device, station))
         outcomes.append(RowOutcome(row.result_id, STORED))
     _store(new)
     opened = _open_for_repeated_failures(failing, token=token, person=person) if failing else []
@@ -196,8 +211,9 @@ def _store(rows: list[tuple]) -> None:
 
 def _open_for_repeated_failures(failing: set, *, token, person) -> list[int]:
     """Opens an incident for each (device, station) of `failing` whose last runs at the
-    station, since the device's last incident, are all failures; the ids of those opened."""
-    needed = settings.RESULTS_FAILS_TO_OPEN
+    station (as many as the station's fails to open), since the device's last incident, are
+    all failures; the ids of those opened."""
+    needed = {station.name: fails_to_open(station) for _device, station in failing}
     devices = {device.pk: device for device, _station in failing}
     busy = set(
         Incident.objects.filter(device__in=devices, stage__in=OPEN_STAGES).values_list(
@@ -210,7 +226,7 @@ def _open_for_repeated_failures(failing: set, *, token, person) -> list[int]:
         .annotate(last=Max(Greatest("opened_at", "closed_at")))
         .values_list("device", "last")
     )
-    candidates = {(device.pk, station) for device, station in failing if device.pk not in busy}
+    candidates = {(device.pk, station.name) for device, station in failing if device.pk not in busy}
     if not candidates:
         return []
     runs = (
@@ -225,7 +241,7 @@ def _open_for_repeated_failures(failing: set, *, token, person) -> list[int]:
                 order_by=[F("tested_at").desc(), F("id").desc()],
             )
         )
-        .filter(place__lte=needed)
+        .filter(place__lte=max(needed.values()))
         .order_by("device", "station", "tested_at", "id")
     )
     latest: dict[tuple, list[StationResult]] = {}
@@ -234,8 +250,9 @@ def _open_for_repeated_failures(failing: set, *, token, person) -> list[int]:
     opened = []
     for (device_id, station), last in sorted(latest.items()):
         after = since.get(device_id)
+        last = last[-needed[station] :]
         fresh = [run for run in last if after is None or run.tested_at > after]
-        if (device_id, station) not in candidates or len(fresh) < needed:
+        if (device_id, station) not in candidates or len(fresh) < needed[station]:
             continue
         if any(run.passed for run in fresh) or device_id in busy:
             continue
@@ -270,6 +287,11 @@ def _open(device: Device, station: str, runs: list[StationResult], *, token, per
                 test_log_url=(links[0] if links else "")[:500],
                 failed_at=min(runs[0].tested_at, now),
             )
+            if token is not None:
+                # The line reported it: its timeline and page name the token (in the same
+                # transaction, so the incident is never seen without it).
+                incident.reported_by_token = token
+                Incident.objects.filter(pk=incident.pk).update(reported_by_token=token)
     except (WorkflowError, ValidationError):
         return None
     place = stage_work_location(incident)

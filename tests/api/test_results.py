@@ -12,7 +12,14 @@ from django.utils import timezone
 
 from incidents.api.results import MAX_BODY_BYTES
 from incidents.choices import Stage
-from incidents.models import ApiTokenUse, Incident, ProjectAccess, StageOwnership, StationResult
+from incidents.models import (
+    ApiTokenUse,
+    Incident,
+    ProjectAccess,
+    StageOwnership,
+    Station,
+    StationResult,
+)
 from locations.models import Device
 from tests.api.conftest import bearer
 from tests.factories import DeviceFactory, IncidentFactory, LocationFactory, StaffFactory
@@ -38,6 +45,12 @@ def result(result_id: str = "R-1", **fields) -> dict:
 
 def post(client, body, raw: bool = False):
     return client.post(URL, body if raw else json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture(autouse=True)
+def stations(db):
+    """The line's stations these results name, as an administrator added them."""
+    return [Station.objects.create(name=name) for name in ("FCT-3", "ICT-1")]
 
 
 @pytest.fixture

@@ -369,6 +369,23 @@ EXPECTATIONS: dict[str, Expectation] = {
         added={"name": "MATRIX-STATION", "scopes": "incidents:read"},
         edited_fields={"name": "Renamed by the matrix"},
     ),
+    # Test stations: administrators list, add and change them (the names results may carry,
+    # their fails to open); nobody deletes one (an unused station is made inactive).
+    **model_pages(
+        "incidents.station",
+        "station",
+        view=ADMINS,
+        add=ADMINS,
+        change=ADMINS,
+        delete=NOBODY,
+        added={
+            "name": "MATRIX-NEW-STATION",
+            "description": "",
+            "fails_to_open": "",
+            "active": "on",
+        },
+        edited_fields={"description": "Changed by the matrix", "fails_to_open": "4"},
+    ),
     "admin:incidents_apitokenuse_changelist": Expectation(
         at("admin:incidents_apitokenuse_changelist"),
         get=shown_to(*ADMINS),
