@@ -19,6 +19,13 @@ The API the line's test stations and the factory's MES use.
 
 **Pages.** Lists are newest first; follow `next` (an opaque cursor) until it is null.
 
+**Webhooks.** Registered with `POST /api/v1/webhooks/` (scope `webhooks:admin`), each event is
+POSTed to the webhook's address as `{"id", "event", "created_at", "data"}` with the headers
+`X-ADT-Event`, `X-ADT-Delivery` (the id, the same on every attempt) and
+`X-ADT-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the secret>`.
+Events: `incident.opened`, `incident.stage_changed`, `incident.closed`, `device.moved`.
+Anything but a 2xx is tried again with back-off for a day.
+
 **Errors.** Every refusal is `{"error": {"code": "…", "message": "…"}}` with a 4xx status, the
 message in the token's or the person's language.
 """

@@ -122,7 +122,13 @@ def webhook_register(request: HttpRequest):
     """Register an address told of the events named: each delivery is a POST of
     `{"id", "event", "created_at", "data"}` signed with the secret (`X-ADT-Signature:
     t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), retried with back-off for a day
-    until the address answers 2xx. Answers 201 with the webhook, never with its secret."""
+    until the address answers 2xx. Answers 201 with the webhook, never with its secret.
+
+    `data` of the incident events: `{"incident": {…as GET /api/v1/incidents/ lists it},
+    "action", "from_stage", "to_stage", "from_step", "to_step", "by": {"employee_number",
+    "name"} | null, "at"}`; of `device.moved`: `{"device": {"serial_number", "project"},
+    "from_location", "to_location": {"code", "name", "path"} | null, "from_holder",
+    "to_holder", "by", "reason", "at"}`."""
     who = _administrator(request)
     body = _body(request)
     is_active = body.get("is_active", True)

@@ -24,8 +24,12 @@ picked up by the next sweep.
 
 Hostile addresses: only http and https, no credentials in them (refused when registered and
 checked again before each attempt), redirects never followed (a 3xx is a failure), the answer's
-body read at most RESPONSE_MAX_BYTES, connections bounded by TIMEOUT. No proxy from the
-environment is used.
+body read at most RESPONSE_MAX_BYTES and for at most READ_DEADLINE, connections and each read
+bounded by TIMEOUT. No proxy from the environment is used.
+
+A delivery is sent at least once: a receiver that answered 2xx while the worker stopped before
+writing it down gets it again, under the same id (a receiver keeps the ids it has seen).
+Deliveries to one receiver are not ordered: each carries when it happened (`data.at`).
 """
 
 import hashlib
@@ -36,13 +40,14 @@ import ssl
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from incidents.choices import WebhookDeliveryStatus
 from incidents.models import WebhookDelivery
@@ -52,8 +57,10 @@ logger = logging.getLogger(__name__)
 
 # Connecting and each read of the answer; the worker is not held longer by a slow receiver.
 TIMEOUT = 5.0
-# What is read of a receiver's answer (kept in the delivery's last error when it failed).
+# What is read of a receiver's answer (kept in the delivery's last error when it failed), and
+# for how long from the start of the attempt.
 RESPONSE_MAX_BYTES = 64 * 1024
+READ_DEADLINE = 2 * TIMEOUT
 ERROR_MAX_CHARS = 500
 RETRY_FIRST = timedelta(seconds=30)
 RETRY_MAX = timedelta(minutes=30)
@@ -65,6 +72,10 @@ STRANDED_AFTER = timedelta(minutes=5)
 # Deliveries queued again at most at once by a sweep (the next sweep takes the rest).
 SWEEP_BATCH = 500
 USER_AGENT = "ADT-Webhooks/1"
+# What stays as written in an address's path and query (RFC 3986's reserved and unreserved).
+URL_SAFE = "/%:@!$&'()*+,;=?~-._"
+# How long the admin keeps a delivery that was delivered or given up.
+KEEP_DONE = timedelta(days=30)
 
 
 def signature(secret: str, body: bytes, at: int) -> str:
@@ -97,7 +108,10 @@ class Answer:
 
 def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Letters beyond ASCII in the path or the query are sent %-escaped, as a browser does.
+    target = quote(parts.path or "/", safe=URL_SAFE)
+    if parts.query:
+        target += "?" + quote(parts.query, safe=URL_SAFE)
     if parts.scheme == "https":
         connection = http.client.HTTPSConnection(
             parts.hostname,
@@ -108,6 +122,19 @@ def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     else:
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT)
     return connection, target
+
+
+def _read_bounded(response: http.client.HTTPResponse, deadline: float) -> bytes:
+    """At most RESPONSE_MAX_BYTES of the answer, read until `deadline` (a receiver trickling
+    its answer byte by byte does not hold the worker)."""
+    chunks, size = [], 0
+    while size < RESPONSE_MAX_BYTES and time.monotonic() < deadline:
+        chunk = response.read1(min(16 * 1024, RESPONSE_MAX_BYTES - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _post(url: str, headers: dict, body: bytes) -> Answer:
@@ -123,7 +150,7 @@ def _post(url: str, headers: dict, body: bytes) -> Answer:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         answer.status = response.status
-        text = response.read(RESPONSE_MAX_BYTES)
+        text = _read_bounded(response, started + READ_DEADLINE)
         if not answer.delivered:
             reason = f"HTTP {response.status} {response.reason}"
             if 300 <= response.status < 400:
@@ -185,7 +212,11 @@ def webhook_delivery_attempt(*, delivery_id) -> WebhookDelivery | None:
     if not hook.is_active:
         answer = Answer(error="The webhook is turned off.", final=True)
     else:
-        answer = delivery_send(delivery)
+        try:
+            answer = delivery_send(delivery)
+        except Exception as error:  # whatever it is, the attempt ends as a failure written down
+            logger.exception("Webhook delivery %s could not be sent", delivery.pk)
+            answer = Answer(error=f"error: {type(error).__name__}: {error}"[:ERROR_MAX_CHARS])
     now = timezone.now()
     delivery.last_response_code = answer.status
     delivery.duration_ms = answer.duration_ms
@@ -268,6 +299,21 @@ def webhook_deliveries_resume(*, overdue_by: timedelta = timedelta(0)) -> int:
             webhook_deliveries_queue([pk], at=due)
             later += 1
     return len(ids) + later
+
+
+def webhook_deliveries_remove_old(*, now=None) -> int:
+    """Remove the deliveries done with (delivered or given up) more than KEEP_DONE ago, and
+    the finished tasks that sent them; how many deliveries were removed. Run when a worker
+    starts and by the daily digest."""
+    cutoff = (now or timezone.now()) - KEEP_DONE
+    removed, _by_model = WebhookDelivery.objects.filter(
+        status__in=(WebhookDeliveryStatus.DELIVERED, WebhookDeliveryStatus.GAVE_UP),
+        updated_at__lt=cutoff,
+    ).delete()
+    DBTaskResult.objects.finished().filter(
+        task_path__endswith=".webhook_deliver", finished_at__lt=cutoff
+    ).delete()
+    return removed
 
 
 @task()

@@ -14,6 +14,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.test import TestCase
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -297,6 +298,16 @@ class RetryTests:
         assert delivery.status == WebhookDeliveryStatus.FAILED
         assert len(delivery.last_error) <= sending.ERROR_MAX_CHARS
 
+    def test_an_answer_trickled_byte_by_byte_does_not_hold_the_worker(
+        self, hook, receiver, team, monkeypatch
+    ):
+        monkeypatch.setattr(sending, "READ_DEADLINE", 0.5)
+        receiver.answer_body, receiver.trickle = b"slow" * 100, 0.1
+        delivery = self.delivered_once(receiver, team, 500)
+
+        assert delivery.status == WebhookDeliveryStatus.FAILED
+        assert delivery.duration_ms < 2000 and delivery.last_error.startswith("HTTP 500")
+
     def test_a_receiver_that_does_not_answer_in_time_is_a_failure(
         self, hook, receiver, team, monkeypatch
     ):
@@ -318,6 +329,28 @@ class RetryTests:
         delivery = only_delivery()
         assert delivery.status == WebhookDeliveryStatus.FAILED
         assert delivery.last_response_code is None and "Connection" in delivery.last_error
+
+    def test_an_unforeseen_error_while_sending_is_a_failure_tried_again(
+        self, hook, receiver, team, monkeypatch
+    ):
+        def broken(delivery):
+            raise RuntimeError("something nobody foresaw")
+
+        monkeypatch.setattr(sending, "delivery_send", broken)
+        delivery = self.delivered_once(receiver, team, 200)
+
+        assert delivery.status == WebhookDeliveryStatus.FAILED
+        assert "something nobody foresaw" in delivery.last_error
+        assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+
+    def test_an_address_with_letters_beyond_ascii_is_sent_escaped(self, receiver, queue, team):
+        webhook_create(url=receiver.url + "/产线?line=三", secret=SECRET, events=EVERY_EVENT)
+        with committed():
+            open_incident(team)
+        work_the_queue()
+
+        assert only_delivery().status == WebhookDeliveryStatus.DELIVERED
+        assert receiver.received[0].path == "/hooks/adt/%E4%BA%A7%E7%BA%BF?line=%E4%B8%89"
 
     def test_an_address_changed_behind_the_admins_back_is_refused_before_sending(
         self, hook, receiver, team
@@ -486,6 +519,34 @@ class RegisterTests:
             webhook_create(url=url, secret=SECRET, events=["incident.opened"])
 
         assert Webhook.objects.count() == 3
+
+
+def test_deliveries_done_with_are_kept_30_days(hook, receiver, team):
+    with committed():
+        open_incident(team)
+        open_incident(team)
+    work_the_queue()
+    kept, old = WebhookDelivery.objects.all()
+    WebhookDelivery.objects.filter(pk=old.pk).update(
+        updated_at=timezone.now() - sending.KEEP_DONE - timedelta(minutes=1)
+    )
+    DBTaskResult.objects.update(finished_at=timezone.now() - timedelta(days=31))
+    with committed():
+        open_incident(team)  # still to send: kept whatever its age
+    pending = WebhookDelivery.objects.filter(status="pending")
+    pending.update(updated_at=F("updated_at") - timedelta(days=90))
+
+    assert sending.webhook_deliveries_remove_old() == 1
+
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered", "pending"}
+    assert WebhookDelivery.objects.filter(pk=kept.pk).exists()
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+    assert not DBTaskResult.objects.exclude(status=TaskResultStatus.READY).exists()
+
+
+def test_the_task_is_found_under_the_tasks_module_too():
+    """Queued tasks name it; `incidents.tasks` keeps the name if it moves."""
+    assert import_string("incidents.tasks.webhook_deliver") is sending.webhook_deliver
 
 
 class SignatureTests:

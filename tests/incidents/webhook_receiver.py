@@ -51,6 +51,7 @@ class Receiver:
     secret: str
     statuses: list[int] = field(default_factory=lambda: [200])
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between the bytes of the answer's body
     answer_body: bytes = b"ok"
     headers: dict = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
@@ -92,7 +93,12 @@ class Receiver:
                 self.end_headers()
                 # The sender may stop reading at its limit: fine.
                 with contextlib.suppress(OSError):
-                    self.wfile.write(receiver.answer_body)
+                    if not receiver.trickle:
+                        self.wfile.write(receiver.answer_body)
+                    for byte in receiver.answer_body if receiver.trickle else b"":
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(receiver.trickle)
 
             def log_message(self, *args):
                 pass

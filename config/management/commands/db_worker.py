@@ -3,15 +3,18 @@ from django_tasks_db.management.commands.db_worker import Command as DatabaseWor
 from config.status import start_heartbeat
 from incidents.services.legacy import legacy_import_fail_stalled
 from incidents.services.report_jobs import report_jobs_fail_stalled, report_jobs_remove_expired
-from incidents.services.webhook_sending import webhook_deliveries_resume
+from incidents.services.webhook_sending import (
+    webhook_deliveries_remove_old,
+    webhook_deliveries_resume,
+)
 
 
 class Command(DatabaseWorkerCommand):
     help = (
         "Run the background worker (legacy workbook imports, large reports and exports, webhook "
         "deliveries). On start it marks failed the jobs whose worker died, so that they can be "
-        "started again, removes report files past their retention period and queues again the "
-        "webhook deliveries still to send; then it works the queue."
+        "started again, removes report files and webhook deliveries past their retention "
+        "period and queues again the webhook deliveries still to send; then it works the queue."
     )
 
     def handle(self, *args, **options):
@@ -22,6 +25,8 @@ class Command(DatabaseWorkerCommand):
             self.stdout.write(f"{failed} report(s) had lost their worker: marked failed.")
         if removed := report_jobs_remove_expired():
             self.stdout.write(f"{removed} report file(s) past their retention period removed.")
+        if removed := webhook_deliveries_remove_old():
+            self.stdout.write(f"{removed} webhook deliveries past their retention period removed.")
         if queued := webhook_deliveries_resume():
             self.stdout.write(f"{queued} webhook deliveries still to send: queued again.")
         super().handle(*args, **options)

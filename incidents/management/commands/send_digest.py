@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from incidents.services.digest import digest_send
 from incidents.services.report_jobs import report_jobs_remove_expired
+from incidents.services.webhook_sending import webhook_deliveries_remove_old
 
 
 class Command(BaseCommand):
@@ -13,6 +14,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         sent = digest_send()
         self.stdout.write(self.style.SUCCESS(f"{sent} digest(s) sent."))
-        # The daily timer also removes the reports kept past their retention period.
+        # The daily timer also removes the reports and the webhook deliveries kept past their
+        # retention period.
         removed = report_jobs_remove_expired()
         self.stdout.write(f"{removed} report file(s) past their retention period removed.")
+        removed = webhook_deliveries_remove_old()
+        self.stdout.write(f"{removed} webhook deliveries past their retention period removed.")
