@@ -15,6 +15,11 @@ from scripts.bench.figures import figure
 
 BATCHES = int(os.environ.get("BENCH_API_BATCHES", "50"))
 ROWS = 100
+# The incidents in the table when the decision to open is measured at scale (seeded for it
+# unless an earlier section seeded as many).
+INCIDENTS = int(os.environ.get("BENCH_API_INCIDENTS", "100000"))
+# Failing results decided at scale, a batch of ROWS at a time, each of another device.
+DECIDED = 1000
 
 
 def run() -> None:
@@ -23,7 +28,7 @@ def run() -> None:
     from locations.models import Device
 
     # The stations the bench's results name, as an administrator added them.
-    for name in ("FCT-API", "FCT-FAIL", "FCT-PASS"):
+    for name in ("FCT-API", "FCT-FAIL", "FCT-PASS", "FCT-SCALE-FAIL", "FCT-SCALE-PASS"):
         Station.objects.get_or_create(name=name)
     _token, secret = api_token_create(name="BENCH-LINE", scopes=["results:write"])
     devices = Device.objects.bulk_create(
@@ -111,4 +116,73 @@ def run() -> None:
         per_failure,
         "ms",
         goal="< 10 ms (at 100,000 incidents)",
+    )
+    _decision_at_scale(station, start_at)
+
+
+def _decision_at_scale(station: Client, start_at) -> None:
+    """The decision to open, per failing result, with INCIDENTS incidents in the table: batches
+    in which every row is the first failure of a device that has incidents (the decision reads
+    its open and past incidents and its recent runs, and opens nothing), against the same
+    batches passing, at another station."""
+    from django.db import connection
+
+    from fixtures.scale import seed_scale
+    from incidents.models import Incident
+    from locations.models import Device
+
+    if connection.vendor != "postgresql":
+        print("  the decision to open at scale: measured on PostgreSQL only")
+        return
+    have = Incident.objects.count()
+    if have < INCIDENTS:
+        seed_scale(incidents=INCIDENTS - have, seed=INCIDENTS)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    serials = list(
+        Device.objects.filter(incidents__isnull=False)
+        .order_by("pk")
+        .distinct()
+        .values_list("serial_number", flat=True)[:DECIDED]
+    )
+    batches = len(serials) // ROWS
+
+    def body(at: str, passed: bool, number: int) -> str:
+        rows = [
+            {
+                "result_id": f"{at}-{number}-{index}",
+                "serial_number": serials[number * ROWS + index],
+                "station": at,
+                "test_item": "BT_RSSI",
+                "passed": passed,
+                "value": -50.5,
+                "tested_at": start_at.isoformat(),
+            }
+            for index in range(ROWS)
+        ]
+        return json.dumps({"results": rows})
+
+    # Taken in turn, a passing batch then a failing one, so that neither finds the other's
+    # pages warmer.
+    timings = {True: 0.0, False: 0.0}
+    for number in range(batches):
+        for at, passed in (("FCT-SCALE-PASS", True), ("FCT-SCALE-FAIL", False)):
+            sent = body(at, passed, number)
+            started = time.perf_counter()
+            answer = station.post("/api/v1/results/", sent, content_type="application/json")
+            timings[passed] += time.perf_counter() - started
+            assert answer.status_code == 200, answer.content[:300]
+            assert not answer.json()["incidents_opened"]
+    decided = batches * ROWS
+    per_failure = max(0.0, timings[False] - timings[True]) / max(decided, 1) * 1000
+    print(
+        f"  auto-open decision ms per failing result at {Incident.objects.count():,} incidents "
+        f"{per_failure:>6.2f} ms ({decided} results)"
+    )
+    figure(
+        "api",
+        f"auto-open decision ms per failing result ({Incident.objects.count():,} incidents)",
+        per_failure,
+        "ms",
+        goal="< 10 ms at 100,000 incidents",
     )
