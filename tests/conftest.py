@@ -3,12 +3,20 @@ from django.db import connection
 from django.test import Client
 from django.utils import translation
 
+from tests.browser.servers import drop_template
 from tests.factories import AdminFactory, StaffFactory, SupervisorFactory
 from tests.workers import keep_shared_stores_apart
 
 
 def pytest_configure(config):
     keep_shared_stores_apart()
+
+
+def pytest_sessionfinish(session):
+    """The run's seeded template of the browser tests' servers goes with the run (dropped by
+    the process that started the run, once every test process has ended)."""
+    if not hasattr(session.config, "workerinput"):
+        drop_template(session.config._tmp_path_factory.getbasetemp())
 
 
 def pytest_collection_modifyitems(items):

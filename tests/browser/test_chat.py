@@ -9,7 +9,6 @@ The server is this module's own (not the session's), so that it can be restarted
 import base64
 import contextlib
 import io
-import os
 import re
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import segno
 from playwright.sync_api import Browser, Page, expect
 
 from fixtures.demo import demo_employees
-from tests.browser.conftest import ROOT, _Database, _free_port, _wait_until_up
+from tests.browser.servers import ROOT, SeededCopy, _free_port, _wait_until_up
 from tests.browser.test_admin import log_in
 
 pytestmark = pytest.mark.browser
@@ -74,32 +73,14 @@ class RestartableServer:
 
 @pytest.fixture(scope="module")
 def chat_server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("chat-server")
-    database = _Database(data_dir)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
-    }
-    env.update(DATA_DIR=str(data_dir), DATABASE_URL=database.create(), PYTHONUNBUFFERED="1")
-    log_path = data_dir / "server.log"
-    server = RestartableServer(env, log_path)
+    copy = SeededCopy(tmp_path_factory, "chat-server")
+    server = RestartableServer(copy.env, copy.data_dir / "server.log")
     try:
-        for command in (["migrate", "--no-input"], ["seed_demo"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=log_path.open("ab"),
-                stderr=subprocess.STDOUT,
-                timeout=300,
-            )
         server.start()
         yield server
     finally:
         server.stop()
-        database.drop()
+        copy.drop()
 
 
 @pytest.fixture
