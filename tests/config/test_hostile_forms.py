@@ -513,6 +513,8 @@ NO_FORM = {
     "admin:incidents_apitoken_change",
     "admin:incidents_apitokenuse_add",
     "admin:incidents_apitokenuse_change",
+    "admin:incidents_webhookdelivery_add",
+    "admin:incidents_webhookdelivery_change",
 }
 
 
