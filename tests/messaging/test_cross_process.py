@@ -49,10 +49,13 @@ def environment(tmp_path, redis_url: str) -> dict:
 
 
 def other_sessions() -> int:
+    """Database sessions of other processes (this one's own threads keep theirs open)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+            "AND application_name <> %s",
+            [connection.settings_dict["OPTIONS"]["application_name"]],
         )
         return cursor.fetchone()[0]
 
