@@ -321,7 +321,7 @@ class IncidentAdmin(
     change_form_outer_after_template = "admin/incidents/incident/workflow_panel.html"
 
     def get_queryset(self, request):
-        return access.restrict(super().get_queryset(request), request.user)
+        return super().get_queryset(request).visible_to(request.user)
 
     def visible_history(self, request, records):
         return access.restrict(records, request.user)
@@ -339,7 +339,7 @@ class IncidentAdmin(
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # A device of a confidential project not open to the person is not theirs to pick.
         if db_field.name == "device":
-            kwargs["queryset"] = access.restrict(Device.objects.all(), request.user)
+            kwargs["queryset"] = Device.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
@@ -458,7 +458,7 @@ class IncidentAdmin(
         """The open incident of the device picked on the add form, if any (JSON)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        devices = access.restrict(Device.objects.all(), request.user)
+        devices = Device.objects.visible_to(request.user)
         device = devices.filter(pk=pk_or_404(request.GET.get("device", ""))).first()
         incident = selectors.device_open_incident(device) if device else None
         if incident is None:

@@ -11,7 +11,6 @@ from config.kit.filters import DateTimeRangeFilter
 from config.kit.lists import LeanListMixin, counted
 from config.kit.search import BoundedSearchMixin
 from config.kit.widgets import AutocompleteKeysMixin
-from incidents import access
 from incidents.admin.eightd import EightDInline, EightDOwnerMixin
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import OPEN_STAGES, ProblemGroupStatus
@@ -53,7 +52,7 @@ class ProblemGroupAdmin(
     change_form_outer_after_template = "admin/incidents/problemgroup/chat_panel.html"
 
     def get_queryset(self, request):
-        incidents = access.restrict(Incident.objects.all(), request.user)
+        incidents = Incident.objects.visible_to(request.user)
         return (
             super()
             .get_queryset(request)

@@ -7,7 +7,6 @@ from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from incidents import access
 from incidents.api import pages, shapes
 from incidents.api.auth import caller
 from incidents.api.errors import not_found
@@ -35,7 +34,7 @@ def visible(request: HttpRequest) -> QuerySet[Device]:
     """The devices the caller may read."""
     who = caller(request)
     who.require(ApiScope.DEVICES_READ)
-    return access.restrict(Device.objects.all(), who.viewer)
+    return Device.objects.visible_to(who.viewer)
 
 
 def _device(row: Device, known: dict[int, list[str]]) -> dict:
@@ -148,7 +147,7 @@ def location_detail(request: HttpRequest, location_id: Id):
     found = _locations(request).filter(pk=location_id).first()
     if found is None:
         raise not_found()
-    devices = access.restrict(Device.objects.filter(location=found), caller(request).viewer)
+    devices = Device.objects.filter(location=found).visible_to(caller(request).viewer)
     return {
         **_location(found, shapes.paths([found])),
         "device_count": devices.aggregate(count=Count("pk"))["count"],

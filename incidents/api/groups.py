@@ -6,7 +6,6 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from ninja import Router
 
-from incidents import access
 from incidents.api import pages, shapes
 from incidents.api.auth import caller
 from incidents.api.errors import not_found
@@ -40,7 +39,7 @@ def _visible(request: HttpRequest) -> tuple[QuerySet[ProblemGroup], QuerySet[Inc
     """The groups the caller may read, counted, and the incidents they may read."""
     who = caller(request)
     who.require(ApiScope.INCIDENTS_READ, "incidents.view_problemgroup")
-    incidents = access.restrict(Incident.objects.all(), who.viewer)
+    incidents = Incident.objects.visible_to(who.viewer)
     groups = ProblemGroup.objects.select_related("owner").annotate(
         incident_count=_counted(incidents),
         open_count=_counted(incidents.filter(stage__in=OPEN_STAGES)),

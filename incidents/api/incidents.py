@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from config.kit.filters import FIRST_DAY, LAST_DAY
-from incidents import access
 from incidents.api import pages, shapes
 from incidents.api.auth import caller
 from incidents.api.errors import bad_request, not_found
@@ -30,7 +29,7 @@ def visible(request: HttpRequest) -> QuerySet[Incident]:
     """The incidents the caller may read."""
     who = caller(request)
     who.require(ApiScope.INCIDENTS_READ)
-    return access.restrict(Incident.objects.all(), who.viewer)
+    return Incident.objects.visible_to(who.viewer)
 
 
 def _moment(name: str, text: str, *, end: bool) -> datetime:

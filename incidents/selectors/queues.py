@@ -3,7 +3,6 @@ unread notifications."""
 
 from django.db.models import Q, QuerySet
 
-from incidents import access
 from incidents.choices import OPEN_STAGES, Step
 from incidents.models import Employee, Incident, Notification, StageOwnership
 
@@ -12,7 +11,7 @@ def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
     """Incidents in one of a person's queues: `mine` (assigned to me, in progress), `review`
     (submitted in a stage I supervise, by someone else), `unassigned` (waiting in a stage my
     department owns); only those of projects the person sees."""
-    incidents = access.restrict(Incident.objects.filter(stage__in=OPEN_STAGES), user)
+    incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
     if queue == "mine":
         return incidents.filter(assignee=user, step=Step.ASSIGNED)
     # The person's stages are read first, as a list: inside the incidents' query a subquery over
@@ -54,4 +53,4 @@ def work_queue_next(user: Employee, queue: str, current: Incident) -> Incident |
 
 def unread_notification_count(user: Employee) -> int:
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
-    return access.restrict(unread, user).count()
+    return unread.visible_to(user).count()

@@ -25,7 +25,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.kit.bulk import rows_write
-from incidents import access
 from incidents.choices import OPEN_STAGES
 from incidents.models import ApiToken, Incident, StationResult
 from incidents.selectors import stage_work_location
@@ -85,7 +84,7 @@ def _devices(serials: set[str], person) -> dict[str, Device]:
         key__in=[serial.upper() for serial in serials]
     )
     if person is not None:
-        devices = access.restrict(devices, person)
+        devices = devices.visible_to(person)
     return {device.key: device for device in devices}
 
 
