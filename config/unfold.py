@@ -221,6 +221,13 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     # Administrators only, as the page itself (incidents/admin/stations.py).
                     "permission": lambda request: access.sees_everything(request.user),
                 },
+                {
+                    "title": _("Webhooks"),
+                    "icon": "webhook",
+                    "link": reverse_lazy("admin:incidents_webhook_changelist"),
+                    # Administrators only, as the page itself (incidents/admin/webhooks.py).
+                    "permission": lambda request: access.sees_everything(request.user),
+                },
                 _item(
                     _("Restricted projects"),
                     "lock",
