@@ -229,7 +229,8 @@ def webhook_delivery_attempt(*, delivery_id) -> WebhookDelivery | None:
     else:
         delivery.status = WebhookDeliveryStatus.FAILED
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-    # Only the attempt that holds it writes (a "send again" meanwhile made a new attempt).
+    # Only the attempt that holds it writes: one made meanwhile (its claim lapsed) counted one
+    # more attempt, and what it found stands.
     WebhookDelivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts).update(
         status=delivery.status,
         last_response_code=delivery.last_response_code,

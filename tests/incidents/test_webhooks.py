@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.test import TestCase
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_tasks import TaskResultStatus
@@ -223,6 +224,26 @@ class RequestTests:
 
         assert len(receiver.received) == 1 and only_delivery().status == "delivered"
         assert only_delivery().duration_ms >= 3000
+
+    def test_the_admins_cancel_page_does_not_wait_for_a_slow_receiver(
+        self, hook, receiver, team, client
+    ):
+        receiver.delay = 3.0
+        incident = open_incident(team)
+        client.force_login(team.admin)
+        url = reverse("admin:incidents_incident_cancel_action", args=[incident.pk])
+        form = {"expected_stage": incident.stage, "expected_step": incident.step, "reason": "Dup"}
+
+        started = time.monotonic()
+        with committed():
+            answer = client.post(url, form)
+        assert answer.status_code == 302
+        assert time.monotonic() - started < 1.5
+        assert receiver.received == []
+        assert set(WebhookDelivery.objects.values_list("event", "status")) == {
+            ("incident.stage_changed", "pending"),
+            ("incident.closed", "pending"),
+        }
 
 
 class RetryTests:
