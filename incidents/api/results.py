@@ -21,6 +21,7 @@ from pydantic import (
 
 from incidents.api.auth import caller
 from incidents.api.errors import ApiError, bad_request, problems_by_field
+from incidents.api.examples import examples
 from incidents.api.schemas import ErrorBody, ErrorOut, When
 from incidents.choices import ApiScope
 from incidents.services.results import ResultRow, station_results_record
@@ -75,11 +76,45 @@ class ResultOut(Schema):
 
 
 class ResultsOut(Schema):
+    model_config = examples(
+        {
+            "results": [
+                {"row": 0, "result_id": "FCT3-2025-000123", "status": "stored", "errors": {}},
+                {"row": 1, "result_id": "FCT3-2025-000122", "status": "duplicate", "errors": {}},
+                {
+                    "row": 2,
+                    "result_id": "FCT3-2025-000124",
+                    "status": "error",
+                    "errors": {"tested_at": "is later than now"},
+                },
+            ],
+            "incidents_opened": [1042],
+        }
+    )
+
     results: list[ResultOut]
     incidents_opened: list[int]
 
 
 class ResultsRefusedOut(ResultsOut):
+    model_config = examples(
+        {
+            "results": [
+                {
+                    "row": 0,
+                    "result_id": "FCT3-2025-000124",
+                    "status": "error",
+                    "errors": {"station": "No station FCT-LINE-9 is registered."},
+                }
+            ],
+            "incidents_opened": [],
+            "error": {
+                "code": "invalid_rows",
+                "message": "1 of 1 results refused (row 0: station); the others are kept.",
+            },
+        }
+    )
+
     error: ErrorBody
 
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import AfterValidator, Field
 
+from incidents.api import examples as ex
 from incidents.api.pages import MAX_LIMIT
 
 # Dates a filter or a result may name: outside these no row exists, and far beyond them Python's
@@ -88,6 +89,8 @@ class DeviceBrief(Schema):
 
 
 class IncidentDetailOut(IncidentOut):
+    model_config = ex.examples(ex.INCIDENT_DETAIL)
+
     description: str
     reporter: Person | None
     reported_by_line: str | None = Field(
@@ -100,6 +103,8 @@ class IncidentDetailOut(IncidentOut):
 
 
 class IncidentPage(Schema):
+    model_config = ex.examples(ex.INCIDENT_PAGE)
+
     results: list[IncidentOut]
     next: str | None = Field(description="The cursor of the next page; null on the last.")
 
@@ -118,10 +123,14 @@ class DeviceOut(Schema):
 
 
 class DeviceDetailOut(DeviceOut):
+    model_config = ex.examples(ex.DEVICE_DETAIL)
+
     incidents: list[int] = Field(description="Its incidents' ids, newest first.")
 
 
 class DevicePage(Schema):
+    model_config = ex.examples(ex.DEVICE_PAGE)
+
     results: list[DeviceOut]
     next: str | None
 
@@ -137,10 +146,14 @@ class LocationOut(Schema):
 
 
 class LocationDetailOut(LocationOut):
+    model_config = ex.examples(ex.LOCATION_DETAIL)
+
     device_count: int
 
 
 class LocationPage(Schema):
+    model_config = ex.examples(ex.LOCATION_PAGE)
+
     results: list[LocationOut]
     next: str | None
 
@@ -157,11 +170,15 @@ class ProblemGroupOut(Schema):
 
 
 class ProblemGroupDetailOut(ProblemGroupOut):
+    model_config = ex.examples(ex.GROUP_DETAIL)
+
     description: str
     incidents: list[int] = Field(description="Its incidents' ids, newest first.")
 
 
 class ProblemGroupPage(Schema):
+    model_config = ex.examples(ex.GROUP_PAGE)
+
     results: list[ProblemGroupOut]
     next: str | None
 
@@ -172,4 +189,6 @@ class ErrorBody(Schema):
 
 
 class ErrorOut(Schema):
+    model_config = ex.examples(ex.ERROR)
+
     error: ErrorBody

@@ -15,6 +15,7 @@ from incidents import access
 from incidents.api import pages
 from incidents.api.auth import caller
 from incidents.api.errors import ApiError, bad_request
+from incidents.api.examples import examples
 from incidents.api.schemas import ErrorOut, Limit, Text
 from incidents.choices import ApiScope, WebhookEvent
 from incidents.models import Webhook
@@ -27,7 +28,19 @@ MAX_BODY_BYTES = 16 * 1024
 FIELDS = ("url", "secret", "events", "name", "is_active")
 
 
+HOOK = {
+    "id": 3,
+    "name": "MES",
+    "url": "https://mes.factory.example/hooks/adt",
+    "events": list(WebhookEvent.values),
+    "is_active": True,
+    "created_at": "2026-12-01T08:30:00+08:00",
+}
+
+
 class WebhookOut(Schema):
+    model_config = examples(HOOK)
+
     id: int
     name: str
     url: str
@@ -37,6 +50,8 @@ class WebhookOut(Schema):
 
 
 class WebhookPage(Schema):
+    model_config = examples({"results": [HOOK], "next": None})
+
     results: list[WebhookOut]
     next: str | None
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client, RequestFactory
 from django.utils import timezone
+from ninja import Schema
 
+from incidents.api import results, schemas, webhooks
 from incidents.api.auth import TokenOrSession
 from incidents.api.errors import ApiError
 from incidents.models import ApiToken, ProjectAccess
@@ -197,6 +199,38 @@ class ReferenceTests:
             "BearerAuth" in str(schema["components"]["securitySchemes"])
             or schema["components"]["securitySchemes"]
         )
+
+    def test_every_answer_and_body_is_shown_by_an_example_it_would_be(self, client):
+        schema = client.get("/api/v1/schema/").json()
+        components = schema["components"]["schemas"]
+
+        def example_of(content: dict):
+            shape = content["application/json"]["schema"]
+            if "$ref" in shape:
+                return components[shape["$ref"].rsplit("/", 1)[1]].get("examples")
+            return shape.get("examples") or content["application/json"].get("example")
+
+        missing = []
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                answer = operation["responses"].get("200") or operation["responses"].get("201")
+                if not example_of(answer["content"]):
+                    missing.append(f"{method.upper()} {path} answer")
+                if "requestBody" in operation and not example_of(
+                    operation["requestBody"]["content"]
+                ):
+                    missing.append(f"{method.upper()} {path} body")
+        assert missing == []
+
+    @pytest.mark.parametrize("module", [schemas, results, webhooks])
+    def test_each_example_of_an_answer_is_one_the_api_could_give(self, module):
+        for name in dir(module):
+            shape = getattr(module, name)
+            if isinstance(shape, type) and issubclass(shape, Schema):
+                for example in (shape.model_config.get("json_schema_extra") or {}).get(
+                    "examples", []
+                ):
+                    shape.model_validate(example)
 
     @pytest.mark.parametrize(
         "url", ["/api/v1/nothing/", "/api/v1/incidents/1/timeline/x/", "/api/v1/results/x"]
