@@ -155,10 +155,18 @@
     return formatDate(date, day(date) === day(new Date()) ? config.dates.time : config.dates.datetime);
   }
 
+  // The factory's clock, whatever the reader's computer says; its zone is named where the two
+  // differ, so that nobody reads the factory's 09:00 as their own.
+  const readerZone = (() => {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (error) { return ""; }
+  })();
+  const zoneNote = config.dates.time_zone && readerZone !== config.dates.time_zone
+    ? ` (${config.dates.time_zone})` : "";
+
   function timeElement(iso) {
     const element = node("time", "adt-msg-time", when(iso));
     element.dateTime = iso;
-    element.title = formatDate(new Date(iso), config.dates.datetime);
+    element.title = formatDate(new Date(iso), config.dates.datetime) + zoneNote;
     return element;
   }
 

@@ -13,6 +13,8 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import segno
@@ -277,6 +279,25 @@ class ChatBrowserTests:
         engineer.screenshot(path=tmp_path / "chat-zh.png", full_page=True)
         engineer.get_by_text(engineer_name).first.click()
         engineer.get_by_role("button", name=re.compile("English")).click()
+
+    def test_a_reader_in_another_time_zone_reads_the_factorys_clock_with_its_zone_named(
+        self, chat_server, browser: Browser, browser_context_args
+    ):
+        context = browser.new_context(**{**browser_context_args, "timezone_id": "America/New_York"})
+        page = context.new_page()
+        try:
+            log_in(page, chat_server.url, "fae_lead")
+            open_chat(page, waiting_for_review(page, chat_server.url)[0])
+            write(page, "what time is it at the factory?")
+            stamp = messages_with(page, "what time is it at the factory?").locator("time")
+            expect(stamp).to_have_count(1)
+
+            sent = datetime.fromisoformat(stamp.get_attribute("datetime"))
+            factory = sent.astimezone(ZoneInfo("Asia/Shanghai"))
+            assert stamp.inner_text() == factory.strftime("%H:%M")
+            assert stamp.get_attribute("title").endswith("(Asia/Shanghai)")
+        finally:
+            context.close()
 
     def test_an_approval_in_one_browser_changes_the_others_page_without_a_reload(
         self, chat_server, two_people, tmp_path
