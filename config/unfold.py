@@ -19,6 +19,7 @@ from incidents.admin.dashboard import dashboard_context, home_context
 from incidents.choices import OPEN_STAGES, Stage
 from incidents.models import Incident
 from locations.models import Device
+from locations.serials import serial_contains
 from messaging import selectors as chat_selectors
 
 
@@ -283,7 +284,7 @@ def where_is_search(request: HttpRequest, term: str) -> list[SearchResult]:
         open_incident = Incident.objects.filter(device=OuterRef("pk"), stage__in=OPEN_STAGES)
         devices = (
             device_admin.get_queryset(request)
-            .filter(serial_number__icontains=term.lstrip("#"))
+            .filter(serial_contains(term.lstrip("#")))
             .select_related("location", "holder")
             .annotate(open_incident=Subquery(open_incident.values("pk")[:1]))
             .order_by("serial_number")[:SEARCH_LIMIT]

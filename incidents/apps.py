@@ -7,7 +7,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = _("Incidents")
 
     def ready(self):
-        from incidents import access, audit, dashboard, reasons, signals
+        from incidents import access, audit, dashboard, reasons, rules, signals
         from incidents.services import webhooks
         from locations.signals import device_moved
 
@@ -16,6 +16,8 @@ class IncidentsConfig(AppConfig):
         audit.connect()
         # What a person may see of confidential projects is read again once they change.
         access.connect()
+        # Only administrators correct a device's serial number (the devices app asks by a signal).
+        rules.connect()
         # Changes that may take rights away are told on commit (the chat closes sockets).
         signals.connect()
         # Kept dashboard figures are counted again once a change of the workflow commits.

@@ -26,7 +26,7 @@ from incidents import access
 from incidents.choices import ConfigChangeAction, ConfigChangeKind
 from incidents.models import ConfigChange, Department, Employee, ProjectAccess, StageOwnership
 from locations.models import Location
-from locations.signals import device_project_changing
+from locations.signals import device_project_changing, device_serial_correcting
 
 _acting: ContextVar = ContextVar("config_change_acting", default=None)
 _scope: ContextVar = ContextVar("config_change_scope", default=None)
@@ -434,7 +434,24 @@ def _device_project_changing(sender, *, device, old, new, **kwargs) -> None:
         )
 
 
+def _device_serial_correcting(sender, *, device, old, new, reason, by, **kwargs) -> None:
+    """A device's serial number corrected (an administrator's change: incidents.rules refuses
+    anyone else), from what to what and why, in the correction's own transaction."""
+    with acting_as(by):
+        record(
+            kind=ConfigChangeKind.DEVICE_SERIAL,
+            action=ConfigChangeAction.CHANGED,
+            obj_id=device.pk,
+            label=new,
+            before={"serial_number": old},
+            after={"serial_number": new, "reason": reason},
+        )
+
+
 def connect() -> None:
+    device_serial_correcting.connect(
+        _device_serial_correcting, weak=False, dispatch_uid="config-change-device-serial"
+    )
     device_project_changing.connect(
         _device_project_changing, weak=False, dispatch_uid="config-change-device-project"
     )

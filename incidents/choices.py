@@ -167,6 +167,7 @@ class ConfigChangeKind(models.TextChoices):
     STAGE_OWNERSHIP = "stage_ownership", _("Stage ownership")
     PROJECT_ACCESS = "project_access", _("Project restriction")
     DEVICE_PROJECT = "device_project", _("Project of a device (across a restriction)")
+    DEVICE_SERIAL = "device_serial", _("Serial number of a device (corrected)")
 
 
 class ConfigChangeAction(models.TextChoices):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from incidents.models.events import IncidentEvent
 from incidents.models.people import Employee
 from incidents.models.records import AnalysisResult, OperationRecord
 from incidents.models.stages import StageOwnership
+from locations.signals import device_serial_correcting
 
 
 def _active(user) -> bool:
@@ -484,3 +486,32 @@ def refusal(incident, action: WorkflowAction, user, facts: Facts | None = None) 
     elif action == WorkflowAction.CANCEL and not can_cancel(incident, user, facts):
         return _("Only a supervisor of %(department)s or an administrator can cancel it.") % context
     return None
+
+
+def may_correct_serial(user, facts: Facts | None = None) -> bool:
+    """Correcting a device's serial number: an administrator's change."""
+    return is_admin(user, facts)
+
+
+def serial_correction_refusal(device, by) -> str | None:
+    """Why `by` may not correct `device`'s serial number, in words; None when they may. A
+    serial number names the device on its labels, in its trail and in the test stations'
+    results, so only an administrator corrects one (incidents.audit keeps it)."""
+    if may_correct_serial(by):
+        return None
+    return _("Only an administrator can correct the serial number of device %(serial)s.") % {
+        "serial": device.serial_number
+    }
+
+
+def _guard_serial_correction(sender, *, device, by, **kwargs) -> None:
+    reason = serial_correction_refusal(device, by)
+    if reason:
+        raise ValidationError(reason)
+
+
+def connect() -> None:
+    """Hold the devices app's serial corrections to these rules, whatever path they come by."""
+    device_serial_correcting.connect(
+        _guard_serial_correction, weak=False, dispatch_uid="rules-device-serial"
+    )

@@ -35,6 +35,7 @@ from locations.history_admin import TrailHistoryAdmin
 from locations.label_admin import LabelAdminMixin
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
 from locations.scanning import ScanStation
+from locations.serials import MAX_REASON_LENGTH, MAX_SERIAL_LENGTH, device_serial_correct
 from locations.services import (
     custody_check,
     device_move,
@@ -180,6 +181,27 @@ class DeviceMoveForm(forms.Form):
         }
 
 
+class DeviceSerialForm(forms.Form):
+    """The Correct serial number button's form: the serial the device should have had, and why
+    (the serial it has now stays its alias)."""
+
+    serial_number = forms.CharField(
+        label=_("Corrected serial number"),
+        max_length=MAX_SERIAL_LENGTH,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_(
+            "Labels printed from now on carry it; the serial it has now still finds the device "
+            "(scans, searches, imports)."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Reason for the correction"),
+        max_length=MAX_REASON_LENGTH,
+        widget=UnfoldAdminTextInputWidget,
+        help_text=_("Kept in the device's trail and in the configuration audit."),
+    )
+
+
 class DeviceAdminBase(
     AutocompleteKeysMixin,
     DevicesSeenMixin,
@@ -207,6 +229,8 @@ class DeviceAdminBase(
     list_filter_submit = True
     search_fields = [
         "serial_number",
+        # A serial number the device had before a correction still finds it.
+        "aliases__serial_number",
         "project",
         "hardware_version",
         "location__code",
@@ -217,12 +241,21 @@ class DeviceAdminBase(
     autocomplete_fields = ["location", "holder"]
     list_select_related = ["location", "holder"]
     actions = ["print_labels"]
-    actions_detail = ["move_action", *LABEL_ACTIONS]
+    actions_detail = ["move_action", "correct_serial_action", *LABEL_ACTIONS]
     change_form_outer_after_template = "locations/device_trail.html"
     fieldsets = (
         (
             None,
-            {"fields": ("serial_number", "project", "hardware_version", "rom_version", "config")},
+            {
+                "fields": (
+                    "serial_number",
+                    "also_known_as",
+                    "project",
+                    "hardware_version",
+                    "rom_version",
+                    "config",
+                )
+            },
         ),
         (
             _("Custody"),
@@ -291,7 +324,15 @@ class DeviceAdminBase(
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        return [*readonly, "serial_number", "location", "holder"] if obj is not None else readonly
+        if obj is None:
+            return readonly
+        return [*readonly, "serial_number", "also_known_as", "location", "holder"]
+
+    @display(description=_("also known as"))
+    def also_known_as(self, device: Device) -> str:
+        """The serial numbers the device had before a correction, newest first."""
+        former = [alias.serial_number for alias in device.aliases.all()]
+        return ", ".join(former) or "—"
 
     def save_form(self, request, form, change):
         # Nothing is written before the inlines are checked too (save_model writes): a page
@@ -376,3 +417,51 @@ class DeviceAdminBase(
 
     def has_move_permission(self, request, object_id=None) -> bool:
         return request.user.has_perm("locations.move_device")
+
+    @action(
+        description=_("Correct serial number"),
+        url_path="correct-serial",
+        icon="edit_note",
+        permissions=["correct_serial"],
+    )
+    def correct_serial_action(self, request, object_id):
+        """Correct a serial number mistyped at registration, with a reason, through
+        device_serial_correct (which refuses whoever may not, whatever path they came by)."""
+        device = get_object_or_404(self.get_queryset(request), pk=pk_or_404(object_id))
+        change_url = reverse("admin:locations_device_change", args=[device.pk])
+        form = DeviceSerialForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            old = device.serial_number
+            try:
+                device = device_serial_correct(
+                    device=device,
+                    serial_number=form.cleaned_data["serial_number"],
+                    reason=form.cleaned_data["reason"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(
+                    request,
+                    _("%(old)s is now %(new)s; %(old)s still finds it.")
+                    % {"old": old, "new": device.serial_number},
+                )
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": device,
+            "aliases": [alias.serial_number for alias in device.aliases.all()],
+            "title": _("Correct the serial number of %(serial)s")
+            % {"serial": device.serial_number},
+            "form": form,
+            "media": self.media + form.media,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/locations/device/serial_form.html", context)
+
+    def has_correct_serial_permission(self, request, object_id=None) -> bool:
+        """Who is offered the button; the registered admin asks the rules. The service refuses
+        whoever the rules do not allow, whatever this says."""
+        return request.user.is_active and request.user.is_superuser

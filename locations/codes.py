@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from locations.models import Device, Location
+from locations.serials import alias_owner
 
 
 class CodeKind:
@@ -110,13 +111,19 @@ def lookup_fields() -> dict[str, tuple[type[Model], str]]:
 
 def _lookup(kind: str, key: str) -> Model | None:
     """The record whose key is exactly `key`; else the one record equal to it ignoring case
-    (scanners and keyboards may change case), never a guess between two."""
+    (scanners and keyboards may change case), never a guess between two; else, for a device,
+    the one whose serial number it was before a correction (an old label)."""
     model, field = lookup_fields()[kind]
     exact = model.objects.filter(**{field: key}).first()
     if exact is not None:
         return exact
     candidates = list(model.objects.filter(**{f"{field}__iexact": key})[:2])
-    return candidates[0] if len(candidates) == 1 else None
+    if candidates:
+        return candidates[0] if len(candidates) == 1 else None
+    if model is Device:
+        alias = alias_owner(key)
+        return alias.device if alias is not None else None
+    return None
 
 
 # No key is longer than its column, so a longer code is refused before any query is made with it.

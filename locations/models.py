@@ -150,3 +150,41 @@ class Device(models.Model):
         if update_fields is not None and "project" in update_fields:
             kwargs["update_fields"] = {*update_fields, "project_key"}
         super().save(*args, **kwargs)
+
+
+class DeviceAlias(models.Model):
+    """A serial number a device was registered under before it was corrected: scans, searches
+    and imports still find the device by it, and no other device may take it."""
+
+    device = models.ForeignKey(
+        "locations.Device",
+        on_delete=models.CASCADE,
+        related_name="aliases",
+        verbose_name=_("device"),
+    )
+    serial_number = CodeField(_("former serial number"), max_length=64)
+    created_at = models.DateTimeField(_("corrected at"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="device_aliases_given",
+        verbose_name=_("corrected by"),
+    )
+    reason = models.CharField(_("reason"), max_length=500)
+
+    class Meta:
+        ordering = ["device", "-created_at", "-id"]
+        verbose_name = _("former serial number")
+        verbose_name_plural = _("former serial numbers")
+        constraints = [
+            models.UniqueConstraint(
+                Upper("serial_number"),
+                name="device_alias_serial_number_unique_ignoring_case",
+                violation_error_message=_("Another device was once registered under this serial."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial_number

@@ -25,6 +25,9 @@ SPREADSHEET_IMPORT = "spreadsheet_import"
 DEACTIVATED = "deactivated"
 # An undone move: {"code": "undo", "reason": <the reason of the move undone, a code or text>}.
 UNDO = "undo"
+# A corrected serial number: {"code": "serial_corrected", "old": <the serial before>,
+# "reason": <the administrator's words, shortened to fit>}.
+SERIAL_CORRECTED = "serial_corrected"
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,21 @@ def undo(reason: str | None) -> str:
     return encode(UNDO)
 
 
+def serial_corrected(old: str, reason: str) -> str:
+    """The stored reason of correcting a serial number from `old`, for `reason`: the words, and
+    for the longest serial numbers the old serial too, are shortened to fit the column (the
+    alias and the configuration audit keep both whole)."""
+    words = " ".join((reason or "").split()) or "…"
+    while True:
+        try:
+            return encode(SERIAL_CORRECTED, old=old, reason=words)
+        except ValueError:
+            if len(words) > 1:
+                words = words[:-2] + "…" if len(words) > 2 else "…"
+            else:
+                old = old[:-2] + "…"
+
+
 def labels() -> dict:
     """Every code's sentences in the active language, for the pages that put reasons in words
     themselves (the chat): {"text": {code: sentence}, "bare": {code: sentence}}."""
@@ -135,3 +153,4 @@ register(LEGACY_IMPORT, _("Imported from the legacy workbook"))
 register(SPREADSHEET_IMPORT, _("Imported from a spreadsheet"))
 register(DEACTIVATED, _("Deactivated"))
 register(UNDO, _("Undo: %(reason)s"), bare=_("Undo"))
+register(SERIAL_CORRECTED, _("Serial number corrected from %(old)s: %(reason)s"))

@@ -13,6 +13,7 @@ from config.kit.updates import apply_changes, changes_to
 from locations import reasons
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location, project_key
+from locations.serials import alias_refusal, lock_serials
 from locations.signals import device_moved_on_commit, device_project_changing
 
 
@@ -231,11 +232,15 @@ def device_build(*, serial_number: str, **fields) -> Device:
 
 @transaction.atomic
 def device_register(*, serial_number: str, registered_by: Person | None, **fields) -> Device:
-    """Register a new device; a serial number that exists already, in any case, is refused,
-    never merged."""
+    """Register a new device; a serial number that exists already, in any case, or that is
+    another device's former serial (`locations.serials`), is refused, never merged."""
     serial_number = (serial_number or "").strip()
     if not serial_number:
         raise ValidationError(_("A serial number is needed."))
+    lock_serials(serial_number)
+    refusal = alias_refusal(serial_number)
+    if refusal:
+        raise ValidationError(refusal)
     existing = Device.objects.filter(serial_number__iexact=serial_number).first()
     if existing is not None:
         raise ValidationError(

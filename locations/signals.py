@@ -9,6 +9,12 @@ device's incident and its open pages; the devices app imports none of that.
 `device`, `old`, `new` and `by`, inside the change's transaction: a listener that may not allow
 it raises ValidationError with the reason, and nothing changes. The devices app knows no
 confidential projects; the rules that do listen.
+
+`device_serial_correcting` is sent by `device_serial_correct` before a device's serial number
+is corrected, with `device`, `old`, `new`, `reason` and `by`, inside the correction's
+transaction, in the same way: a listener that may not allow it raises ValidationError with the
+reason (who may correct serial numbers is the workflow's rule), and one that keeps an audit
+writes it in the same transaction.
 """
 
 from django.db import transaction
@@ -18,6 +24,7 @@ from locations.models import Device
 
 device_moved = Signal()
 device_project_changing = Signal()
+device_serial_correcting = Signal()
 
 
 def device_moved_on_commit(*, device_id: int, history_id: int | None, backdated: bool) -> None:

@@ -37,6 +37,8 @@ FIELD_LABELS = {
     "department": gettext_lazy("department"),
     "work_location": gettext_lazy("where the work happens"),
     "project": gettext_lazy("project"),
+    "serial_number": gettext_lazy("serial number"),
+    "reason": gettext_lazy("reason"),
     "note": gettext_lazy("note"),
     "departments": gettext_lazy("departments"),
 }

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.contrib.filters.admin import AutocompleteSelectFilter
 from unfold.decorators import action, display
 
-from incidents import access
+from incidents import access, rules
 from incidents import services as incident_services
 from incidents.admin.incidents import STAGE_COLORS
 from incidents.admin.inlines import ReadOnlyInline
@@ -105,6 +105,8 @@ class DeviceAdmin(DeviceAdminBase):
     ]
     search_fields = [
         "serial_number",
+        # A serial number the device had before a correction still finds it.
+        "aliases__serial_number",
         "project",
         "hardware_version",
         "incidents__fail_item",
@@ -147,6 +149,9 @@ class DeviceAdmin(DeviceAdminBase):
         form = super().get_form(request, obj, change=change, **kwargs)
         form.person = request.user
         return form
+
+    def has_correct_serial_permission(self, request, object_id=None) -> bool:
+        return rules.may_correct_serial(request.user)
 
     @display(description=_("open incident"), ordering="open_stage", label=STAGE_COLORS)
     def open_stage(self, device: Device):

@@ -24,6 +24,7 @@ from incidents.choices import OPEN_STAGES, ApiScope
 from incidents.models import Incident
 from locations.choices import LocationKind
 from locations.models import Device, Location
+from locations.serials import matching_serial
 
 router = Router(tags=["devices"])
 locations = Router(tags=["devices"])
@@ -72,7 +73,8 @@ def device_list(
     """Devices, the last registered first; `GET /api/v1/devices/?location=WH-B2-05`."""
     devices = visible(request)
     if serial_number:
-        devices = devices.filter(serial_number=serial_number)
+        # Ignoring case, and by a serial the device had before a correction too.
+        devices = devices.filter(matching_serial(serial_number))
     if project:
         devices = devices.filter(project=project)
     if location:

@@ -121,8 +121,14 @@ class RowChecksMixin:
         key = value.upper()
         return key in self.locations or key in self.planned_locations
 
+    def _current_serial(self, serial: str) -> str:
+        """The serial number a device has now, for one it had before a correction (an old
+        workbook re-imported names the device as it was registered)."""
+        device = self.device_aliases.get(serial.upper())
+        return device.serial_number if device is not None else serial
+
     def _check_register(self, values, errors, seen, number) -> dict:
-        serial = text(values.get("serial_number"))
+        serial = self._current_serial(text(values.get("serial_number")))
         stage_text = normalise(values.get("stage"))
         stage = STAGE_SYNONYMS.get(stage_text, Stage.REPORTED if not stage_text else None)
         if stage is None:
@@ -269,7 +275,7 @@ class RowChecksMixin:
                 )
 
     def _check_trail(self, values, errors, seen, number) -> dict:
-        serial = text(values.get("serial_number"))
+        serial = self._current_serial(text(values.get("serial_number")))
         if not serial:
             errors.append(("serial_number", _("a serial number is needed")))
         elif serial.upper() not in self.devices and serial.upper() not in self.planned_devices:

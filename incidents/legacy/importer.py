@@ -36,7 +36,7 @@ from incidents.legacy.report import ALL_LISTED, ImportReport
 from incidents.legacy.workbook import LegacyWorkbook
 from incidents.legacy.writing import WriteMixin
 from incidents.models import Department, Employee, Incident, ProblemGroup
-from locations.models import Device, Location
+from locations.models import Device, DeviceAlias, Location
 
 Progress = Callable[[str, int, int], None]
 
@@ -115,6 +115,11 @@ class LegacyImporter(RowChecksMixin, PeoplePlanMixin, PlanMixin, WriteMixin):
             loc.code.upper(): loc for loc in Location.objects.select_related("parent")
         }
         self.devices = {d.serial_number.upper(): d for d in Device.objects.all()}
+        # A serial number corrected since the workbook was written still names its device.
+        self.device_aliases = {
+            alias.serial_number.upper(): self.devices[alias.device.serial_number.upper()]
+            for alias in DeviceAlias.objects.select_related("device")
+        }
         self.departments = {d.code.upper(): d for d in Department.objects.all()}
         # Either name finds a department: the workbook may say 生产 or Production.
         self.department_names = {

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, Window
-from django.db.models.functions import Greatest, RowNumber, Upper
+from django.db.models.functions import Greatest, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +32,7 @@ from incidents.services.errors import WorkflowError
 from incidents.services.stations import fails_to_open, stations_named
 from incidents.services.workflow import incident_open
 from locations.models import Device
+from locations.serials import devices_by_serial
 from locations.services import device_move, device_register
 
 # A station's clock may run a little ahead of ours; beyond this a result is from the future.
@@ -79,13 +80,12 @@ def _refusals(row: ResultRow, now: datetime) -> dict[str, str]:
 
 def _devices(serials: set[str], person) -> dict[str, Device]:
     """The devices named, by their serial number in capitals (serial numbers are one ignoring
-    case); a person finds only those of projects they see, a station every device it tests."""
-    devices = Device.objects.annotate(key=Upper("serial_number")).filter(
-        key__in=[serial.upper() for serial in serials]
-    )
+    case), or by the one they had before a correction; a person finds only those of projects
+    they see, a station every device it tests."""
+    devices = Device.objects.all()
     if person is not None:
         devices = devices.visible_to(person)
-    return {device.key: device for device in devices}
+    return devices_by_serial(serials, devices)
 
 
 def _registered(serials: set[str], known: dict, rows: list[ResultRow], now) -> dict:

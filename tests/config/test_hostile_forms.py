@@ -597,6 +597,9 @@ def edited_in_place(world: World) -> Form:
 
 OTHER_FORMS = {
     "admin:locations_device_move_action": matrix_form("admin:locations_device_move_action"),
+    "admin:locations_device_correct_serial_action": matrix_form(
+        "admin:locations_device_correct_serial_action"
+    ),
     "admin:password_change": matrix_form(
         "admin:password_change",
         kinds={"old_password": "text", "new_password1": "text", "new_password2": "text"},

@@ -55,6 +55,14 @@ EXPECTATIONS: dict[str, Expectation] = {
         post=written_by(*SIGNED_IN),
         data=given(location=pk_of("bench"), holder="", reason="Moved by the matrix"),
     ),
+    # A device's Correct serial number button: administrators only (incidents.rules), the old
+    # serial kept as its alias.
+    "admin:locations_device_correct_serial_action": Expectation(
+        at("admin:locations_device_correct_serial_action", "device"),
+        get=shown_to(*ADMINS),
+        post=written_by(*ADMINS),
+        data=given(serial_number="SN-MATRIX-CORRECTED", reason="Mistyped at registration"),
+    ),
     "admin:locations_device_scan_api": Expectation(
         at("admin:locations_device_scan_api"),
         get=shown_to(),
