@@ -301,8 +301,9 @@ class IncidentResource(BilingualResource):
         return incident.assignee.get_full_name() if incident.assignee else ""
 
     def dehydrate_days_in_stage(self, incident: Incident) -> float | None:
-        """Days since the incident entered its stage, while it is open."""
-        if not incident.is_open or incident.stage_entered_at is None:
+        """Days since the incident entered its stage, while it is open; empty when nobody knows
+        when it did (imported from the legacy workbook, which does not say)."""
+        if not incident.is_open or not incident.stage_entered_known:
             return None
         return round((timezone.now() - incident.stage_entered_at).total_seconds() / 86400, 1)
 

@@ -170,6 +170,11 @@ def dashboard_context(request: HttpRequest) -> dict:
     aging = figures["aging"]
     for bucket in aging:
         bucket["url"] = scope.list_url(changelist, aged=bucket["key"], **scope.open_params())
+    # Left out of the buckets: imported without the time they entered their stage.
+    age_unknown = {
+        "count": figures["age_unknown"],
+        "url": scope.list_url(changelist, aged=dashboard.AGE_UNKNOWN, **scope.open_params()),
+    }
     items = figures["pareto_items"]
     for row in items:
         row["url"] = scope.list_url(changelist, fail_item=row["value"])
@@ -208,6 +213,7 @@ def dashboard_context(request: HttpRequest) -> dict:
         "cycle_trend": trend,
         "end_to_end": end_to_end,
         "aging": aging,
+        "age_unknown": age_unknown,
         "oldest": figures["oldest"],
         "pareto_items": items,
         "pareto_stations": stations,

@@ -564,6 +564,8 @@ class IncidentAdmin(
     def stage_age(self, incident: Incident) -> str:
         if not incident.is_open:
             return "—"
+        if not incident.stage_entered_known:
+            return _("unknown (imported)")
         return timesince(incident.stage_entered_at, depth=1)
 
     @display(description=_("problem group"), ordering="problem_group__number")
@@ -582,7 +584,9 @@ def _summary(incident: Incident, timeline) -> dict:
         **selectors.incident_summary(incident, timeline),
         "stage_color": STAGE_COLORS.get(incident.stage, "default"),
         "step_color": STEP_COLORS.get(incident.step, "default"),
-        "time_in_stage": timesince(incident.stage_entered_at, depth=1),
+        # False: imported without the time it entered its stage.
+        "time_in_stage": incident.stage_entered_known
+        and timesince(incident.stage_entered_at, depth=1),
         "test_log_is_link": incident.test_log_url.lower().startswith(("http://", "https://")),
         "at_work_location": stage_work_location is not None
         and incident.device.location_id == stage_work_location.pk,

@@ -130,7 +130,7 @@ def incident_detail(request: HttpRequest, incident_id: Id):
         "description": found.description,
         "reporter": shapes.person(found.reporter),
         "reported_by_line": incident_reported_by_line(found) or None,
-        "stage_entered_at": found.stage_entered_at,
+        "stage_entered_at": found.stage_entered_at if found.stage_entered_known else None,
         "device": {
             "id": device.pk,
             "serial_number": device.serial_number,

@@ -97,7 +97,10 @@ class IncidentDetailOut(IncidentOut):
         description="The name of the token the line's station reported with, when the line "
         "opened it by itself (then `reporter` is null)."
     )
-    stage_entered_at: datetime
+    stage_entered_at: datetime | None = Field(
+        description="When the incident entered its current stage; null when nobody knows "
+        "(imported from the legacy workbook, which does not say, and not moved since)."
+    )
     device: DeviceBrief
     timeline: list[TimelineEntry] = Field(description="Newest first.")
 

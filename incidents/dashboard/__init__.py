@@ -38,6 +38,7 @@ from incidents.dashboard.figures import (
 from incidents.dashboard.home import department_load, misconfigurations
 from incidents.dashboard.periods import counted
 from incidents.dashboard.scope import (
+    AGE_UNKNOWN,
     AGING_BUCKETS,
     DRILL_PARAMS,
     EARLIEST_DAY,
@@ -52,6 +53,7 @@ from incidents.dashboard.scope import (
 )
 
 __all__ = [
+    "AGE_UNKNOWN",
     "AGING_BUCKETS",
     "CHANGES_KEY",
     "DRILL_PARAMS",

@@ -14,7 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from config.kit.lists import counted
 from incidents import access
 from incidents.choices import BEYOND_RETEST, OPEN_STAGES, TERMINAL_STAGES, ProblemGroupStatus, Stage
-from incidents.dashboard.scope import AGING_BUCKETS, Scope, _period_bounds, flow_period
+from incidents.dashboard.scope import (
+    AGE_UNKNOWN,
+    AGING_BUCKETS,
+    Scope,
+    _period_bounds,
+    flow_period,
+)
 from incidents.models import Department, Incident, IncidentEvent, ProblemGroup, StageOwnership
 from locations.models import Location
 from locations.selectors import device_kinds
@@ -186,11 +192,13 @@ def stage_cycle_trend(scope: Scope) -> dict:
 
 
 def end_to_end_times(scope: Scope) -> list[dict]:
-    """From report to return or scrap, for the incidents closed so in the period."""
+    """From report to return or scrap, for the incidents closed so in the period (but those
+    imported closed, whose closing time the workbook did not give)."""
     start, end = _period_bounds(scope)
     closed = scope.incidents().filter(
         stage__in=(Stage.RETURNED, Stage.SCRAPPED), closed_at__gte=start, closed_at__lt=end
     )
+    closed = closed.filter(stage_entered_known=True)
     # The columns are read where the period's closings are found (the closed_at index), not
     # looked up again in every incident.
     sql, params = closed.values("stage", "opened_at", "closed_at").query.sql_with_params()
@@ -251,15 +259,22 @@ def duration_text(hours: float | None) -> str:
 
 # --- what waits too long --------------------------------------------------------------------------
 def aging(scope: Scope) -> list[dict]:
+    return aging_rows(aging_counted(scope))
+
+
+def aging_counted(scope: Scope) -> dict[str, int]:
+    """The count of each bucket of AGING_BUCKETS (by its key) among the open incidents of the
+    scope's stages, and under AGE_UNKNOWN those left out of every bucket: imported without the
+    time they entered their stage (Incident.stage_entered_known)."""
     now = timezone.now()
-    aggregates = {}
+    aggregates = {AGE_UNKNOWN: Count("id", filter=Q(stage_entered_known=False))}
     for key, _label, low, high in AGING_BUCKETS:
-        condition = Q(stage_entered_at__lte=now - datetime.timedelta(days=low))
+        condition = Q(stage_entered_known=True)
+        condition &= Q(stage_entered_at__lte=now - datetime.timedelta(days=low))
         if high is not None:
             condition &= Q(stage_entered_at__gt=now - datetime.timedelta(days=high))
         aggregates[key] = Count("id", filter=condition)
-    counts = scope.incidents().filter(stage__in=scope.stages()).aggregate(**aggregates)
-    return aging_rows(counts)
+    return scope.incidents().filter(stage__in=scope.stages()).aggregate(**aggregates)
 
 
 def aging_rows(counts: dict[str, int]) -> list[dict]:
@@ -270,9 +285,10 @@ def aging_rows(counts: dict[str, int]) -> list[dict]:
     ]
 
 
-def aging_counts(entered: list[datetime.datetime], now: datetime.datetime) -> dict[str, int]:
+def aging_counts(entered: list[datetime.datetime | None], now: datetime.datetime) -> dict[str, int]:
     """How many of the incidents in their stage since `entered` each bucket of AGING_BUCKETS
-    counts at `now` (the conditions `aging` asks of the database)."""
+    counts at `now`, and under AGE_UNKNOWN how many entered at a time nobody knows (None): the
+    conditions `aging_counted` asks of the database."""
     limits = [
         (
             key,
@@ -282,7 +298,11 @@ def aging_counts(entered: list[datetime.datetime], now: datetime.datetime) -> di
         for key, _label, low, high in AGING_BUCKETS
     ]
     counts = dict.fromkeys((key for key, *_limits in limits), 0)
+    counts[AGE_UNKNOWN] = 0
     for since in entered:
+        if since is None:
+            counts[AGE_UNKNOWN] += 1
+            continue
         for key, latest, earliest in limits:
             if since <= latest and (earliest is None or since > earliest):
                 counts[key] += 1
@@ -290,9 +310,11 @@ def aging_counts(entered: list[datetime.datetime], now: datetime.datetime) -> di
 
 
 def oldest_open(scope: Scope, size: int = 10) -> list[Incident]:
+    """The open incidents longest in their stage (those imported without the time they entered
+    it are not known to be)."""
     return list(
         scope.incidents()
-        .filter(stage__in=scope.stages())
+        .filter(stage__in=scope.stages(), stage_entered_known=True)
         .select_related("device__holder", "device__location", "assignee")
         .order_by("stage_entered_at", "pk")[:size]
     )
@@ -500,13 +522,15 @@ def every_figure(scope: Scope, may_see_groups: bool) -> dict:
     the cache keeps); the problem groups only for those who may see them (None otherwise)."""
     cycle, trend = stage_times(scope)
     failures = paretos(scope)
+    ages = aging_counted(scope)
     return {
         "by_stage_step": open_by_stage_and_step(scope),
         "departments": open_by_department(scope),
         "cycle": cycle,
         "trend": trend,
         "end_to_end": end_to_end_times(scope),
-        "aging": aging(scope),
+        "aging": aging_rows(ages),
+        "age_unknown": ages[AGE_UNKNOWN],
         "oldest": oldest_open(scope),
         "pareto_items": failures["fail_item"],
         "pareto_stations": failures["fail_station"],

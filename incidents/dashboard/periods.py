@@ -7,13 +7,14 @@ the period is cut into parts (whole calendar months, single days at its edges, a
 no end, the days after today as one part), and each part keeps what its incidents contribute,
 in a form that adds up exactly:
 
-    open      each open incident (stage, step, in stage since, device and its place), from which
-              the open figures, the ageing, the oldest, the heat map are counted at each view;
+    open      each open incident (stage, step, in stage since or None when nobody knows, device
+              and its place), from which the open figures, the ageing and those it leaves out,
+              the oldest, the heat map are counted at each view;
     failures  the count of each (fail item, fail station);
     groups    each problem group's incidents and open incidents;
     visits    the seconds of each stage visit that ended, by (stage, day entered, week ended);
     closings  how many closed, by (stage, day closed, no fault found), and the seconds from
-              report to return or scrap by (stage, day closed).
+              report to return or scrap by (stage, day closed), but of those imported closed.
 
 The figures of flow (percentiles, outcomes per week) then take the visits and closings of the
 period's days from the parts: a percentile is the nearest rank of the seconds themselves, never
@@ -61,11 +62,11 @@ from incidents.dashboard.figures import (
     projects,
     trend_of,
 )
-from incidents.dashboard.scope import Scope, _date, _day_start, flow_period
+from incidents.dashboard.scope import AGE_UNKNOWN, Scope, _date, _day_start, flow_period
 from incidents.models import Incident, IncidentEvent
 
 # Part of each part's key: raised when what a part keeps changes shape.
-PARTS_LAYOUT = 1
+PARTS_LAYOUT = 2
 OLDEST_SIZE = 10
 
 Part = tuple[datetime.date, datetime.date | None]
@@ -165,13 +166,20 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
         undated.incidents().filter(_opened_in(parts)).annotate(opened=TruncDate("opened_at"))
     )
 
-    for opened, *row in _rows(
+    for opened, pk, stage, step, entered, known, *place in _rows(
         incidents.filter(stage__in=OPEN_STAGES).values_list(
-            "opened", "pk", "stage", "step", "stage_entered_at", "device_id", "device__location_id"
+            "opened",
+            "pk",
+            "stage",
+            "step",
+            "stage_entered_at",
+            "stage_entered_known",
+            "device_id",
+            "device__location_id",
         )
     ):
         if (part := part_of(opened)) is not None:
-            part["open"].append(tuple(row))
+            part["open"].append((pk, stage, step, entered if known else None, *place))
 
     for row in incidents.values("opened", *PARETO_FIELDS).annotate(n=Count("id")).order_by():
         if (part := part_of(row["opened"])) is not None:
@@ -220,12 +228,12 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
                 output_field=FloatField(),
             ),
         )
-        .values_list("opened", "stage", "closed", "beyond", "seconds")
+        .values_list("opened", "stage", "closed", "beyond", "seconds", "stage_entered_known")
     )
-    for opened, stage, closed, beyond, seconds in _rows(closings):
+    for opened, stage, closed, beyond, seconds, known in _rows(closings):
         if (part := part_of(opened)) is not None:
             part["closings"][(stage, closed, stage == Stage.RETURNED and not beyond)] += 1
-            if stage in (Stage.RETURNED, Stage.SCRAPPED):
+            if stage in (Stage.RETURNED, Stage.SCRAPPED) and known:
                 part["ends"][(stage, closed)].append(float(seconds))
 
     for part in found.values():
@@ -278,7 +286,8 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
     for _pk, _stage, _step, _entered, device, location in in_stages:
         if location is not None:
             devices_at[location].add(device)
-    oldest = [row[0] for row in sorted(in_stages, key=lambda row: (row[3], row[0]))]
+    aged = [row for row in in_stages if row[3] is not None]
+    oldest = [row[0] for row in sorted(aged, key=lambda row: (row[3], row[0]))]
     oldest = oldest[:OLDEST_SIZE]
 
     failures = Counter()
@@ -321,6 +330,7 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
             {stage: nearest_rank(s) for stage, s in ends.items()}, [Stage.RETURNED, Stage.SCRAPPED]
         ),
         "aging": aging_rows(ageing),
+        "age_unknown": ageing[AGE_UNKNOWN],
         "oldest": _incidents(oldest),
         "pareto_items": failure_rows["fail_item"],
         "pareto_stations": failure_rows["fail_station"],

@@ -12,7 +12,8 @@ Filters (query parameters, on the dashboard and on the incident list alike):
     state=open|closed        open, or returned/scrapped/cancelled
     fail_item, fail_station  exact values of the incident's failure
     location=<id>            the device is at this place or anywhere inside it
-    aged=<bucket>            time in the current stage (AGING_BUCKETS)
+    aged=<bucket>            time in the current stage (AGING_BUCKETS); `unknown`: imported
+                             without the time they entered their stage (in no bucket)
     closed_week=YYYY-MM-DD   closed in the week starting that Monday, within the period of flow
     nff=1                    returned to the line straight from FAE retest (no fault found)
     sent_back=1              sent back at least once in the current stage (round 2 or more)
@@ -52,6 +53,8 @@ AGING_BUCKETS = (
     ("7to14d", _("1–2 weeks"), 7, 14),
     ("gt14d", _("over 2 weeks"), 14, None),
 )
+# The `aged` of the incidents in no bucket: imported without the time they entered their stage.
+AGE_UNKNOWN = "unknown"
 
 # The days a dashboard filter may name: a factory's records start after EARLIEST_DAY, and
 # nothing is opened more than a year ahead. A date outside them names nothing (and Python's
@@ -125,9 +128,12 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
     if value["aged"] in buckets:
         low, high = buckets[value["aged"]]
         now = timezone.now()
+        queryset = queryset.filter(stage_entered_known=True)
         queryset = queryset.filter(stage_entered_at__lte=now - datetime.timedelta(days=low))
         if high is not None:
             queryset = queryset.filter(stage_entered_at__gt=now - datetime.timedelta(days=high))
+    elif value["aged"] == AGE_UNKNOWN:
+        queryset = queryset.filter(stage_entered_known=False)
     if week := _date(value["closed_week"]):
         # The days of the week inside the period of flow, as the dashboard counts them: its
         # first and last weeks are cut at the period's ends.

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from incidents import selectors
+from incidents.choices import Stage
 from incidents.legacy.checks import ROW_FAILURE_FIELDS
 from incidents.legacy.columns import SheetKind
 from incidents.legacy.workbook import LegacyError
@@ -199,6 +200,9 @@ class PlanMixin:
                     failed_at=row["opened_at"],
                     **{name: row[name] for name in ROW_FAILURE_FIELDS},
                 )
+                # The workbook has no column for when the incident entered its stage: only one
+                # still in its first stage entered it when it was registered.
+                incident.stage_entered_known = incident.stage == Stage.REPORTED
                 self._stamp(incident, row["opened_at"])
                 self.plan.new_incidents.append(incident)
                 if outcomes[index] != "skipped":

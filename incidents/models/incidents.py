@@ -190,6 +190,15 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     )
     opened_at = models.DateTimeField(_("opened at"), default=timezone.now, db_index=True)
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
+    # False when nobody knows when the incident entered its stage: the legacy workbook gives
+    # only the day it was registered, so an incident imported past its first stage (or moved on
+    # by a later workbook) has no age in its stage until it really changes stage in the product.
+    stage_entered_known = models.BooleanField(
+        _("time entered stage known"),
+        default=True,
+        db_default=True,
+        help_text=_("Unset for incidents imported without the time they entered their stage."),
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     history = HistoricalRecords()
 
@@ -360,6 +369,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 method=self.import_stage,
             )
         self._enter_stage(stage)
+        # The workbook says the stage, not when it was entered (some time before the import).
+        self.stage_entered_known = False
         return stage
 
     def _enter_stage(self, stage: Stage) -> None:
@@ -369,4 +380,5 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         self.assignee = None
         self.stage_round = 1
         self.stage_entered_at = now
+        self.stage_entered_known = True
         self.closed_at = now if closing else None

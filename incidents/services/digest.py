@@ -49,8 +49,10 @@ def department_digest(
     in_stages = in_stages.select_related("device", "assignee")
     since = now - datetime.timedelta(days=1)
     overdue_before = now - datetime.timedelta(days=settings.DIGEST_OVERDUE_DAYS)
-    new = in_stages.filter(stage_entered_at__gte=since).order_by("-stage_entered_at")
-    overdue = in_stages.filter(stage_entered_at__lt=overdue_before).order_by("stage_entered_at")
+    # Imported without the time they entered their stage: neither new nor overdue, unknown.
+    aged = in_stages.filter(stage_entered_known=True)
+    new = aged.filter(stage_entered_at__gte=since).order_by("-stage_entered_at")
+    overdue = aged.filter(stage_entered_at__lt=overdue_before).order_by("stage_entered_at")
     review = in_stages.filter(step=Step.SUBMITTED).order_by("stage_entered_at")
     return DepartmentDigest(
         department=department,

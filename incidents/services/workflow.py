@@ -7,7 +7,7 @@ instead of acting on a state they never saw.
 
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, has_transition_perm
@@ -26,6 +26,7 @@ from incidents.choices import (
 from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
+from incidents.services.visits import visit_ends_write
 from incidents.signals import incident_event_on_commit
 from locations.choices import IMPORT_REASON
 from locations.models import Device
@@ -119,36 +120,6 @@ def log_event(
     if event.changed_stage:
         visit_ends_write([incident.pk])
     return event
-
-
-def visit_ends_write(incident_ids: list[int] | None = None) -> None:
-    """Write when each stage visit of the incidents ended (IncidentEvent.left_at; every incident
-    when None): on each entry that took the incident into a stage, the time of its next such
-    entry, None on the last. One statement, whatever the number of entries."""
-    table = connection.ops.quote_name(IncidentEvent._meta.db_table)
-    narrow, params = "", [WorkflowAction.OPEN]
-    if incident_ids is not None:
-        if not incident_ids:
-            return
-        if connection.vendor == "postgresql":
-            narrow, params = "AND incident_id = ANY(%s)", [*params, list(incident_ids)]
-        else:
-            narrow = f"AND incident_id IN ({', '.join(['%s'] * len(incident_ids))})"
-            params += list(incident_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} SET left_at = visits.next_at FROM (
-                SELECT id, LEAD(created_at) OVER (
-                    PARTITION BY incident_id ORDER BY created_at, id
-                ) AS next_at
-                FROM {table}
-                WHERE (from_stage <> to_stage OR action = %s) {narrow}
-            ) AS visits
-            WHERE {table}.id = visits.id
-            """,
-            params,
-        )
 
 
 def announce(event: IncidentEvent, files: list[str] = ()) -> None:
