@@ -27,6 +27,7 @@ from incidents.legacy.workbook import CellError, moment
 from incidents.models import FAILURE_FIELDS, Department, Employee, Incident, ProblemGroup
 from locations.choices import SPREADSHEET_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location
+from locations.serials import matching_serial
 from locations.services import (
     device_move,
     device_register,
@@ -190,7 +191,8 @@ class SerialNumberWidget(widgets.ForeignKeyWidget):
         super().__init__(Device, field="serial_number", **kwargs)
 
     def get_lookup_kwargs(self, value, row, **kwargs):
-        return {"serial_number__iexact": str(value).strip()}
+        # Or the serial the device had before a correction (one device either way).
+        return {"pk__in": Device.objects.filter(matching_serial(str(value))).values("pk")}
 
 
 def _field(kind: str, attribute: str, widget=None, legacy: str | None = None, **options):
@@ -432,9 +434,10 @@ class DeviceResource(BilingualResource):
         report_skipped = True
 
     def get_instance(self, instance_loader, row):
-        """The device with this serial number, ignoring case as the scan station does."""
+        """The device with this serial number, ignoring case as the scan station does, or the
+        one that had it before a correction."""
         serial = str(row.get(self.fields["serial_number"].column_name) or "").strip()
-        return Device.objects.filter(serial_number__iexact=serial).first() if serial else None
+        return Device.objects.filter(matching_serial(serial)).first() if serial else None
 
     def write(self, instance: Device, is_create: bool, *, by: Employee):
         details = {name: getattr(instance, name) for name in DEVICE_DETAIL_FIELDS}

@@ -10,12 +10,14 @@ from django.test import RequestFactory
 from config.unfold import where_is_search
 from incidents.legacy.importer import ALL_LISTED, LegacyImporter
 from incidents.models import Incident, Station, StationResult
+from incidents.resources import DeviceResource, IncidentResource
 from incidents.services.tokens import api_token_create
 from locations.models import Device
 from locations.serials import device_serial_correct
 from tests.api.conftest import bearer
-from tests.factories import AdminFactory, DeviceFactory, StaffFactory
+from tests.factories import AdminFactory, DeviceFactory, StaffFactory, SuperuserFactory
 from tests.incidents.test_legacy_import import make_workbook, register_row
+from tests.incidents.test_resources import import_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,28 @@ class LegacyReimportTests:
         assert list(Device.objects.values_list("serial_number", flat=True)) == ["SN-1"]
         incident = Incident.objects.get()
         assert incident.device == device
+
+
+class SpreadsheetImportTests:
+    def test_a_device_row_under_the_old_serial_updates_the_same_device(self):
+        device = corrected(DeviceFactory(serial_number="ABC-0O1", project="Falcon"), "ABC-001")
+
+        result = import_rows(
+            DeviceResource, [{"serial number": "abc-0o1", "project": "Osprey"}], SuperuserFactory()
+        )
+
+        assert result.totals["new"] == 0 and not result.has_errors()
+        device.refresh_from_db()
+        assert (device.serial_number, device.project) == ("ABC-001", "Osprey")
+        assert Device.objects.count() == 1
+
+    def test_an_incident_row_under_the_old_serial_is_the_devices(self):
+        device = corrected(DeviceFactory(serial_number="ABC-0O1"), "ABC-001")
+        headers = IncidentResource().get_export_headers()
+        row = dict.fromkeys(headers, "")
+        serial_column = next(header for header in headers if "serial" in header.lower())
+        row[serial_column] = "ABC-0O1"
+
+        import_rows(IncidentResource, [row], SuperuserFactory())
+
+        assert Incident.objects.get().device == device
