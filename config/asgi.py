@@ -21,7 +21,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
-from config.status import start_heartbeat
+from config.kit.processes import start_heartbeat
 from messaging.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(
@@ -33,7 +33,8 @@ application = ProtocolTypeRouter(
     }
 )
 
-# The status page counts the app processes alive (config/status.py).
+# The status page counts the app processes alive (config/status.py); the chat clears the
+# presence of people connected through a process whose heartbeat lapsed.
 start_heartbeat("app")
 
 # Everything loaded at start-up lives as long as the process: keep it out of the garbage

@@ -324,6 +324,19 @@ BACKUP_DIR = env.str("BACKUP_DIR", default="")
 MEDIA_DISK_MIN_FREE_BYTES = env.int("MEDIA_DISK_MIN_FREE_BYTES", default=1024**3)
 # /metrics answers a request carrying "Authorization: Bearer <METRICS_TOKEN>"; unset, it is off.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Each app process and worker announces itself every PROCESS_BEAT_SECONDS; one silent for
+# PROCESS_TTL_SECONDS is dead (config/kit/processes.py): the status counts it no more and the
+# chat shows the people connected through it offline at once.
+try:
+    PROCESS_BEAT_SECONDS = env.float("PROCESS_BEAT_SECONDS", default=15)
+    PROCESS_TTL_SECONDS = env.float("PROCESS_TTL_SECONDS", default=45)
+except ValueError:
+    PROCESS_BEAT_SECONDS = PROCESS_TTL_SECONDS = 0
+if not 0 < PROCESS_BEAT_SECONDS < PROCESS_TTL_SECONDS < 10**6:
+    raise ImproperlyConfigured(
+        "PROCESS_BEAT_SECONDS and PROCESS_TTL_SECONDS must be numbers of seconds, the second "
+        "longer than the first (e.g. 15 and 45)."
+    )
 
 # --- E-mail -----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

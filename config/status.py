@@ -3,108 +3,19 @@ and workers alive, the task queue, the database and Redis, the disk of the uploa
 the last backup. Shown at /admin/status/, as Prometheus metrics at /metrics (with
 METRICS_TOKEN), and by `manage.py status`.
 
-Each app process and worker announces itself every PROCESS_BEAT seconds: a key that expires
-after PROCESS_TTL in Redis, or (embedded, without Redis) a file under DATA_DIR/processes that
-counts for PROCESS_TTL after it was written. The ones announced lately are alive.
+Each app process and worker announces itself every PROCESS_BEAT_SECONDS (config/kit/processes.py:
+in Redis, or embedded, without Redis, in files under DATA_DIR/processes); the ones announced
+within PROCESS_TTL_SECONDS are alive.
 """
 
-import json
-import logging
-import os
 import shutil
-import socket
-import threading
-import time
 from pathlib import Path
 
 from django.conf import settings
 
 from config.backup import backups
+from config.kit.processes import processes
 from config.probes import database_problem, redis_problem
-
-logger = logging.getLogger(__name__)
-
-PROCESS_BEAT = 15
-PROCESS_TTL = 45
-KEY_PREFIX = "adt:process:"
-_STARTED = time.time()
-_beating: dict[str, threading.Thread] = {}
-
-
-def _process_dir() -> Path:
-    return Path(settings.DATA_DIR) / "processes"
-
-
-def _redis():
-    import redis
-
-    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-
-
-def _announce(kind: str) -> None:
-    entry = {
-        "kind": kind,
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "started": _STARTED,
-        "at": time.time(),
-    }
-    key = f"{KEY_PREFIX}{kind}:{entry['host']}:{entry['pid']}"
-    if settings.REDIS_URL:
-        client = _redis()
-        try:
-            client.set(key, json.dumps(entry), ex=PROCESS_TTL)
-        finally:
-            client.close()
-    else:
-        folder = _process_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = folder / f".{kind}-{entry['pid']}.tmp"
-        partial.write_text(json.dumps(entry))
-        partial.replace(folder / f"{kind}-{entry['pid']}.json")
-
-
-def start_heartbeat(kind: str) -> None:
-    """Announce this process as `kind` ("app" or "worker") now and every PROCESS_BEAT s."""
-    if kind in _beating:
-        return
-
-    def beat():
-        while True:
-            try:
-                _announce(kind)
-            except Exception:
-                logger.warning("Could not announce this %s process", kind, exc_info=True)
-            time.sleep(PROCESS_BEAT)
-
-    thread = threading.Thread(target=beat, name=f"{kind}-heartbeat", daemon=True)
-    _beating[kind] = thread
-    thread.start()
-
-
-def processes() -> list[dict]:
-    """The processes alive, oldest first."""
-    now = time.time()
-    if not settings.REDIS_URL:
-        found = []
-        for path in _process_dir().glob("*.json"):
-            try:
-                entry = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-            if now - entry["at"] < PROCESS_TTL:
-                found.append(entry)
-            else:
-                path.unlink(missing_ok=True)
-        return sorted(found, key=lambda e: e["started"])
-    client = _redis()
-    try:
-        keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=500))
-        values = client.mget(keys) if keys else []
-    finally:
-        client.close()
-    found = [json.loads(value) for value in values if value]
-    return sorted(found, key=lambda e: e["started"])
 
 
 def _queue() -> dict:

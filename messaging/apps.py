@@ -42,3 +42,10 @@ class MessagingConfig(AppConfig):
 
         # Rights taken away: the sockets of whoever lost them are checked and closed.
         access_changed.connect(access_changed_committed, dispatch_uid="messaging.access_changed")
+
+        from config.kit.processes import process_beat
+        from messaging.presence import process_beat_received
+
+        # An app process died: the people connected through it show offline once its heartbeat
+        # lapses, told by the next beat of any app process alive.
+        process_beat.connect(process_beat_received, dispatch_uid="messaging.process_beat")

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from config.kit import processes
 from config.kit.language import language_of
 from incidents import access
 from incidents.models import Employee, Incident, ProblemGroup
@@ -262,7 +263,10 @@ class RoomConsumer(Guarded):
         await self.join_person_group()
         await self.accept()
         await database_sync_to_async(services.presence_enter)(
-            room=self.room, person=self.person, channel_name=self.channel_name
+            room=self.room,
+            person=self.person,
+            channel_name=self.channel_name,
+            process=processes.this_process("app"),
         )
         self.beat = asyncio.ensure_future(self.keep_present())
 
@@ -303,7 +307,12 @@ class RoomConsumer(Guarded):
     @database_sync_to_async
     def beat_and_read_last_id(self) -> int:
         """One trip to the database per beat: presence refreshed, the room's last id read."""
-        services.presence_beat(room=self.room, channel_name=self.channel_name)
+        services.presence_beat(
+            room=self.room,
+            person=self.person,
+            channel_name=self.channel_name,
+            process=processes.this_process("app"),
+        )
         room = Room.objects.filter(pk=self.room.pk)
         return room.values_list("last_message_id", flat=True).first() or 0
 

@@ -377,12 +377,16 @@ class Presence(models.Model):
         verbose_name=_("person"),
     )
     channel_name = models.CharField(_("connection"), max_length=200)
+    # The app process holding the connection (config.kit.processes): its presences go as soon
+    # as its heartbeat lapses. Empty when it has no heartbeat: then judged by seen_at alone.
+    process = models.CharField(_("app process"), max_length=300, blank=True, default="")
     seen_at = models.DateTimeField(_("seen at"), default=timezone.now)
 
     class Meta:
         ordering = ["room", "person"]
         verbose_name = _("presence")
         verbose_name_plural = _("presences")
+        indexes = [models.Index(fields=["process"], name="presence_process")]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel_name", "room"],

@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from config.kit import processes
 from incidents import access, rules
 from incidents.models import Employee, Incident, ProblemGroup
 from locations.models import project_key
@@ -15,7 +16,8 @@ from messaging.models import Evidence, Message, Presence, Room, RoomMember
 
 PAGE_SIZE = 50
 # A connection refreshes its presence every PRESENCE_BEAT seconds; one silent for longer than
-# PRESENCE_TIMEOUT belonged to a process that died.
+# PRESENCE_TIMEOUT belonged to a process that died. A presence that names its app process goes
+# sooner: as soon as that process's heartbeat lapses (PROCESS_TTL_SECONDS).
 PRESENCE_BEAT = 30
 PRESENCE_TIMEOUT = 90
 
@@ -168,9 +170,13 @@ def messages_before(room: Room, before_id: int | None = None, limit: int = PAGE_
 def room_members(room: Room) -> list[dict]:
     """Everyone who opened the room, who of them is online now first."""
     cutoff = timezone.now() - timedelta(seconds=PRESENCE_TIMEOUT)
-    online = set(
-        Presence.objects.filter(room=room, seen_at__gte=cutoff).values_list("person_id", flat=True)
-    )
+    present = Presence.objects.filter(room=room, seen_at__gte=cutoff)
+    # A connection held by a process whose heartbeat lapsed is gone, however lately it beat
+    # (when which processes are alive cannot be told, seen_at alone decides).
+    alive = processes.alive_keys()
+    if alive is not None:
+        present = present.filter(Q(process="") | Q(process__in=sorted(alive)))
+    online = set(present.values_list("person_id", flat=True))
     members = RoomMember.objects.filter(room=room).select_related("person__department")
     people = [
         {**_author(member.person), "online": member.person_id in online}

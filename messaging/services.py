@@ -84,20 +84,52 @@ def room_mark_read(*, room: Room, person: Employee, up_to: int) -> None:
     )
 
 
-def presence_enter(*, room: Room, person: Employee, channel_name: str) -> None:
+def presence_enter(*, room: Room, person: Employee, channel_name: str, process: str = "") -> None:
+    """A connection opened the room (`process`: the app process holding it, when that process
+    has a heartbeat)."""
     Presence.objects.update_or_create(
-        room=room, channel_name=channel_name, defaults={"person": person, "seen_at": timezone.now()}
+        room=room,
+        channel_name=channel_name,
+        defaults={"person": person, "process": process, "seen_at": timezone.now()},
     )
     transaction.on_commit(lambda: broadcast.presence_changed(room.pk))
 
 
-def presence_beat(*, room: Room, channel_name: str) -> None:
-    Presence.objects.filter(room=room, channel_name=channel_name).update(seen_at=timezone.now())
+def presence_beat(*, room: Room, person: Employee, channel_name: str, process: str = "") -> None:
+    """The connection is still open. Its presence is entered again if it was cleared (its
+    process was taken for dead while it could not announce itself)."""
+    kept = Presence.objects.filter(room=room, channel_name=channel_name).update(
+        seen_at=timezone.now(), process=process
+    )
+    if not kept:
+        presence_enter(room=room, person=person, channel_name=channel_name, process=process)
 
 
 def presence_leave(*, room: Room, channel_name: str) -> None:
     Presence.objects.filter(room=room, channel_name=channel_name).delete()
     transaction.on_commit(lambda: broadcast.presence_changed(room.pk))
+
+
+@transaction.atomic
+def presence_clear_dead(*, alive: set[str]) -> list[int]:
+    """Remove the presences held by app processes no longer alive (`alive`: the keys of the
+    processes that are) and tell each room concerned who is online now; those rooms."""
+    gone = list(
+        Presence.objects.exclude(process="")
+        .exclude(process__in=sorted(alive))
+        .values_list("pk", "room_id")
+    )
+    if not gone:
+        return []
+    Presence.objects.filter(pk__in=[pk for pk, _room in gone]).delete()
+    room_ids = sorted({room_id for _pk, room_id in gone})
+
+    def tell_rooms():
+        for room_id in room_ids:
+            broadcast.presence_changed(room_id)
+
+    transaction.on_commit(tell_rooms)
+    return room_ids
 
 
 # --- messages -------------------------------------------------------------------------------------

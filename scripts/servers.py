@@ -249,6 +249,7 @@ class RoomClient:
         self.path, self.session, self.name = path, session, name
         self.received: list[dict] = []
         self.errors: list[dict] = []
+        self.presences: list[dict] = []  # presence frames: who is in the room, who is online
         self.arrivals: dict[str, float] = {}  # client_id -> perf_counter() at arrival
         self.last_frame_at = time.monotonic()  # of any frame, presence too
         self.socket = None
@@ -300,6 +301,8 @@ class RoomClient:
                     self.received.append(frame)
                 elif frame["type"] == "error":
                     self.errors.append(frame)
+                elif frame["type"] == "presence":
+                    self.presences.append(frame)
                 self._changed.set()
         except websockets.ConnectionClosed:
             pass
@@ -336,6 +339,13 @@ class RoomClient:
     async def quiet(self, seconds: float = 0.5) -> None:
         """Give anything still on its way `seconds` to arrive."""
         await asyncio.sleep(seconds)
+
+    @property
+    def online(self) -> set[str] | None:
+        """Who the page shows online, by name, as the last presence frame said."""
+        if not self.presences:
+            return None
+        return {m["name"] for m in self.presences[-1]["members"] if m["online"]}
 
     @property
     def texts(self) -> list[str]:

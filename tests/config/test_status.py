@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 
 from config import status
 from config.backup import make_backup
+from config.kit import processes
 from tests.factories import AdminFactory, StaffFactory
 
 TOKEN = "a-long-metrics-token-for-the-tests"
@@ -23,9 +24,10 @@ def signed_in(user) -> Client:
 @pytest.fixture
 def no_processes(settings):
     """Redis of this test run without anyone's announcements but the test's own."""
-    client = status._redis()
-    for key in client.scan_iter(match=f"{status.KEY_PREFIX}*"):
-        client.delete(key)
+    client = processes._redis()
+    client.delete(*processes.store_keys())
+    yield
+    client.delete(*processes.store_keys())
     client.close()
 
 
@@ -33,8 +35,8 @@ def no_processes(settings):
 class StatusTests:
     def test_a_worker_announced_is_alive_and_the_status_is_ok(self, no_processes, settings):
         settings.MEDIA_DISK_MIN_FREE_BYTES = 0
-        status._announce("worker")
-        status._announce("app")
+        processes.announce("worker")
+        processes.announce("app")
 
         found = status.system_status()
 
@@ -51,9 +53,9 @@ class StatusTests:
 
         assert found["workers"] == [] and found["ok"] is False
 
-    def test_embedded_processes_announce_themselves_in_files_that_expire(self, tmp_path):
+    def test_embedded_processes_announce_themselves_in_files_that_expire(self, tmp_path, settings):
         with override_settings(REDIS_URL="", DATA_DIR=tmp_path):
-            status._announce("worker")
+            processes.announce("worker")
             stale = tmp_path / "processes" / "app-1.json"
             stale.write_text(
                 json.dumps(
@@ -62,7 +64,7 @@ class StatusTests:
                         "pid": 1,
                         "host": "h",
                         "started": 0,
-                        "at": time.time() - status.PROCESS_TTL - 1,
+                        "at": time.time() - settings.PROCESS_TTL_SECONDS - 1,
                     }
                 )
             )
@@ -82,7 +84,7 @@ class StatusTests:
         assert backup["at"] == made.created_at and backup["size"] == made.size > 0
 
     def test_the_page_is_for_administrators_only(self, no_processes):
-        status._announce("worker")
+        processes.announce("worker")
 
         page = signed_in(AdminFactory()).get("/admin/status/")
         refused = signed_in(StaffFactory()).get("/admin/status/")
@@ -94,7 +96,7 @@ class StatusTests:
 
     def test_metrics_answer_only_the_token_holder(self, client, no_processes, settings):
         settings.METRICS_TOKEN = TOKEN
-        status._announce("worker")
+        processes.announce("worker")
 
         answered = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})

@@ -1,7 +1,8 @@
 """The chat across real processes: uvicorn servers sharing rooms through Redis, clients on real
 sockets. Whatever drops in between (a client's connection, a server process, Redis itself), a
 client that reconnects and resumes from its last id has every message exactly once, with none
-missing between them."""
+missing between them; and whoever was connected through a process that died shows offline on
+the other pages within seconds."""
 
 import asyncio
 import itertools
@@ -294,3 +295,38 @@ class RedisRestartedTests:
         for client in (alice, bob):
             assert_once_in_order(client, expected)
         assert await stored_texts() == expected
+
+
+class PresenceAfterCrashTests:
+    async def test_people_of_a_killed_process_show_offline_on_the_other_s_pages_at_once(
+        self, people, clients, tmp_path
+    ):
+        env = server_environment(
+            database_url=database_url(connection.settings_dict),
+            redis_url=settings.REDIS_URL,
+            data_dir=tmp_path,
+            # A beat a second, dead after three: the chat's own presence timeout is 90 s.
+            PROCESS_BEAT_SECONDS=1,
+            PROCESS_TTL_SECONDS=3,
+        )
+        alice, bob = clients("alice"), clients("bob")
+        with app_servers(2, env=env, log_dir=tmp_path) as (doomed, survivor):
+            await alice.connect(doomed)
+            await bob.connect(survivor)
+            await bob.wait_until(
+                lambda: bob.online == {"Alice", "Bob"}, timeout=10, what="both online"
+            )
+
+            doomed.kill()
+            killed_at = time.monotonic()
+            await alice.wait_closed()
+            await bob.wait_until(
+                lambda: bob.online == {"Bob"}, timeout=15, what="a frame with Alice offline"
+            )
+            took = time.monotonic() - killed_at
+            assert bob.connected
+
+        # Her heartbeat lapses after 3 s and the survivor's next beat tells the room.
+        assert took < 3 + 1 + 4, took
+        names = {m["name"] for m in bob.presences[-1]["members"]}
+        assert "Alice" in names  # still a member of the room, offline

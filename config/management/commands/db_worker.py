@@ -1,6 +1,6 @@
 from django_tasks_db.management.commands.db_worker import Command as DatabaseWorkerCommand
 
-from config.status import start_heartbeat
+from config.kit.processes import start_heartbeat
 from incidents.services.legacy import legacy_import_fail_stalled
 from incidents.services.report_jobs import report_jobs_fail_stalled, report_jobs_remove_expired
 from incidents.services.webhook_sending import (
