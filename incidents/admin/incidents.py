@@ -29,6 +29,7 @@ from config.kit.search import IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access, contributions, rules, selectors, services
+from incidents.admin.ages import StageAgeMixin
 from incidents.admin.dashboard import DashboardFilter
 from incidents.admin.station_results import recent_results_context
 from incidents.admin.workflow import WorkflowAdminMixin
@@ -233,6 +234,7 @@ class IncidentChangeForm(forms.ModelForm):
 class IncidentAdmin(
     AutocompleteKeysMixin,
     WorkflowAdminMixin,
+    StageAgeMixin,
     IndexedSearchMixin,
     LeanListMixin,
     SpreadsheetAdminMixin,
@@ -283,7 +285,7 @@ class IncidentAdmin(
         "current_step",
         "assignee",
         "stage_round",
-        "stage_entered_at",
+        "stage_since",
         "closed_at",
         "reported_by",
     ]
@@ -294,7 +296,7 @@ class IncidentAdmin(
             {"fields": ("fail_station", "fail_item", "test_log_url", "failed_at")},
         ),
         (_("Details"), {"fields": ("problem_group", "description")}),
-        (_("Dates"), {"fields": ("reported_by", "opened_at", "stage_entered_at", "closed_at")}),
+        (_("Dates"), {"fields": ("reported_by", "opened_at", "stage_since", "closed_at")}),
     )
     add_fieldsets = (
         (
@@ -559,14 +561,6 @@ class IncidentAdmin(
     @display(description=_("assignee"), ordering="assignee__display_name")
     def assignee_name(self, incident: Incident) -> str:
         return incident.assignee.get_full_name() if incident.assignee else "—"
-
-    @display(description=_("in stage for"), ordering="stage_entered_at")
-    def stage_age(self, incident: Incident) -> str:
-        if not incident.is_open:
-            return "—"
-        if not incident.stage_entered_known:
-            return _("unknown (imported)")
-        return timesince(incident.stage_entered_at, depth=1)
 
     @display(description=_("problem group"), ordering="problem_group__number")
     def problem_group_number(self, incident: Incident) -> str:

@@ -97,6 +97,9 @@ class PageTests:
         assert "time in this stage unknown (imported)" in page
         assert "in this stage for" not in page
         assert "in this stage for" in known
+        # Its dates say so too, instead of the registration day the import put in its place.
+        assert UNKNOWN in page and UNKNOWN not in known
+        assert "2025" not in page.split("In stage since")[-1].split("Closed at")[0]
 
 
 class DashboardTests:
