@@ -3,6 +3,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import translation
 
+from config.kit.processes import process_beat
 from tests.browser.servers import drop_template
 from tests.factories import AdminFactory, StaffFactory, SupervisorFactory
 from tests.workers import keep_shared_stores_apart
@@ -30,6 +31,14 @@ def pytest_collection_modifyitems(items):
         if marker := item.get_closest_marker("postgres"):
             reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
             item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}".rstrip(": ")))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_presence_cleared_behind_the_tests():
+    """The test process beats as an app once config.asgi is imported (the socket tests); its
+    beats clear no presence behind the tests' backs, nor touch the database between tests
+    (tests/messaging/test_presence.py clears presences itself)."""
+    process_beat.disconnect(dispatch_uid="messaging.process_beat")
 
 
 @pytest.fixture(autouse=True)

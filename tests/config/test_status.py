@@ -23,7 +23,8 @@ def signed_in(user) -> Client:
 
 @pytest.fixture
 def no_processes(settings):
-    """Redis of this test run without anyone's announcements but the test's own."""
+    """A process store of the test's own, without anyone's announcements but the test's."""
+    settings.REDIS_KEY_PREFIX = f"{settings.REDIS_KEY_PREFIX}-status-test"
     client = processes._redis()
     client.delete(*processes.store_keys())
     yield

@@ -23,8 +23,10 @@ SURVIVOR_PID = 4_999_102
 
 @pytest.fixture
 def store(settings):
-    """This run's process store, empty before and after the test; a heartbeat lapses in 1 s."""
+    """A process store for the test alone (the test process beats as an app once config.asgi
+    is imported), empty before and after it; a heartbeat lapses in 1 s."""
     settings.PROCESS_TTL_SECONDS = 1
+    settings.REDIS_KEY_PREFIX = f"{settings.REDIS_KEY_PREFIX}-presence-test"
     if not settings.REDIS_URL:
         yield
         return
@@ -166,6 +168,9 @@ class ClearingTests:
         assert {m["name"] for m in frames[-1]["members"] if m["online"]} == {"Bob", "Carol"}
         assert other_page.heard() == []  # nobody left there: nothing to tell
 
+
+@pytest.mark.django_db
+class BeatTests:
     def test_a_worker_s_beat_clears_nothing(self, store, room):
         enter(room, "Alice", processes.process_key("app", "h", DOOMED_PID))
 
@@ -173,9 +178,6 @@ class ClearingTests:
 
         assert Presence.objects.count() == 1
 
-
-@pytest.mark.django_db
-class BeatTests:
     def test_a_connection_s_beat_enters_its_presence_again_if_it_was_cleared(
         self, store, room, django_capture_on_commit_callbacks
     ):
