@@ -39,7 +39,8 @@ class SerialCorrectionBrowserTests:
 
         expect(page).to_have_url(re.compile(re.escape(device_url)))
         expect(page.locator("body")).to_contain_text(f"{MISTYPED} is now {CORRECTED}")
-        expect(page.locator("#content")).to_contain_text(MISTYPED)
+        also_known_as = page.locator(".field-line", has_text="Also known as")
+        expect(also_known_as).to_contain_text(MISTYPED)
         page.screenshot(path=tmp_path / "device-corrected.png")
 
         # The old serial still finds it, under its new serial.

@@ -230,9 +230,20 @@ class AdminPageTests:
         assert response.status_code == 302
         device.refresh_from_db()
         assert device.serial_number == "SN-001"
-        page = client.get(reverse("admin:locations_device_change", args=[device.pk]))
-        assert "SN-0O1" in page.content.decode()
-        assert "Correct serial number" in page.content.decode()
+        change = reverse("admin:locations_device_change", args=[device.pk])
+        assert "SN-0O1 is now SN-001" in client.get(change).content.decode()
+        # Once the message is read, the page itself still names the old serial.
+        page = client.get(change).content.decode()
+        assert "Also known as" in page and "SN-0O1" in page
+        assert self.url(device) in page
+
+    def test_the_history_page_says_from_what_and_why(self, client):
+        device = correct(DeviceFactory(serial_number="SN-0O1"), "SN-001", reason="O for 0")
+        client.force_login(StaffFactory())
+
+        page = client.get(reverse("admin:locations_device_history", args=[device.pk]))
+
+        assert "Serial number corrected from SN-0O1: O for 0" in page.content.decode()
 
     @pytest.mark.parametrize("factory", [StaffFactory, SupervisorFactory])
     def test_anyone_else_is_refused_even_by_post(self, client, factory):
