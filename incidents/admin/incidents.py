@@ -39,6 +39,7 @@ from incidents.resources import IncidentResource
 from locations import selectors as location_selectors
 from locations.history_admin import TrailHistoryAdmin
 from locations.models import Device, Location
+from locations.serials import matching_serial
 from locations.services import device_register
 
 # Red is failure and scrap, green is done, amber is waiting (the steps that wait for someone);
@@ -178,7 +179,8 @@ class IncidentAddForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("Pick a registered device or type a new serial number (one of the two).")
             )
-        registered = serial and Device.objects.filter(serial_number__iexact=serial).first()
+        # A serial the device had before a correction names it too.
+        registered = serial and Device.objects.filter(matching_serial(serial)).first()
         if registered and not access.may_see_device(registered, self.reporter):
             self.add_error(
                 "serial_number",

@@ -20,6 +20,8 @@ from incidents.api.schemas import ErrorOut, Id, IncidentDetailOut, IncidentPage,
 from incidents.choices import ApiScope, Stage, Step
 from incidents.models import Incident
 from incidents.selectors import incident_reported_by_line, incident_timeline
+from locations.models import Device
+from locations.serials import matching_serial
 
 router = Router(tags=["incidents"])
 REFUSALS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
@@ -84,7 +86,9 @@ def incident_list(
     if project:
         incidents = incidents.filter(device__project=project)
     if serial_number:
-        incidents = incidents.filter(device__serial_number=serial_number)
+        # Ignoring case, and by a serial the device had before a correction too.
+        named = Device.objects.filter(matching_serial(serial_number)).values("pk")
+        incidents = incidents.filter(device_id__in=named)
     if problem_group:
         incidents = incidents.filter(problem_group__number=problem_group)
     if fail_station:

@@ -6,17 +6,20 @@ import json
 
 import pytest
 from django.test import RequestFactory
+from django.urls import reverse
 
 from config.unfold import where_is_search
 from incidents.legacy.importer import ALL_LISTED, LegacyImporter
 from incidents.models import Incident, Station, StationResult
 from incidents.resources import DeviceResource, IncidentResource
+from incidents.services import incident_open
 from incidents.services.tokens import api_token_create
 from locations.models import Device
 from locations.serials import device_serial_correct
 from tests.api.conftest import bearer
 from tests.factories import AdminFactory, DeviceFactory, StaffFactory, SuperuserFactory
 from tests.incidents.test_legacy_import import make_workbook, register_row
+from tests.incidents.test_people import client_for
 from tests.incidents.test_resources import import_rows
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +60,33 @@ class ApiTests:
 
         assert ids("SN-API-0O1") == ids("sn-api-001") == [device.pk]
         assert ids("SN-API-0O") == []
+
+    def test_the_incidents_filter_takes_the_old_serial(self):
+        device = corrected(DeviceFactory(serial_number="SN-API-0O1"), "SN-API-001")
+        incident = incident_open(device=device, reporter=StaffFactory())
+        incident_open(device=DeviceFactory(serial_number="SN-API-OTHER"), reporter=StaffFactory())
+        reader = machine("incidents:read")
+
+        def ids(serial):
+            rows = reader.get("/api/v1/incidents/", {"serial_number": serial}).json()["results"]
+            return [row["id"] for row in rows]
+
+        assert ids("SN-API-0O1") == ids("SN-API-001") == [incident.pk]
+
+
+class NewIncidentFormTests:
+    def test_an_old_serial_typed_as_a_new_device_is_told_it_is_registered(self):
+        corrected(DeviceFactory(serial_number="SN-FORM-0O1"), "SN-FORM-001")
+
+        response = client_for(StaffFactory()).post(
+            reverse("admin:incidents_incident_add"), {"serial_number": "SN-FORM-0O1"}
+        )
+
+        assert response.status_code == 200
+        assert "is already registered" in str(
+            response.context["adminform"].form.errors["serial_number"]
+        )
+        assert Device.objects.count() == 1
 
 
 class StationResultTests:
