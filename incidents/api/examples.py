@@ -19,7 +19,7 @@ INCIDENT = {
     "stage": "xray",
     "step": "assigned",
     "serial_number": "C2221004711",
-    "project": "Falcon",
+    "project": "Heron",
     "failure": FAILURE,
     "problem_group": "BUG-2026-0012",
     "assignee": PERSON,
@@ -74,7 +74,7 @@ NEXT = "eyJrIjpbIjIwMjYtMTItMDFUMDI6MDI6MTMrMDA6MDAiLDEwNDJdfQ"
 DEVICE = {
     "id": 311,
     "serial_number": "C2221004711",
-    "project": "Falcon",
+    "project": "Heron",
     "hardware_version": "EVT2",
     "rom_version": "1.4.2",
     "config": "8G+256G",
