@@ -24,7 +24,10 @@ from incidents.capabilities import CapabilityCode, permissions_of
 from incidents.choices import DepartmentCode
 from incidents.models import Department
 from incidents.selectors import permissions_named
-from tests.config.permission_matrix import (
+from tests.config.test_permission_matrix import EXPECTATIONS
+from tests.config.test_permission_matrix import world as matrix_world  # noqa: F401 (a fixture)
+from tests.factories import EmployeeFactory
+from tests.permission_matrix import (
     ANSWERED,
     READ_ONLY,
     REFUSED,
@@ -38,9 +41,6 @@ from tests.config.permission_matrix import (
     pk_of,
     posted,
 )
-from tests.config.test_permission_matrix import EXPECTATIONS
-from tests.config.test_permission_matrix import world as matrix_world  # noqa: F401 (a fixture)
-from tests.factories import EmployeeFactory
 
 C = CapabilityCode
 NO_ROLE = "no role"

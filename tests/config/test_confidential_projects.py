@@ -24,16 +24,16 @@ from locations.models import Device, Location
 from messaging.selectors import can_see_room, visible_rooms
 from messaging.services import room_for
 from tests.admin_pages import describe, refusal
-from tests.config.permission_matrix import (
+from tests.config.test_permission_matrix import (  # media_root reads this module's world
+    EXPECTATIONS,
+    media_root,  # noqa: F401
+)
+from tests.permission_matrix import (
     STAFF,
     SUPERVISOR,
     check,
     kept_cookies,
     world_made,
-)
-from tests.config.test_permission_matrix import (  # media_root reads this module's world
-    EXPECTATIONS,
-    media_root,  # noqa: F401
 )
 
 OUTSIDERS = (STAFF, SUPERVISOR)

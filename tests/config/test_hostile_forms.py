@@ -54,7 +54,9 @@ from django.test.utils import modify_settings
 from django.urls import reverse
 
 from tests.admin_pages import url_patterns, warnings_of
-from tests.config.permission_matrix import (
+from tests.config.test_permission_matrix import EXPECTATIONS
+from tests.fingerprint import changed_tables, fingerprint
+from tests.permission_matrix import (
     ANONYMOUS,
     SAMPLE_WORKBOOK,
     STAFF,
@@ -64,8 +66,6 @@ from tests.config.permission_matrix import (
     kept_cookies,
     world_made,
 )
-from tests.config.test_permission_matrix import EXPECTATIONS
-from tests.fingerprint import changed_tables, fingerprint
 
 # --- the catalogue, by the kind of field it goes in ----------------------------------------------
 # The values of tests/config/test_hostile_inputs.py, as a form carries them.

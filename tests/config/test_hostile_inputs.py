@@ -29,8 +29,8 @@ from django.urls import reverse
 
 from messaging.choices import RoomKind
 from tests.admin_pages import url_patterns
-from tests.config.permission_matrix import STAFF, SUPERVISOR, kept_cookies, world_made
 from tests.config.test_permission_matrix import EXPECTATIONS
+from tests.permission_matrix import STAFF, SUPERVISOR, kept_cookies, world_made
 
 # The most work an answer to hostile input may do: far above what any page here does, far
 # below what an unbounded search or period did (a 1,000-word search wrote megabytes of SQL).
