@@ -11,7 +11,7 @@ from unfold.decorators import display
 
 from config.kit.lists import SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
-from incidents import access
+from incidents.admin.administrators import AdministratorsOnly
 from incidents.models import Station
 from incidents.services.stations import fails_to_open, station_name_refusal, station_save
 
@@ -30,30 +30,13 @@ class StationForm(forms.ModelForm):
 
 
 @admin.register(Station)
-class StationAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class StationAdmin(AdministratorsOnly, BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     form = StationForm
     list_display = ["name", "fails_needed", "active", "description"]
     list_filter = ["active"]
     search_fields = ["name"]
     fields = ["name", "description", "fails_to_open", "active", "created_at"]
     readonly_fields = ["created_at"]
-
-    # Stations decide which results are taken and when incidents open: administrators only.
-    def has_module_permission(self, request) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        # A station's results keep its name: a station no longer used is made inactive.
-        return False
 
     def save_model(self, request, obj, form, change) -> None:
         station_save(station=obj)

@@ -21,6 +21,7 @@ from unfold.widgets import (
 from config.kit.lists import SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
 from incidents import access
+from incidents.admin.administrators import AdministratorsReadOnly
 from incidents.choices import ApiScope
 from incidents.models import ApiToken, ApiTokenUse
 from incidents.services.tokens import (
@@ -72,24 +73,11 @@ def _state(token: ApiToken) -> str:
     return "usable" if token.is_usable() else "expired"
 
 
-class AdministratorsOnly:
-    """Tokens open the product's data to machines: only administrators see or make them."""
-
-    def has_module_permission(self, request) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(ApiToken)
-class ApiTokenAdmin(AdministratorsOnly, BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class ApiTokenAdmin(AdministratorsReadOnly, BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+    """Tokens open the product's data to machines: administrators make and revoke them; a
+    token is never changed."""
+
     list_display = ["name", "starts_with", "scope_list", "state", "expires_at", "last_used_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix"]
@@ -179,7 +167,9 @@ class ApiTokenAdmin(AdministratorsOnly, BoundedSearchMixin, SingleCountListMixin
 
 
 @admin.register(ApiTokenUse)
-class ApiTokenUseAdmin(AdministratorsOnly, BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class ApiTokenUseAdmin(
+    AdministratorsReadOnly, BoundedSearchMixin, SingleCountListMixin, ModelAdmin
+):
     """Every request made with a token, newest first: read only, as the audit needs it."""
 
     list_display = ["at", "token_name", "method", "path", "client", "request_id"]
@@ -187,9 +177,6 @@ class ApiTokenUseAdmin(AdministratorsOnly, BoundedSearchMixin, SingleCountListMi
     list_select_related = ["token"]
     search_fields = ["token__name", "path", "request_id"]
     readonly_fields = ["token", "at", "method", "path", "client", "request_id"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     @display(description=_("token"), ordering="token__name")
     def token_name(self, use: ApiTokenUse):

@@ -24,6 +24,7 @@ from unfold.widgets import (
 from config.kit.lists import SingleCountListMixin
 from config.kit.search import BoundedSearchMixin
 from incidents import access
+from incidents.admin.administrators import AdministratorsOnly, AdministratorsReadOnly
 from incidents.choices import WebhookDeliveryStatus, WebhookEvent
 from incidents.models import Webhook, WebhookDelivery
 from incidents.services.webhooks import (
@@ -39,25 +40,6 @@ STATUS_COLORS = {
     WebhookDeliveryStatus.FAILED: "warning",
     WebhookDeliveryStatus.GAVE_UP: "danger",
 }
-
-
-class AdministratorsOnly:
-    """Webhooks send the product's changes out of it: only administrators see or change them."""
-
-    def has_module_permission(self, request) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # turned off instead: its deliveries stay readable
 
 
 class WebhookForm(forms.ModelForm):
@@ -178,7 +160,9 @@ def _is_uuid(value) -> bool:
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
+class WebhookDeliveryAdmin(
+    AdministratorsReadOnly, BoundedSearchMixin, SingleCountListMixin, ModelAdmin
+):
     """Every delivery, newest first: read only; sent again by an administrator."""
 
     list_display = [
@@ -212,21 +196,6 @@ class WebhookDeliveryAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin)
     readonly_fields = fields
     actions = ["send_again_selected"]
     change_form_outer_before_template = "admin/incidents/webhookdelivery/send_again.html"
-
-    def has_module_permission(self, request) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return access.sees_everything(request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def has_send_again_permission(self, request, obj=None) -> bool:
         return access.sees_everything(request.user)
