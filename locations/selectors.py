@@ -6,6 +6,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
+from django.db.models import Q
 
 from locations import reasons
 from locations.models import Device, Location
@@ -80,6 +81,26 @@ def device_trail(device: Device) -> list[TrailEntry]:
         previous = record
     entries.reverse()
     return entries
+
+
+def trail_step(device: Device, history_id: int):
+    """One entry of `device`'s trail and the entry before it (None for the first), places and
+    holders read with them; None when the trail has no such entry."""
+    record = (
+        device.history.select_related("history_user", "location", "holder")
+        .filter(history_id=history_id)
+        .first()
+    )
+    if record is None:
+        return None
+    at, pk = record.history_date, record.history_id
+    previous = (
+        device.history.select_related("location", "holder")
+        .filter(Q(history_date__lt=at) | Q(history_date=at, history_id__lt=pk))
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    return record, previous
 
 
 def recent_reasons(limit: int = 8) -> list[str]:

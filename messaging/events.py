@@ -12,13 +12,13 @@ trail have it anyway).
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 
 from incidents.choices import WorkflowAction
 from incidents.models import IncidentEvent
 from incidents.selectors import device_open_incident
 from locations import reasons
 from locations.models import Device
+from locations.selectors import trail_step
 from messaging import broadcast, services
 
 logger = logging.getLogger(__name__)
@@ -141,22 +141,10 @@ def _tell_device_moved(device_id: int, history_id: int | None, backdated: bool) 
 
 def _trail_entry(device: Device, history_id: int | None) -> dict | None:
     """The move as the system line tells it: places and people as their display text."""
-    if history_id is None:
+    step = trail_step(device, history_id) if history_id is not None else None
+    if step is None:
         return None
-    record = (
-        device.history.select_related("history_user", "location", "holder")
-        .filter(history_id=history_id)
-        .first()
-    )
-    if record is None:
-        return None
-    at, pk = record.history_date, record.history_id
-    previous = (
-        device.history.select_related("location", "holder")
-        .filter(Q(history_date__lt=at) | Q(history_date=at, history_id__lt=pk))
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
+    record, previous = step
 
     def place(entry):
         return str(entry.location) if entry is not None and entry.location else None

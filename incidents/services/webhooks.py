@@ -23,7 +23,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -47,6 +46,7 @@ from incidents.services.webhook_sending import (
 )
 from locations import reasons
 from locations.models import Device
+from locations.selectors import trail_step
 
 logger = logging.getLogger(__name__)
 
@@ -261,20 +261,11 @@ def webhooks_tell_incident_event(*, event_id: int) -> list[WebhookDelivery]:
 def device_move_data(device: Device, history_id: int) -> dict | None:
     """What a webhook is told of a move: the device, where it was and is, who holds it, who
     moved it, why and when (None when the trail has no such entry)."""
-    record = (
-        device.history.select_related("history_user", "location", "holder")
-        .filter(history_id=history_id)
-        .first()
-    )
-    if record is None:
+    step = trail_step(device, history_id)
+    if step is None:
         return None
-    at, pk = record.history_date, record.history_id
-    previous = (
-        device.history.select_related("location", "holder")
-        .filter(Q(history_date__lt=at) | Q(history_date=at, history_id__lt=pk))
-        .order_by("-history_date", "-history_id")
-        .first()
-    )
+    record, previous = step
+    at = record.history_date
     places = [record.location, previous.location if previous else None]
     known = shapes.paths(places)
     with translation.override(settings.LANGUAGE_CODE):
