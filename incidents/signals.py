@@ -29,6 +29,7 @@ from django.dispatch import Signal
 
 from incidents.choices import WorkflowAction
 from incidents.models import Employee, Incident, IncidentEvent, ProjectAccess
+from incidents.models.people import roles_changed
 from locations.models import Device, project_key
 
 incident_changed = Signal()
@@ -96,6 +97,12 @@ def _person_relation_changed(sender, instance, action, reverse, pk_set, **kwargs
         access_changed_on_commit(people=pk_set or ())
 
 
+def _roles_changed(sender, action, **kwargs):
+    """Anyone's roles: the roles a person instance read are read again."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        roles_changed()
+
+
 def _role_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
     """A role's capabilities: everyone holding it."""
     if action not in ("post_add", "post_remove", "pre_clear"):
@@ -109,6 +116,7 @@ def _role_permissions_changed(sender, instance, action, reverse, pk_set, **kwarg
 
 
 def _role_deleted(sender, instance, **kwargs):
+    roles_changed()
     access_changed_on_commit(people=_members([instance.pk]))
 
 
@@ -147,6 +155,9 @@ def connect() -> None:
             sender=through,
             dispatch_uid=f"access_changed-{through.__name__}",
         )
+    m2m_changed.connect(
+        _roles_changed, sender=Employee.groups.through, dispatch_uid="roles-generation"
+    )
     m2m_changed.connect(
         _role_permissions_changed,
         sender=Group.permissions.through,

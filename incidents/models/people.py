@@ -8,6 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from incidents.choices import Role
 from locations.fields import CodeField
 
+# Counts changes of anyone's roles (incidents.signals and the bulk grant call roles_changed): a
+# person's roles read once for an instance are read again after any change.
+_roles_generation = [0]
+
+
+def roles_changed() -> None:
+    _roles_generation[0] += 1
+
 
 class Department(models.Model):
     """A department that owns workflow stages: production, FAE, X-ray lab, EE, ME…, named in
@@ -136,8 +144,17 @@ class Employee(AbstractUser):
     def get_short_name(self) -> str:
         return self.get_full_name()
 
+    def role_names(self) -> frozenset[str]:
+        """The names of this person's roles, read once for this instance (a request reads
+        them for every check of a page) and again after anyone's roles changed."""
+        kept = getattr(self, "_role_names", None)
+        if kept is None or kept[0] != _roles_generation[0]:
+            kept = (_roles_generation[0], frozenset(self.groups.values_list("name", flat=True)))
+            self._role_names = kept
+        return kept[1]
+
     def has_role(self, role: Role) -> bool:
-        return self.groups.filter(name=role).exists()
+        return role in self.role_names()
 
     @property
     def is_admin(self) -> bool:

@@ -10,6 +10,7 @@ from config.kit.updates import apply_changes, changes_to
 from incidents import audit, rules
 from incidents.choices import Role
 from incidents.models import Department, Employee
+from incidents.models.people import roles_changed
 from incidents.services.departments import (
     department_add_supervisors,
     employee_move_check,
@@ -214,6 +215,7 @@ def roles_grant(*, grants: list[tuple[Employee, Role]]) -> None:
         ],
         ignore_conflicts=True,
     )
+    roles_changed()  # written in bulk, without the relation's signal
     audit.record_roles_granted(
         [(people[pk], sorted(before[pk]), sorted(after[pk])) for pk in people]
     )
