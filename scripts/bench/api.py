@@ -22,6 +22,33 @@ INCIDENTS = int(os.environ.get("BENCH_API_INCIDENTS", "100000"))
 DECIDED = 1000
 
 
+def results_batch(
+    serials: list[str],
+    station: str,
+    number: int,
+    start_at,
+    key: str = "",
+    passed=lambda index: True,
+) -> list[dict]:
+    """Batch `number` of ROWS results of `station` for the devices `serials` (passing unless
+    `passed(index)` says otherwise), their ids told apart by `key`, a second apart per batch."""
+    return [
+        {
+            "result_id": f"{station}{key}-{number}-{index}",
+            "serial_number": serials[index],
+            "station": station,
+            "test_item": "BT_RSSI",
+            "passed": passed(index),
+            "value": -50.5,
+            "low_limit": -80,
+            "high_limit": -20,
+            "log_url": f"https://logs.example/{number}/{index}.txt",
+            "tested_at": (start_at + timedelta(seconds=number)).isoformat(),
+        }
+        for index in range(ROWS)
+    ]
+
+
 def run() -> None:
     from incidents.models import Station, StationResult
     from incidents.services.tokens import api_token_create
@@ -37,22 +64,10 @@ def run() -> None:
     station = Client(headers={"Authorization": f"Bearer {secret}"})
     start_at = timezone.now() - timedelta(days=1)
 
+    serials = [device.serial_number for device in devices]
+
     def batch(number: int, station_name: str, passed=lambda index: True) -> list[dict]:
-        return [
-            {
-                "result_id": f"{station_name}-{number}-{index}",
-                "serial_number": devices[index].serial_number,
-                "station": station_name,
-                "test_item": "BT_RSSI",
-                "passed": passed(index),
-                "value": -50.5,
-                "low_limit": -80,
-                "high_limit": -20,
-                "log_url": f"https://logs.example/{number}/{index}.txt",
-                "tested_at": (start_at + timedelta(seconds=number)).isoformat(),
-            }
-            for index in range(ROWS)
-        ]
+        return results_batch(serials, station_name, number, start_at, passed=passed)
 
     bodies = [json.dumps({"results": batch(n, "FCT-API")}) for n in range(BATCHES)]
     station.post("/api/v1/results/", bodies[0], content_type="application/json")

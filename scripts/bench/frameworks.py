@@ -27,36 +27,15 @@ from incidents.models import StationResult
 from incidents.services.results import ResultRow
 from incidents.services.tokens import api_token_create
 from locations.models import Device
+from scripts.bench.api import ROWS, results_batch
 from scripts.bench.drf_results import URL as DRF_URL
 from scripts.bench.drf_results import ResultSerializer, openapi_schema
 from scripts.bench.figures import figure, median
 
 ROUNDS = int(os.environ.get("BENCH_FRAMEWORKS_ROUNDS", "5"))
 BATCHES = int(os.environ.get("BENCH_FRAMEWORKS_BATCHES", "20"))
-ROWS = 100
 NINJA_URL = "/api/v1/results/"
 PAGE = 200
-
-
-def _batch(
-    serials: list[str], station: str, number: int, start_at: datetime, key: str = ""
-) -> list[dict]:
-    """Batch `number` of passing results of `station`, their ids told apart by `key`."""
-    return [
-        {
-            "result_id": f"{station}{key}-{number}-{index}",
-            "serial_number": serials[index],
-            "station": station,
-            "test_item": "BT_RSSI",
-            "passed": True,
-            "value": -50.5,
-            "low_limit": -80,
-            "high_limit": -20,
-            "log_url": f"https://logs.example/{number}/{index}.txt",
-            "tested_at": (start_at + timedelta(seconds=number)).isoformat(),
-        }
-        for index in range(ROWS)
-    ]
 
 
 def _post(client: Client, url: str, body: str) -> float:
@@ -108,21 +87,23 @@ def results_through_both() -> None:
         ROOT_URLCONF="scripts.bench.drf_results", RESULTS_REGISTER_UNKNOWN_STATIONS=True
     ):
         for name, url in urls.items():
-            warm = json.dumps({"results": _batch(serials, f"FW-{name.upper()}", 0, start_at)})
+            warm = json.dumps(
+                {"results": results_batch(serials, f"FW-{name.upper()}", 0, start_at)}
+            )
             assert client.post(url, warm, content_type="application/json").status_code == 200
         for number in range(ROUNDS):
             # Batch by batch, each framework in turn, the first one changing every batch.
             spent = {"ninja": 0.0, "drf": 0.0}
             for n in range(BATCHES):
                 for name in ("ninja", "drf") if n % 2 == 0 else ("drf", "ninja"):
-                    rows = _batch(serials, f"FW-{name.upper()}", n, start_at, f"/{number}")
+                    rows = results_batch(serials, f"FW-{name.upper()}", n, start_at, f"/{number}")
                     spent[name] += _post(client, urls[name], json.dumps({"results": rows}))
             for name in urls:
                 rates[name].append(BATCHES * ROWS / spent[name])
             rows = [
                 row
                 for n in range(BATCHES)
-                for row in _batch(serials, "FW-BARE", n, start_at, f"/{number}")
+                for row in results_batch(serials, "FW-BARE", n, start_at, f"/{number}")
             ]
             rates["bare"].append(_bare(devices, rows))
     # Both stored every row they were sent: the two did the same work.
@@ -167,7 +148,7 @@ def batch_checking() -> None:
     """Milliseconds to check the rows of one batch of 100 as the two endpoints do, the
     database left out: the product's pydantic model against DRF's serializer."""
     serials = [f"FWCHECK{n:05d}" for n in range(ROWS)]
-    rows = json.loads(json.dumps(_batch(serials, "FW-CHECK", 0, timezone.now())))
+    rows = json.loads(json.dumps(results_batch(serials, "FW-CHECK", 0, timezone.now())))
 
     def ninja() -> list[ResultRow]:
         return [ResultRow(**ResultIn.model_validate(raw).model_dump()) for raw in rows]
