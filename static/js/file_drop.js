@@ -97,6 +97,7 @@
       }
     });
     render(box, input); // files a browser kept after going back
+    box.dataset.fileDropReady = ""; // dropping works from here on
   }
 
   function start() {

@@ -159,6 +159,8 @@ class RefusalAndFilesTests:
 
         zone = page.locator(".adt-drop-zone")
         expect(zone).to_contain_text("Choose files")
+        # The script is deferred: a drop before it has bound its listeners would fall through.
+        expect(page.locator("[data-file-drop-ready]")).to_have_count(1)
         # Two files dropped at once, then a third added: all listed, each removable.
         page.evaluate(
             """(names) => {
