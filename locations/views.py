@@ -39,6 +39,9 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
                 "offline": _("The server did not answer; scan again."),
                 "kept": _("Stays:"),
                 "undone": _("undone"),
+                "camera": _(
+                    "The camera cannot be used here: scan with the scanner or type the code."
+                ),
             },
             initial=station.reply(
                 "info", _("Scan a device, a person and a location, in any order.")

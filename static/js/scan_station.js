@@ -144,15 +144,54 @@
     if (document.activeElement !== reason) input.focus();
   }, 200));
 
-  // Phones: read QR codes with the camera where the browser can (BarcodeDetector).
+  // Phones: read QR codes with the camera. Browsers without a BarcodeDetector of their own (iOS
+  // Safari, Firefox) get the vendored polyfill (ZXing in WebAssembly), loaded only then and
+  // only when the camera is opened, its .wasm served by the product (static/vendor/).
   const cameraButton = document.getElementById("scan-camera");
   const video = document.getElementById("scan-video");
-  if ("BarcodeDetector" in window && navigator.mediaDevices) {
+
+  function loadScript(src) {
+    return new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = () => reject(new Error(`${src} did not load`));
+      document.head.append(script);
+    });
+  }
+
+  let detectorReady = null;
+  function barcodeDetector() {
+    detectorReady = detectorReady || (async () => {
+      if (!("BarcodeDetector" in window)) {
+        await loadScript(root.dataset.barcodePolyfill);
+        const wasm = root.dataset.barcodeWasm;
+        window.BarcodeDetectionAPI.prepareZXingModule({
+          overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? wasm : prefix + path) },
+        });
+      }
+      return new window.BarcodeDetector({ formats: ["qr_code", "code_128"] });
+    })();
+    detectorReady.catch(() => { detectorReady = null; });
+    return detectorReady;
+  }
+
+  if (navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     cameraButton.hidden = false;
     cameraButton.addEventListener("click", async () => {
-      const detector = new window.BarcodeDetector({ formats: ["qr_code", "code_128"] });
-      const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-      video.srcObject = stream; video.hidden = false; await video.play();
+      let detector;
+      try {
+        // The camera first, while the tap still counts as one (Safari asks for it then).
+        const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+        video.srcObject = stream; video.hidden = false; await video.play();
+        detector = await barcodeDetector();
+      } catch (error) {
+        banner.dataset.level = "error";
+        banner.textContent = texts.camera;
+        beep(false);
+        return;
+      }
+      root.dataset.camera = "on";
       let last = "";
       const tick = async () => {
         if (video.hidden) return;
