@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from incidents import access
-from incidents.choices import STAGE_VERDICTS, Step, Verdict, WorkflowAction
+from incidents.choices import OPEN_STAGES, STAGE_VERDICTS, Step, Verdict, WorkflowAction
 
 # The model modules themselves, not the package: incidents.models.incidents asks these rules of
 # its transitions, and these modules import nothing that asks them.
@@ -23,7 +23,12 @@ from incidents.models.events import IncidentEvent
 from incidents.models.people import Employee
 from incidents.models.records import AnalysisResult, OperationRecord
 from incidents.models.stages import StageOwnership
-from locations.signals import device_serial_correcting
+from locations.signals import (
+    MOVE_REASON_NEEDED,
+    MOVE_REFUSED,
+    device_moving,
+    device_serial_correcting,
+)
 
 
 def _active(user) -> bool:
@@ -510,8 +515,73 @@ def _guard_serial_correction(sender, *, device, by, **kwargs) -> None:
         raise ValidationError(reason)
 
 
+def belongs_to_stage(incident, person, facts: Facts | None = None) -> bool:
+    """A member or supervisor of the department that owns the incident's stage, or an
+    administrator."""
+    facts = facts or Facts(person)
+    if not _active(person):
+        return False
+    department = stage_owner(incident.stage, facts)
+    return is_admin(person, facts) or (
+        department is not None
+        and (person.department_id == department.pk or incident.stage in facts.supervised_stages)
+    )
+
+
+def move_away_refusal(device, *, to, by, reason: str) -> tuple[str, str] | None:
+    """Why `by` may not move `device` to location `to` now, as (code, words); None when they may.
+
+    A device whose open incident's stage works at a place (Stage ownership names it) and that
+    sits there is in the middle of that stage's work: taking it elsewhere is for the stage's
+    department (its people, its supervisors) or an administrator, and only with a reason
+    (MOVE_REASON_NEEDED); anyone else is refused, told which department and why
+    (MOVE_REFUSED). `by` None is the command line, which administrators run."""
+    if to is None or device.location_id is None or to.pk == device.location_id:
+        return None
+    incident = device.incidents.filter(stage__in=OPEN_STAGES).order_by("-id").first()
+    if incident is None:
+        return None
+    ownership = (
+        StageOwnership.objects.select_related("department", "work_location")
+        .filter(stage=incident.stage, work_location_id=device.location_id)
+        .first()
+    )
+    if ownership is None or by is None:
+        return None
+    context = {
+        "serial": device.serial_number,
+        "place": ownership.work_location.code,
+        "stage": incident.get_stage_display(),
+        "id": incident.pk,
+        "department": ownership.department.localized_name,
+    }
+    if not belongs_to_stage(incident, by):
+        return MOVE_REFUSED, _(
+            "%(serial)s is at %(place)s for %(stage)s (incident #%(id)s), which is not finished: "
+            "only %(department)s, the department working that stage, or an administrator may "
+            "take it elsewhere before the stage ends."
+        ) % context
+    if not (reason or "").strip():
+        return MOVE_REASON_NEEDED, _(
+            "%(serial)s is at %(place)s for %(stage)s (incident #%(id)s), which is not finished: "
+            "give a reason for taking it elsewhere, then move it."
+        ) % context
+    return None
+
+
+def _guard_move(sender, *, device, location, by, reason, at=None, **kwargs) -> None:
+    if at is not None:
+        return  # an old move told late (an import) is history, not a decision taken now
+    refused = move_away_refusal(device, to=location, by=by, reason=reason)
+    if refused:
+        code, words = refused
+        raise ValidationError(words, code=code)
+
+
 def connect() -> None:
-    """Hold the devices app's serial corrections to these rules, whatever path they come by."""
+    """Hold the devices app's serial corrections and moves to these rules, whatever path they
+    come by."""
     device_serial_correcting.connect(
         _guard_serial_correction, weak=False, dispatch_uid="rules-device-serial"
     )
+    device_moving.connect(_guard_move, weak=False, dispatch_uid="rules-device-move")

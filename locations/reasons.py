@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 # The length of simple-history's `history_change_reason` column.
@@ -149,8 +151,42 @@ def labels() -> dict:
     }
 
 
+# The reasons the scan station offers to pick, stored as codes so each reader of the trail sees
+# them in their own language.
+STANDARD = {
+    "for_analysis": _("Sent for analysis"),
+    "taken_by_fae": _("Taken by FAE"),
+    "xray_check": _("X-ray inspection"),
+    "back_to_line": _("Back to the line"),
+    "to_storage": _("Into storage"),
+    "to_scrap": _("To scrap"),
+}
+
+
+def standard_words() -> list[str]:
+    """The standard reasons in the active language."""
+    return [str(words) for words in STANDARD.values()]
+
+
+def from_words(words: str) -> str:
+    """What to store for a reason a person picked or typed: a standard reason's code when the
+    words are one in any of the product's languages, else the words as they are."""
+    words = " ".join((words or "").split())
+    if not words:
+        return ""
+    folded = words.casefold()
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            for code, wording in STANDARD.items():
+                if str(wording).casefold() == folded:
+                    return encode(code)
+    return words
+
+
 register(LEGACY_IMPORT, _("Imported from the legacy workbook"))
 register(SPREADSHEET_IMPORT, _("Imported from a spreadsheet"))
 register(DEACTIVATED, _("Deactivated"))
 register(UNDO, _("Undo: %(reason)s"), bare=_("Undo"))
 register(SERIAL_CORRECTED, _("Serial number corrected from %(old)s: %(reason)s"))
+for _code, _words in STANDARD.items():
+    register(_code, _words)

@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from locations import reasons
 from locations.codes import (
     COMMAND_LABELS,
     CodeKind,
@@ -28,7 +29,8 @@ from locations.codes import (
     resolve,
 )
 from locations.models import Device, Location
-from locations.services import custody_check, device_move, device_move_undo
+from locations.services import custody_check, device_move, device_move_check, device_move_undo
+from locations.signals import MOVE_REASON_NEEDED
 
 SESSION_KEY = "scan_station"
 MAX_MOVES_KEPT = 20
@@ -95,6 +97,9 @@ class ScanStation:
         if len(pending) == 3:
             return self.commit(reason=reason)
         if CodeKind.DEVICE in pending and len(pending) == 2:
+            asked = self._ask_first(pending, reason)
+            if asked is not None:
+                return asked
             return self.reply("ready", self._ready_message(pending))
         return self.reply("info", _("%(what)s scanned.") % {"what": _describe(scanned.obj)})
 
@@ -117,10 +122,13 @@ class ScanStation:
                     moved_by=self.user,
                     location=location,
                     holder=holder,
-                    reason=(reason or "").strip()[:100],
+                    reason=reasons.from_words(reason)[: reasons.MAX_LENGTH],
                 )
                 history_id = device.history.order_by("-history_date", "-history_id").first().pk
         except ValidationError as error:
+            if _needs_reason(error):
+                # Nothing was recorded: the scans stay, and a reason lets the move through.
+                return self.reply("reason", _asking(error))
             self.state["pending"] = {}
             self._save()
             return self.reply("error", _message(error))
@@ -162,6 +170,26 @@ class ScanStation:
         self.state["pending"] = {}
         self._save()
         return self.reply("info", _("Cleared. Scan the next device."))
+
+    def _ask_first(self, pending: dict[str, object], reason: str) -> dict | None:
+        """With a device and one other thing scanned: the reply that says, before anything is
+        recorded, that the move needs a reason or is refused (the rules of whoever listens to
+        `device_moving`); None when it may go ahead."""
+        try:
+            device_move_check(
+                device=pending[CodeKind.DEVICE],
+                moved_by=self.user,
+                location=pending.get(CodeKind.LOCATION),
+                holder=pending.get(CodeKind.EMPLOYEE),
+                reason=reasons.from_words(reason),
+            )
+        except ValidationError as error:
+            if _needs_reason(error):
+                return self.reply("reason", _asking(error))
+            self.state["pending"] = {}
+            self._save()
+            return self.reply("error", _message(error))
+        return None
 
     # --- rules ----------------------------------------------------------------------------------
     def _accept(self, scanned: Scanned) -> None:
@@ -228,7 +256,11 @@ class ScanStation:
         reply = {
             "level": level,
             "message": str(message),
-            "pending": {kind: _describe(obj) for kind, obj in pending.items()},
+            # The slots are labelled already: the device's shows its serial number alone.
+            "pending": {
+                kind: obj.serial_number if isinstance(obj, Device) else _describe(obj)
+                for kind, obj in pending.items()
+            },
             "kept": self._kept(pending),
             "moves": self.state["moves"],
             "device": None,
@@ -248,6 +280,16 @@ def _confidential(device: Device) -> str:
     return _(
         "This device belongs to a confidential project that is not open to you: someone it is "
         "open to moves it."
+    )
+
+
+def _needs_reason(error: ValidationError) -> bool:
+    return any(part.code == MOVE_REASON_NEEDED for part in error.error_list)
+
+
+def _asking(error: ValidationError) -> str:
+    return " ".join(
+        [_message(error), _("Type or pick a reason, then press Enter to move it, or Esc.")]
     )
 
 

@@ -11,8 +11,6 @@ from django.db.models import Q
 from locations import reasons
 from locations.models import Device, Location
 
-DEFAULT_REASONS = ["送分析", "FAE领用", "X-ray检测", "回产线", "入库", "报废"]
-
 
 @dataclass(frozen=True)
 class TrailEntry:
@@ -103,21 +101,26 @@ def trail_step(device: Device, history_id: int):
     return record, previous
 
 
-def recent_reasons(limit: int = 8) -> list[str]:
-    """The reasons people gave for their latest moves, to pick from at the scan station (not
-    those the system wrote: imports, hand-overs, undos)."""
+def recent_reasons(person=None, limit: int = 4) -> list[str]:
+    """The reasons to pick from at the scan station: the standard ones in the reader's language,
+    then the latest `limit` reasons `person` typed for their own moves (their words; not those
+    the system wrote: imports, hand-overs, undos, nor other people's, which may be in another
+    language)."""
+    offered = reasons.standard_words()
     given = []
-    for reason in (
-        Device.history.exclude(history_change_reason__isnull=True)
-        .exclude(history_change_reason="")
-        .order_by("-history_date")
-        .values_list("history_change_reason", flat=True)[:200]
-    ):
-        if reason not in given and not reasons.is_code(reason):
-            given.append(reason)
-        if len(given) == limit:
-            break
-    return given or DEFAULT_REASONS
+    if person is not None and person.pk is not None:
+        for reason in (
+            Device.history.filter(history_user_id=person.pk)
+            .exclude(history_change_reason__isnull=True)
+            .exclude(history_change_reason="")
+            .order_by("-history_date")
+            .values_list("history_change_reason", flat=True)[:200]
+        ):
+            if reason not in given and reason not in offered and not reasons.is_code(reason):
+                given.append(reason)
+            if len(given) == limit:
+                break
+    return offered + given
 
 
 # Each step asks the index on (project, hardware version) for the first pair after the last one

@@ -14,7 +14,7 @@ from locations import reasons
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location, project_key
 from locations.serials import alias_refusal, lock_serials
-from locations.signals import device_moved_on_commit, device_project_changing
+from locations.signals import device_moved_on_commit, device_moving, device_project_changing
 
 
 def custody_check(*, location: Location | None = None, holder: Person | None = None) -> None:
@@ -45,6 +45,29 @@ def custody_refusal(
     return None
 
 
+def device_move_check(
+    *,
+    device: Device,
+    moved_by: Person | None,
+    location: Location | None = None,
+    holder: Person | None = None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> None:
+    """Raise ValidationError if the move may not be made as asked (the listeners of
+    `device_moving` decide: the workflow keeps a device in the place its stage works); its
+    `code` says whether a reason would let it through. Writes nothing: a screen asks first."""
+    device_moving.send(
+        sender=Device,
+        device=device,
+        location=location,
+        holder=holder,
+        by=moved_by,
+        reason=(reason or "").strip(),
+        at=at,
+    )
+
+
 @transaction.atomic
 def device_move(
     *,
@@ -72,6 +95,9 @@ def device_move(
             _("%(serial)s is already there with that holder; nothing to record.")
             % {"serial": device.serial_number}
         )
+    device_move_check(
+        device=device, moved_by=moved_by, location=location, holder=holder, reason=reason, at=at
+    )
     if location is not None:
         device.location = location
     if holder is not None:

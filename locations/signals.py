@@ -15,6 +15,13 @@ is corrected, with `device`, `old`, `new`, `reason` and `by`, inside the correct
 transaction, in the same way: a listener that may not allow it raises ValidationError with the
 reason (who may correct serial numbers is the workflow's rule), and one that keeps an audit
 writes it in the same transaction.
+
+`device_moving` is sent by `device_move` (and `device_move_check`, which asks the same question
+before a screen commits anything) with `device` (as it stands, locked during a move),
+`location` and `holder` (where it goes and who takes it, None for what stays), `by`, `reason`
+and `at` (None for a move made now), before anything is written: a listener that may not
+allow it raises ValidationError with the reason, its `code` saying whether a reason would let
+it through ("move_reason_needed") or nothing would ("move_refused").
 """
 
 from django.db import transaction
@@ -25,6 +32,12 @@ from locations.models import Device
 device_moved = Signal()
 device_project_changing = Signal()
 device_serial_correcting = Signal()
+device_moving = Signal()
+
+# Why a move is refused (its ValidationError's `code`): a reason would let it through, or nothing
+# would.
+MOVE_REASON_NEEDED = "move_reason_needed"
+MOVE_REFUSED = "move_refused"
 
 
 def device_moved_on_commit(*, device_id: int, history_id: int | None, backdated: bool) -> None:

@@ -30,7 +30,7 @@ class ScanStationView(UnfoldModelAdminViewMixin, TemplateView):
         station = self.model_admin.scan_station(self.request)
         return super().get_context_data(
             **kwargs,
-            reasons=selectors.recent_reasons(),
+            reasons=selectors.recent_reasons(self.request.user),
             texts={
                 "device": _("Device"),
                 "none": "—",

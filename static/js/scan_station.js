@@ -78,9 +78,12 @@
       }
       return li;
     }));
+    // The workflow asks a reason before this move: the reason field says so and takes the focus.
+    reason.closest(".adt-scan-reason").classList.toggle("adt-needed", reply.level === "reason");
+    reason.required = reply.level === "reason";
     if (reply.level === "moved") reason.value = "";
     if (reply.level === "moved" || reply.level === "undone") beep(true);
-    if (reply.level === "error") beep(false);
+    if (reply.level === "error" || reply.level === "reason") beep(false);
   }
 
   // A scanner types faster than the server answers: scans go out one after the other, each
@@ -102,8 +105,9 @@
       body: JSON.stringify(payload),
       credentials: "same-origin",
     });
-    render(await response.json());
-    input.focus();
+    const reply = await response.json();
+    render(reply);
+    if (reply.level === "reason") reason.focus(); else input.focus();
   }
 
   document.getElementById("scan-form").addEventListener("submit", (event) => event.preventDefault());

@@ -88,9 +88,10 @@ class UndoReasonTests:
 
 @pytest.mark.django_db
 class RecentReasonsTests:
-    def test_the_scan_station_offers_only_reasons_people_gave(self):
-        device, person = DeviceFactory(), StaffFactory()
-        device_move(device=device, moved_by=person, location=LocationFactory(), reason="送分析")
+    def test_the_scan_station_offers_the_standard_reasons_then_the_readers_own_words(self):
+        device, person, other = DeviceFactory(), StaffFactory(), StaffFactory()
+        device_move(device=device, moved_by=person, location=LocationFactory(), reason="送修理")
+        device_move(device=device, moved_by=other, location=LocationFactory(), reason="someone's")
         device_move(
             device=device,
             moved_by=person,
@@ -98,4 +99,28 @@ class RecentReasonsTests:
             reason=workflow_reasons.assigned(Stage.FAE_RETEST),
         )
 
-        assert recent_reasons() == ["送分析"]
+        with translation.override("en"):
+            offered = recent_reasons(person)
+        assert offered[: len(reasons.STANDARD)] == [
+            "Sent for analysis",
+            "Taken by FAE",
+            "X-ray inspection",
+            "Back to the line",
+            "Into storage",
+            "To scrap",
+        ]
+        # The reader's own words (not another person's, nor what the system wrote).
+        assert offered[len(reasons.STANDARD) :] == ["送修理"]
+        assert recent_reasons(None) == reasons.standard_words()
+
+    def test_a_standard_reason_picked_in_either_language_is_stored_as_its_code(self):
+        device, person = DeviceFactory(), StaffFactory()
+        with translation.override("en"):
+            stored = reasons.from_words("  back to THE line ")
+        device_move(device=device, moved_by=person, location=LocationFactory(), reason=stored)
+
+        kept = device.history.order_by("-history_id").first().history_change_reason
+        assert json.loads(kept) == {"code": "back_to_line"}
+        assert read(kept, "en") == "Back to the line"
+        assert reasons.from_words("To the bench") == "To the bench"
+        assert reasons.from_words("   ") == ""

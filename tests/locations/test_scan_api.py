@@ -113,7 +113,7 @@ class CsrfTests:
         )
 
         assert response.status_code == 200
-        assert response.json()["pending"] == {"device": f"Device {device.serial_number}"}
+        assert response.json()["pending"] == {"device": device.serial_number}
 
 
 class WhatTheStationTellsTests:

@@ -188,7 +188,7 @@ class ScanMistakeTests:
 
         assert reply["level"] == "error"
         assert "Finish moving the device scanned first" in reply["message"]
-        assert reply["pending"] == {"device": f"Device {first.serial_number}"}
+        assert reply["pending"] == {"device": first.serial_number}
         assert (custody(first), custody(second)) == before
 
     def test_the_first_device_can_still_be_moved_after_the_refusal(self, station):
@@ -543,7 +543,7 @@ class CommandCodeTests:
 
         assert reply["level"] == "error"
         assert "not a command this station knows" in reply["message"]
-        assert reply["pending"] == {"device": f"Device {device.serial_number}"}
+        assert reply["pending"] == {"device": device.serial_number}
 
     def test_move_now_with_only_a_device_scanned_is_refused(self, station):
         device = DeviceFactory()
