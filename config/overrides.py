@@ -51,6 +51,14 @@ TEMPLATE_OVERRIDES = (
         "stopped at a cap says so (messaging's capped paginator), on every list.",
     ),
     Override(
+        "templates/unfold/helpers/welcomemsg.html",
+        "templates/unfold/helpers/welcomemsg.html",
+        "e8eab02522ba2319b937086bbcb6bf2a2bbe1489d236ad90ff23edbe070a7d6b",
+        "The header's trail as a model admin words it (config/kit/headers.py, `header_parts`): "
+        "Unfold's `header_title` names a page after its app and model only (Incidents › "
+        "Incidents on the add form, Authentication and Authorization › Groups for the roles).",
+    ),
+    Override(
         "templates/unfold/templatetags/preserve_changelist_filters.html",
         "templates/unfold/templatetags/preserve_changelist_filters.html",
         "b31da3521a20358e1e981858f0fab143a99789f6d741bfc8408f477746e8248d",

@@ -171,8 +171,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
-            # Lean rows of long lists (config/kit/lists.py).
-            "libraries": {"admin_lists": "config.kit.lists"},
+            # Lean rows of long lists (config/kit/lists.py); the page header's trail as a model
+            # admin words it (config/kit/headers.py).
+            "libraries": {"admin_lists": "config.kit.lists", "admin_headers": "config.kit.headers"},
         },
     },
 ]

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
@@ -162,6 +163,9 @@ class IncidentAddForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Labels in sentence case, as everywhere else (the model's verbose names are lower case).
+        for field in self.fields.values():
+            field.label = capfirst(field.label)
         self.fields["device"].required = False
         # Picking a device asks at once whether it has an open incident (incident_add.js).
         device_widget = self.fields["device"].widget

@@ -19,6 +19,7 @@ from config.kit.search import BoundedSearchMixin
 from config.kit.uploads import refused_uploads
 from config.kit.widgets import DropFileInput
 from incidents import services
+from incidents.legacy.columns import SHEET_LABELS, SHEET_ORDER
 from incidents.models import LegacyImport
 from incidents.services.legacy import (
     RUNNING,
@@ -77,6 +78,18 @@ class LegacyImportAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
             *super().get_urls(),
         ]
 
+    def header_parts(self, context) -> list:
+        """Settings > Import legacy workbook > the file, named as it was uploaded (Unfold's
+        header capitalises it: "Legacy300.xlsx")."""
+        parts = [
+            (_("Settings"), None),
+            (_("Import legacy workbook"), reverse("admin:incidents_legacyimport_changelist")),
+        ]
+        job = context.get("job")
+        if job is not None:
+            parts.append((job.original_name, None))
+        return parts
+
     def _context(self, request, title, **extra):
         return {
             **self.admin_site.each_context(request),
@@ -124,6 +137,7 @@ class LegacyImportAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
             str(job),
             job=job,
             original=job,
+            sheets=sheets_in_words(job.report or job.dry_run_report),
             status_url=reverse("admin:incidents_legacyimport_status", args=[job.pk]),
             confirm_url=reverse("admin:incidents_legacyimport_confirm", args=[job.pk]),
             retry_url=reverse("admin:incidents_legacyimport_retry", args=[job.pk]),
@@ -144,6 +158,7 @@ class LegacyImportAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
                 "running": job.status in RUNNING,
                 "waiting": legacy_import_waiting(job),
                 "progress": legacy_import_progress(job),
+                **progress_in_words(legacy_import_progress(job)),
             }
         )
 
@@ -177,3 +192,28 @@ class LegacyImportAdmin(BoundedSearchMixin, SingleCountListMixin, ModelAdmin):
     @display(description=_("status"), ordering="status")
     def status_label(self, job: LegacyImport) -> str:
         return job.get_status_display()
+
+
+def progress_in_words(progress: dict) -> dict:
+    """How far a job is over the whole workbook (its sheets are read, then written, in
+    SHEET_ORDER) as a percentage, and the sheet at hand in the reader's words."""
+    kind, total = progress.get("kind"), progress.get("total") or 0
+    if kind not in SHEET_ORDER or not total:
+        return {"percent": None, "text": ""}
+    done = min(max(progress.get("done") or 0, 0), total)
+    percent = round(100 * (SHEET_ORDER.index(kind) + done / total) / len(SHEET_ORDER))
+    words = {"sheet": SHEET_LABELS[kind], "done": done, "total": total}
+    if progress.get("phase") == "import":
+        text = _("Importing %(sheet)s: %(done)s of %(total)s rows") % words
+    else:
+        text = _("Checking %(sheet)s: %(done)s of %(total)s rows") % words
+    return {"percent": percent, "text": str(text)}
+
+
+def sheets_in_words(report: dict) -> list[dict]:
+    """The report's sheets, each named in the reader's words (the workbook's own name beside
+    it); for a workbook with problems, nothing would be created or changed."""
+    return [
+        {**sheet, "label": SHEET_LABELS.get(sheet.get("kind"), sheet.get("title", ""))}
+        for sheet in (report or {}).get("sheets", [])
+    ]

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import Count
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin
@@ -57,6 +58,22 @@ class RoleAdmin(BoundedSearchMixin, SingleCountListMixin, BaseGroupAdmin, ModelA
 
     def get_queryset(self, request):
         return selectors.with_members(super().get_queryset(request))
+
+    def header_parts(self, context) -> list:
+        """Settings > Roles > the role, not Django's "Authentication and Authorization >
+        Groups" (config/kit/headers.py)."""
+        parts = [
+            (_("Settings"), None),
+            (_("Roles"), reverse("admin:auth_group_changelist")),
+        ]
+        role = context.get("original")
+        if isinstance(role, Group):
+            parts.append((role_pages.role_label(role), None))
+        elif context.get("add"):
+            parts.append((_("Add role"), None))
+        elif context.get("title") and context.get("cl") is None:
+            parts.append((context["title"], None))
+        return parts
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)

@@ -224,6 +224,7 @@ def matrix_response(model_admin, request: HttpRequest) -> HttpResponse:
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
+        "model_admin": model_admin,
         "title": _("Role matrix"),
         **role_matrix(roles),
     }

@@ -34,6 +34,7 @@ class RowChecksMixin:
         for done, row in enumerate(book.rows(kind), start=1):
             errors: list[tuple[str, str]] = []
             parsed = check(row.values, errors, seen, row.number)
+            summary.rows += 1
             if errors:
                 summary.errors += 1
                 for column, message in errors:

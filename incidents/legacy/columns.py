@@ -5,6 +5,8 @@ Each name is matched after trimming spaces and ignoring case, so `设备SN`, ` �
 the English one, and re-import cleanly either way.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from incidents.choices import DepartmentCode, Role, Stage
 
 
@@ -17,6 +19,14 @@ class SheetKind:
 
 # In dependency order: what later sheets refer to comes first.
 SHEET_ORDER = (SheetKind.EMPLOYEES, SheetKind.LOCATIONS, SheetKind.REGISTER, SheetKind.TRAIL)
+
+# Each sheet in the reader's words (the workbook's own sheet names are above).
+SHEET_LABELS = {
+    SheetKind.EMPLOYEES: _("Employees"),
+    SheetKind.LOCATIONS: _("Locations"),
+    SheetKind.REGISTER: _("Incident register"),
+    SheetKind.TRAIL: _("Location trail"),
+}
 
 SHEET_NAMES = {
     SheetKind.EMPLOYEES: ["员工", "employees"],

@@ -8,6 +8,7 @@ from incidents.legacy.workbook import LegacyError
 
 @dataclass
 class SheetSummary:
+    rows: int = 0  # read from the sheet, with or without problems
     created: int = 0
     updated: int = 0
     unchanged: int = 0

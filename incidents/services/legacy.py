@@ -76,6 +76,7 @@ def _report_data(report: ImportReport) -> dict:
             {
                 "kind": kind,
                 "title": report.sheet_titles.get(kind, kind),
+                "rows": summary.rows,
                 "created": summary.created,
                 "updated": summary.updated,
                 "unchanged": summary.unchanged,
