@@ -351,6 +351,15 @@ DIGEST_OVERDUE_DAYS = env.int("DIGEST_OVERDUE_DAYS", default=3)
 # with the same filters, and counted again as soon as any incident, device, place, problem group
 # or setting changes (incidents.dashboard.kept); 0 counts them on every view.
 DASHBOARD_FIGURES_SECONDS = env.int("DASHBOARD_FIGURES_SECONDS", default=120)
+# A test station and fail item are flagged as failing good devices when at least this share of
+# their incidents that ended in the period were returned with no fault found, over at least this
+# many incidents (incidents.dashboard.stations).
+NFF_STATION_SHARE = env.float("NFF_STATION_SHARE", default=0.30)
+NFF_STATION_MIN_INCIDENTS = env.int("NFF_STATION_MIN_INCIDENTS", default=10)
+if not 0 < NFF_STATION_SHARE <= 1:
+    raise ImproperlyConfigured("NFF_STATION_SHARE must be a share above 0 and at most 1 (0.30).")
+if NFF_STATION_MIN_INCIDENTS < 1:
+    raise ImproperlyConfigured("NFF_STATION_MIN_INCIDENTS must be at least 1.")
 
 
 # --- Security behind nginx --------------------------------------------------------------------

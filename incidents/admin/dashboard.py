@@ -79,6 +79,8 @@ DESCRIBED = {
     "location": _("at %(value)s or inside it"),
     "aged": _("in the current stage for %(value)s"),
     "closed_week": _("closed in the week of %(value)s"),
+    "closed_from": _("closed from %(value)s"),
+    "closed_to": _("closed up to %(value)s"),
 }
 FLAGS = {
     "state": {"open": _("open"), "closed": _("closed")},
@@ -187,6 +189,12 @@ def dashboard_context(request: HttpRequest) -> dict:
         for stage in (Stage.RETURNED, Stage.SCRAPPED, Stage.CANCELLED):
             week[f"{stage}_url"] = scope.list_url(changelist, closed_week=iso, stage__exact=stage)
         week["nff_url"] = scope.list_url(changelist, closed_week=iso, nff="1")
+    false_fails = figures["false_fails"]
+    for row in false_fails:
+        links = dashboard.false_fail_params(scope, row)
+        row["nff_url"] = scope.list_url(changelist, **links["nff"])
+        row["ended_url"] = scope.list_url(changelist, **links["ended"])
+    share, fewest = dashboard.threshold()
     places = figures["places"]
     for row in places:
         row["url"] = scope.list_url(changelist, location=row["location"].pk, **scope.open_params())
@@ -218,6 +226,8 @@ def dashboard_context(request: HttpRequest) -> dict:
         "pareto_items": items,
         "pareto_stations": stations,
         "weeks": weeks,
+        "false_fails": false_fails,
+        "false_fail_threshold": {"share": round(float(share) * 100, 1), "fewest": fewest},
         "places": places,
         "problem_groups": groups,
         "charts": {

@@ -1,6 +1,7 @@
 """The dashboard (the admin home): what its filters mean (`scope`), the figures the database
-counts for them (`figures`, `home`), the figures kept between views (`cache`) and what the charts
-are drawn from (`charts`); a period with a start is put together from kept parts (`periods`).
+counts for them (`figures`, `home`), the figures kept between views (`cache`), what the charts
+are drawn from (`charts`) and the stations that fail good devices (`stations`); a period with a
+start is put together from kept parts (`periods`).
 The names other modules use are re-exported here."""
 
 from incidents.dashboard.cache import (
@@ -51,6 +52,7 @@ from incidents.dashboard.scope import (
     flow_period,
     scope_filter,
 )
+from incidents.dashboard.stations import FALSE_FAIL_SIZE, false_fail_params, false_fails, threshold
 
 __all__ = [
     "AGE_UNKNOWN",
@@ -58,6 +60,7 @@ __all__ = [
     "CHANGES_KEY",
     "DRILL_PARAMS",
     "EARLIEST_DAY",
+    "FALSE_FAIL_SIZE",
     "FIGURES_LAYOUT",
     "FLOW_WEEKS",
     "LATEST_AHEAD",
@@ -81,6 +84,8 @@ __all__ = [
     "duration_text",
     "end_to_end_times",
     "every_figure",
+    "false_fail_params",
+    "false_fails",
     "figures_changed",
     "flow_period",
     "kept",
@@ -97,4 +102,5 @@ __all__ = [
     "stage_cycle_times",
     "stage_cycle_trend",
     "stage_times",
+    "threshold",
 ]

@@ -21,6 +21,7 @@ from incidents.dashboard.scope import (
     _period_bounds,
     flow_period,
 )
+from incidents.dashboard.stations import false_fails
 from incidents.models import Department, Incident, IncidentEvent, ProblemGroup, StageOwnership
 from locations.models import Location
 from locations.selectors import device_kinds
@@ -535,6 +536,7 @@ def every_figure(scope: Scope, may_see_groups: bool) -> dict:
         "pareto_items": failures["fail_item"],
         "pareto_stations": failures["fail_station"],
         "weeks": outcomes_by_week(scope),
+        "false_fails": false_fails(scope),
         "places": open_devices_by_location(scope),
         "problem_groups": open_problem_groups(scope) if may_see_groups else None,
         "projects": projects(scope.viewer),

@@ -14,7 +14,9 @@ in a form that adds up exactly:
     groups    each problem group's incidents and open incidents;
     visits    the seconds of each stage visit that ended, by (stage, day entered, week ended);
     closings  how many closed, by (stage, day closed, no fault found), and the seconds from
-              report to return or scrap by (stage, day closed), but of those imported closed.
+              report to return or scrap by (stage, day closed), but of those imported closed;
+              and how many returned or scrapped by (fail station, fail item, day closed, no
+              fault found), for the stations that fail good devices.
 
 The figures of flow (percentiles, outcomes per week) then take the visits and closings of the
 period's days from the parts: a percentile is the nearest rank of the seconds themselves, never
@@ -63,10 +65,11 @@ from incidents.dashboard.figures import (
     trend_of,
 )
 from incidents.dashboard.scope import AGE_UNKNOWN, Scope, _date, _day_start, flow_period
+from incidents.dashboard.stations import add_closings, counts_of, false_fail_rows
 from incidents.models import Incident, IncidentEvent
 
 # Part of each part's key: raised when what a part keeps changes shape.
-PARTS_LAYOUT = 2
+PARTS_LAYOUT = 3
 OLDEST_SIZE = 10
 
 Part = tuple[datetime.date, datetime.date | None]
@@ -150,6 +153,7 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
             "visits": defaultdict(lambda: array("d")),
             "closings": Counter(),
             "ends": defaultdict(lambda: array("d")),
+            "false_fails": {},
         }
         for part in parts
     }
@@ -228,11 +232,22 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
                 output_field=FloatField(),
             ),
         )
-        .values_list("opened", "stage", "closed", "beyond", "seconds", "stage_entered_known")
+        .values_list(
+            "opened",
+            "stage",
+            "closed",
+            "beyond",
+            "seconds",
+            "stage_entered_known",
+            "fail_station",
+            "fail_item",
+        )
     )
-    for opened, stage, closed, beyond, seconds, known in _rows(closings):
+    for opened, stage, closed, beyond, seconds, known, station, item in _rows(closings):
         if (part := part_of(opened)) is not None:
-            part["closings"][(stage, closed, stage == Stage.RETURNED and not beyond)] += 1
+            nff = stage == Stage.RETURNED and not beyond
+            part["closings"][(stage, closed, nff)] += 1
+            add_closings(part["false_fails"], station, item, closed, stage, nff)
             if stage in (Stage.RETURNED, Stage.SCRAPPED) and known:
                 part["ends"][(stage, closed)].append(float(seconds))
 
@@ -344,6 +359,7 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
             )
             for monday, counts in sorted(weeks.items())
         ],
+        "false_fails": false_fail_rows(counts_of(parts, first, last)),
         "places": places_of({place: len(devices) for place, devices in devices_at.items()}),
         "problem_groups": groups_of({pk: tuple(n) for pk, n in groups.items()})
         if may_see_groups

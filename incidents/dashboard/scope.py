@@ -16,6 +16,8 @@ Filters (query parameters, on the dashboard and on the incident list alike):
                              without the time they entered their stage (in no bucket)
     closed_week=YYYY-MM-DD   closed in the week starting that Monday, within the period of flow
     nff=1                    returned to the line straight from FAE retest (no fault found)
+    closed_from, closed_to   YYYY-MM-DD, the day the incident was closed (both inclusive); a
+                             value that names no day lists nothing
     sent_back=1              sent back at least once in the current stage (round 2 or more)
 """
 
@@ -42,6 +44,8 @@ DRILL_PARAMS = (
     "closed_week",
     "nff",
     "sent_back",
+    "closed_from",
+    "closed_to",
 )
 PARAMS = SCOPE_PARAMS + DRILL_PARAMS
 
@@ -153,6 +157,13 @@ def scope_filter(queryset: QuerySet, params) -> QuerySet:
         )
     if value["sent_back"] == "1":
         queryset = queryset.filter(stage_round__gt=1)
+    for name, lookup, days in (("closed_from", "gte", 0), ("closed_to", "lt", 1)):
+        if value[name]:
+            if (day := _date(value[name])) is None:
+                # A link of the dashboard names a day: anything else was not given by one.
+                return queryset.none()
+            bound = _day_start(day + datetime.timedelta(days=days))
+            queryset = queryset.filter(**{f"closed_at__{lookup}": bound})
     return queryset
 
 

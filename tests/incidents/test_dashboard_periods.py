@@ -245,6 +245,7 @@ class SameFiguresTests:
         assert any(row["count"] for row in seen["cycle"])
         assert any(row["count"] for row in seen["end_to_end"])
         assert seen["problem_groups"] and seen["places"]
+        assert any(row["nff"] for row in seen["false_fails"])
         assert normalised(seen) != normalised(hidden)
 
     def test_a_period_without_a_start_is_counted_at_once(self, keeping, history):
