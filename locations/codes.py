@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from locations.models import Device, Location
-from locations.serials import alias_owner
+from locations.serials import alias_owner, serial_key
 
 
 class CodeKind:
@@ -117,7 +117,11 @@ def _lookup(kind: str, key: str) -> Model | None:
     exact = model.objects.filter(**{field: key}).first()
     if exact is not None:
         return exact
-    candidates = list(model.objects.filter(**{f"{field}__iexact": key})[:2])
+    if model is Device:
+        # Serials are compared by their stored key: one device per serial in any case.
+        candidates = list(Device.objects.filter(serial_key=serial_key(key))[:2])
+    else:
+        candidates = list(model.objects.filter(**{f"{field}__iexact": key})[:2])
     if candidates:
         return candidates[0] if len(candidates) == 1 else None
     if model is Device:

@@ -3,13 +3,12 @@ import unicodedata
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from locations.choices import LocationKind
-from locations.fields import CodeField
+from locations.fields import CodeField, CodeKeyField, code_key
 from locations.visibility import ProjectRowsManager
 
 
@@ -91,6 +90,9 @@ class Device(models.Model):
     project_path = "project"
 
     serial_number = CodeField(_("serial number"), max_length=64)
+    # `code_key(serial_number)`, kept by save() and bulk inserts: what lookups and the unique
+    # constraint compare (a serial in any case names one device, on either database).
+    serial_key = CodeKeyField(max_length=200, source="serial_number")
     project = models.CharField(_("project"), max_length=100, blank=True)
     # `project_key(project)`, kept by save() and the bulk writers: what restrictions compare.
     project_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
@@ -114,7 +116,8 @@ class Device(models.Model):
         verbose_name=_("current holder"),
     )
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
-    history = HistoricalRecords()
+    # The key follows the serial: its history is the serial's.
+    history = HistoricalRecords(excluded_fields=["serial_key"])
 
     objects = ProjectRowsManager()
 
@@ -127,8 +130,8 @@ class Device(models.Model):
         constraints = [
             # The importer and the scan station match serial numbers ignoring case.
             models.UniqueConstraint(
-                Upper("serial_number"),
-                name="device_serial_number_unique_ignoring_case",
+                fields=["serial_key"],
+                name="device_serial_key_unique",
                 violation_error_message=_("A device with this serial number already exists."),
             ),
         ]
@@ -148,8 +151,23 @@ class Device(models.Model):
         self.project_key = project_key(self.project)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "project" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "project_key"}
+            update_fields = kwargs["update_fields"] = {*update_fields, "project_key"}
+        if update_fields is not None and "serial_number" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "serial_key"}
         super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(serial_key_checked(self, exclude))
+
+
+def serial_key_checked(row, exclude):
+    """Before a row's constraints are checked: its serial key follows the serial being
+    validated, and is checked whenever the serial is (forms leave the key out, as nobody types
+    it); the fields still left out."""
+    row.serial_key = code_key(row.serial_number)
+    if exclude and "serial_number" not in exclude:
+        return set(exclude) - {"serial_key"}
+    return exclude
 
 
 class DeviceAlias(models.Model):
@@ -163,6 +181,7 @@ class DeviceAlias(models.Model):
         verbose_name=_("device"),
     )
     serial_number = CodeField(_("former serial number"), max_length=64)
+    serial_key = CodeKeyField(max_length=200, source="serial_number")
     created_at = models.DateTimeField(_("corrected at"), default=timezone.now)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -180,11 +199,14 @@ class DeviceAlias(models.Model):
         verbose_name_plural = _("former serial numbers")
         constraints = [
             models.UniqueConstraint(
-                Upper("serial_number"),
-                name="device_alias_serial_number_unique_ignoring_case",
+                fields=["serial_key"],
+                name="device_alias_serial_key_unique",
                 violation_error_message=_("Another device was once registered under this serial."),
             ),
         ]
 
     def __str__(self) -> str:
         return self.serial_number
+
+    def validate_constraints(self, exclude=None):
+        super().validate_constraints(serial_key_checked(self, exclude))

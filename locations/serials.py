@@ -16,10 +16,10 @@ from django.contrib.auth.base_user import AbstractBaseUser as Person
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Upper
 from django.utils.translation import gettext as _
 
 from locations import reasons
+from locations.fields import code_key
 from locations.models import Device, DeviceAlias
 from locations.signals import device_serial_correcting
 
@@ -29,9 +29,9 @@ MAX_SERIAL_LENGTH = Device._meta.get_field("serial_number").max_length
 
 
 def serial_key(serial_number: str) -> str:
-    """A serial number as serials are compared: without surrounding space, in capitals (what
-    the unique constraints compare, `Upper`)."""
-    return (serial_number or "").strip().upper()
+    """A serial number as serials are compared: without surrounding space, in capitals (the
+    `serial_key` column the unique constraints and the lookups compare)."""
+    return code_key(serial_number)
 
 
 def lock_serials(*serials: str) -> None:
@@ -56,12 +56,7 @@ def alias_owner(serial_number: str) -> DeviceAlias | None:
     key = serial_key(serial_number)
     if not key:
         return None
-    return (
-        DeviceAlias.objects.select_related("device")
-        .annotate(key=Upper("serial_number"))
-        .filter(key=key)
-        .first()
-    )
+    return DeviceAlias.objects.select_related("device").filter(serial_key=key).first()
 
 
 def alias_refusal(serial_number: str) -> str | None:
@@ -83,17 +78,11 @@ def devices_by_serial(serials, devices: QuerySet | None = None) -> dict[str, Dev
         return {}
     devices = Device.objects.all() if devices is None else devices
     keys = set(wanted.values())
-    found = {
-        device.key: device
-        for device in devices.annotate(key=Upper("serial_number")).filter(key__in=keys)
-    }
+    found = {device.serial_key: device for device in devices.filter(serial_key__in=keys)}
     missing = keys - set(found)
     if missing:
-        aliases = dict(
-            DeviceAlias.objects.annotate(key=Upper("serial_number"))
-            .filter(key__in=missing)
-            .values_list("key", "device_id")
-        )
+        aliases = DeviceAlias.objects.filter(serial_key__in=missing)
+        aliases = dict(aliases.values_list("serial_key", "device_id"))
         by_id = devices.in_bulk(set(aliases.values()))
         found |= {key: by_id[pk] for key, pk in aliases.items() if pk in by_id}
     return {given: found[key] for given, key in wanted.items() if key in found}
@@ -102,9 +91,9 @@ def devices_by_serial(serials, devices: QuerySet | None = None) -> dict[str, Dev
 def matching_serial(serial_number: str) -> Q:
     """A condition on devices: named `serial_number` exactly (ignoring case), now or before a
     correction."""
-    key = (serial_number or "").strip()
-    return Q(serial_number__iexact=key) | Q(
-        pk__in=DeviceAlias.objects.filter(serial_number__iexact=key).values("device_id")
+    key = serial_key(serial_number)
+    return Q(serial_key=key) | Q(
+        pk__in=DeviceAlias.objects.filter(serial_key=key).values("device_id")
     )
 
 
@@ -133,7 +122,7 @@ def _correction_refusal(device: Device, new: str) -> str | None:
     if new == device.serial_number:
         return _("%(serial)s is the serial number already; nothing to correct.") % {"serial": new}
     other = (
-        Device.objects.filter(serial_number__iexact=new).exclude(pk=device.pk).only("pk").first()
+        Device.objects.filter(serial_key=serial_key(new)).exclude(pk=device.pk).only("pk").first()
     )
     if other is not None:
         return _(
@@ -187,7 +176,7 @@ def device_serial_correct(*, device: Device, serial_number: str, reason: str, by
         sender=Device, device=device, old=old, new=new, reason=reason, by=by
     )
     # Back to one of its own former serials: that one is no longer an alias.
-    DeviceAlias.objects.filter(device=device, serial_number__iexact=new).delete()
+    DeviceAlias.objects.filter(device=device, serial_key=serial_key(new)).delete()
     if serial_key(old) != serial_key(new):
         DeviceAlias.objects.create(device=device, serial_number=old, by=by, reason=reason)
     device.serial_number = new

@@ -13,7 +13,7 @@ from config.kit.updates import apply_changes, changes_to
 from locations import reasons
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location, project_key
-from locations.serials import alias_refusal, lock_serials
+from locations.serials import alias_refusal, lock_serials, serial_key
 from locations.signals import device_moved_on_commit, device_moving, device_project_changing
 
 
@@ -252,7 +252,9 @@ def device_update(*, device: Device, by=None, reason: str | None = None, **detai
 def device_build(*, serial_number: str, **fields) -> Device:
     """A newly registered device, not saved yet (bulk writers save many at once)."""
     device = Device(serial_number=(serial_number or "").strip(), **fields)
+    # Bulk writers that stream rows (COPY) call no save(): the keys are set here.
     device.project_key = project_key(device.project)
+    device.serial_key = serial_key(device.serial_number)
     return device
 
 
@@ -267,7 +269,7 @@ def device_register(*, serial_number: str, registered_by: Person | None, **field
     refusal = alias_refusal(serial_number)
     if refusal:
         raise ValidationError(refusal)
-    existing = Device.objects.filter(serial_number__iexact=serial_number).first()
+    existing = Device.objects.filter(serial_key=serial_key(serial_number)).first()
     if existing is not None:
         raise ValidationError(
             _("Device %(serial)s is already registered; pick it instead of creating it again.")

@@ -32,7 +32,7 @@ from incidents.services.errors import WorkflowError
 from incidents.services.stations import fails_to_open, stations_named
 from incidents.services.workflow import incident_open
 from locations.models import Device
-from locations.serials import devices_by_serial
+from locations.serials import devices_by_serial, serial_key
 from locations.services import device_move, device_register
 
 # A station's clock may run a little ahead of ours; beyond this a result is from the future.
@@ -100,7 +100,7 @@ def _registered(serials: set[str], known: dict, rows: list[ResultRow], now) -> d
             device = device_register(serial_number=serial, registered_by=None)
         except (ValidationError, IntegrityError):
             # Registered meanwhile by another request, or a serial number no device may have.
-            device = Device.objects.filter(serial_number__iexact=serial).first()
+            device = Device.objects.filter(serial_key=serial_key(serial)).first()
             if device is None:
                 continue
         registered[serial.upper()] = device

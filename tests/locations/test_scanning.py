@@ -68,8 +68,8 @@ def add_past_moves(device: Device, count: int) -> None:
     shelves = [LocationFactory(), LocationFactory()]
     start = timezone.now() - timedelta(days=30)
     device.history.update(history_date=start)
-    fields = {f.attname: getattr(device, f.attname) for f in Device._meta.fields}
     model = Device.history.model
+    fields = {f.attname: getattr(device, f.attname) for f in model.tracked_fields}
     model.objects.bulk_create(
         model(
             **{**fields, "location_id": shelves[i % 2].pk},

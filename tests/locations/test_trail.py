@@ -41,8 +41,8 @@ def add_past_moves(device: Device, count: int) -> None:
     holders = [EmployeeFactory(), EmployeeFactory(), EmployeeFactory()]
     start = timezone.now() - timedelta(days=30)
     device.history.update(history_date=start)
-    fields = {f.attname: getattr(device, f.attname) for f in Device._meta.fields}
     model = Device.history.model
+    fields = {f.attname: getattr(device, f.attname) for f in model.tracked_fields}
     rows = [
         model(
             **{**fields, "location_id": shelves[i % 2].pk, "holder_id": holders[i % 3].pk},
