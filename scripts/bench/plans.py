@@ -34,7 +34,13 @@ def _last_query(figure_of, scope) -> str:
 
 def _checks() -> list[tuple[str, str, str]]:
     """(what is read, the index that should serve it, the plan) for each question."""
-    from incidents.dashboard import Scope, end_to_end_times, oldest_open, outcomes_by_week
+    from incidents.dashboard import (
+        Scope,
+        end_to_end_times,
+        false_fails,
+        oldest_open,
+        outcomes_by_week,
+    )
     from incidents.models import Department, Employee, Incident
     from locations.models import Device
     from messaging.models import Message
@@ -74,6 +80,9 @@ def _checks() -> list[tuple[str, str, str]]:
     sql = _last_query(outcomes_by_week, scope)
     for index in ("incident_closed_at", "event_beyond_retest"):
         checks.append((f"dashboard outcomes by week ({index})", index, _explained(sql)))
+    sql = _last_query(false_fails, scope)
+    for index in ("incident_closed_at", "event_beyond_retest"):
+        checks.append((f"dashboard false-fail stations ({index})", index, _explained(sql)))
     checks.append(
         (
             "dashboard oldest open incidents",
