@@ -39,6 +39,10 @@ class ProblemGroupStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# A problem group still taking incidents: neither resolved nor closed.
+OPEN_GROUP_STATUSES = (ProblemGroupStatus.OPEN, ProblemGroupStatus.INVESTIGATING)
+
+
 class DepartmentCode:
     """Codes of the departments every factory starts with (admins may add more)."""
 

@@ -311,6 +311,15 @@ def incident_edit_refusal(incident, user) -> str | None:
     return None
 
 
+def group_join_refusal(incident, group, user) -> str | None:
+    """Why `user` may not put `incident` in the suggested group `group`; None when they may."""
+    if not (is_supervisor(user) or is_admin(user)):
+        return _("Only a supervisor or an administrator puts an incident in a problem group here.")
+    if not group.takes_incidents:
+        return _("Problem group %(number)s takes no more incidents.") % {"number": group.number}
+    return incident_edit_refusal(incident, user)
+
+
 def may_mark_evidence(incident, person) -> bool:
     """Who works the stage marks its evidence in the incident's chat: the assignee, its
     supervisors, administrators, while the incident is open."""

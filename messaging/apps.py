@@ -30,9 +30,11 @@ class MessagingConfig(AppConfig):
         from messaging import selectors
 
         # What the workflow's pages show of the chat, read by the chat: what was marked as
-        # evidence in an incident's room (also in its reports), and unread messages.
+        # evidence in an incident's room (also in its reports and beside similar incidents),
+        # and unread messages.
         contributions.register(
             evidence=selectors.incident_evidence,
+            evidence_by_incident=selectors.evidence_by_incident,
             unread_by_incident=selectors.unread_by_incident,
             unread_incident_ids=selectors.unread_incident_ids,
         )

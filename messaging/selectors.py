@@ -248,6 +248,18 @@ def incident_evidence(incident_id: int) -> QuerySet[Evidence]:
     )
 
 
+def evidence_by_incident(incident_ids) -> dict[int, list[Evidence]]:
+    """What was marked as evidence in the rooms of these incidents, newest first, by incident
+    (one query)."""
+    found: dict[int, list[Evidence]] = {}
+    marks = Evidence.objects.filter(incident_id__in=list(incident_ids)).select_related(
+        "message__author__department", "attachment", "marked_by"
+    )
+    for mark in marks:
+        found.setdefault(mark.incident_id, []).append(mark)
+    return found
+
+
 def chat_limits() -> dict:
     return {
         "max_chars": settings.CHAT_MESSAGE_MAX_CHARS,

@@ -6,10 +6,11 @@ import json
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 import incidents.admin.queues as queues
-from incidents import dashboard, selectors
+from incidents import dashboard, rules, selectors
 from incidents.choices import OPEN_STAGES, Stage, Step, WorkflowAction
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
 from incidents.models import Department, LegacyImport, Notification
@@ -326,6 +327,19 @@ def _pareto_chart(rows: list[dict]) -> str:
     )
 
 
+def ungrouped_list_url(changelist: str, failure: dict) -> str:
+    """The incident list of the open incidents with this failure in no problem group, where
+    they are put in one together (the bulk action "Put selected incidents in a problem
+    group")."""
+    query = {
+        "state": "open",
+        "fail_station": failure["fail_station"],
+        "fail_item": failure["fail_item"],
+        "problem_group__isnull": "True",
+    }
+    return f"{changelist}?{urlencode(query)}"
+
+
 def home_context(request: HttpRequest) -> dict:
     """What concerns the person first: their queues, what was sent back to them and mentions;
     for supervisors their review queue and their departments' load per person; for
@@ -363,6 +377,12 @@ def home_context(request: HttpRequest) -> dict:
             for department in user.supervised_departments.order_by("code")
         ],
     }
+    if rules.may_review_any(user):
+        # Open incidents failing alike in no problem group: a group waiting to be made.
+        home["ungrouped"] = [
+            {**row, "url": ungrouped_list_url(changelist, row)}
+            for row in selectors.ungrouped_failures(user)
+        ]
     if user.is_admin:
         home["imports"] = list(LegacyImport.objects.order_by("-created_at")[:5])
         home["problems"] = dashboard.misconfigurations()

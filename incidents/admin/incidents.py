@@ -32,6 +32,7 @@ from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access, contributions, rules, selectors, services
 from incidents.admin.ages import StageAgeMixin
 from incidents.admin.dashboard import DashboardFilter
+from incidents.admin.similar import SimilarIncidentsAdminMixin, similar_context
 from incidents.admin.station_results import recent_results_context
 from incidents.admin.workflow import WorkflowAdminMixin
 from incidents.choices import Stage, Step
@@ -238,6 +239,7 @@ class IncidentChangeForm(forms.ModelForm):
 
 @admin.register(Incident)
 class IncidentAdmin(
+    SimilarIncidentsAdminMixin,
     AutocompleteKeysMixin,
     WorkflowAdminMixin,
     StageAgeMixin,
@@ -389,6 +391,7 @@ class IncidentAdmin(
             "summary": _summary(incident, timeline),
             "queue": queues.queue_context(request, incident),
             "station_results": recent_results_context(incident.device, request.user),
+            "similar": similar_context(incident, request.user),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

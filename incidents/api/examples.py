@@ -126,3 +126,27 @@ GROUP_DETAIL = {
     "incidents": [1042, 1040, 1031, 998, 990],
 }
 GROUP_PAGE = {"results": [GROUP], "next": None}
+SIMILAR_PAGE = {
+    "results": [
+        {
+            "id": 877,
+            "serial_number": "C2221003390",
+            "stage": "returned",
+            "outcome": "returned",
+            "failure": {**FAILURE, "failed_at": "2026-10-14T15:02:00+08:00"},
+            "resolution": "BT antenna spring bent after reflow; replaced the spring, RSSI -48 dBm.",
+            "problem_group": 12,
+            "score": 3.5,
+        },
+        {
+            "id": 802,
+            "serial_number": "C2221002218",
+            "stage": "returned",
+            "outcome": "no_fault_found",
+            "failure": {**FAILURE, "station": "FCT-1", "failed_at": "2026-09-30T11:20:00+08:00"},
+            "resolution": "复测PASS，未复现",
+            "problem_group": None,
+            "score": 2.0,
+        },
+    ]
+}

@@ -16,10 +16,18 @@ from config.kit.filters import FIRST_DAY, LAST_DAY
 from incidents.api import pages, shapes
 from incidents.api.auth import caller
 from incidents.api.errors import bad_request, not_found
-from incidents.api.schemas import ErrorOut, Id, IncidentDetailOut, IncidentPage, Limit, Text
+from incidents.api.schemas import (
+    ErrorOut,
+    Id,
+    IncidentDetailOut,
+    IncidentPage,
+    Limit,
+    SimilarPage,
+    Text,
+)
 from incidents.choices import ApiScope, Stage, Step
 from incidents.models import Incident
-from incidents.selectors import incident_reported_by_line, incident_timeline
+from incidents.selectors import incident_reported_by_line, incident_timeline, similar_incidents
 from locations.models import Device
 from locations.serials import matching_serial
 
@@ -158,4 +166,35 @@ def incident_detail(request: HttpRequest, incident_id: Id):
             }
             for event in incident_timeline(found)
         ],
+    }
+
+
+@router.get(
+    "/{incident_id}/similar/",
+    response={200: SimilarPage, 404: ErrorOut, **REFUSALS},
+    summary="Seen before: past incidents like this one",
+)
+def incident_similar(request: HttpRequest, incident_id: Id):
+    """The past incidents most like this one, best first, as its page lists them ("Seen
+    before"): the same fail item at the same station, then at other stations, devices of the
+    same project and hardware version, and close words in descriptions and findings; each with
+    how it ended and the findings that resolved it. Only incidents the caller may read."""
+    found = visible(request).select_related("device").filter(pk=incident_id).first()
+    if found is None:
+        raise not_found()
+    rows = similar_incidents(found, caller(request).viewer)
+    return {
+        "results": [
+            {
+                "id": row.incident.pk,
+                "serial_number": row.incident.device.serial_number,
+                "stage": row.incident.stage,
+                "outcome": row.outcome,
+                "failure": shapes.failure(row.incident),
+                "resolution": row.resolution,
+                "problem_group": row.incident.problem_group_id,
+                "score": row.score,
+            }
+            for row in rows
+        ]
     }

@@ -1,7 +1,7 @@
 """What the API answers, as documented in its OpenAPI schema, and the values its filters take."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Schema
@@ -184,6 +184,29 @@ class ProblemGroupPage(Schema):
 
     results: list[ProblemGroupOut]
     next: str | None
+
+
+class SimilarOut(Schema):
+    id: int
+    serial_number: str
+    stage: str
+    outcome: Literal["returned", "scrapped", "no_fault_found", "cancelled", "open"] = Field(
+        description="How it ended: returned to the line after analysis, scrapped, returned "
+        "with no fault found (straight from FAE retest), cancelled, or still open."
+    )
+    failure: Failure
+    resolution: str = Field(
+        description="The findings of the stage that resolved it (the latest result that "
+        "resolved the fault, else the one whose verdict decided); empty when none."
+    )
+    problem_group: int | None = Field(description="The id of its problem group.")
+    score: float = Field(description="How alike; the list is best first.")
+
+
+class SimilarPage(Schema):
+    model_config = ex.examples(ex.SIMILAR_PAGE)
+
+    results: list[SimilarOut] = Field(description="Best first, at most 10.")
 
 
 class ErrorBody(Schema):

@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 from incidents import rules
 from incidents.choices import (
     NEXT_STAGE,
+    OPEN_GROUP_STATUSES,
     OPEN_STAGES,
     TERMINAL_STAGES,
     ProblemGroupStatus,
@@ -80,6 +81,11 @@ class ProblemGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}".strip()
+
+    @property
+    def takes_incidents(self) -> bool:
+        """Open or being investigated: a resolved or closed group takes no more incidents."""
+        return self.status in OPEN_GROUP_STATUSES
 
 
 # How an incident's device failed: each incident its own (the add form, imports and exports, the

@@ -1,8 +1,8 @@
 """Reads for pages and lists: one incident's page (`records`, `graph`, `actions`), a person's
 work queues (`queues`), roles in words (`roles`), where the device is for the workflow
-(`custody`), who may take work (`assignments`), people moving between departments (`people`)
-and what the legacy imports read (`legacy`). Every name is re-exported here, so callers import
-`incidents.selectors`."""
+(`custody`), who may take work (`assignments`), people moving between departments (`people`),
+what the legacy imports read (`legacy`) and what was seen before of a failure (`similar`).
+Every name is re-exported here, so callers import `incidents.selectors`."""
 
 from incidents.selectors.actions import blocked_actions, row_action_refusals
 from incidents.selectors.assignments import assignable_to_any, with_open_workload
@@ -46,6 +46,11 @@ from incidents.selectors.roles import (
     role_permissions_of,
     with_members,
 )
+from incidents.selectors.similar import (
+    similar_incidents,
+    suggested_groups,
+    ungrouped_failures,
+)
 
 __all__ = [
     "WORK_QUEUES",
@@ -73,8 +78,11 @@ __all__ = [
     "role_permissions_of",
     "row_action_refusals",
     "scan_station_device_status",
+    "similar_incidents",
     "stage_work_location",
     "stages_takeable",
+    "suggested_groups",
+    "ungrouped_failures",
     "unread_notification_count",
     "with_members",
     "with_open_workload",

@@ -14,6 +14,7 @@ from incidents.services.departments import (
 )
 from incidents.services.eightd import eightd_refusal, eightd_update
 from incidents.services.errors import IncidentChanged, WorkflowError
+from incidents.services.groups import incident_join_problem_group
 from incidents.services.people import (
     employee_build,
     employee_create,
@@ -60,6 +61,7 @@ __all__ = [
     "incident_assign",
     "incident_cancel",
     "incident_hand_over",
+    "incident_join_problem_group",
     "incident_open",
     "incident_reject",
     "incident_set_problem_group",

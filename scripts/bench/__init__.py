@@ -12,7 +12,9 @@
 - `reports`: a large problem group's report made by a real worker process (reports.py);
 - `hooks`: opening and cancelling an incident with 0 and with 5 webhooks (hooks.py);
 - `frameworks`: the results endpoint in django-ninja (the product's) and in Django REST
-  Framework with drf-spectacular (drf_results.py, bench only), on the same batches (frameworks.py).
+  Framework with drf-spectacular (drf_results.py, bench only), on the same batches (frameworks.py);
+- `similar`: an incident's "Seen before" panel at 100,000 incidents, against the goal of 50 ms
+  (similar.py).
 
 Figures go to one table at the end and to bench/results.json (figures.py). The servers they
 start are those the tests start (scripts/servers.py, scripts/topology.py)."""

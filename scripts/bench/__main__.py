@@ -24,6 +24,7 @@ SECTIONS = {
     "api": "api",
     "hooks": "hooks",
     "frameworks": "frameworks",
+    "similar": "similar",
 }
 
 

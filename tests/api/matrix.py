@@ -73,6 +73,7 @@ EXPECTATIONS: dict[str, Expectation] = {
         for name, things in (
             ("incident_list", ()),
             ("incident_detail", ("working",)),
+            ("incident_similar", ("working",)),
             ("device_list", ()),
             ("device_detail", ("device",)),
             ("location_list", ()),

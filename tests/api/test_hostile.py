@@ -66,6 +66,7 @@ ENDPOINTS = {
 }
 DETAILS = [
     "/api/v1/incidents/{}/",
+    "/api/v1/incidents/{}/similar/",
     "/api/v1/devices/{}/",
     "/api/v1/locations/{}/",
     "/api/v1/problem-groups/{}/",

@@ -107,6 +107,14 @@ EXPECTATIONS: dict[str, Expectation] = {
     **workflow_page(
         "cancel", "working", allowed=SUPERVISOR_AND_UP, fields={"reason": "Duplicate report"}
     ),
+    # A problem group suggested on the incident's page, joined in one click (a POST):
+    # supervisors and administrators.
+    "admin:incidents_incident_join_group": Expectation(
+        at("admin:incidents_incident_join_group", "working"),
+        get=shown_to(),
+        post=written_by(*SUPERVISOR_AND_UP),
+        data=lambda world: {"problem_group": world.arg("problem_group")},
+    ),
     # Attachments are served to whoever may see the incident.
     "admin:incidents_attachment_download": Expectation(
         at("admin:incidents_attachment_download", "attachment"),

@@ -1,0 +1,339 @@
+"""What the factory has seen before of an incident's failure ("Seen before" on its page and
+`GET /api/v1/incidents/<id>/similar/`), and the problem groups its failure probably belongs to.
+
+Past incidents are found by their failure, then by their words:
+- the same fail item at the same station, then the same fail item at another station, each
+  first among devices of the same project and hardware version, then among all; then devices
+  of the same project and hardware version whatever failed;
+- on PostgreSQL, the incidents whose description, or whose analyses' findings of a cause,
+  read closest to this incident's description and findings (trigram similarity, Chinese and
+  English alike, read nearest first from the GiST trigram indexes of migration 0041: the same
+  trigrams the lists' searches use, `config.kit.search`). SQLite (the embedded demo) finds by
+  failure only.
+
+Each way asks for its few most recent (or nearest) rows and no more, so the panel costs the
+same bounded queries at 1,000 or 100,000 incidents. Every read goes through
+`visible_to(person)`: an incident of a project hidden from the reader is never a candidate.
+The score adds up what a candidate shares (`SCORES`); ties go to the most recent.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import TrigramDistance
+from django.db import connections
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from incidents import access, contributions
+from incidents.choices import BEYOND_RETEST, OPEN_GROUP_STATUSES, OPEN_STAGES, Stage, Verdict
+from incidents.models import AnalysisResult, Incident, IncidentEvent
+
+# The incidents the panel and the API list, at most.
+SIMILAR_LIMIT = 10
+# What each way of being alike adds to a candidate's score.
+SCORES = {
+    "same_failure": 3.0,  # the same fail item at the same station
+    "same_item": 2.0,  # the same fail item at another station
+    "same_kind": 0.5,  # a device of the same project and hardware version
+    # Text: the trigram similarity (0 to 1) of the closest description or findings, times this.
+    "close_text": 1.0,
+}
+REASONS = {
+    "same_failure": _("same fail item and station"),
+    "same_item": _("same fail item"),
+    "same_kind": _("same project and hardware version"),
+    "close_text": _("similar words"),
+}
+# Text closer than this (trigram similarity) counts; below it most words differ.
+MIN_TEXT_SIMILARITY = 0.4
+# The words of an incident compared: its description and findings, cut here (a long log pasted
+# into a description would cost every reader of the page).
+MAX_TEXT = 600
+# Findings are read nearest first until this many, several of one incident counting once.
+FINDINGS_READ = SIMILAR_LIMIT * 3
+# The findings compared are those of the analyses that found the cause or gave up on it (EE,
+# ME): what resolved an incident. A retest's "passes" or "fails again" says nothing of a cause,
+# and is written in the same words thousands of times.
+ROOT_CAUSE_VERDICTS = (Verdict.RESOLVED, Verdict.NOT_RESOLVED)
+# Problem groups suggested on an incident's page, and ungrouped failures on the dashboard.
+MAX_SUGGESTED = 3
+
+
+class Outcome:
+    """How a past incident ended, as the panel and the API name it."""
+
+    RETURNED = "returned"
+    SCRAPPED = "scrapped"
+    NO_FAULT_FOUND = "no_fault_found"
+    CANCELLED = "cancelled"
+    OPEN = "open"
+
+    LABELS = {
+        RETURNED: _("Returned to the line"),
+        SCRAPPED: _("Scrapped"),
+        NO_FAULT_FOUND: _("No fault found"),
+        CANCELLED: _("Cancelled"),
+        OPEN: _("Still open"),
+    }
+
+
+@dataclass
+class SimilarIncident:
+    """A past incident like the one asked about, with how it ended and what resolved it."""
+
+    incident: Incident
+    score: float
+    reasons: list[str]
+    outcome: str = Outcome.OPEN
+    # The verdict of the latest analysis result (the one that decided where it went last).
+    verdict: str = ""
+    # The findings of the stage that resolved it: the latest result that resolved the fault,
+    # else the deciding one; with the stage they were written in.
+    resolution: str = ""
+    resolution_stage: str = ""
+    evidence: list = field(default_factory=list)
+
+    @property
+    def outcome_label(self) -> str:
+        return Outcome.LABELS[self.outcome]
+
+    @property
+    def verdict_label(self) -> str:
+        return Verdict(self.verdict).label if self.verdict else ""
+
+    @property
+    def resolution_stage_label(self) -> str:
+        return Stage(self.resolution_stage).label if self.resolution_stage else ""
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(REASONS[reason]) for reason in self.reasons]
+
+
+def _recent(rows: QuerySet, limit: int = SIMILAR_LIMIT) -> list[int]:
+    return list(rows.order_by("-opened_at", "-id").values_list("pk", flat=True)[:limit])
+
+
+def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str]]:
+    """{id: what it shares} of the most recent incidents sharing the failure or the device's
+    kind, a few of each way."""
+    found: dict[int, set[str]] = {}
+    device = incident.device
+    kind = (
+        {"device__project": device.project, "device__hardware_version": device.hardware_version}
+        if device.project and device.hardware_version
+        else None
+    )
+    ways = []
+    if incident.fail_item:
+        same_failure = rows.filter(fail_item=incident.fail_item, fail_station=incident.fail_station)
+        same_item = rows.filter(fail_item=incident.fail_item).exclude(
+            fail_station=incident.fail_station
+        )
+        if kind:
+            ways.append((same_failure.filter(**kind), {"same_failure", "same_kind"}))
+        ways.append((same_failure, {"same_failure"}))
+        if kind:
+            ways.append((same_item.filter(**kind), {"same_item", "same_kind"}))
+        ways.append((same_item, {"same_item"}))
+    if kind:
+        ways.append((rows.filter(**kind), {"same_kind"}))
+    for way, shared in ways:
+        for pk in _recent(way):
+            found.setdefault(pk, set()).update(shared)
+    # The wider ways do not say the device is of the same kind: ask those found only by them.
+    if kind:
+        unsure = [pk for pk, shared in found.items() if "same_kind" not in shared]
+        for pk in rows.filter(pk__in=unsure, **kind).values_list("pk", flat=True):
+            found[pk].add("same_kind")
+    return found
+
+
+def _words(incident: Incident) -> str:
+    """The incident's description and its newest findings, as far as they are compared."""
+    findings = incident.analysis_results.order_by("-created_at", "-id").values_list(
+        "findings", flat=True
+    )[:3]
+    return " ".join([incident.description, *findings]).strip()[:MAX_TEXT]
+
+
+def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, float]:
+    """{id: similarity} of the incidents whose description or findings read closest to this
+    incident's words (PostgreSQL only: read nearest first from the trigram indexes)."""
+    if connections[rows.db].vendor != "postgresql":
+        return {}
+    words = _words(incident)
+    if not words:
+        return {}
+    near: dict[int, float] = {}
+    described = (
+        rows.exclude(description="")
+        .annotate(distance=TrigramDistance("description", words))
+        .order_by("distance")
+        .values_list("pk", "distance")[:SIMILAR_LIMIT]
+    )
+    findings = (
+        AnalysisResult.objects.visible_to(user)
+        .filter(verdict__in=ROOT_CAUSE_VERDICTS)
+        .exclude(incident_id=incident.pk)
+        .annotate(distance=TrigramDistance("findings", words))
+        .order_by("distance")
+        .values_list("incident_id", "distance")[:FINDINGS_READ]
+    )
+    for pk, distance in [*described, *findings]:
+        similarity = 1.0 - distance
+        if similarity >= MIN_TEXT_SIMILARITY:
+            near[pk] = max(near.get(pk, 0.0), similarity)
+    return near
+
+
+def _outcomes(found: list[SimilarIncident]) -> None:
+    """Each incident's outcome; a return to the line straight from FAE retest is no fault
+    found (one query: whether the returned ones went beyond FAE retest)."""
+    returned = [row.incident.pk for row in found if row.incident.stage == Stage.RETURNED]
+    beyond = set(
+        IncidentEvent.objects.filter(incident_id__in=returned, to_stage__in=BEYOND_RETEST)
+        .values_list("incident_id", flat=True)
+        .distinct()
+        if returned
+        else ()
+    )
+    for row in found:
+        stage = row.incident.stage
+        if stage in OPEN_STAGES:
+            row.outcome = Outcome.OPEN
+        elif stage == Stage.RETURNED:
+            row.outcome = Outcome.RETURNED if row.incident.pk in beyond else Outcome.NO_FAULT_FOUND
+        elif stage == Stage.SCRAPPED:
+            row.outcome = Outcome.SCRAPPED
+        else:
+            row.outcome = Outcome.CANCELLED
+
+
+def _resolutions(found: list[SimilarIncident]) -> None:
+    """Each incident's deciding verdict and the findings that resolved it (one query)."""
+    by_id = {row.incident.pk: row for row in found}
+    results = (
+        AnalysisResult.objects.filter(incident_id__in=by_id)
+        .exclude(verdict="")
+        .order_by("incident_id", "-created_at", "-id")
+        .values_list("incident_id", "stage", "verdict", "findings")
+    )
+    resolved: set[int] = set()
+    for incident_id, stage, verdict, findings in results:
+        row = by_id[incident_id]
+        if not row.verdict:
+            row.verdict = verdict
+            row.resolution, row.resolution_stage = findings, stage
+        if verdict == Verdict.RESOLVED and incident_id not in resolved:
+            resolved.add(incident_id)
+            row.resolution, row.resolution_stage = findings, stage
+
+
+def similar_incidents(
+    incident: Incident, user, limit: int = SIMILAR_LIMIT
+) -> list[SimilarIncident]:
+    """The past incidents most like `incident` that `user` (a person, or None for a token: no
+    restricted project) may see, best first, each with how it ended, its deciding verdict, the
+    findings that resolved it and what the chat marked as evidence. Bounded queries (see the
+    module's docstring) whatever the number of incidents."""
+    rows = Incident.objects.visible_to(user).exclude(pk=incident.pk)
+    shared = _failure_candidates(incident, rows)
+    text = _text_candidates(incident, rows, user)
+    scores: dict[int, tuple[float, list[str]]] = {}
+    for pk in {*shared, *text}:
+        reasons = [reason for reason in SCORES if reason in shared.get(pk, ())]
+        score = sum(SCORES[reason] for reason in reasons)
+        if pk in text:
+            reasons.append("close_text")
+            score += SCORES["close_text"] * text[pk]
+        scores[pk] = (round(score, 3), reasons)
+    if not scores:
+        return []
+    # Findings of results outliving a deleted incident name no incident: the visible rows decide.
+    loaded = {
+        row.pk: row
+        for row in Incident.objects.visible_to(user)
+        .filter(pk__in=list(scores))
+        .select_related("device", "problem_group")
+    }
+    ranked = sorted(
+        (pk for pk in scores if pk in loaded),
+        key=lambda pk: (scores[pk][0], loaded[pk].opened_at, pk),
+        reverse=True,
+    )[:limit]
+    found = [
+        SimilarIncident(incident=loaded[pk], score=scores[pk][0], reasons=scores[pk][1])
+        for pk in ranked
+    ]
+    _outcomes(found)
+    _resolutions(found)
+    evidence = contributions.evidence_by_incident([row.incident.pk for row in found])
+    for row in found:
+        row.evidence = list(evidence.get(row.incident.pk, ()))
+    return found
+
+
+@dataclass
+class GroupSuggestion:
+    """An open problem group whose open incidents share this incident's failure."""
+
+    group_id: int
+    number: str
+    title: str
+    count: int
+    station: str
+    item: str
+
+
+def suggested_groups(incident: Incident, user) -> list[GroupSuggestion]:
+    """The open problem groups (other than its own) holding open incidents `user` sees with
+    the same fail item at the same station as the open `incident`, the most such incidents
+    first (one query); none for a closed incident or for someone who sees no problem groups."""
+    if not (incident.is_open and incident.fail_item and access.sees_problem_groups(user)):
+        return []
+    rows = (
+        Incident.objects.visible_to(user)
+        .filter(
+            stage__in=OPEN_STAGES,
+            fail_item=incident.fail_item,
+            fail_station=incident.fail_station,
+            problem_group__status__in=OPEN_GROUP_STATUSES,
+        )
+        .exclude(pk=incident.pk)
+    )
+    if incident.problem_group_id:
+        rows = rows.exclude(problem_group_id=incident.problem_group_id)
+    counted = (
+        rows.order_by()
+        .values("problem_group", "problem_group__number", "problem_group__title")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "-problem_group")[:MAX_SUGGESTED]
+    )
+    return [
+        GroupSuggestion(
+            group_id=row["problem_group"],
+            number=row["problem_group__number"],
+            title=row["problem_group__title"],
+            count=row["count"],
+            station=incident.fail_station,
+            item=incident.fail_item,
+        )
+        for row in counted
+    ]
+
+
+def ungrouped_failures(user, limit: int = MAX_SUGGESTED) -> list[dict]:
+    """Failures (station, item) shared by two or more open incidents `user` sees that are in no
+    problem group, the most incidents first: each a problem group waiting to be made (one
+    query)."""
+    return list(
+        Incident.objects.visible_to(user)
+        .filter(stage__in=OPEN_STAGES, problem_group__isnull=True)
+        .exclude(fail_item="")
+        .order_by()
+        .values("fail_station", "fail_item")
+        .annotate(count=Count("pk"))
+        .filter(count__gte=2)
+        .order_by("-count", "fail_item", "fail_station")[:limit]
+    )
