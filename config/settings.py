@@ -345,6 +345,10 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="adt@localhost")
 # The daily digest (manage.py send_digest) lists incidents in their stage longer than this.
 DIGEST_OVERDUE_DAYS = env.int("DIGEST_OVERDUE_DAYS", default=3)
+# The background worker looks for incidents past their stage's deadline this often (seconds).
+DEADLINES_CHECK_SECONDS = env.int("DEADLINES_CHECK_SECONDS", default=60)
+if not 1 <= DEADLINES_CHECK_SECONDS <= 24 * 3600:
+    raise ImproperlyConfigured("DEADLINES_CHECK_SECONDS must be between 1 and 86400 seconds.")
 
 # --- Dashboard --------------------------------------------------------------------------------
 # The dashboard's figures are kept this many seconds for everyone who sees the same projects

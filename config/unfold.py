@@ -216,6 +216,19 @@ def sidebar_navigation(request: HttpRequest) -> list[dict]:
                     "incidents.change_stageownership",
                 ),
                 {
+                    "title": _("Working calendar"),
+                    "icon": "calendar_month",
+                    "link": reverse_lazy("admin:incidents_workcalendar_changelist"),
+                    # Administrators only, as the page itself (incidents/admin/deadlines.py).
+                    "permission": lambda request: access.sees_everything(request.user),
+                },
+                {
+                    "title": _("Holidays and extra working days"),
+                    "icon": "event_busy",
+                    "link": reverse_lazy("admin:incidents_calendarday_changelist"),
+                    "permission": lambda request: access.sees_everything(request.user),
+                },
+                {
                     "title": _("Test stations"),
                     "icon": "precision_manufacturing",
                     "link": reverse_lazy("admin:incidents_station_changelist"),

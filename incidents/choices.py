@@ -127,6 +127,17 @@ class WorkflowAction(models.TextChoices):
     RESTRICT = "restrict", _("Project restricted")
     # Not a step of the workflow: a report the recipient asked for is ready to download.
     REPORT = "report", _("Report ready")
+    # Not steps of the workflow: an incident went past its stage's deadline, then past it by
+    # a working day more.
+    OVERDUE = "overdue", _("Past its deadline")
+    ESCALATE = "escalate", _("Escalated: a working day past its deadline")
+
+
+class TargetUnit(models.TextChoices):
+    """What a stage's target time counts: working hours or working days of the calendar."""
+
+    HOURS = "hours", _("working hours")
+    DAYS = "days", _("working days")
 
 
 class EventNote(models.TextChoices):

@@ -5,6 +5,7 @@ written with it.
 """
 
 import copy
+import datetime
 import io
 import re
 import tempfile
@@ -41,6 +42,7 @@ from incidents.models import (
     StageOwnership,
     Station,
 )
+from incidents.models.deadlines import CalendarDay, WorkCalendar
 from incidents.models.webhooks import WebhookDelivery
 from incidents.resources import DeviceResource, EmployeeResource, IncidentResource, LocationResource
 from incidents.services import (
@@ -295,6 +297,8 @@ def build_world() -> World:
         webhook=webhook, event="incident.opened", payload="{}", status="gave_up"
     )
     station = Station.objects.create(name="FCT-MATRIX")
+    work_calendar = WorkCalendar.objects.create(pk=1)
+    calendar_day = CalendarDay.objects.create(day=datetime.date(2026, 10, 1), note="MATRIX")
     people = {
         ANONYMOUS: None,
         STAFF: staff,
@@ -346,6 +350,8 @@ def build_world() -> World:
         "webhook": webhook,
         "webhook_delivery": webhook_delivery,
         "station": station,
+        "work_calendar": work_calendar,
+        "calendar_day": calendar_day,
         "notes": notes,
         "system_line": system_line,
         "chat_line": chat_line,

@@ -5,6 +5,7 @@ trail of configuration, the API's tokens."""
 from incidents.admin import (  # noqa: F401
     access,
     audit,
+    deadlines,
     devices,
     incidents,
     legacy,

@@ -11,9 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 import incidents.admin.queues as queues
 from incidents import dashboard, rules, selectors
+from incidents.admin.deadlines import overdue_list_url
 from incidents.choices import OPEN_STAGES, Stage, Step, WorkflowAction
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
-from incidents.models import Department, LegacyImport, Notification
+from incidents.models import Department, Incident, LegacyImport, Notification
+from incidents.selectors.deadlines import incidents_past_deadline
 from locations.models import Location
 
 
@@ -364,9 +366,11 @@ def home_context(request: HttpRequest) -> dict:
         .visible_to(user)
         .count()
     )
+    overdue = incidents_past_deadline(Incident.objects.visible_to(user)).count()
     home = {
         "queues": mine,
         "sent_back": {"count": sent_back, "url": f"{changelist}?work=mine&sent_back=1"},
+        "overdue": {"count": overdue, "url": overdue_list_url()},
         "mentions": {
             "count": mentions,
             "url": reverse("admin:incidents_notification_changelist")

@@ -408,7 +408,7 @@ class StageOwnershipAdmin(
     AutocompleteKeysMixin, BoundedSearchMixin, SingleCountListMixin, ModelAdmin
 ):
     form = StageOwnershipForm
-    list_display = ["stage_label", "department", "work_location"]
+    list_display = ["stage_label", "department", "work_location", "target_time"]
     list_editable = ["department", "work_location"]
     list_display_links = ["stage_label"]
     autocomplete_fields = ["department", "work_location"]
@@ -425,3 +425,9 @@ class StageOwnershipAdmin(
     @display(description=_("stage"), ordering="stage")
     def stage_label(self, ownership: StageOwnership) -> str:
         return ownership.get_stage_display()
+
+    @display(description=_("target time"), ordering="target")
+    def target_time(self, ownership: StageOwnership) -> str:
+        if ownership.target is None:
+            return _("no deadline")
+        return f"{ownership.target} {ownership.get_target_unit_display()}"

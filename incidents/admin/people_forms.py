@@ -15,6 +15,7 @@ from unfold.widgets import UnfoldAdminSelect2MultipleWidget, UnfoldAdminSelectWi
 
 from incidents import selectors, services
 from incidents.models import Department, Employee, StageOwnership
+from incidents.services.deadlines import stage_target_refusal
 
 # The hand-over choice that sends a person's open incidents back to the queue.
 BACK_TO_QUEUE = "queue"
@@ -210,10 +211,14 @@ class StageOwnershipForm(forms.ModelForm):
 
     class Meta:
         model = StageOwnership
-        fields = ["stage", "department", "work_location"]
+        fields = ["stage", "department", "work_location", "target", "target_unit"]
 
     def clean(self):
         cleaned_data = super().clean()
+        if refusal := stage_target_refusal(
+            cleaned_data.get("target"), cleaned_data.get("target_unit")
+        ):
+            self.add_error("target", refusal)
         if self.errors:
             return cleaned_data
         try:

@@ -1,5 +1,6 @@
 from incidents.models.access import ProjectAccess
 from incidents.models.audit import ConfigChange
+from incidents.models.deadlines import CalendarDay, DeadlineCrossing, WorkCalendar
 from incidents.models.eightd import Discipline, EightD
 from incidents.models.events import IncidentEvent, Notification
 from incidents.models.imports import LegacyImport, LegacyImportStatus
@@ -18,7 +19,9 @@ __all__ = [
     "ApiToken",
     "ApiTokenUse",
     "Attachment",
+    "CalendarDay",
     "ConfigChange",
+    "DeadlineCrossing",
     "Department",
     "Discipline",
     "EightD",
@@ -39,4 +42,5 @@ __all__ = [
     "StationResult",
     "Webhook",
     "WebhookDelivery",
+    "WorkCalendar",
 ]

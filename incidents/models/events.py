@@ -177,6 +177,10 @@ class Notification(models.Model):
             WorkflowAction.UNASSIGN: _(
                 "%(actor)s put incident #%(id)s (%(stage)s) back in the queue: assign it again."
             ),
+            WorkflowAction.OVERDUE: _("Incident #%(id)s is past its deadline in %(stage)s."),
+            WorkflowAction.ESCALATE: _(
+                "Incident #%(id)s is a working day past its deadline in %(stage)s."
+            ),
         }
         if self.action == WorkflowAction.RESTRICT:
             # About a project, named in the comment: its incidents are no longer the reader's.

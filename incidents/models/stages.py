@@ -2,7 +2,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from incidents.choices import OPEN_STAGES, Stage
+from incidents.choices import OPEN_STAGES, Stage, TargetUnit
+
+# The longest target a stage may have: a working year, in either unit.
+MAX_TARGET = {TargetUnit.HOURS: 2500, TargetUnit.DAYS: 260}
 
 
 class StageOwnership(models.Model):
@@ -27,6 +30,18 @@ class StageOwnership(models.Model):
             "The incident page warns when it is not; the scan station says when it arrives."
         ),
     )
+    target = models.PositiveIntegerField(
+        _("target time"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "How long an incident may stay in this stage, in working time of the working "
+            "calendar; past it the incident is overdue and escalated. Empty: no deadline."
+        ),
+    )
+    target_unit = models.CharField(
+        _("target unit"), max_length=8, choices=TargetUnit.choices, default=TargetUnit.DAYS
+    )
 
     class Meta:
         ordering = ["id"]
@@ -37,6 +52,16 @@ class StageOwnership(models.Model):
                 fields=["stage"],
                 name="stage_ownership_stage_unique",
                 violation_error_message=_("This stage already has an owning department."),
+            ),
+            models.CheckConstraint(
+                condition=Q(target__isnull=True)
+                | Q(target__gte=1, target_unit=TargetUnit.DAYS, target__lte=MAX_TARGET["days"])
+                | Q(target__gte=1, target_unit=TargetUnit.HOURS, target__lte=MAX_TARGET["hours"]),
+                name="stage_ownership_target_range",
+                violation_error_message=_(
+                    "A target time is at least 1 and at most a working year "
+                    "(260 working days or 2500 working hours)."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(stage__in=OPEN_STAGES),

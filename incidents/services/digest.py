@@ -1,6 +1,7 @@
 """The daily digest: each supervisor gets, in their language, what happened in the stages their
-departments own: incidents new since the last digest day, the ones overdue (in their stage
-longer than DIGEST_OVERDUE_DAYS) and the ones waiting for review. `manage.py send_digest`
+departments own: incidents new since the last digest day, the ones past their stage's deadline
+(incidents.selectors.deadlines), the ones overdue (in their stage longer than
+DIGEST_OVERDUE_DAYS) and the ones waiting for review. `manage.py send_digest`
 sends it (cron, the systemd timer or the compose scheduler run it each morning)."""
 
 import datetime
@@ -18,6 +19,7 @@ from config.kit.language import language_of
 from incidents import access
 from incidents.choices import Step
 from incidents.models import Department, Employee, Incident, StageOwnership
+from incidents.selectors.deadlines import Deadlines, deadlines_read
 
 logger = logging.getLogger(__name__)
 LISTED = 20
@@ -28,6 +30,8 @@ class DepartmentDigest:
     department: Department
     new: list[Incident] = field(default_factory=list)
     new_count: int = 0
+    late: list[Incident] = field(default_factory=list)
+    late_count: int = 0
     overdue: list[Incident] = field(default_factory=list)
     overdue_count: int = 0
     review: list[Incident] = field(default_factory=list)
@@ -35,11 +39,15 @@ class DepartmentDigest:
 
     @property
     def empty(self) -> bool:
-        return not (self.new_count or self.overdue_count or self.review_count)
+        return not (self.new_count or self.late_count or self.overdue_count or self.review_count)
 
 
 def department_digest(
-    department: Department, *, now: datetime.datetime, reader=None
+    department: Department,
+    *,
+    now: datetime.datetime,
+    reader=None,
+    deadlines: Deadlines | None = None,
 ) -> DepartmentDigest:
     """What happened in the department's stages, of the projects `reader` sees."""
     stages = list(
@@ -54,10 +62,17 @@ def department_digest(
     new = aged.filter(stage_entered_at__gte=since).order_by("-stage_entered_at")
     overdue = aged.filter(stage_entered_at__lt=overdue_before).order_by("stage_entered_at")
     review = in_stages.filter(step=Step.SUBMITTED).order_by("stage_entered_at")
+    deadlines = deadlines or deadlines_read()
+    late = in_stages.filter(deadlines.past(now)).order_by("stage_entered_at")
+    late_listed = list(late[:LISTED])
+    for incident in late_listed:
+        incident.deadline_at = deadlines.deadline(incident)
     return DepartmentDigest(
         department=department,
         new=list(new[:LISTED]),
         new_count=new.count(),
+        late=late_listed,
+        late_count=late.count(),
         overdue=list(overdue[:LISTED]),
         overdue_count=overdue.count(),
         review=list(review[:LISTED]),
@@ -71,11 +86,14 @@ def digest_send(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     # Supervisors who see the same projects share their departments' digests.
     digests: dict[tuple[int, frozenset], DepartmentDigest] = {}
+    deadlines = deadlines_read()
 
     def digest_of(department: Department, person: Employee) -> DepartmentDigest:
         key = (department.pk, access.hidden_projects(person))
         if key not in digests:
-            digests[key] = department_digest(department, now=now, reader=person)
+            digests[key] = department_digest(
+                department, now=now, reader=person, deadlines=deadlines
+            )
         return digests[key]
 
     sent = 0

@@ -394,6 +394,35 @@ EXPECTATIONS: dict[str, Expectation] = {
         },
         edited_fields={"description": "Changed by the matrix", "fails_to_open": "4"},
     ),
+    # The working calendar (one, never added nor deleted: its list opens its page) and its
+    # holidays and extra working days, which administrators keep and may remove.
+    **model_pages(
+        "incidents.workcalendar",
+        "work_calendar",
+        view=ADMINS,
+        add=NOBODY,
+        change=ADMINS,
+        delete=NOBODY,
+        added={},
+        edited_fields={"weekdays": ["0", "1", "2", "3", "4", "5"], "day_end": "18:00"},
+    ),
+    # No add page to read a form from: a forged one is refused to everyone.
+    "admin:incidents_workcalendar_add": Expectation(
+        at("admin:incidents_workcalendar_add"),
+        get=shown_to(),
+        post=written_by(),
+        data=given(weekdays="0", day_start="08:00", day_end="17:00"),
+    ),
+    **model_pages(
+        "incidents.calendarday",
+        "calendar_day",
+        view=ADMINS,
+        add=ADMINS,
+        change=ADMINS,
+        delete=ADMINS,
+        added={"day": "2026-10-02", "working": "", "note": "National Day"},
+        edited_fields={"note": "Changed by the matrix"},
+    ),
     "admin:incidents_apitokenuse_changelist": Expectation(
         at("admin:incidents_apitokenuse_changelist"),
         get=shown_to(*ADMINS),

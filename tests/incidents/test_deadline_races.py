@@ -1,0 +1,103 @@
+"""Two workers checking the stage deadlines at the same moment, each in its own thread and
+database connection: every crossing is told once, whichever writes it first."""
+
+import datetime
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from incidents.choices import Stage, WorkflowAction
+from incidents.models import DeadlineCrossing, Incident, Notification, StageOwnership
+from incidents.selectors.deadlines import deadlines_read
+from incidents.services import incident_assign
+from incidents.services.deadlines import deadline_cross, deadlines_escalate
+from tests.incidents.test_workflow import build_team, open_incident
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: two connections racing on one unique row; "
+        "set DATABASE_URL=postgres://…",
+    ),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+# How long the first writer keeps its transaction open after writing the crossing: long enough
+# that the other is surely waiting on it by then.
+HOLD_SECONDS = 0.2
+
+
+def together(*calls, hold: float = 0.0):
+    """Run `calls` in threads released together, each in a transaction held `hold` seconds
+    after its call; each result or raised error, in order."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait(timeout=10)
+            with transaction.atomic():
+                outcomes[index] = call()
+                time.sleep(hold)
+        except Exception as error:
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    return outcomes
+
+
+@pytest.fixture
+def late_incidents():
+    StageOwnership.objects.filter(stage=Stage.XRAY).update(target=1, target_unit="days")
+    team = build_team()
+    incidents = []
+    for _ in range(6):
+        incident = incident_assign(
+            incident=open_incident(team, Stage.XRAY),
+            assignee=team.worker(Stage.XRAY),
+            by=team.supervisor(Stage.XRAY),
+        )
+        Incident.objects.filter(pk=incident.pk).update(
+            stage_entered_at=timezone.now() - datetime.timedelta(days=30)
+        )
+        incident.refresh_from_db()
+        incidents.append(incident)
+    Notification.objects.all().delete()
+    return incidents
+
+
+def test_one_crossing_written_by_two_at_once_is_told_once(late_incidents):
+    incident = late_incidents[0]
+    deadline = deadlines_read().deadline(incident)
+
+    outcomes = together(
+        lambda: deadline_cross(incident=incident, level=1, deadline=deadline),
+        lambda: deadline_cross(incident=incident, level=1, deadline=deadline),
+        hold=HOLD_SECONDS,
+    )
+
+    assert sorted(outcomes) == [False, True], outcomes
+    assert DeadlineCrossing.objects.filter(incident=incident).count() == 1
+    told = Notification.objects.filter(incident=incident, action=WorkflowAction.OVERDUE)
+    assert told.count() == 2  # the assignee and the supervisor, once each
+
+
+def test_two_workers_checking_at_once_tell_each_crossing_once(late_incidents):
+    outcomes = together(deadlines_escalate, deadlines_escalate, deadlines_escalate)
+
+    assert all(isinstance(told, int) for told in outcomes), outcomes
+    # Six incidents, each past both levels: twelve crossings, however they were shared.
+    assert sum(outcomes) == 12
+    assert DeadlineCrossing.objects.count() == 12
+    per_person = Notification.objects.values_list("recipient", "incident", "action")
+    assert len(per_person) == len(set(per_person))
+    assert deadlines_escalate() == 0
