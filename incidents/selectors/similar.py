@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import TrigramDistance
 from django.db import connections
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from incidents import access, contributions
@@ -44,6 +44,9 @@ REASONS = {
     "same_kind": _("same project and hardware version"),
     "close_text": _("similar words"),
 }
+# The devices of the same kind are looked for among the most recent incidents of each way, so
+# many at most.
+KIND_WINDOW = 100
 # Text closer than this (trigram similarity) counts; below it most words differ.
 MIN_TEXT_SIMILARITY = 0.4
 # The words of an incident compared: its description and findings, cut here (a long log pasted
@@ -110,42 +113,52 @@ class SimilarIncident:
         return [str(REASONS[reason]) for reason in self.reasons]
 
 
-def _recent(rows: QuerySet, limit: int = SIMILAR_LIMIT) -> list[int]:
-    return list(rows.order_by("-opened_at", "-id").values_list("pk", flat=True)[:limit])
-
-
 def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str]]:
     """{id: what it shares} of the most recent incidents sharing the failure or the device's
-    kind, a few of each way."""
-    found: dict[int, set[str]] = {}
+    kind, a few of each way: one query on PostgreSQL (the ways' UNION ALL), one per way on
+    SQLite, which cannot limit the parts of a UNION. What a row shares is read from the row."""
     device = incident.device
     kind = (
         {"device__project": device.project, "device__hardware_version": device.hardware_version}
         if device.project and device.hardware_version
         else None
     )
+
+    def of_kind(way: QuerySet) -> QuerySet:
+        # Among the way's KIND_WINDOW most recent only: a rare kind is not looked for through
+        # the whole history, one device at a time.
+        recent = way.order_by("-opened_at", "-id").values("pk")[:KIND_WINDOW]
+        return rows.filter(pk__in=recent, **kind)
+
     ways = []
     if incident.fail_item:
         same_failure = rows.filter(fail_item=incident.fail_item, fail_station=incident.fail_station)
         same_item = rows.filter(fail_item=incident.fail_item).exclude(
             fail_station=incident.fail_station
         )
-        if kind:
-            ways.append((same_failure.filter(**kind), {"same_failure", "same_kind"}))
-        ways.append((same_failure, {"same_failure"}))
-        if kind:
-            ways.append((same_item.filter(**kind), {"same_item", "same_kind"}))
-        ways.append((same_item, {"same_item"}))
+        ways += [of_kind(same_failure), same_failure] if kind else [same_failure]
+        ways += [of_kind(same_item), same_item] if kind else [same_item]
     if kind:
-        ways.append((rows.filter(**kind), {"same_kind"}))
-    for way, shared in ways:
-        for pk in _recent(way):
-            found.setdefault(pk, set()).update(shared)
-    # The wider ways do not say the device is of the same kind: ask those found only by them.
-    if kind:
-        unsure = [pk for pk, shared in found.items() if "same_kind" not in shared]
-        for pk in rows.filter(pk__in=unsure, **kind).values_list("pk", flat=True):
-            found[pk].add("same_kind")
+        ways.append(of_kind(rows))
+    if not ways:
+        return {}
+    parts = [
+        way.order_by("-opened_at", "-id").values_list(
+            "pk", "fail_station", "fail_item", "device__project", "device__hardware_version"
+        )[:SIMILAR_LIMIT]
+        for way in ways
+    ]
+    if len(parts) > 1 and connections[rows.db].features.supports_slicing_ordering_in_compound:
+        parts = [parts[0].union(*parts[1:], all=True)]
+    found: dict[int, set[str]] = {}
+    for part in parts:
+        for pk, station, item, project, hardware_version in part:
+            shared = found.setdefault(pk, set())
+            if incident.fail_item and item == incident.fail_item:
+                same_station = station == incident.fail_station
+                shared.add("same_failure" if same_station else "same_item")
+            if kind and (project, hardware_version) == (device.project, device.hardware_version):
+                shared.add("same_kind")
     return found
 
 
@@ -180,7 +193,7 @@ def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, floa
         .order_by("distance")
         .values_list("incident_id", "distance")[:FINDINGS_READ]
     )
-    for pk, distance in [*described, *findings]:
+    for pk, distance in described.union(findings, all=True):
         similarity = 1.0 - distance
         if similarity >= MIN_TEXT_SIMILARITY:
             near[pk] = max(near.get(pk, 0.0), similarity)
@@ -188,22 +201,15 @@ def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, floa
 
 
 def _outcomes(found: list[SimilarIncident]) -> None:
-    """Each incident's outcome; a return to the line straight from FAE retest is no fault
-    found (one query: whether the returned ones went beyond FAE retest)."""
-    returned = [row.incident.pk for row in found if row.incident.stage == Stage.RETURNED]
-    beyond = set(
-        IncidentEvent.objects.filter(incident_id__in=returned, to_stage__in=BEYOND_RETEST)
-        .values_list("incident_id", flat=True)
-        .distinct()
-        if returned
-        else ()
-    )
+    """Each incident's outcome; a return to the line straight from FAE retest (the rows are
+    read with `went_beyond_retest`) is no fault found."""
     for row in found:
         stage = row.incident.stage
         if stage in OPEN_STAGES:
             row.outcome = Outcome.OPEN
         elif stage == Stage.RETURNED:
-            row.outcome = Outcome.RETURNED if row.incident.pk in beyond else Outcome.NO_FAULT_FOUND
+            beyond = row.incident.went_beyond_retest
+            row.outcome = Outcome.RETURNED if beyond else Outcome.NO_FAULT_FOUND
         elif stage == Stage.SCRAPPED:
             row.outcome = Outcome.SCRAPPED
         else:
@@ -256,6 +262,11 @@ def similar_incidents(
         for row in Incident.objects.visible_to(user)
         .filter(pk__in=list(scores))
         .select_related("device", "problem_group")
+        .annotate(
+            went_beyond_retest=Exists(
+                IncidentEvent.objects.filter(incident=OuterRef("pk"), to_stage__in=BEYOND_RETEST)
+            )
+        )
     }
     ranked = sorted(
         (pk for pk in scores if pk in loaded),

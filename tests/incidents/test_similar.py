@@ -187,9 +187,9 @@ class SeenBeforeTests(TestCase):
     def test_its_queries_do_not_grow_with_the_history(self):
         similar_incidents(self.incident, self.outsider)
 
-        # Candidates by failure (5 ways, the kind of those found otherwise), by words (2), the
-        # rows, their outcomes, their results and the chat's evidence.
-        with self.assertNumQueries(13):
+        # The candidates by failure and kind (one UNION), the incident's words, the candidates
+        # by words (one UNION), the rows with their outcomes, their results, the evidence.
+        with self.assertNumQueries(6):
             similar_incidents(self.incident, self.outsider)
 
     def test_the_incident_page_shows_them_linked(self):
