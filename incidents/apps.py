@@ -9,7 +9,7 @@ class IncidentsConfig(AppConfig):
     def ready(self):
         from incidents import access, audit, dashboard, reasons, rules, signals
         from incidents.services import webhooks
-        from locations.signals import device_moved
+        from locations.signals import device_move_written
 
         reasons.register()
         # Every change of roles, departments, supervisors and stage ownership is kept.
@@ -25,8 +25,6 @@ class IncidentsConfig(AppConfig):
         # the chat then tells to reload count anew.
         for told in (signals.incident_changed, signals.record_added):
             told.connect(dashboard.figures_changed, dispatch_uid="incidents.dashboard")
-        # Webhooks hear of every change once it has committed; the worker sends them.
-        signals.incident_changed.connect(
-            webhooks.incident_changed_committed, dispatch_uid="incidents.webhooks"
-        )
-        device_moved.connect(webhooks.device_moved_committed, dispatch_uid="incidents.webhooks")
+        # A move's webhook deliveries are written in its transaction (the workflow's own changes
+        # write theirs in `announce`); the worker sends them once it has all committed.
+        device_move_written.connect(webhooks.device_move_outbox, dispatch_uid="incidents.webhooks")

@@ -14,7 +14,12 @@ from locations import reasons
 from locations.choices import IMPORT_REASON
 from locations.models import DEVICE_DETAIL_FIELDS, Device, Location, project_key
 from locations.serials import alias_refusal, lock_serials, serial_key
-from locations.signals import device_moved_on_commit, device_moving, device_project_changing
+from locations.signals import (
+    device_move_written,
+    device_moved_on_commit,
+    device_moving,
+    device_project_changing,
+)
 
 
 def custody_check(*, location: Location | None = None, holder: Person | None = None) -> None:
@@ -119,8 +124,12 @@ def device_move(
 
 
 def _announce_move(device: Device, *, backdated: bool) -> None:
-    """Whoever listens hears of the move once it has committed (locations.signals)."""
+    """Whoever keeps something with the move writes it now, in its transaction; whoever listens
+    hears of it once it has committed (locations.signals)."""
     history_id = device.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    device_move_written.send(
+        sender=Device, device=device, history_id=history_id, backdated=backdated
+    )
     device_moved_on_commit(device_id=device.pk, history_id=history_id, backdated=backdated)
 
 

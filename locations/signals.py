@@ -5,6 +5,11 @@
 old move told late, e.g. by an import: it is history, not news). The chat listens to tell the
 device's incident and its open pages; the devices app imports none of that.
 
+`device_move_written` is sent by a move inside its transaction, once its trail entry is written,
+with `device` (as it now stands), `history_id` and `backdated`: a listener that keeps something
+with the move (the webhooks' outbox) writes it in the same transaction, so it commits with the
+move or not at all, and costs the move no commit of its own.
+
 `device_project_changing` is sent by `device_update` before a device's project changes, with
 `device`, `old`, `new` and `by`, inside the change's transaction: a listener that may not allow
 it raises ValidationError with the reason, and nothing changes. The devices app knows no
@@ -30,6 +35,7 @@ from django.dispatch import Signal
 from locations.models import Device
 
 device_moved = Signal()
+device_move_written = Signal()
 device_project_changing = Signal()
 device_serial_correcting = Signal()
 device_moving = Signal()

@@ -264,10 +264,9 @@ def webhook_deliveries_queue(delivery_ids, *, at=None) -> None:
 
 def webhook_deliveries_queue_on_commit(delivery_ids) -> None:
     """Queue an attempt of each delivery written in the current transaction. A queue kept in
-    this database (django-tasks-db) is written in the same transaction: one commit for the
-    deliveries and their task, which is what the request that told of the change pays; a
-    failure to queue keeps the deliveries (a sweep queues them). Another queue is asked once
-    the deliveries have committed."""
+    this database (django-tasks-db) is written in the same transaction: the change, its
+    deliveries and their task commit as one. Another queue is asked once the deliveries have
+    committed. A failure to queue keeps the deliveries (a sweep queues them)."""
     ids = [str(pk) for pk in delivery_ids]
     if not isinstance(webhook_deliver.get_backend(), DatabaseBackend):
         transaction.on_commit(lambda: webhook_deliveries_queue(ids))

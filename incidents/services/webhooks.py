@@ -1,12 +1,14 @@
 """Webhooks: the factory's MES (or any system) told of every change it subscribed to.
 
 An administrator registers an address, a secret and the events (`webhook_create`, the admin,
-`POST /api/v1/webhooks/`). When an event happens, once its change has committed, the workflow's
-and the devices app's signals reach the receivers below (connected in IncidentsConfig.ready()):
-one delivery is written per active webhook that hears the event, its body fixed then, and a
-single background task is queued for them all. The request that made the change does no more
-than that (one read of the webhooks when none hears it): the POSTs are made by the worker
-(incidents.services.webhook_sending), retried with back-off for a day.
+`POST /api/v1/webhooks/`). When an event happens, its deliveries are written in the change's own
+transaction (an outbox: the workflow's `announce` calls `incident_event_outbox`, a move's
+`device_move_written` signal reaches `device_move_outbox`, connected in IncidentsConfig.ready()):
+one delivery per active webhook that hears the event, its body fixed then, and a single
+background task for them all. They commit with the change or not at all, and the request pays
+no commit of its own for them (one read of the webhooks when none hears it). The POSTs are made
+by the worker (incidents.services.webhook_sending) once it has all committed, retried with
+back-off for a day; a failure to write the deliveries is logged and never fails the change.
 
 Events (incidents.choices.WebhookEvent): `incident.opened`; `incident.stage_changed` for every
 move to another stage (an approval, a cancellation); `incident.closed` when that stage ends the
@@ -186,8 +188,9 @@ def _body(delivery_id: uuid.UUID, event: str, at, data: dict) -> str:
 
 
 def deliveries_write(told: list[tuple[str, dict]], hooks: list[Webhook]) -> list[WebhookDelivery]:
-    """One delivery per webhook hearing each (event, data) told, and a task queued for them
-    once they have committed."""
+    """One delivery per webhook hearing each (event, data) told, and a task queued for them,
+    in the current transaction (a new one outside any): the worker sees them once it has
+    committed."""
     now = timezone.now()
     deliveries = []
     for event, data in told:
@@ -206,7 +209,7 @@ def deliveries_write(told: list[tuple[str, dict]], hooks: list[Webhook]) -> list
                 )
     if not deliveries:
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         WebhookDelivery.objects.bulk_create(deliveries)
         webhook_deliveries_queue_on_commit([delivery.pk for delivery in deliveries])
     return deliveries
@@ -239,20 +242,13 @@ def incident_event_data(event: IncidentEvent) -> dict:
     }
 
 
-def webhooks_tell_incident_event(*, event_id: int) -> list[WebhookDelivery]:
-    """The deliveries for a timeline entry that has committed."""
-    hooks = _hooks_hearing(set(WebhookEvent.values) - {WebhookEvent.DEVICE_MOVED})
-    if not hooks:
+def webhooks_tell_incident_event(*, event: IncidentEvent) -> list[WebhookDelivery]:
+    """The deliveries for a timeline entry, written in the current transaction."""
+    names = incident_event_names(event)
+    if not names:
         return []
-    event = (
-        IncidentEvent.objects.select_related(
-            "actor", "incident__device", "incident__assignee", "incident__problem_group"
-        )
-        .filter(pk=event_id)
-        .first()
-    )
-    names = incident_event_names(event) if event is not None else []
-    if not names or not access.may_see_incident(event.incident, None):
+    hooks = _hooks_hearing(set(names))
+    if not hooks or not access.may_see_incident(event.incident, None):
         return []
     data = incident_event_data(event)
     return deliveries_write([(name, data) for name in names], hooks)
@@ -282,13 +278,12 @@ def device_move_data(device: Device, history_id: int) -> dict | None:
     }
 
 
-def webhooks_tell_device_moved(*, device_id: int, history_id: int | None) -> list:
-    """The deliveries for a move that has committed."""
-    hooks = _hooks_hearing({WebhookEvent.DEVICE_MOVED})
-    if not hooks or history_id is None:
+def webhooks_tell_device_moved(*, device: Device, history_id: int | None) -> list:
+    """The deliveries for a move, written in the current transaction."""
+    if history_id is None:
         return []
-    device = Device.objects.filter(pk=device_id).first()
-    if device is None or not access.may_see_device(device, None):
+    hooks = _hooks_hearing({WebhookEvent.DEVICE_MOVED})
+    if not hooks or not access.may_see_device(device, None):
         return []
     data = device_move_data(device, history_id)
     if data is None:
@@ -296,20 +291,24 @@ def webhooks_tell_device_moved(*, device_id: int, history_id: int | None) -> lis
     return deliveries_write([(WebhookEvent.DEVICE_MOVED, data)], hooks)
 
 
-# --- receivers (connected in IncidentsConfig.ready()) -----------------------------------------
-def incident_changed_committed(sender, *, event_id: int, **kwargs) -> None:
-    """Receiver of `incidents.signals.incident_changed`."""
+# --- the outbox: inside the change's transaction ----------------------------------------------
+def incident_event_outbox(event: IncidentEvent) -> None:
+    """Called by the workflow's `announce` for each timeline entry, inside its transaction. In
+    a savepoint: a failure loses these deliveries (logged), never the change."""
     try:
-        webhooks_tell_incident_event(event_id=event_id)
+        with transaction.atomic():
+            webhooks_tell_incident_event(event=event)
     except Exception:
-        logger.exception("Could not queue the webhooks of timeline entry %s", event_id)
+        logger.exception("Could not write the webhooks of timeline entry %s", event.pk)
 
 
-def device_moved_committed(sender, *, device_id: int, history_id, backdated: bool, **kwargs):
-    """Receiver of `locations.signals.device_moved`: a move made now, not an old one told late."""
+def device_move_outbox(sender, *, device, history_id, backdated: bool, **kwargs) -> None:
+    """Receiver of `locations.signals.device_move_written`: a move made now, not an old one
+    told late; in a savepoint, as above."""
     if backdated:
         return
     try:
-        webhooks_tell_device_moved(device_id=device_id, history_id=history_id)
+        with transaction.atomic():
+            webhooks_tell_device_moved(device=device, history_id=history_id)
     except Exception:
-        logger.exception("Could not queue the webhooks of the move of device %s", device_id)
+        logger.exception("Could not write the webhooks of the move of device %s", device.pk)

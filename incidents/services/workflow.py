@@ -27,6 +27,7 @@ from incidents.models import Employee, Incident, IncidentEvent, ProblemGroup
 from incidents.services.errors import IncidentChanged, WorkflowError
 from incidents.services.notifications import notify
 from incidents.services.visits import visit_ends_write
+from incidents.services.webhooks import incident_event_outbox
 from incidents.signals import incident_event_on_commit
 from locations.choices import IMPORT_REASON
 from locations.models import Device
@@ -123,9 +124,11 @@ def log_event(
 
 
 def announce(event: IncidentEvent, files: list[str] = ()) -> None:
-    """Once the change has committed, tell whoever listens (incidents.signals: the dashboard
-    counts again, the chat tells it in the incident's room and refreshes its open pages). A
-    rolled-back change tells nothing, and a failure to tell never fails the change."""
+    """The webhooks' deliveries of the change are written now, in its transaction (the outbox);
+    once it has committed, whoever listens is told (incidents.signals: the dashboard counts
+    again, the chat tells it in the incident's room and refreshes its open pages). A rolled-back
+    change tells nothing, and a failure to tell never fails the change."""
+    incident_event_outbox(event)
     incident_event_on_commit(event, files=files)
 
 

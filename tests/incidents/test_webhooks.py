@@ -1,6 +1,7 @@
 """Webhooks: the factory's MES hears every change. A real HTTP receiver on 127.0.0.1 fails,
-recovers, and checks every signature; deliveries are written when the change commits and sent by
-the background task (never by the request), retried with back-off under the same id for a day,
+recovers, and checks every signature; deliveries are written in the change's own transaction
+(they commit with it or not at all) and sent by the background task once it has committed (never
+by the request), retried with back-off under the same id for a day,
 sent again on demand, and never lost when their task is."""
 
 import signal
@@ -20,7 +21,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from incidents.choices import Stage, Verdict, WebhookDeliveryStatus, WebhookEvent
-from incidents.models import ProjectAccess, Webhook, WebhookDelivery
+from incidents.models import Incident, ProjectAccess, Webhook, WebhookDelivery
 from incidents.services import incident_cancel
 from incidents.services import webhook_sending as sending
 from incidents.services.webhook_sending import (
@@ -206,6 +207,31 @@ class WholeLifeTests:
 
         assert not WebhookDelivery.objects.exists()
 
+    def test_the_deliveries_and_their_task_are_written_in_the_changes_transaction(self, hook, team):
+        with transaction.atomic():
+            incident = open_incident(team)
+            # Before the change commits: its delivery and the task that sends it are there.
+            assert only_delivery().event == "incident.opened"
+            assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+            device_move(device=incident.device, moved_by=team.admin, location=LocationFactory())
+            assert set(WebhookDelivery.objects.values_list("event", flat=True)) == {
+                "incident.opened",
+                "device.moved",
+            }
+
+    def test_a_failure_to_write_the_deliveries_never_fails_the_change(
+        self, hook, team, monkeypatch
+    ):
+        def table_broken(*args, **kwargs):
+            raise DatabaseError("the deliveries' table cannot be written")
+
+        monkeypatch.setattr(WebhookDelivery.objects, "bulk_create", table_broken)
+        with committed():
+            incident = open_incident(team)
+
+        assert Incident.objects.filter(pk=incident.pk).exists()
+        assert not WebhookDelivery.objects.exists()
+
 
 class RequestTests:
     def test_the_request_does_not_wait_for_a_slow_receiver(self, hook, receiver, team, client):
@@ -240,7 +266,9 @@ class RequestTests:
         assert answer.status_code == 302
         assert time.monotonic() - started < 1.5
         assert receiver.received == []
+        # The opening's delivery was written with it, before the page was asked.
         assert set(WebhookDelivery.objects.values_list("event", "status")) == {
+            ("incident.opened", "pending"),
             ("incident.stage_changed", "pending"),
             ("incident.closed", "pending"),
         }
