@@ -239,6 +239,11 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             # The dashboard's Paretos and its drill-down links, the list filtered by a failure.
             models.Index(fields=["fail_item", "fail_station"], name="incident_failure"),
             models.Index(fields=["fail_station"], name="incident_fail_station"),
+            # "Seen before": the most recent incidents of a failure, and of a fail item.
+            models.Index(
+                fields=["fail_item", "fail_station", "opened_at"], name="incident_same_failure"
+            ),
+            models.Index(fields=["fail_item", "opened_at"], name="incident_same_item"),
             # The dashboard's figures of how incidents end read the period's closed incidents.
             models.Index(fields=["closed_at"], name="incident_closed_at"),
             # The dashboard's oldest open incidents: the first few in the order they entered
