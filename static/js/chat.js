@@ -406,6 +406,7 @@
         image.alt = attachment.name;
         image.loading = "lazy";
         image.dataset.testid = "chat-thumbnail";
+        image.addEventListener("load", () => { if (following) toBottom(); }, { once: true });
         link.append(image);
       } else {
         link.classList.add("adt-msg-download");
@@ -559,8 +560,12 @@
   }
 
   // Pictures load after their message is placed: whoever was reading the newest keeps seeing it.
+  // Only the reader scrolling up stops following: a scroll event that comes after a picture
+  // grew the log (the scroll position unchanged, the bottom now further away) does not.
+  let lastScrollTop = log.scrollTop;
   log.addEventListener("scroll", () => {
-    following = nearBottom();
+    following = log.scrollTop < lastScrollTop ? nearBottom() : following || nearBottom();
+    lastScrollTop = log.scrollTop;
     if (log.scrollTop < 40) loadOlder();
   });
   if (window.ResizeObserver) new ResizeObserver(() => { if (following) toBottom(); }).observe(list);
