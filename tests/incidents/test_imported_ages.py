@@ -25,6 +25,7 @@ from tests.factories import AdminFactory, IncidentFactory, SupervisorFactory
 from tests.incidents.test_dashboard import figure_links
 from tests.incidents.test_legacy_import import make_workbook, register_row
 from tests.incidents.test_legacy_reimport import walk_fae_retest
+from tests.processes import run_json
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +83,24 @@ class ImportTests:
         assert timezone.now() - fae.stage_entered_at < datetime.timedelta(minutes=1)
         assert {row["key"]: row["count"] for row in aging(Scope())}["lt1d"] == 1
         assert every_figure(Scope(), True)["age_unknown"] == 0
+
+
+@pytest.fixture(scope="module")
+def on_sqlite(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ages")
+    return run_json(
+        "tests.incidents.imported_ages", str(folder), database_url=f"sqlite:///{folder / 'db'}"
+    )
+
+
+def test_the_same_on_sqlite(on_sqlite):
+    """The embedded database says the same as PostgreSQL of the two imported incidents."""
+    assert on_sqlite["known"] == {"fae": False, "reported": True}
+    assert on_sqlite["aging"] == {"lt1d": 0, "1to3d": 0, "3to7d": 0, "7to14d": 0, "gt14d": 1}
+    assert on_sqlite["left_out"] == 1 and on_sqlite["dashboard_says"]
+    assert on_sqlite["oldest"] == ["SN-NEW"]
+    assert on_sqlite["listed_unknown"] == 1
+    assert on_sqlite["after_change"] == {"known": True, "left_out": 0, "under_a_day": 1}
 
 
 class PageTests:
