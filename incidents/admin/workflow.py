@@ -150,7 +150,10 @@ class WorkflowAdminMixin:
         if carried:
             change_url = f"{change_url}?{carried}"
         reason = rules.refusal(incident, workflow_action, request.user)
-        if reason:
+        # The open form page refreshing itself (live_page.js) after the incident changed: it
+        # stays, its button saying why it can no longer succeed.
+        live_refusal = reason and request.method == "GET" and request.headers.get("X-Live-Refresh")
+        if reason and not live_refusal:
             messages.error(request, reason)
             return HttpResponseRedirect(change_url)
         form = form_class(
@@ -189,6 +192,7 @@ class WorkflowAdminMixin:
             "workflow_action": workflow_action,
             "change_url": change_url,
             "is_destructive": workflow_action in DESTRUCTIVE_ACTIONS,
+            "refusal": reason if live_refusal else None,
         }
         return TemplateResponse(request, "admin/incidents/incident/workflow_form.html", context)
 

@@ -51,7 +51,9 @@
     const response = await fetch(window.location.pathname + window.location.search, {
       credentials: "same-origin",
       cache: "no-store",
-      headers: { Accept: "text/html" },
+      // Asked for its live parts: a workflow form whose action is no longer possible answers
+      // with the page saying why instead of leading back to the incident.
+      headers: { Accept: "text/html", "X-Live-Refresh": "1" },
     });
     if (!response.ok || response.redirected) return;
     swap(new DOMParser().parseFromString(await response.text(), "text/html"));

@@ -449,6 +449,52 @@ class BlockedReviewTests:
         assert "you cannot approve it yourself" in html
 
 
+class LiveWorkflowFormTests:
+    """An open form page asks for itself again when the incident changes (live_page.js): the
+    answer says why its action is no longer possible instead of leading away; a person simply
+    opening the page is still sent back to the incident with the reason."""
+
+    def test_a_refresh_after_someone_else_sent_it_back_says_approve_is_not_possible(self, team):
+        incident = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
+        supervisor = team.supervisor(Stage.FAE_RETEST)
+        services.incident_reject(incident=incident, by=supervisor, reason="Retest again")
+
+        client = client_for(supervisor)
+        refreshed = client.get(action_url(incident, "approve"), headers={"X-Live-Refresh": "1"})
+        opened = client.get(action_url(incident, "approve"))
+
+        assert refreshed.status_code == 200
+        html = refreshed.content.decode()
+        assert 'data-testid="workflow-refused"' in html
+        assert "is not waiting for review" in html
+        assert 'name="_workflow"' not in html
+        assert messages_of(refreshed) == []
+        assert opened.status_code == 302 and opened["Location"] == change_url(incident)
+
+    def test_a_refresh_while_the_action_is_still_possible_offers_the_button(self, team):
+        incident = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
+
+        page = client_for(team.supervisor(Stage.FAE_RETEST)).get(
+            action_url(incident, "approve"), headers={"X-Live-Refresh": "1"}
+        )
+
+        html = page.content.decode()
+        assert 'name="_workflow"' in html and 'data-testid="workflow-refused"' not in html
+        assert f'data-live-socket="/ws/rooms/incident/{incident.pk}/"' in html
+
+    def test_a_refresh_posted_is_refused_as_any_post(self, team):
+        incident = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
+        supervisor = team.supervisor(Stage.FAE_RETEST)
+        services.incident_reject(incident=incident, by=supervisor, reason="Retest again")
+
+        response = client_for(supervisor).post(
+            action_url(incident, "approve"), expected(incident), headers={"X-Live-Refresh": "1"}
+        )
+
+        incident.refresh_from_db()
+        assert response.status_code == 302 and incident.step == Step.ASSIGNED
+
+
 class BadIdTests:
     @pytest.mark.parametrize(
         "url",
