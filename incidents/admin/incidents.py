@@ -23,7 +23,7 @@ from unfold.widgets import UnfoldAdminSelect2Widget, UnfoldAdminTextInputWidget
 import incidents.admin.queues as queues
 from config.kit.filters import DateTimeRangeFilter
 from config.kit.ids import pk_or_404
-from config.kit.lists import LeanListMixin
+from config.kit.lists import LeanListMixin, label_html
 from config.kit.search import IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
 from config.kit.widgets import AutocompleteKeysMixin
@@ -199,8 +199,9 @@ class IncidentAdmin(
         "number",
         "unread_messages",
         "device",
+        # The step under its stage in one cell: two columns of wide labels pushed the list past
+        # a desktop's width.
         "stage_label",
-        "step_label",
         "assignee_name",
         "stage_age",
         "deadline_mark",
@@ -490,13 +491,13 @@ class IncidentAdmin(
             count,
         )
 
-    @display(description=_("stage"), ordering="stage", label=STAGE_COLORS)
-    def stage_label(self, incident: Incident):
-        return incident.stage, incident.get_stage_display()
-
-    @display(description=_("step"), ordering="step", label=STEP_COLORS)
-    def step_label(self, incident: Incident):
-        return incident.step, incident.get_step_display()
+    @display(description=_("stage"), ordering="stage")
+    def stage_label(self, incident: Incident) -> str:
+        return format_html(
+            '<span class="adt-stage-step">{}{}</span>',
+            label_html((incident.stage, incident.get_stage_display()), "—", STAGE_COLORS),
+            label_html((incident.step, incident.get_step_display()), "—", STEP_COLORS),
+        )
 
     @display(description=_("reporter"))
     def reported_by(self, incident: Incident) -> str:
