@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.module_loading import import_string
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from unfold.dataclasses import SearchResult
 from unfold.settings import get_config
@@ -59,7 +60,7 @@ class Site(UnfoldAdminSite):
         return TemplateResponse(
             request,
             template=(
-                "unfold/helpers/command_results.html"
+                "admin/command_results.html"
                 if extended
                 else "unfold/helpers/search_results.html"
             ),
@@ -133,9 +134,9 @@ class Site(UnfoldAdminSite):
                     results.append(
                         SearchResult(
                             title=str(record),
-                            description=(
-                                f"{opts.app_label.capitalize()} - {opts.verbose_name.capitalize()}"
-                            ),
+                            # What the record is, in the reader's language (the app's label
+                            # is a code, in English whatever the language).
+                            description=capfirst(opts.verbose_name),
                             link=reverse(
                                 f"{self.name}:{opts.app_label}_{opts.model_name}_change",
                                 args=(record.pk,),

@@ -99,6 +99,14 @@ FOLLOWED = (
         "includes in place of its page links (`cl.paginator.template_name`).",
     ),
     Override(
+        "templates/admin/command_results.html",
+        "templates/unfold/helpers/command_results.html",
+        "5a2616efccaa8b4e02f2e2618bacace15ed4a5511e5f4dd5f8f4c6f2aaa03ec3",
+        "Ctrl+K's answers (the site's `search` renders them): a search that finds nothing says "
+        "so where the palette looks, in the results' note; Unfold's line for it is dropped by "
+        "the palette, which keeps only the list and the note.",
+    ),
+    Override(
         "config/admin_site.py",
         "sites.py",
         "d2f3f4df85a7e1e99a53fbc9cbb0adef3e1872fe57eaca300e9fbc5f9664cb6f",

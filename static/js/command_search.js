@@ -40,3 +40,11 @@ document.addEventListener("alpine:init", () => {
     return component;
   };
 });
+
+// Unfold's palette asks on `keyup`; text that comes without keys (pasted from a menu, chosen in
+// an input method, dropped) asks too, so a name such as 赵强 is searched like a typed number.
+document.addEventListener("input", (event) => {
+  const input = event.target;
+  if (input.id !== "search-input-command" || event.isComposing || !window.htmx) return;
+  window.htmx.trigger(input, "keyup");
+});

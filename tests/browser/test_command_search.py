@@ -1,6 +1,7 @@
 """Ctrl+K in Chromium: `#<number>` and Enter, pressed before any result shows, opens that
 incident; a serial number shows where the device is with its open incident and stage, and Enter
-opens it; a fail item lists what the incident list's search lists; the same in Chinese."""
+opens it; a fail item lists what the incident list's search lists; the same in Chinese, where a
+person is found by name and a search finding nothing says so."""
 
 import re
 
@@ -75,4 +76,19 @@ class CommandSearchBrowserTests:
         open_palette(page, serial[1:])
         expect(page.locator(RESULTS).first).to_contain_text(f"#{number}")
         page.screenshot(path=tmp_path / "command-search-zh.png")
+
+        # A person by name, typed without keys (an input method): found, described in Chinese
+        # only; a name nobody has: the palette says nothing matches instead of an empty box.
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+        open_palette(page, "赵强")
+        person = page.locator(RESULTS, has_text="(10005)")
+        expect(person).to_contain_text("员工")
+        expect(page.locator("#command-results")).not_to_contain_text("Incidents -")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+        open_palette(page, "赵无此人")
+        expect(page.get_by_test_id("command-no-results")).to_be_visible()
+        expect(page.locator(RESULTS)).to_have_count(0)
+        page.screenshot(path=tmp_path / "command-search-nothing.png")
         page.context.clear_cookies(name="django_language")

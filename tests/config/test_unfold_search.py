@@ -148,6 +148,55 @@ class CommandPaletteTests:
         assert html[first:].startswith(f'href="{change}"')
 
 
+class PaletteAnswersTests:
+    """What /admin/search/ sends the palette: people by name and number, places named in the
+    reader's language only, and a search that finds nothing saying so where the palette looks
+    (its list and its note)."""
+
+    @pytest.fixture
+    def person(self):
+        return EmployeeFactory(display_name="赵强 Zhao Qiang", employee_number="10705")
+
+    def palette(self, client, term: str, language: str = "en") -> str:
+        client.cookies["django_language"] = language
+        response = client.get(reverse("admin:search"), {"s": term, "extended": 1})
+        assert response.status_code == 200
+        return response.content.decode()
+
+    @pytest.mark.parametrize("term", ["赵强", "zhao qiang", "10705"])
+    def test_a_person_is_found_by_name_and_employee_number(self, person, staff_client, term):
+        html = self.palette(staff_client, term)
+
+        change = reverse("admin:incidents_employee_change", args=[person.pk])
+        listed = html[html.index('id="command-results-list"') :]
+        assert f'href="{change}"' in listed
+        assert 'data-description="Employee"' in listed
+
+    @pytest.mark.parametrize(
+        "language, kind, other", [("en", "Location", "位置"), ("zh-hans", "位置", "Locations")]
+    )
+    def test_a_place_is_described_in_the_readers_language_only(
+        self, staff_client, language, kind, other
+    ):
+        LocationFactory(code="FAE-LAB-9", name="FAE lab")
+
+        html = self.palette(staff_client, "FAE-LAB-9", language)
+
+        assert f'data-description="{kind}"' in html
+        assert other not in html
+
+    @pytest.mark.parametrize("language", ["en", "zh-hans"])
+    def test_a_search_finding_nothing_says_so_in_the_palettes_note(self, staff_client, language):
+        html = self.palette(staff_client, "赵无此人", language)
+
+        assert "command-results-list" not in html
+        note = html[html.index('id="command-results-note"') :]
+        assert 'data-testid="command-no-results"' in note
+        assert 'x-show="hasResults"' not in note
+        with translation.override(language):
+            assert translation.gettext("No results matching your query") in note
+
+
 class HostileInputTests:
     """Ctrl+K answers any page number and any search with an answer, never a server error."""
 
