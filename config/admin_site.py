@@ -60,9 +60,7 @@ class Site(UnfoldAdminSite):
         return TemplateResponse(
             request,
             template=(
-                "admin/command_results.html"
-                if extended
-                else "unfold/helpers/search_results.html"
+                "admin/command_results.html" if extended else "unfold/helpers/search_results.html"
             ),
             context={
                 "page_obj": paginator,
