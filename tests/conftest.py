@@ -33,11 +33,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}".rstrip(": ")))
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True)
 def no_presence_cleared_behind_the_tests():
     """The test process beats as an app once config.asgi is imported (the socket tests); its
     beats clear no presence behind the tests' backs, nor touch the database between tests
-    (tests/messaging/test_presence.py clears presences itself)."""
+    (tests/messaging/test_presence.py clears presences itself). Before every test: a test that
+    changes INSTALLED_APPS runs the apps' ready() again, which connects the receiver again."""
     process_beat.disconnect(dispatch_uid="messaging.process_beat")
 
 
