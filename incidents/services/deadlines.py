@@ -18,7 +18,7 @@ import threading
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -215,13 +215,16 @@ def deadlines_escalate(
     return told
 
 
-def deadlines_watch(*, every: float | None = None) -> threading.Thread:
+def deadlines_watch(
+    *, every: float | None = None, stop: threading.Event | None = None
+) -> threading.Thread:
     """Run `deadlines_escalate` now and every `every` seconds (DEADLINES_CHECK_SECONDS), in a
-    thread of its own of the background worker."""
+    thread of its own of the background worker, until `stop` is set."""
     every = every or settings.DEADLINES_CHECK_SECONDS
+    stop = stop or threading.Event()
 
     def keep_checking():
-        while True:
+        while not stop.is_set():
             close_old_connections()
             try:
                 deadlines_escalate()
@@ -230,8 +233,8 @@ def deadlines_watch(*, every: float | None = None) -> threading.Thread:
             finally:
                 close_old_connections()
             stop.wait(every)
+        connection.close()
 
-    stop = threading.Event()
     thread = threading.Thread(target=keep_checking, name="stage-deadlines", daemon=True)
     thread.start()
     return thread

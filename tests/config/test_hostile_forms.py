@@ -515,6 +515,8 @@ NO_FORM = {
     "admin:incidents_apitokenuse_change",
     "admin:incidents_webhookdelivery_add",
     "admin:incidents_webhookdelivery_change",
+    # The one working calendar is changed, never added.
+    "admin:incidents_workcalendar_add",
 }
 
 

@@ -13,7 +13,7 @@ from incidents.choices import Stage, WorkflowAction
 from incidents.models import DeadlineCrossing, Incident, Notification, StageOwnership
 from incidents.selectors.deadlines import deadlines_read
 from incidents.services import incident_assign
-from incidents.services.deadlines import deadline_cross, deadlines_escalate
+from incidents.services.deadlines import deadline_cross, deadlines_escalate, deadlines_watch
 from tests.incidents.test_workflow import build_team, open_incident
 
 pytestmark = [
@@ -101,3 +101,25 @@ def test_two_workers_checking_at_once_tell_each_crossing_once(late_incidents):
     per_person = Notification.objects.values_list("recipient", "incident", "action")
     assert len(per_person) == len(set(per_person))
     assert deadlines_escalate() == 0
+
+
+def test_the_workers_watch_tells_the_crossings_on_its_own(late_incidents):
+    """What `manage.py db_worker` starts: a thread of its own, with its own connection, that
+    checks again and again."""
+    stop = threading.Event()
+    watch = deadlines_watch(every=0.2, stop=stop)
+    try:
+        deadline = time.monotonic() + 30
+        while DeadlineCrossing.objects.count() < 12 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # a few more rounds tell nothing again
+    finally:
+        stop.set()
+        watch.join(timeout=30)
+
+    assert not watch.is_alive()
+    assert DeadlineCrossing.objects.count() == 12
+    escalated = Notification.objects.filter(action=WorkflowAction.ESCALATE)
+    pairs = list(escalated.values_list("recipient", "incident"))
+    assert len(pairs) == len(set(pairs))
+    assert {incident for _person, incident in pairs} == {i.pk for i in late_incidents}
