@@ -249,13 +249,13 @@ def dashboard_context(request: HttpRequest) -> dict:
                 [row["label"] for row in cycle],
                 [
                     {
-                        "label": str(_("median (h)")),
-                        "data": [row["median_hours"] for row in cycle],
+                        "label": str(_("median (days)")),
+                        "data": [dashboard.in_days(row["median_hours"]) for row in cycle],
                         "backgroundColor": BLUE,
                     },
                     {
-                        "label": str(_("90th percentile (h)")),
-                        "data": [row["p90_hours"] for row in cycle],
+                        "label": str(_("90th percentile (days)")),
+                        "data": [dashboard.in_days(row["p90_hours"]) for row in cycle],
                         "backgroundColor": LIGHT_BLUE,
                     },
                 ],
@@ -265,7 +265,7 @@ def dashboard_context(request: HttpRequest) -> dict:
                 [
                     {
                         "label": str(row["label"]),
-                        "data": row["median_hours"],
+                        "data": [dashboard.in_days(hours) for hours in row["median_hours"]],
                         "borderColor": TREND_COLOURS[n % len(TREND_COLOURS)],
                         "backgroundColor": TREND_COLOURS[n % len(TREND_COLOURS)],
                         "spanGaps": True,

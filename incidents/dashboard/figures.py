@@ -159,14 +159,21 @@ def stage_times(scope: Scope) -> tuple[list[dict], dict]:
     return _stage_rows(rows, scope.stages()), trend_of(scope, medians)
 
 
-def trend_of(scope: Scope, medians: dict[tuple[str, str], object]) -> dict:
-    """`stage_cycle_trend` from the median seconds per (stage, Monday as YYYY-MM-DD)."""
+def period_weeks(scope: Scope) -> list[datetime.date]:
+    """The Monday of each week the figures of flow count, first to last (a period is at most
+    MAX_PERIOD long, so a few hundred at most)."""
     start, end = flow_period(scope)
     monday = start - datetime.timedelta(days=start.weekday())
     weeks = []
     while monday <= end:
         weeks.append(monday)
         monday += datetime.timedelta(weeks=1)
+    return weeks
+
+
+def trend_of(scope: Scope, medians: dict[tuple[str, str], object]) -> dict:
+    """`stage_cycle_trend` from the median seconds per (stage, Monday as YYYY-MM-DD)."""
+    weeks = period_weeks(scope)
     return {
         "weeks": weeks,
         "stages": [
@@ -249,13 +256,20 @@ def _hours(seconds) -> float | None:
     return None if seconds is None else round(float(seconds) / 3600, 1)
 
 
+def in_days(hours: float | None) -> float | None:
+    """`hours` in days, the one unit of the dashboard's times (tables and charts alike): to
+    a tenth of a day, to a hundredth under a quarter of one so that an hour is not nought."""
+    if hours is None:
+        return None
+    days = hours / 24
+    return round(days, 2) if days < 0.25 else round(days, 1)
+
+
 def duration_text(hours: float | None) -> str:
-    """Hours up to two days, days beyond."""
+    """A time as the dashboard shows it, in days."""
     if hours is None:
         return "—"
-    if hours < 48:
-        return _("%(hours)s h") % {"hours": hours}
-    return _("%(days)s d") % {"days": round(hours / 24, 1)}
+    return _("%(days)s d") % {"days": in_days(hours)}
 
 
 # --- what waits too long --------------------------------------------------------------------------
@@ -380,14 +394,14 @@ def outcomes_by_week(scope: Scope) -> list[dict]:
         )
         .order_by("week")
     )
-    weeks = []
+    counted = {}
     for row in rows:
         week = row["week"]
         week = timezone.localdate(week) if isinstance(week, datetime.datetime) else week
-        weeks.append(
-            outcome_row(week, row["returned"], row["scrapped"], row["cancelled"], row["nff"])
-        )
-    return weeks
+        counted[week] = (row["returned"], row["scrapped"], row["cancelled"], row["nff"])
+    # Every week of the period, a week when nothing ended as zeros: a gap in the chart would
+    # read as no data rather than as nothing closed.
+    return [outcome_row(week, *counted.get(week, (0, 0, 0, 0))) for week in period_weeks(scope)]
 
 
 def outcome_row(week: datetime.date, returned: int, scrapped: int, cancelled: int, nff: int):

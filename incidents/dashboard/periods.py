@@ -60,6 +60,7 @@ from incidents.dashboard.figures import (
     nearest_rank,
     outcome_row,
     pareto_of,
+    period_weeks,
     places_of,
     projects,
     trend_of,
@@ -349,6 +350,7 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
         "oldest": _incidents(oldest),
         "pareto_items": failure_rows["fail_item"],
         "pareto_stations": failure_rows["fail_station"],
+        # Every week of the period, those when nothing ended as zeros (as outcomes_by_week).
         "weeks": [
             outcome_row(
                 monday,
@@ -357,7 +359,9 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
                 counts[Stage.CANCELLED],
                 counts["nff"],
             )
-            for monday, counts in sorted(weeks.items())
+            for monday, counts in (
+                (monday, weeks.get(monday, Counter())) for monday in period_weeks(scope)
+            )
         ],
         "false_fails": false_fail_rows(counts_of(parts, first, last)),
         "places": places_of({place: len(devices) for place, devices in devices_at.items()}),

@@ -2,6 +2,7 @@
 equal to the count of the incident list its link opens."""
 
 import datetime
+import json
 import re
 from html import unescape
 
@@ -16,7 +17,9 @@ from incidents.dashboard import (
     Scope,
     _percentiles,
     aging,
+    duration_text,
     end_to_end_times,
+    in_days,
     open_devices_by_location,
     outcomes_by_week,
     paretos,
@@ -177,7 +180,11 @@ class FigureTests:
             return {row["stage"]: row for row in stage_cycle_times(scope)}[Stage.FAE_RETEST]
 
         assert fae(Scope())["count"] == 0
-        assert outcomes_by_week(Scope()) == []
+        quarter = outcomes_by_week(Scope())
+        assert [week["week"] for week in quarter] == stage_cycle_trend(Scope())["weeks"]
+        assert {(w["returned"], w["scrapped"], w["cancelled"], w["nff"]) for w in quarter} == {
+            (0, 0, 0, 0)
+        }
         assert fae(Scope(opened_from=since.isoformat()))["count"] == 1
         assert fae(Scope(opened_from=since.isoformat()))["median_hours"] == 6
         assert (
@@ -225,6 +232,44 @@ class FigureTests:
         assert sum(w["returned"] for w in weeks) == 1
         assert sum(w["scrapped"] for w in weeks) == 1
         assert sum(w["nff"] for w in weeks) == 1
+
+    def test_every_week_of_the_period_has_its_outcomes_a_week_without_closings_as_zeros(self, db):
+        today = timezone.localdate()
+        this_monday = today - datetime.timedelta(days=today.weekday())
+        # Returned on the Tuesday three weeks back; nothing else ends in the period.
+        tuesday = this_monday - datetime.timedelta(weeks=3) + datetime.timedelta(days=1)
+        noon = timezone.make_aware(datetime.datetime.combine(tuesday, datetime.time(12)))
+        ago = (timezone.now() - noon).total_seconds() / 3600
+        incident_through([(Stage.REPORTED, ago + 30), (Stage.RETURNED, ago)])
+        start = this_monday - datetime.timedelta(weeks=5)
+        scope = Scope(opened_from=start.isoformat(), opened_to=today.isoformat())
+
+        weeks = outcomes_by_week(scope)
+
+        assert [week["week"] for week in weeks] == [
+            start + datetime.timedelta(weeks=n) for n in range(6)
+        ]
+        by_week = {week["week"]: week for week in weeks}
+        assert by_week[tuesday - datetime.timedelta(days=1)]["returned"] == 1
+        assert [w["returned"] for w in weeks] == [0, 0, 1, 0, 0, 0]
+        empty = by_week[this_monday]
+        assert (empty["scrapped"], empty["cancelled"], empty["nff"]) == (0, 0, 0)
+        assert empty["scrap_rate"] is None
+
+    @pytest.mark.parametrize(
+        "hours, days, text",
+        [
+            (None, None, "—"),
+            (1, 0.04, "0.04 d"),
+            (4, 0.17, "0.17 d"),
+            (10, 0.4, "0.4 d"),
+            (36, 1.5, "1.5 d"),
+            (400, 16.7, "16.7 d"),
+        ],
+    )
+    def test_times_are_shown_in_days(self, hours, days, text):
+        assert in_days(hours) == days
+        assert duration_text(hours) == text
 
     @pytest.mark.parametrize("size, median, p90", [(1, 1, 1), (10, 5, 9), (11, 6, 10)])
     def test_percentiles_are_the_nearest_rank_on_every_database(self, db, size, median, p90):
@@ -324,6 +369,43 @@ class PageTests:
         assert links["open-total"][1] == 2
         assert links["open-xray-submitted"][1] == 1
         assert links[f"place-{factory_floor['building'].pk}"][1] == 2
+
+    def test_the_charts_count_in_days_as_the_tables_do_and_show_every_week(self, factory_floor):
+        client = Client()
+        client.force_login(AdminFactory())
+        today = timezone.localdate()
+        # Without a start and with one (the latter put together from kept parts).
+        for query in ("", f"?opened_from={(today - datetime.timedelta(weeks=8)).isoformat()}"):
+            page = client.get(f"/admin/{query}")
+            assert page.status_code == 200
+            charts = {name: json.loads(data) for name, data in page.context["charts"].items()}
+
+            # FAE retest: visits of 10 h, 4 h and 2 h, median 4 h and 90th percentile 10 h.
+            stages = [row["stage"] for row in page.context["cycle_times"]]
+            fae = stages.index(Stage.FAE_RETEST)
+            cycle = charts["cycle"]["datasets"]
+            assert (cycle[0]["data"][fae], cycle[1]["data"][fae]) == (0.17, 0.4)
+            row = page.context["cycle_times"][fae]
+            assert (row["median_text"], row["p90_text"]) == ("0.17 d", "0.4 d")
+            trend = next(
+                line
+                for line in charts["cycle_trend"]["datasets"]
+                if line["label"] == str(Stage.FAE_RETEST.label)
+            )
+            hours = next(
+                row["median_hours"]
+                for row in page.context["cycle_trend"]["stages"]
+                if row["stage"] == Stage.FAE_RETEST
+            )
+            assert trend["data"] == [in_days(h) for h in hours]
+            assert {0.08, 0.17, 0.4} & set(trend["data"])
+
+            # Every week of the period in the outcomes' chart and table, nothing ended as 0.
+            weeks = page.context["weeks"]
+            assert charts["outcomes"]["labels"] == [w["week"].isoformat() for w in weeks]
+            assert [w["week"] for w in weeks] == page.context["cycle_trend"]["weeks"]
+            assert sum(charts["outcomes"]["datasets"][0]["data"]) == 1
+            assert charts["outcomes"]["datasets"][0]["data"].count(0) == len(weeks) - 1
 
     def test_a_weeks_numbers_count_only_its_days_inside_the_period(self, db):
         today = timezone.localdate()
