@@ -223,11 +223,13 @@ WATCHED: dict[type, Watched] = {
     ),
     StageOwnership: Watched(
         ConfigChangeKind.STAGE_OWNERSHIP,
-        ("stage", "department", "work_location"),
+        ("stage", "department", "work_location", "target", "target_unit"),
         lambda ownership: {
             "stage": ownership.stage,
             "department": _department_code(ownership.department_id),
             "work_location": _location_code(ownership.work_location_id),
+            # "2 days", "16 hours"; "" without a deadline.
+            "target": f"{ownership.target} {ownership.target_unit}" if ownership.target else "",
         },
         lambda ownership: ownership.stage,
     ),

@@ -36,6 +36,7 @@ FIELD_LABELS = {
     "stage": gettext_lazy("stage"),
     "department": gettext_lazy("department"),
     "work_location": gettext_lazy("where the work happens"),
+    "target": gettext_lazy("target time"),
     "project": gettext_lazy("project"),
     "serial_number": gettext_lazy("serial number"),
     "reason": gettext_lazy("reason"),

@@ -14,6 +14,7 @@ from unfold.forms import UserChangeForm, UserCreationForm
 from unfold.widgets import UnfoldAdminSelect2MultipleWidget, UnfoldAdminSelectWidget
 
 from incidents import selectors, services
+from incidents.choices import TargetUnit
 from incidents.models import Department, Employee, StageOwnership
 from incidents.services.deadlines import stage_target_refusal
 
@@ -212,6 +213,15 @@ class StageOwnershipForm(forms.ModelForm):
     class Meta:
         model = StageOwnership
         fields = ["stage", "department", "work_location", "target", "target_unit"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "target_unit" in self.fields:
+            # Left out (a form of before the targets, the list's editable columns): days.
+            self.fields["target_unit"].required = False
+
+    def clean_target_unit(self) -> str:
+        return self.cleaned_data.get("target_unit") or TargetUnit.DAYS
 
     def clean(self):
         cleaned_data = super().clean()

@@ -277,12 +277,13 @@ class StageOwnershipChangeTests:
         )
         assert (deleted.action, deleted.before) == (
             ConfigChangeAction.DELETED,
-            {"stage": "xray", "department": "XRAY", "work_location": ""},
+            {"stage": "xray", "department": "XRAY", "work_location": "", "target": ""},
         )
         assert only_change(ConfigChangeKind.STAGE_OWNERSHIP, given).after == {
             "stage": "xray",
             "department": "EE",
             "work_location": "",
+            "target": "",
         }
 
 

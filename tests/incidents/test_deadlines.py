@@ -13,9 +13,10 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.choices import Stage, TargetUnit, WorkflowAction
+from incidents.choices import ConfigChangeKind, Stage, TargetUnit, WorkflowAction
 from incidents.models import (
     CalendarDay,
+    ConfigChange,
     DeadlineCrossing,
     Department,
     Incident,
@@ -366,6 +367,9 @@ class CalendarFormTests(TestCase):
     def test_a_target_is_saved_and_shown(self):
         assert self.post_target(target="16", target_unit="hours").status_code == 302
         assert StageOwnership.objects.get(stage=Stage.XRAY).target == 16
+        # Kept in the configuration's audit trail, naming who set it.
+        change = ConfigChange.objects.filter(kind=ConfigChangeKind.STAGE_OWNERSHIP).latest("pk")
+        assert (change.by, change.after) == (self.admin, {"target": "16 hours"})
         page = self.client.get(reverse("admin:incidents_stageownership_changelist"))
         assert "16 working hours" in page.content.decode()
         assert "no deadline" in page.content.decode()
