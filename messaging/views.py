@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from config.kit.uploads import refused_uploads
+from config.kit.uploads import SMALL_PICTURE_TYPES, refused_uploads
 from incidents import access
 from incidents.models import Employee, ProblemGroup
 from messaging import selectors, services
@@ -206,10 +206,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-# What a picture's small forms are served as, by the suffix of their stored name.
-SMALL_PICTURE_TYPES = {".png": "image/png", ".jpg": "image/jpeg"}
 
 
 @require_GET

@@ -92,6 +92,8 @@ PICTURE_FORMATS = {
 PICTURE_CONTENT_TYPES = frozenset(PICTURE_FORMATS.values())
 # The long side of the stored preview: sharp on an A4 page, small enough to decode at once.
 PREVIEW_LONG_SIDE = 1600
+# What a stored preview or thumbnail is served as, by its suffix (they are made PNG or JPEG).
+SMALL_PICTURE_TYPES = {".png": "image/png", ".jpg": "image/jpeg"}
 
 
 class PictureTooLarge(ValueError):

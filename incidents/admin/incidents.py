@@ -1,8 +1,10 @@
+from pathlib import PurePath
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
@@ -26,6 +28,7 @@ from config.kit.ids import pk_or_404
 from config.kit.lists import LeanListMixin, label_html
 from config.kit.search import IndexedSearchMixin
 from config.kit.spreadsheets import SpreadsheetAdminMixin
+from config.kit.uploads import SMALL_PICTURE_TYPES
 from config.kit.widgets import AutocompleteKeysMixin
 from incidents import access, contributions, rules, selectors, services
 from incidents.admin.ages import StageAgeMixin
@@ -243,7 +246,21 @@ class IncidentAdmin(
         "closed_at",
         "reported_by",
     ]
+    # The incident page's form holds what a person may correct, folded: the summary above it
+    # (summary.html) shows the failure, and the stage, step, assignee, round and dates the
+    # form showed again. A fieldset with an error opens by itself.
     fieldsets = (
+        (
+            _("Failure"),
+            {
+                "fields": ("fail_station", "fail_item", "test_log_url", "failed_at"),
+                "classes": ["collapse"],
+            },
+        ),
+        (_("Details"), {"fields": ("problem_group", "description"), "classes": ["collapse"]}),
+    )
+    # A past version's page (history) has no summary: it shows everything the version held.
+    past_version_fieldsets = (
         (None, {"fields": ("device", "current_stage", "current_step", "assignee", "stage_round")}),
         (
             _("Failure"),
@@ -299,7 +316,15 @@ class IncidentAdmin(
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+        if obj is None:
+            return self.add_fieldsets
+        if getattr(request, "_past_version", False):
+            return self.past_version_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        request._past_version = True
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -337,6 +362,8 @@ class IncidentAdmin(
             "summary": _summary(incident, timeline),
             "queue": queues.queue_context(request, incident),
             "station_results": recent_results_context(incident.device, request.user),
+            # An incident is opened from the list or a device, never one after another here.
+            "show_save_and_add_another": False,
             "similar": similar_context(incident, request.user),
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -365,17 +392,29 @@ class IncidentAdmin(
         return [download, device_open_incident, *super().get_urls()]
 
     def attachment_view(self, request, attachment_id):
-        """Attachments are served only to people who may see the incident, by unguessable id."""
+        """Attachments are served only to people who may see the incident, by unguessable id.
+        `?preview=1` asks for a picture's preview, made once on upload: the page's thumbnail
+        and the picture opened full size (a picture without one is not found)."""
         attachment = get_object_or_404(
             Attachment.objects.select_related("record__incident"), pk=attachment_id
         )
         if not rules.can_view(attachment.record.incident, request.user):
             raise PermissionDenied
+        stored, content_type = attachment.file, attachment.content_type
+        if request.GET.get("preview") == "1" and attachment.is_image:
+            stored = attachment.preview
+            if not stored:
+                raise Http404
+            content_type = SMALL_PICTURE_TYPES.get(PurePath(stored.name).suffix, "image/png")
+        try:
+            content = stored.open("rb")
+        except FileNotFoundError:  # its file was lost (a restore without the media)
+            raise Http404 from None
         response = FileResponse(
-            attachment.file.open("rb"),
+            content,
             as_attachment=not attachment.is_image,
             filename=attachment.original_name,
-            content_type=attachment.content_type,
+            content_type=content_type,
         )
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
@@ -501,9 +540,7 @@ class IncidentAdmin(
 
     @display(description=_("reporter"))
     def reported_by(self, incident: Incident) -> str:
-        if line := selectors.incident_reported_by_line(incident):
-            return _("Line · %(name)s") % {"name": line}
-        return incident.reporter.get_full_name() if incident.reporter else "—"
+        return _reported_by(incident)
 
     @display(description=_("stage"))
     def current_stage(self, incident: Incident) -> str:
@@ -539,7 +576,15 @@ def _summary(incident: Incident, timeline) -> dict:
         "test_log_is_link": incident.test_log_url.lower().startswith(("http://", "https://")),
         "at_work_location": stage_work_location is not None
         and incident.device.location_id == stage_work_location.pk,
+        "reported_by": _reported_by(incident),
     }
+
+
+def _reported_by(incident: Incident) -> str:
+    """Who reported the incident: a person, or the line's station that opened it."""
+    if line := selectors.incident_reported_by_line(incident):
+        return _("Line · %(name)s") % {"name": line}
+    return incident.reporter.get_full_name() if incident.reporter else "—"
 
 
 class IncidentAddRace(Exception):

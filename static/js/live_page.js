@@ -19,9 +19,19 @@
       active.matches("input, textarea, select, [contenteditable]"));
   }
 
+  // A part folded open or shut by the reader (a <details> with an id) stays as they left it.
+  function keepFolds(old, fresh) {
+    for (const fold of [old, ...old.querySelectorAll("details[id]")]) {
+      if (!fold.matches("details[id]")) continue;
+      const twin = fresh.id === fold.id ? fresh : fresh.querySelector(`details[id="${CSS.escape(fold.id)}"]`);
+      if (twin) twin.open = fold.open;
+    }
+  }
+
   function swap(doc) {
     for (const old of document.querySelectorAll("[data-live]")) {
       const fresh = doc.querySelector(`[data-live="${CSS.escape(old.dataset.live)}"]`);
+      if (fresh) keepFolds(old, fresh);
       if (fresh && !typingIn(old) && old.innerHTML !== fresh.innerHTML) {
         old.replaceWith(document.importNode(fresh, true));
       }

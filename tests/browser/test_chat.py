@@ -97,8 +97,8 @@ def two_people(browser: Browser, browser_context_args):
         context.close()
 
 
-USERNAMES = {row["employee_number"]: row["username"] for row in demo_employees()}
 NAMES = {row["username"]: row["display_name"] for row in demo_employees()}
+USERNAMES = {name: username for username, name in NAMES.items()}
 
 
 def waiting_for_review(page: Page, base: str) -> list[str]:
@@ -109,9 +109,10 @@ def waiting_for_review(page: Page, base: str) -> list[str]:
 
 
 def assignee_username(page: Page) -> str:
-    """The login of the incident's assignee, read from its page ("赵强 Zhao Qiang (10005)")."""
-    text = page.locator("#content-main form .readonly").nth(3).inner_text()
-    return USERNAMES[re.search(r"\((\d+)\)", text).group(1)]
+    """The login of the incident's assignee, read from its summary ("赵强 Zhao Qiang")."""
+    # The line's last words are the name (an icon comes first).
+    text = page.get_by_test_id("summary-assignee").inner_text()
+    return USERNAMES[text.splitlines()[-1].strip()]
 
 
 def open_chat(page: Page, url: str) -> None:
@@ -312,7 +313,7 @@ class ChatBrowserTests:
         other.evaluate("window.notReloaded = true")
         timeline = other.get_by_test_id("timeline")
         approvals_before = timeline.locator("li[data-action=approve]").count()
-        expect(other.locator("#content-main form .readonly").nth(1)).to_have_text("FAE retest")
+        expect(other.get_by_test_id("summary-stage")).to_have_text("FAE retest")
         expect(other.locator("a[href$='/approve/']")).to_have_count(1)
 
         lead.locator("a[href$='/approve/']").first.click()
@@ -326,9 +327,7 @@ class ChatBrowserTests:
         expect(timeline.locator("li[data-action=approve]").first).to_contain_text(
             "FAE retest → X-ray inspection"
         )
-        expect(other.locator("#content-main form .readonly").nth(1)).to_have_text(
-            "X-ray inspection"
-        )
+        expect(other.get_by_test_id("summary-stage")).to_have_text("X-ray inspection")
         graph = other.get_by_test_id("workflow-graph")
         expect(graph.locator("[data-stage=xray]")).to_have_attribute("data-state", "current")
         # Nothing is waiting for review any more: the header's Approve button is gone.
@@ -403,8 +402,9 @@ class ChatBrowserTests:
         watcher, clerk = two_people
         log_in(watcher, base, "fae_lead")
         watcher.goto(waiting_for_review(watcher, base)[-1])
-        serial = watcher.locator("#content-main form .readonly").first.inner_text().strip()
-        watcher.locator("#content-main form .readonly a").first.click()
+        device_link = watcher.get_by_test_id("summary-device").locator("a")
+        serial = device_link.inner_text().strip()
+        device_link.click()
         watcher.evaluate("window.notReloaded = true")
         trail = watcher.get_by_test_id("device-trail")
         expect(trail.get_by_test_id("custody")).not_to_contain_text("WH-B2-06")
@@ -436,7 +436,7 @@ class ChatBrowserTests:
         log_in(device_page, base, "me_2")
         log_in(dashboard, base, "me_2")
         device_page.goto(incident)
-        device_page.locator("#content-main form .readonly a").first.click()
+        device_page.get_by_test_id("summary-device").locator("a").click()
         expect(device_page.get_by_test_id("device-trail")).to_be_visible()
         dashboard.goto(f"{base}/admin/")
         expect(dashboard.get_by_test_id("dashboard-live")).to_be_visible(timeout=LIVE)

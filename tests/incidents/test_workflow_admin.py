@@ -2,14 +2,18 @@
 actions on the changelist and crafted POSTs. What is shown is what is allowed; whatever path a
 forbidden action takes, it is refused with a message and nothing changes."""
 
+import io
+
 import pytest
 from django.contrib.admin import SimpleListFilter
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from config.kit.lists import ROW_PK_PLACEHOLDER
+from config.kit.uploads import PREVIEW_LONG_SIDE
 from incidents import services
 from incidents.admin.incidents import MyWorkFilter, UnreadMessagesFilter
 from incidents.choices import Stage, Step, Verdict
@@ -200,6 +204,43 @@ class AttachmentTests:
         assert b"".join(download.streaming_content) == b"FAIL BT_RSSI\n"
         assert "attachment" in download["Content-Disposition"]
         assert str(log.pk) in url
+
+    def test_a_photo_is_served_as_its_preview_on_asking_and_anything_else_as_itself(self, team):
+        incident = assigned(team, Stage.XRAY)
+        photo = io.BytesIO()
+        Image.new("RGB", (2400, 1600), "navy").save(photo, format="PNG")
+        client_for(team.worker(Stage.XRAY)).post(
+            action_url(incident, "record"),
+            {
+                **expected(incident),
+                "action": "X-ray scan",
+                "files": [
+                    SimpleUploadedFile("view.png", photo.getvalue(), "image/png"),
+                    SimpleUploadedFile("run.log", b"FAIL\n", "text/plain"),
+                ],
+            },
+        )
+        picture = Attachment.objects.get(original_name="view.png")
+        log = Attachment.objects.get(original_name="run.log")
+        reader = client_for(team.worker(Stage.EE_ANALYSIS))
+
+        def url(attachment, query=""):
+            return reverse("admin:incidents_attachment_download", args=[attachment.pk]) + query
+
+        preview = reader.get(url(picture, "?preview=1"))
+        assert preview.status_code == 200 and preview["Content-Type"] == "image/png"
+        with Image.open(io.BytesIO(b"".join(preview.streaming_content))) as shown:
+            assert max(shown.size) == PREVIEW_LONG_SIDE
+        # Anything but "1", or a file that is no picture: the file itself.
+        for query in ("?preview=0", "?preview=" + "9" * 5000, "?preview=1&preview=x"):
+            assert reader.get(url(picture, query)).status_code == 200, query
+        assert reader.get(url(picture, "?preview=%00")).status_code == 400
+        assert b"".join(reader.get(url(log, "?preview=1")).streaming_content) == b"FAIL\n"
+        # A picture whose preview is missing (or whose file was lost) is not found, never a 500.
+        Attachment.objects.filter(pk=picture.pk).update(preview="")
+        assert reader.get(url(picture, "?preview=1")).status_code == 404
+        Attachment.objects.filter(pk=log.pk).update(file="attachments/gone.log")
+        assert reader.get(url(log)).status_code == 404
 
     def test_people_without_access_cannot_download(self, team, client):
         incident = assigned(team, Stage.XRAY)
@@ -493,6 +534,49 @@ class LiveWorkflowFormTests:
 
         incident.refresh_from_db()
         assert response.status_code == 302 and incident.step == Step.ASSIGNED
+
+
+class IncidentPageLayoutTests:
+    def test_the_page_offers_no_save_and_add_another_and_no_copy_of_the_summary(self, team):
+        incident = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
+
+        page = client_for(team.supervisor(Stage.FAE_RETEST)).get(change_url(incident))
+
+        html = page.content.decode()
+        assert 'name="_save"' in html and 'name="_addanother"' not in html
+        fields = {
+            name
+            for _title, options in page.context["adminform"].fieldsets
+            for name in options["fields"]
+        }
+        assert fields == {
+            "fail_station",
+            "fail_item",
+            "test_log_url",
+            "failed_at",
+            "problem_group",
+            "description",
+        }
+        assert 'data-testid="summary-reported"' in html
+        assert 'data-testid="records"' in html and 'data-testid="timeline"' in html
+
+    def test_a_past_version_still_shows_everything_it_held(self, team):
+        incident = submitted(team, Stage.FAE_RETEST, Verdict.FAIL)
+        version = incident.history.order_by("history_id").first()
+
+        page = client_for(team.supervisor(Stage.FAE_RETEST)).get(
+            reverse(
+                "admin:incidents_incident_simple_history",
+                args=[incident.pk, version.history_id],
+            )
+        )
+
+        fields = {
+            name
+            for _title, options in page.context["adminform"].fieldsets
+            for name in options["fields"]
+        }
+        assert {"device", "current_stage", "current_step", "stage_since"} <= fields
 
 
 class BadIdTests:

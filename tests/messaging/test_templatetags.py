@@ -84,9 +84,12 @@ class IncidentPageTests:
 
         for part in ("warnings", "graph", "records", "trail", "timeline"):
             assert f'data-live="{part}"' in html
-        # The chat itself is never swapped: it is outside every live part.
+        # The chat itself is never swapped: it is outside every live part (the records, the
+        # last one before it, end before it starts).
         chat_at = html.index('data-testid="chat"')
-        assert html.rindex("data-live=", 0, chat_at) == html.index('data-live="warnings"')
+        last_live = html.rindex("data-live=", 0, chat_at)
+        assert last_live == html.index('data-live="records"')
+        assert html.index("</section>", last_live) < chat_at
 
     def test_text_in_the_page_data_is_escaped(self, chat):
         chat.supervisor.display_name = "</script><script>alert(1)</script>"
