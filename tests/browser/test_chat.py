@@ -401,8 +401,14 @@ class ChatBrowserTests:
         base = chat_server.url
         watcher, clerk = two_people
         log_in(watcher, base, "fae_lead")
-        watcher.goto(waiting_for_review(watcher, base)[-1])
-        device_link = watcher.get_by_test_id("summary-device").locator("a")
+        # A device without an open incident, elsewhere than the shelf it goes to: one in the
+        # middle of a stage's work stays where the stage works (test_daily_screens).
+        watcher.goto(f"{base}/admin/locations/device/")
+        free = watcher.locator("#result_list tbody tr").filter(
+            has=watcher.locator("td.field-open_stage", has_text=re.compile(r"^\s*—\s*$")),
+            has_not_text="WH-B2-06",
+        )
+        device_link = free.first.locator("th.field-serial_number a")
         serial = device_link.inner_text().strip()
         device_link.click()
         watcher.evaluate("window.notReloaded = true")
