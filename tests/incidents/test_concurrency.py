@@ -40,8 +40,9 @@ SHOWN_SUBMITTED = (Stage.FAE_RETEST, Step.SUBMITTED)
 SHOWN_UNASSIGNED = (Stage.FAE_RETEST, Step.UNASSIGNED)
 
 
-def race(*calls):
-    """Run `calls` in threads released together; each result or raised error, in order."""
+def race(*calls, hold: float = HOLD_SECONDS):
+    """Run `calls` in threads released together, each in a transaction held `hold` seconds
+    after its call; each result or raised error, in order."""
     barrier = threading.Barrier(len(calls))
     outcomes: list = [None] * len(calls)
 
@@ -51,7 +52,7 @@ def race(*calls):
             # An outer transaction, as a request would have: the row lock is held until commit.
             with transaction.atomic():
                 outcomes[index] = call()
-                time.sleep(HOLD_SECONDS)
+                time.sleep(hold)
         except Exception as error:
             outcomes[index] = error
         finally:
@@ -61,7 +62,7 @@ def race(*calls):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(timeout=30)
+        thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     return outcomes
 

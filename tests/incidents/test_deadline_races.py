@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from incidents.choices import Stage, WorkflowAction
@@ -14,6 +14,7 @@ from incidents.models import DeadlineCrossing, Incident, Notification, StageOwne
 from incidents.selectors.deadlines import deadlines_read
 from incidents.services import incident_assign
 from incidents.services.deadlines import deadline_cross, deadlines_escalate, deadlines_watch
+from tests.incidents.test_concurrency import race
 from tests.incidents.test_workflow import build_team, open_incident
 
 pytestmark = [
@@ -27,32 +28,6 @@ pytestmark = [
 # How long the first writer keeps its transaction open after writing the crossing: long enough
 # that the other is surely waiting on it by then.
 HOLD_SECONDS = 0.2
-
-
-def together(*calls, hold: float = 0.0):
-    """Run `calls` in threads released together, each in a transaction held `hold` seconds
-    after its call; each result or raised error, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                outcomes[index] = call()
-                time.sleep(hold)
-        except Exception as error:
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
-    return outcomes
 
 
 @pytest.fixture
@@ -79,7 +54,7 @@ def test_one_crossing_written_by_two_at_once_is_told_once(late_incidents):
     incident = late_incidents[0]
     deadline = deadlines_read().deadline(incident)
 
-    outcomes = together(
+    outcomes = race(
         lambda: deadline_cross(incident=incident, level=1, deadline=deadline),
         lambda: deadline_cross(incident=incident, level=1, deadline=deadline),
         hold=HOLD_SECONDS,
@@ -92,7 +67,7 @@ def test_one_crossing_written_by_two_at_once_is_told_once(late_incidents):
 
 
 def test_two_workers_checking_at_once_tell_each_crossing_once(late_incidents):
-    outcomes = together(deadlines_escalate, deadlines_escalate, deadlines_escalate)
+    outcomes = race(deadlines_escalate, deadlines_escalate, deadlines_escalate, hold=0)
 
     assert all(isinstance(told, int) for told in outcomes), outcomes
     # Six incidents, each past both levels: twelve crossings, however they were shared.
