@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from incidents.choices import Stage
+from locations.visibility import ProjectRowsManager
 
 # The calendar's days an administrator may name: the product's working life, no further.
 EARLIEST_CALENDAR_DAY = datetime.date(2000, 1, 1)
@@ -100,6 +101,8 @@ class DeadlineCrossing(models.Model):
     level = models.PositiveSmallIntegerField(_("level"))
     deadline = models.DateTimeField(_("deadline"))
     created_at = models.DateTimeField(_("told at"), default=timezone.now)
+
+    objects = ProjectRowsManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
