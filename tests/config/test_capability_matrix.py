@@ -153,6 +153,8 @@ INCIDENT_SURROUNDINGS = {
     "admin:messaging_message_changelist": (S, R),
     **NOTIFICATIONS,
     **api_reads("incident"),
+    # What the incident page's "Seen before" shows, through the API.
+    "api-v1:incident_similar": (S, R),
 }
 DEVICE_LIST = {
     **reads("locations.device"),

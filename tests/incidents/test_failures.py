@@ -96,10 +96,14 @@ class RepeatFailureTests:
             reverse("admin:incidents_incident_change", args=[second.pk])
         )
 
-        summary = page.content.decode()
-        assert "WIFI_TX_POWER_LOW" in summary
-        assert "https://logs.example/second" in summary
-        assert "CAM_AF_FAIL" not in summary
+        before, _, rest = page.content.decode().partition('data-testid="seen-before"')
+        seen_before, _, after = rest.partition("</section>")
+        own = before + after
+        assert "WIFI_TX_POWER_LOW" in own
+        assert "https://logs.example/second" in own
+        assert "CAM_AF_FAIL" not in own
+        # The device's earlier failure is shown as seen before, never as this incident's own.
+        assert "CAM_AF_FAIL" in seen_before
 
     def test_the_list_filtered_by_the_new_item_finds_the_new_incident(self, failed_twice):
         client = client_for(AdminFactory())
