@@ -5,6 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_admin import log_in
+from tests.browser.test_lists_and_errors import set_language
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +35,8 @@ class ListWidthTests:
             page.context.clear_cookies()
             log_in(page, base, username)
             for language in ("en", "zh-hans"):
-                page.context.add_cookies(
-                    [{"name": "django_language", "value": language, "url": base}]
-                )
+                # Kept on the account, as the language menu does (it wins over a cookie).
+                set_language(page, base, language)
                 for url in urls:
                     page.goto(f"{base}{url}")
                     expect(page.locator("html")).to_have_attribute("lang", language)
@@ -45,6 +45,7 @@ class ListWidthTests:
                     if overflow > 0:
                         page.screenshot(path=tmp_path / f"{username}-{language}.png")
                     assert overflow <= 0, f"{url} in {language} is {overflow} px too wide"
+            set_language(page, base, "en")
         # Each incident's step sits under its stage, in the stage's column.
         cell = page.locator("#result_list tbody td.field-stage_label").first
         expect(cell.locator(".adt-stage-step > span")).to_have_count(2)

@@ -24,11 +24,13 @@ def nothing_registered():
     """The workflow as it stands without an app above it."""
     registered = {
         "evidence": contributions._evidence,
+        "evidence_by_incident": contributions._evidence_by_incident,
         "unread_by_incident": contributions._unread_by_incident,
         "unread_incident_ids": contributions._unread_incident_ids,
     }
     contributions.register(
         evidence=contributions._no_evidence,
+        evidence_by_incident=contributions._no_evidence_by_incident,
         unread_by_incident=contributions._no_unread,
         unread_incident_ids=contributions._no_unread_incidents,
     )

@@ -115,14 +115,14 @@ class ScanAnyOrderTests:
 
         assert scan(station, device)["level"] == "info"
         ready = scan(station, lab)
-        moved = station(op="commit", reason="送分析")
+        moved = station(op="commit", reason="送修")
 
         assert ready["level"] == "ready"
         assert moved["level"] == "moved"
         assert moved["message"] == f"Moved {device.serial_number} to {lab}."
         device.refresh_from_db()
         assert (device.location, device.holder) == (lab, holder_before)
-        assert device.history.first().history_change_reason == "送分析"
+        assert device.history.first().history_change_reason == "送修"
 
     def test_device_then_person_commit_hands_it_over_where_it_is(self, station):
         device = DeviceFactory()
@@ -319,16 +319,16 @@ class UndoTests:
         old_place = device.location
         scan(station, device)
         scan(station, lab)
-        station(op="commit", reason="送分析")
+        station(op="commit", reason="送修")
 
         station(op="undo")
 
         trail = device_trail(device)
         assert len(trail) == 3
         undo, move, registered = trail
-        assert (move.from_location, move.to_location, move.reason) == (old_place, lab, "送分析")
+        assert (move.from_location, move.to_location, move.reason) == (old_place, lab, "送修")
         assert (undo.from_location, undo.to_location) == (lab, old_place)
-        assert undo.reason_text == "Undo: 送分析"
+        assert undo.reason_text == "Undo: 送修"
         assert undo.by == station.operator
         assert registered.registered
 
@@ -502,11 +502,11 @@ class CommandCodeTests:
         scan(station, device)
         scan(station, lab)
 
-        moved = station(op="scan", code="CMD:MOVE", reason="送分析")
+        moved = station(op="scan", code="CMD:MOVE", reason="送修")
 
         assert moved["level"] == "moved"
         assert custody(device)[0] == lab.pk
-        assert device.history.first().history_change_reason == "送分析"
+        assert device.history.first().history_change_reason == "送修"
 
     def test_scanning_undo_undoes_the_last_move(self, station):
         device = DeviceFactory()

@@ -123,10 +123,10 @@ class TrailFromEachPathTests:
         for code in (label_payload(device), label_payload(lab)):
             client.post(api, json.dumps({"op": "scan", "code": code}), "application/json")
 
-        client.post(api, json.dumps({"op": "commit", "reason": "送分析"}), "application/json")
+        client.post(api, json.dumps({"op": "commit", "reason": "送修"}), "application/json")
 
         newest = device_trail(device)[0]
-        assert (newest.to_location, newest.reason, newest.by) == (lab, "送分析", operator)
+        assert (newest.to_location, newest.reason, newest.by) == (lab, "送修", operator)
 
     def test_the_move_button_records_the_move_with_its_reason(self, admin_client, admin_user):
         device, shelf = DeviceFactory(), LocationFactory(code="WH-B2-05")
@@ -233,7 +233,7 @@ class TrailFromEachPathTests:
         device = DeviceFactory(location=None)
         lab = LocationFactory(code="FAE-LAB")
 
-        device_move(device=device, moved_by=StaffFactory(), location=lab, reason="送分析")
+        device_move(device=device, moved_by=StaffFactory(), location=lab, reason="送修")
 
         move, registration = device_trail(device)
         assert registration.registered
@@ -300,7 +300,7 @@ class TrailOnPagesTests:
             moved_by=mover,
             location=LocationFactory(code="XRAY-LAB"),
             holder=holder,
-            reason="送分析",
+            reason="送修",
         )
 
         response = admin_client.get(reverse("admin:locations_device_change", args=[device.pk]))
@@ -308,7 +308,7 @@ class TrailOnPagesTests:
         trail = trail_html(response)
         assert "LINE-3 → XRAY-LAB" in trail
         assert "holder: — → <strong>Han Mei</strong>" in trail
-        assert "Li Lei" in trail and "送分析" in trail
+        assert "Li Lei" in trail and "送修" in trail
         assert "Registered" in trail
 
     def test_the_incident_page_shows_the_device_trail_in_words(self, admin_client):
