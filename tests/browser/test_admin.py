@@ -18,6 +18,13 @@ def log_in(page: Page, base_url: str, username: str, password: str = "demo") -> 
         page.get_by_role("button", name=re.compile("Log in|登录")).click()
 
 
+def open_incident_of(page: Page, base_url: str, serial: str) -> None:
+    """Open the (newest) incident of the device `serial` from the incident list's search."""
+    page.goto(f"{base_url}/admin/incidents/incident/?q={serial}")
+    page.locator("#result_list tbody tr a[href*='/change/']").first.click()
+    expect(page).to_have_url(re.compile(r"/admin/incidents/incident/\d+/change/"))
+
+
 class SupervisorBrowsingTests:
     def test_supervisor_switches_to_chinese_and_opens_incidents_and_a_device(
         self, page: Page, live_server_url: str, tmp_path

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_admin import log_in
+from tests.browser.test_admin import log_in, open_incident_of
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +21,7 @@ class SeenBeforeBrowserTests:
         self, page: Page, live_server_url: str
     ):
         log_in(page, live_server_url, "fae_lead")
-        page.goto(f"{live_server_url}/admin/incidents/incident/?q={SERIAL}")
-        page.locator("#result_list tbody tr a[href*='/change/']").first.click()
-        expect(page).to_have_url(re.compile(r"/admin/incidents/incident/\d+/change/"))
+        open_incident_of(page, live_server_url, SERIAL)
 
         panel = page.get_by_test_id("seen-before")
         expect(panel).to_be_visible()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_admin import log_in
+from tests.browser.test_admin import log_in, open_incident_of
 from tests.browser.test_people_and_devices import in_chinese, in_english
 
 pytestmark = pytest.mark.browser
@@ -21,9 +21,7 @@ class StationResultsBrowserTests:
         self, page: Page, live_server_url: str
     ):
         log_in(page, live_server_url, "fae_1")
-        page.goto(f"{live_server_url}/admin/incidents/incident/?q={SERIAL}")
-        page.locator("#result_list tbody tr a[href*='/change/']").first.click()
-        expect(page).to_have_url(re.compile(r"/admin/incidents/incident/\d+/change/"))
+        open_incident_of(page, live_server_url, SERIAL)
 
         results = page.get_by_test_id("station-results")
         expect(results).to_be_visible()
