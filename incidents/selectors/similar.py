@@ -5,11 +5,11 @@ Past incidents are found by their failure, then by their words:
 - the same fail item at the same station, then the same fail item at another station, each
   first among devices of the same project and hardware version, then among all; then devices
   of the same project and hardware version whatever failed;
-- on PostgreSQL, the incidents whose description, or whose analyses' findings of a cause,
-  read closest to this incident's description and findings (trigram similarity, Chinese and
-  English alike, read nearest first from the GiST trigram indexes of migration 0041: the same
-  trigrams the lists' searches use, `config.kit.search`). SQLite (the embedded demo) finds by
-  failure only.
+- on PostgreSQL, the incidents whose description reads closest to this incident's
+  description, or whose analyses' findings of a cause read closest to its description and
+  findings (trigram similarity, Chinese and English alike, read nearest first from the GiST
+  trigram indexes of migration 0041: the same trigrams the lists' searches use,
+  `config.kit.search`). SQLite (the embedded demo) finds by failure only.
 
 Each way asks for its few most recent (or nearest) rows and no more, so the panel costs the
 same bounded queries at 1,000 or 100,000 incidents. Every read goes through
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import TrigramDistance
 from django.db import connections
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import BooleanField, Count, Exists, Func, OuterRef, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
 
 from incidents import access, contributions
@@ -162,6 +162,18 @@ def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str
     return found
 
 
+class _Close(Func):
+    """`column % words`: a trigram similarity of at least pg_trgm's `similarity_threshold`
+    (0.3 unless a database says otherwise, below MIN_TEXT_SIMILARITY: it only leaves out rows
+    the panel would drop). The trigram index answers it with the distance order, and it stops
+    the read where no row of a branch of the index can be that close: without it, words close
+    to nothing had the nearest-first read go through most of the index."""
+
+    arg_joiner = " %% "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
 def _words(incident: Incident) -> str:
     """The incident's description and its newest findings, as far as they are compared."""
     findings = incident.analysis_results.order_by("-created_at", "-id").values_list(
@@ -171,23 +183,29 @@ def _words(incident: Incident) -> str:
 
 
 def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, float]:
-    """{id: similarity} of the incidents whose description or findings read closest to this
-    incident's words (PostgreSQL only: read nearest first from the trigram indexes)."""
+    """{id: similarity} of the incidents whose description reads closest to this incident's
+    description (its words when it has none), or whose findings read closest to its words
+    (PostgreSQL only: read nearest first from the trigram indexes). Descriptions are compared
+    with a description: the trigram index bounds a branch by the share of the words' trigrams
+    it holds, so words much longer than the descriptions they are compared with (a description
+    with its findings) bound nothing, and the nearest ten were found only after reading the
+    whole index."""
     if connections[rows.db].vendor != "postgresql":
         return {}
     words = _words(incident)
     if not words:
         return {}
+    description = incident.description.strip()[:MAX_TEXT] or words
     near: dict[int, float] = {}
     described = (
         rows.exclude(description="")
-        .annotate(distance=TrigramDistance("description", words))
+        .annotate(distance=TrigramDistance("description", description))
         .order_by("distance")
         .values_list("pk", "distance")[:SIMILAR_LIMIT]
     )
     findings = (
         AnalysisResult.objects.visible_to(user)
-        .filter(verdict__in=ROOT_CAUSE_VERDICTS)
+        .filter(_Close("findings", Value(words)), verdict__in=ROOT_CAUSE_VERDICTS)
         .exclude(incident_id=incident.pk)
         .annotate(distance=TrigramDistance("findings", words))
         .order_by("distance")

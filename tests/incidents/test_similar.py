@@ -148,6 +148,21 @@ class SeenBeforeTests(TestCase):
         ]
         assert rows[0].score > rows[1].score > rows[2].score > rows[3].score > rows[4].score
 
+    def test_an_analysed_incident_still_finds_those_described_in_its_words(self):
+        # Its findings, twice as long as its description, do not drown the description.
+        incident = stage_done(self.team, self.incident)
+        stage_done(
+            self.team,
+            incident,
+            "Fails again on the golden station; RF calibration table rewritten, retested "
+            "three times with a new fixture cable, fails every time",
+            Verdict.FAIL,
+        )
+
+        rows = {row.incident.pk: row for row in similar_incidents(incident, self.outsider)}
+
+        assert rows[self.close_words.pk].reasons == ["close_text"]
+
     def test_each_says_how_it_ended_its_verdict_and_what_resolved_it(self):
         rows = {row.incident.pk: row for row in similar_incidents(self.incident, self.outsider)}
 
