@@ -116,48 +116,62 @@ class SimilarIncident:
 def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str]]:
     """{id: what it shares} of the most recent incidents sharing the failure or the device's
     kind, a few of each way: one query on PostgreSQL (the ways' UNION ALL), one per way on
-    SQLite, which cannot limit the parts of a UNION. What a row shares is read from the row."""
+    SQLite, which cannot limit the parts of a UNION. What a row shares is read from the row.
+
+    Each way (the same failure, the same item at another station, and for the kind any
+    incident) is read most recent first, as far as KIND_WINDOW when the device has a kind: its
+    SIMILAR_LIMIT first rows are candidates, and so are the SIMILAR_LIMIT first of the same
+    kind among those read (a rare kind is not looked for through the whole history). One read
+    of each way answers both, the kind told by the row's own device."""
     device = incident.device
     kind = (
-        {"device__project": device.project, "device__hardware_version": device.hardware_version}
+        (device.project, device.hardware_version)
         if device.project and device.hardware_version
         else None
     )
-
-    def of_kind(way: QuerySet) -> QuerySet:
-        # Among the way's KIND_WINDOW most recent only: a rare kind is not looked for through
-        # the whole history, one device at a time.
-        recent = way.order_by("-opened_at", "-id").values("pk")[:KIND_WINDOW]
-        return rows.filter(pk__in=recent, **kind)
-
-    ways = []
+    ways = []  # (the way, whether its most recent are candidates whatever their kind)
     if incident.fail_item:
         same_failure = rows.filter(fail_item=incident.fail_item, fail_station=incident.fail_station)
         same_item = rows.filter(fail_item=incident.fail_item).exclude(
             fail_station=incident.fail_station
         )
-        ways += [of_kind(same_failure), same_failure] if kind else [same_failure]
-        ways += [of_kind(same_item), same_item] if kind else [same_item]
+        ways += [(same_failure, True), (same_item, True)]
     if kind:
-        ways.append(of_kind(rows))
+        ways.append((rows, False))
     if not ways:
         return {}
+    depth = KIND_WINDOW if kind else SIMILAR_LIMIT
     parts = [
-        way.order_by("-opened_at", "-id").values_list(
-            "pk", "fail_station", "fail_item", "device__project", "device__hardware_version"
-        )[:SIMILAR_LIMIT]
-        for way in ways
+        way.order_by("-opened_at", "-id")
+        .annotate(way=Value(number))
+        .values_list(
+            "way",
+            "pk",
+            "opened_at",
+            "fail_station",
+            "fail_item",
+            "device__project",
+            "device__hardware_version",
+        )[:depth]
+        for number, (way, _any_kind) in enumerate(ways)
     ]
     if len(parts) > 1 and connections[rows.db].features.supports_slicing_ordering_in_compound:
         parts = [parts[0].union(*parts[1:], all=True)]
-    found: dict[int, set[str]] = {}
+    read: list[list[tuple]] = [[] for _way in ways]
     for part in parts:
-        for pk, station, item, project, hardware_version in part:
+        for number, *row in part:
+            read[number].append(row)
+    found: dict[int, set[str]] = {}
+    for (_way, any_kind), way_rows in zip(ways, read, strict=True):
+        way_rows.sort(key=lambda row: (row[1], row[0]), reverse=True)
+        of_kind = [row for row in way_rows if kind and (row[4], row[5]) == kind]
+        picked = (way_rows if any_kind else [])[:SIMILAR_LIMIT] + of_kind[:SIMILAR_LIMIT]
+        for pk, _opened_at, station, item, project, hardware_version in picked:
             shared = found.setdefault(pk, set())
             if incident.fail_item and item == incident.fail_item:
                 same_station = station == incident.fail_station
                 shared.add("same_failure" if same_station else "same_item")
-            if kind and (project, hardware_version) == (device.project, device.hardware_version):
+            if kind and (project, hardware_version) == kind:
                 shared.add("same_kind")
     return found
 
