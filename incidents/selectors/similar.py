@@ -113,7 +113,7 @@ class SimilarIncident:
         return [str(REASONS[reason]) for reason in self.reasons]
 
 
-def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str]]:
+def _failure_candidates(incident: Incident, rows: QuerySet, opened: dict) -> dict[int, set[str]]:
     """{id: what it shares} of the most recent incidents sharing the failure or the device's
     kind, a few of each way: one query on PostgreSQL (the ways' UNION ALL), one per way on
     SQLite, which cannot limit the parts of a UNION. What a row shares is read from the row.
@@ -122,7 +122,8 @@ def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str
     incident) is read most recent first, as far as KIND_WINDOW when the device has a kind: its
     SIMILAR_LIMIT first rows are candidates, and so are the SIMILAR_LIMIT first of the same
     kind among those read (a rare kind is not looked for through the whole history). One read
-    of each way answers both, the kind told by the row's own device."""
+    of each way answers both, the kind told by the row's own device. `opened` gets each
+    candidate's opening time (ties go to the most recent)."""
     device = incident.device
     kind = (
         (device.project, device.hardware_version)
@@ -166,7 +167,8 @@ def _failure_candidates(incident: Incident, rows: QuerySet) -> dict[int, set[str
         way_rows.sort(key=lambda row: (row[1], row[0]), reverse=True)
         of_kind = [row for row in way_rows if kind and (row[4], row[5]) == kind]
         picked = (way_rows if any_kind else [])[:SIMILAR_LIMIT] + of_kind[:SIMILAR_LIMIT]
-        for pk, _opened_at, station, item, project, hardware_version in picked:
+        for pk, opened_at, station, item, project, hardware_version in picked:
+            opened[pk] = opened_at
             shared = found.setdefault(pk, set())
             if incident.fail_item and item == incident.fail_item:
                 same_station = station == incident.fail_station
@@ -196,14 +198,15 @@ def _words(incident: Incident) -> str:
     return " ".join([incident.description, *findings]).strip()[:MAX_TEXT]
 
 
-def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, float]:
+def _text_candidates(incident: Incident, rows: QuerySet, user, opened: dict) -> dict[int, float]:
     """{id: similarity} of the incidents whose description reads closest to this incident's
     description (its words when it has none), or whose findings read closest to its words
     (PostgreSQL only: read nearest first from the trigram indexes). Descriptions are compared
     with a description: the trigram index bounds a branch by the share of the words' trigrams
     it holds, so words much longer than the descriptions they are compared with (a description
     with its findings) bound nothing, and the nearest ten were found only after reading the
-    whole index."""
+    whole index. `opened` gets each candidate's opening time; findings of results outliving a
+    deleted incident name no incident, and are left out."""
     if connections[rows.db].vendor != "postgresql":
         return {}
     words = _words(incident)
@@ -215,7 +218,7 @@ def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, floa
         rows.exclude(description="")
         .annotate(distance=TrigramDistance("description", description))
         .order_by("distance")
-        .values_list("pk", "distance")[:SIMILAR_LIMIT]
+        .values_list("pk", "distance", "opened_at")[:SIMILAR_LIMIT]
     )
     findings = (
         AnalysisResult.objects.visible_to(user)
@@ -223,12 +226,13 @@ def _text_candidates(incident: Incident, rows: QuerySet, user) -> dict[int, floa
         .exclude(incident_id=incident.pk)
         .annotate(distance=TrigramDistance("findings", words))
         .order_by("distance")
-        .values_list("incident_id", "distance")[:FINDINGS_READ]
+        .values_list("incident_id", "distance", "incident__opened_at")[:FINDINGS_READ]
     )
-    for pk, distance in described.union(findings, all=True):
+    for pk, distance, opened_at in described.union(findings, all=True):
         similarity = 1.0 - distance
         if similarity >= MIN_TEXT_SIMILARITY:
             near[pk] = max(near.get(pk, 0.0), similarity)
+            opened[pk] = opened_at
     return near
 
 
@@ -276,8 +280,9 @@ def similar_incidents(
     findings that resolved it and what the chat marked as evidence. Bounded queries (see the
     module's docstring) whatever the number of incidents."""
     rows = Incident.objects.visible_to(user).exclude(pk=incident.pk)
-    shared = _failure_candidates(incident, rows)
-    text = _text_candidates(incident, rows, user)
+    opened: dict = {}
+    shared = _failure_candidates(incident, rows, opened)
+    text = _text_candidates(incident, rows, user, opened)
     scores: dict[int, tuple[float, list[str]]] = {}
     for pk in {*shared, *text}:
         reasons = [reason for reason in SCORES if reason in shared.get(pk, ())]
@@ -288,11 +293,12 @@ def similar_incidents(
         scores[pk] = (round(score, 3), reasons)
     if not scores:
         return []
-    # Findings of results outliving a deleted incident name no incident: the visible rows decide.
+    ranked = sorted(scores, key=lambda pk: (scores[pk][0], opened[pk], pk), reverse=True)
+    # Only the best are read whole (one gone since the candidates were read is left out).
+    best = ranked[:limit]
     loaded = {
         row.pk: row
-        for row in Incident.objects.visible_to(user)
-        .filter(pk__in=list(scores))
+        for row in rows.filter(pk__in=best)
         .select_related("device", "problem_group")
         .annotate(
             went_beyond_retest=Exists(
@@ -300,14 +306,10 @@ def similar_incidents(
             )
         )
     }
-    ranked = sorted(
-        (pk for pk in scores if pk in loaded),
-        key=lambda pk: (scores[pk][0], loaded[pk].opened_at, pk),
-        reverse=True,
-    )[:limit]
     found = [
         SimilarIncident(incident=loaded[pk], score=scores[pk][0], reasons=scores[pk][1])
-        for pk in ranked
+        for pk in best
+        if pk in loaded
     ]
     _outcomes(found)
     _resolutions(found)
