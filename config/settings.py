@@ -207,6 +207,11 @@ else:
     # the planner guesses to be large costs more than running it (the device list sorted by
     # open stage: 430 ms with it, 160 without, at 100,000 incidents).
     options["options"] = "-c jit=off"
+    # Words are "close" (pg_trgm's % operator) from the trigram similarity "Seen before" keeps
+    # (incidents.selectors.similar.MIN_TEXT_SIMILARITY): the nearest-first read of the findings
+    # then stops where nothing can be that close, instead of reading on to pg_trgm's 0.3 for
+    # rows the panel drops (7 ms instead of 0.2 at 100,000 incidents).
+    options["options"] += " -c pg_trgm.similarity_threshold=0.4"
     if env.bool("ADT_WEB_PROCESS", default=False):
         # A web request never holds a process and the database for minutes: its statements are
         # stopped after this (config.errors says so to the person). Workers and commands (the

@@ -179,11 +179,12 @@ def _failure_candidates(incident: Incident, rows: QuerySet, opened: dict) -> dic
 
 
 class _Close(Func):
-    """`column % words`: a trigram similarity of at least pg_trgm's `similarity_threshold`
-    (0.3 unless a database says otherwise, below MIN_TEXT_SIMILARITY: it only leaves out rows
-    the panel would drop). The trigram index answers it with the distance order, and it stops
-    the read where no row of a branch of the index can be that close: without it, words close
-    to nothing had the nearest-first read go through most of the index."""
+    """`column % words`: a trigram similarity of at least pg_trgm's `similarity_threshold`,
+    which the product's connections set to MIN_TEXT_SIMILARITY (`config.settings`; pg_trgm's
+    own 0.3 would only read more rows, which the panel drops). The trigram index answers it
+    with the distance order, and it stops the read where no row of a branch of the index can be
+    that close: without it, words close to nothing had the nearest-first read go through most
+    of the index."""
 
     arg_joiner = " %% "
     template = "(%(expressions)s)"

@@ -5,13 +5,15 @@ and the one-click join a supervisor makes."""
 
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.choices import ProblemGroupStatus, Stage, Verdict
 from incidents.selectors import similar_incidents, suggested_groups, ungrouped_failures
-from incidents.selectors.similar import Outcome
+from incidents.selectors.similar import MIN_TEXT_SIMILARITY, Outcome
 from incidents.services import (
     WorkflowError,
     analysis_result_add,
@@ -198,6 +200,15 @@ class SeenBeforeTests(TestCase):
         assert self.hidden.pk not in self.ids(similar_incidents(self.incident, None))
         assert self.hidden.pk in self.ids(similar_incidents(self.incident, ee_staff))
         assert self.hidden.pk in self.ids(similar_incidents(self.incident, self.team.admin))
+
+    def test_close_words_are_read_from_the_similarity_the_panel_keeps(self):
+        # Read from more, the nearest findings are rows the panel drops; from less, it loses
+        # some of those it keeps.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold')::float")
+            threshold = cursor.fetchone()[0]
+
+        assert threshold == pytest.approx(MIN_TEXT_SIMILARITY)
 
     def test_its_queries_do_not_grow_with_the_history(self):
         similar_incidents(self.incident, self.outsider)
