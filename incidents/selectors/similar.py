@@ -217,6 +217,7 @@ def _text_candidates(incident: Incident, rows: QuerySet, user, opened: dict) -> 
     near: dict[int, float] = {}
     described = (
         rows.exclude(description="")
+        .filter(_Close("description", Value(description)))
         .annotate(distance=TrigramDistance("description", description))
         .order_by("distance")
         .values_list("pk", "distance", "opened_at")[:SIMILAR_LIMIT]
