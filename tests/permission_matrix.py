@@ -8,21 +8,18 @@ import copy
 import datetime
 import io
 import re
-import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, TestCase, override_settings
+from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 from PIL import Image
 
 from config.kit.spreadsheets import SafeCSV
@@ -69,6 +66,7 @@ from tests.factories import (
     SupervisorFactory,
 )
 from tests.fingerprint import changed_tables, fingerprint, watched_tables
+from tests.scoped import rolled_back_after
 
 SAMPLE_WORKBOOK = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_sample.xlsx"
 
@@ -370,28 +368,14 @@ def build_world() -> World:
 
 @contextmanager
 def world_made(django_db_blocker, tmp_path_factory):
-    """The world, made inside a transaction that is rolled back when the block ends (what
-    Django's TestCase.setUpTestData does for a class); each test's own transaction nests in it.
-    For a module-scoped fixture: everything asked of the world is asked inside the block."""
-    media = tmp_path_factory.mktemp("media")
-    with (
-        # Imports keep the uploaded file in the temporary folder between their two steps.
-        mock.patch.object(tempfile, "tempdir", str(tmp_path_factory.mktemp("imports"))),
-        django_db_blocker.unblock(),
-        override_settings(
-            MEDIA_ROOT=media,
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        ),
-        translation.override("en"),
-    ):
-        atomics = TestCase._enter_atomics()
-        try:
-            made = build_world()
-            made.media = media
-            made.tables = watched_tables()
-            yield made
-        finally:
-            TestCase._rollback_atomics(atomics)
+    """The world, made inside a transaction that is rolled back when the block ends
+    (`tests.scoped.rolled_back_after`). For a module-scoped fixture: everything asked of the
+    world is asked inside the block."""
+    with rolled_back_after(django_db_blocker, tmp_path_factory) as media:
+        made = build_world()
+        made.media = media
+        made.tables = watched_tables()
+        yield made
 
 
 # --- what a URL is asked with ---------------------------------------------------------------------

@@ -48,3 +48,9 @@ def clear_cache() -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def shared_root(tmp_path_factory) -> Path:
+    """The folder the whole run shares: the controller's when tests run in several processes."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base

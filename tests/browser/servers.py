@@ -16,6 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from tests.workers import shared_root
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -99,8 +101,7 @@ class SeededCopy:
     def __init__(self, tmp_path_factory, name: str):
         self.data_dir = tmp_path_factory.mktemp(name)
         self.database = _Database(self.data_dir)
-        run_root = _run_root(tmp_path_factory)
-        template = _Template(run_root)
+        template = _Template(shared_root(tmp_path_factory))
         with template.lock():
             template.build()
             shutil.copytree(template.data_dir, self.data_dir, dirs_exist_ok=True)
@@ -109,12 +110,6 @@ class SeededCopy:
 
     def drop(self) -> None:
         self.database.drop()
-
-
-def _run_root(tmp_path_factory) -> Path:
-    """The folder the whole run shares: the controller's when tests run in several processes."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 class _Template:

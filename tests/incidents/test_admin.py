@@ -17,6 +17,7 @@ from incidents.models import Department, Incident
 from incidents.services import incident_assign
 from messaging import services as chat_services
 from tests.factories import DeviceFactory, IncidentFactory, StaffFactory, SupervisorFactory
+from tests.scoped import rolled_back_after
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +41,12 @@ def admin_pages(user) -> list[tuple[str, str]]:
     return pages
 
 
-@pytest.fixture
-def demo(db):
-    load_demo()
+@pytest.fixture(scope="class")
+def demo(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The demo data, loaded once for the class (it is the slowest thing these tests do)."""
+    with rolled_back_after(django_db_blocker, tmp_path_factory):
+        load_demo()
+        yield
 
 
 class AdminPagesTests:

@@ -25,7 +25,7 @@ from tests.factories import AdminFactory, IncidentFactory, SupervisorFactory
 from tests.incidents.test_dashboard import figure_links
 from tests.incidents.test_legacy_import import make_workbook, register_row
 from tests.incidents.test_legacy_reimport import walk_fae_retest
-from tests.processes import run_json
+from tests.processes import migrated_sqlite, run_json
 
 pytestmark = pytest.mark.django_db
 
@@ -87,9 +87,9 @@ class ImportTests:
 
 @pytest.fixture(scope="module")
 def on_sqlite(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ages")
+    database = migrated_sqlite(tmp_path_factory, "ages")
     return run_json(
-        "tests.incidents.imported_ages", str(folder), database_url=f"sqlite:///{folder / 'db'}"
+        "tests.incidents.imported_ages", str(database.parent), database_url=f"sqlite:///{database}"
     )
 
 

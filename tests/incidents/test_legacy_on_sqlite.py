@@ -4,21 +4,24 @@ write made meanwhile waits for one batch, not for the whole import, and succeeds
 
 import pytest
 
-from tests.processes import run_json
+from tests.processes import migrated_sqlite, once_per_run, run_json
 
 INCIDENTS = 3000
 
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("legacy-sqlite")
-    return run_json(
-        "tests.incidents.legacy_on_sqlite",
-        str(INCIDENTS),
-        database_url=f"sqlite:///{folder / 'db.sqlite3'}",
-        timeout=600,
-        WORKBOOK_DIR=str(folder),
-    )
+    def findings() -> dict:
+        database = migrated_sqlite(tmp_path_factory, "legacy-sqlite")
+        return run_json(
+            "tests.incidents.legacy_on_sqlite",
+            str(INCIDENTS),
+            database_url=f"sqlite:///{database}",
+            timeout=600,
+            WORKBOOK_DIR=str(database.parent),
+        )
+
+    return once_per_run(tmp_path_factory, "legacy-on-sqlite", findings)
 
 
 def test_the_import_writes_everything(imported):

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from incidents.models import ProjectAccess
 from locations.models import Device, project_key
 from tests.incidents.project_names import HIDDEN, VISIBLE, cases
-from tests.processes import run_json
+from tests.processes import migrated_sqlite, run_json
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_every_spelling_is_hidden_on_this_database():
 
 @pytest.fixture(scope="module")
 def on_sqlite(tmp_path_factory):
-    path = tmp_path_factory.mktemp("names") / "db.sqlite3"
+    path = migrated_sqlite(tmp_path_factory, "names")
     return run_json("tests.incidents.project_names", database_url=f"sqlite:///{path}")
 
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from locations.fields import code_key
 from locations.models import Device, DeviceAlias
 from tests.locations.serial_keys import CORRECTION, SPELLINGS, cases
-from tests.processes import run_json
+from tests.processes import migrated_sqlite, run_json
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,7 @@ def test_every_spelling_finds_its_device_on_this_database():
 
 @pytest.fixture(scope="module")
 def on_sqlite(tmp_path_factory):
-    path = tmp_path_factory.mktemp("serials") / "db.sqlite3"
+    path = migrated_sqlite(tmp_path_factory, "serials")
     return run_json("tests.locations.serial_keys", database_url=f"sqlite:///{path}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
@@ -26,6 +26,7 @@ from messaging.search import (
 from tests.factories import EmployeeFactory, SuperuserFactory
 from tests.messaging import search_corpus
 from tests.messaging.search_corpus import CASES
+from tests.processes import migrated_sqlite, once_per_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CHANGELIST = "admin:messaging_message_changelist"
@@ -127,11 +128,18 @@ class MessageSearchOnPostgresqlTests:
                 cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [SEARCH_INDEX])
                 return cursor.fetchone() is not None
 
-        executor = MigrationExecutor(connection)
-        executor.migrate([("messaging", "0001_chat")])
+        # The migration alone, backwards then forwards (migrating the whole project back to
+        # before it would undo and redo every later migration that depends on it).
+        loader = MigrationLoader(connection)
+        key = ("messaging", "0002_message_search")
+        migration = loader.get_migration(*key)
+        before = loader.project_state(key, at_end=False)
+        after = loader.project_state(key, at_end=True)
+        with connection.schema_editor() as editor:
+            migration.unapply(after, editor)
         dropped = not has_index()
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        with connection.schema_editor() as editor:
+            migration.apply(before, editor)
 
         assert dropped
         assert has_index()
@@ -301,21 +309,25 @@ class MessageAdminTests:
 
 @pytest.fixture(scope="module")
 def on_sqlite(tmp_path_factory) -> dict:
-    """The corpus and the queries on a SQLite database migrated from nothing, in a process of
-    its own (tests/messaging/search_on_sqlite.py)."""
-    database = tmp_path_factory.mktemp("sqlite") / "search.sqlite3"
-    env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    env["DATABASE_URL"] = f"sqlite:///{database}"
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.messaging.search_on_sqlite"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[-1])
+    """The corpus and the queries on a SQLite database holding every migration, in a process
+    of its own (tests/messaging/search_on_sqlite.py), once per run."""
+
+    def findings() -> dict:
+        database = migrated_sqlite(tmp_path_factory, "sqlite")
+        env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+        env["DATABASE_URL"] = f"sqlite:///{database}"
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.messaging.search_on_sqlite"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+    return once_per_run(tmp_path_factory, "search-on-sqlite", findings)
 
 
 class MessageSearchOnSqliteTests:
