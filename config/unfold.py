@@ -82,7 +82,7 @@ def unassigned_badge(request: HttpRequest) -> str:
 
 
 def unread_badge(request: HttpRequest) -> str:
-    return _badge(selectors.unread_notification_count(request.user))
+    return _badge(selectors.unread_notifications_of(request))
 
 
 def chat_unread_badge(request: HttpRequest) -> str:

@@ -26,6 +26,7 @@ from incidents.selectors.people import (
 from incidents.selectors.queues import (
     WORK_QUEUES,
     unread_notification_count,
+    unread_notifications_of,
     work_queue,
     work_queue_counts,
     work_queue_next,
@@ -84,6 +85,7 @@ __all__ = [
     "suggested_groups",
     "ungrouped_failures",
     "unread_notification_count",
+    "unread_notifications_of",
     "with_members",
     "with_open_workload",
     "work_queue",

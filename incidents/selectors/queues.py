@@ -54,3 +54,11 @@ def work_queue_next(user: Employee, queue: str, current: Incident) -> Incident |
 def unread_notification_count(user: Employee) -> int:
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     return unread.visible_to(user).count()
+
+
+def unread_notifications_of(request) -> int:
+    """The unread notifications of the person asking, counted once for the page: the sidebar's
+    badge and the header's bell show the same number."""
+    if "_unread_notifications" not in request.__dict__:
+        request._unread_notifications = unread_notification_count(request.user)
+    return request._unread_notifications

@@ -13,4 +13,4 @@ def notification_bell(context) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("incidents.view_notification"):
         return {"shown": False}
-    return {"shown": True, "unread": selectors.unread_notification_count(user)}
+    return {"shown": True, "unread": selectors.unread_notifications_of(request)}
