@@ -56,6 +56,8 @@ class _Database:
         copy_of = f' TEMPLATE "{template}"' if template else ""
         with self._admin_connection() as connection:
             connection.execute(f'CREATE DATABASE "{self.name}"{copy_of}')
+            # A throwaway database: its commits need not wait for the disk (tests/conftest.py).
+            connection.execute(f'ALTER DATABASE "{self.name}" SET synchronous_commit = off')
         c = self.config
         return f"postgres://{c['USER']}:{c['PASSWORD']}@{c['HOST']}:{c['PORT'] or 5432}/{self.name}"
 
