@@ -244,6 +244,13 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 fields=["fail_item", "fail_station", "opened_at"], name="incident_same_failure"
             ),
             models.Index(fields=["fail_item", "opened_at"], name="incident_same_item"),
+            # The open problem groups suggested for an incident: its failure's open incidents
+            # by group (the few of one failure, not every open incident of the groups).
+            models.Index(
+                fields=["fail_item", "fail_station", "problem_group"],
+                condition=Q(stage__in=OPEN_STAGES),
+                name="incident_open_failure",
+            ),
             # The dashboard's figures of how incidents end read the period's closed incidents.
             models.Index(fields=["closed_at"], name="incident_closed_at"),
             # The dashboard's oldest open incidents: the first few in the order they entered
