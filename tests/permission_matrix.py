@@ -65,7 +65,7 @@ from tests.factories import (
     SuperuserFactory,
     SupervisorFactory,
 )
-from tests.fingerprint import changed_tables, fingerprint, watched_tables
+from tests.fingerprint import Watch, watched_tables
 from tests.scoped import rolled_back_after
 
 SAMPLE_WORKBOOK = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_sample.xlsx"
@@ -124,6 +124,7 @@ class World:
     pages: dict[str, dict] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
     tables: list[str] = field(default_factory=list)
+    watch: Watch | None = None
     media: Path | None = None
 
     def arg(self, name: str):
@@ -375,6 +376,7 @@ def world_made(django_db_blocker, tmp_path_factory):
         made = build_world()
         made.media = media
         made.tables = watched_tables()
+        made.watch = Watch(made.tables)
         yield made
 
 
@@ -662,7 +664,7 @@ def send(world: World, role: str, method: str, expectation: Expectation, client=
     with kept_cookies(client):
         if expectation.prepare:
             expectation.prepare(world, client)
-        before = fingerprint(world.tables)
+        before = world.watch.before()
         headers = expectation.headers or {}
         if method == "GET":
             response = client.get(url, headers=headers)
@@ -674,8 +676,8 @@ def send(world: World, role: str, method: str, expectation: Expectation, client=
             # Reading a download to its end closes it as the client does, leaving the test's
             # connection open (closing it directly would close the connection too).
             b"".join(response.streaming_content)
-        after = fingerprint(world.tables)
-    return url, response, changed_tables(before, after)
+        changed = world.watch.changed_since(before)
+    return url, response, changed
 
 
 def check(world: World, role: str, method: str, expectation: Expectation, expected: str, **kw):
