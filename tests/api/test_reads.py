@@ -20,6 +20,7 @@ from tests.factories import (
     ProblemGroupFactory,
     StaffFactory,
 )
+from tests.scoped import rolled_back_after
 
 
 def walk(client, url: str, limit: int) -> list[list[int]]:
@@ -380,29 +381,43 @@ ENDPOINTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def forty(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Forty incidents of one problem group, each device held by someone, in a place of its
+    own under a tree; made once for the module (the pages only read them)."""
+    with rolled_back_after(django_db_blocker, tmp_path_factory):
+        building = LocationFactory(code="B1", kind=LocationKind.BUILDING)
+        area = LocationFactory(code="B1-LAB", kind=LocationKind.AREA, parent=building)
+        shelf = LocationFactory(code="B1-LAB-S3", kind=LocationKind.SHELF, parent=area)
+        ProjectAccess.objects.create(project="Secret")
+        group = ProblemGroupFactory(owner=StaffFactory())
+        for index in range(40):
+            place = LocationFactory(parent=(building, area, shelf)[index % 3])
+            incident = IncidentFactory(
+                device__location=place,
+                device__holder=StaffFactory(),
+                assignee=StaffFactory(),
+                problem_group=group,
+            )
+            incident.events.create(action="assign", actor=incident.assignee)
+        yield {
+            "incident": incident.pk,
+            "device": incident.device_id,
+            "location": place.pk,
+            "group": group.pk,
+        }
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", ENDPOINTS)
 @pytest.mark.parametrize("who", ["machine", "staff_client"])
 def test_a_full_page_takes_a_handful_of_queries(
-    request, tree, url, who, django_assert_max_num_queries
+    request, forty, url, who, django_assert_max_num_queries
 ):
     """Who asks (token or session, its scopes or roles, what it may see) and the page, with
     everything a row shows joined in; the places' paths a query per level of the tree."""
     client = request.getfixturevalue(who)
-    ProjectAccess.objects.create(project="Secret")
-    group = ProblemGroupFactory(owner=StaffFactory())
-    for index in range(40):
-        place = LocationFactory(parent=tree[index % 3])
-        incident = IncidentFactory(
-            device__location=place,
-            device__holder=StaffFactory(),
-            assignee=StaffFactory(),
-            problem_group=group,
-        )
-        incident.events.create(action="assign", actor=incident.assignee)
-    url = url.format(
-        incident=incident.pk, device=incident.device_id, location=place.pk, group=group.pk
-    )
+    url = url.format(**forty)
     client.get(url)
 
     with django_assert_max_num_queries(10):
