@@ -1,7 +1,6 @@
 """Tests that need a database of their own (a fresh SQLite file, an empty PostgreSQL database)
 run a module of the suite in a process of its own, which prints its findings as JSON."""
 
-import fcntl
 import json
 import os
 import shutil
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.workers import shared_root
+from tests.workers import locked, shared_root
 
 
 def run_json(module: str, *args: str, database_url: str, timeout: int = 300, **env) -> dict:
@@ -35,26 +34,21 @@ def migrated_sqlite(tmp_path_factory, name: str) -> Path:
     as `migrate` leaves a new file: a copy of one file migrated once per run, by whichever test
     process asks first while the others wait on a lock. Migrating takes seconds; copying none."""
     root = shared_root(tmp_path_factory) / "migrated-sqlite"
-    root.mkdir(exist_ok=True)
     template = root / "db.sqlite3"
-    with (root / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (root / "ready").exists():
-                for made in root.glob("db.sqlite3*"):
-                    made.unlink()
-                done = subprocess.run(
-                    [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
-                    env={**os.environ, "DATABASE_URL": f"sqlite:///{template}"},
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                    cwd=settings.BASE_DIR,
-                )
-                assert done.returncode == 0, done.stderr[-3000:]
-                (root / "ready").touch()
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with locked(root / "lock"):
+        if not (root / "ready").exists():
+            for made in root.glob("db.sqlite3*"):
+                made.unlink()
+            done = subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--no-input", "--verbosity", "0"],
+                env={**os.environ, "DATABASE_URL": f"sqlite:///{template}"},
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=settings.BASE_DIR,
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            (root / "ready").touch()
     copy = tmp_path_factory.mktemp(name) / "db.sqlite3"
     # The write-ahead log too, if the migrating process left one.
     for part in root.glob("db.sqlite3*"):
@@ -67,13 +61,8 @@ def once_per_run(tmp_path_factory, name: str, findings: Callable[[], dict]) -> d
     """What `findings()` returns (JSON), worked out once per run: by whichever test process asks
     first, the others waiting on a lock and reading what it wrote."""
     root = shared_root(tmp_path_factory) / "once-per-run"
-    root.mkdir(exist_ok=True)
     kept = root / f"{name}.json"
-    with (root / f"{name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not kept.exists():
-                kept.write_text(json.dumps(findings()))
-            return json.loads(kept.read_text())
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with locked(root / f"{name}.lock"):
+        if not kept.exists():
+            kept.write_text(json.dumps(findings()))
+        return json.loads(kept.read_text())

@@ -4,6 +4,8 @@ groups under a prefix of its own, as two deployments sharing a Redis do (REDIS_K
 same ids in two workers' databases never meet in one room, one person's rights or one set of
 dashboard figures, and a worker clearing its cache leaves the others' keys alone."""
 
+import contextlib
+import fcntl
 import os
 from pathlib import Path
 
@@ -54,3 +56,16 @@ def shared_root(tmp_path_factory) -> Path:
     """The folder the whole run shares: the controller's when tests run in several processes."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path):
+    """Hold `lock_file`'s lock (made with its folder when missing) for the block: the test
+    processes of a run take turns at what one of them makes for all."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

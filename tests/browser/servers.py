@@ -1,8 +1,6 @@
 """The machinery of the browser tests' servers: a seeded copy of the demo for each (see
 `SeededCopy`), free ports, waiting for a server to answer. The fixtures are in conftest.py."""
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -16,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.workers import shared_root
+from tests.workers import locked, shared_root
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -104,7 +102,7 @@ class SeededCopy:
         self.data_dir = tmp_path_factory.mktemp(name)
         self.database = _Database(self.data_dir)
         template = _Template(shared_root(tmp_path_factory))
-        with template.lock():
+        with locked(template.root / "lock"):
             template.build()
             shutil.copytree(template.data_dir, self.data_dir, dirs_exist_ok=True)
             self.database_url = self.database.create(template=template.database.name)
@@ -119,16 +117,6 @@ class _Template:
         self.root = run_root / "seeded-demo"
         self.data_dir = self.root / "data"
         self.database = _Database(self.data_dir, name=template_name(run_root))
-
-    @contextlib.contextmanager
-    def lock(self):
-        self.root.mkdir(exist_ok=True)
-        with (self.root / "lock").open("w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def build(self) -> None:
         ready = self.root / "ready"
