@@ -82,8 +82,12 @@ def _send(group: str, payload: dict) -> None:
         logger.exception("Could not announce %s to %s", payload.get("type"), group)
 
 
-def message_created(message_id: int) -> None:
-    """A stored message, to everyone in its room."""
+def message_created(message_id: int, *, frame: dict | None = None) -> None:
+    """A stored message, to everyone in its room: its `frame` when the writer made it from what
+    it stored (no read), else read from the database."""
+    if frame is not None:
+        _send(room_group(frame["room"]), {"type": CHAT_MESSAGE, "message": frame})
+        return
     message = (
         Message.objects.select_related("author__department", "reply_to__author", "room")
         .prefetch_related("attachments", "mentions")

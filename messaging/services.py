@@ -35,7 +35,7 @@ from messaging.models import (
     RoomMember,
 )
 from messaging.search import index_message
-from messaging.selectors import can_see_room, room_subject
+from messaging.selectors import can_see_room, message_frame, room_subject
 
 THUMBNAIL_SIZE = (320, 320)
 
@@ -231,7 +231,11 @@ def message_send(
             return existing, False
     quoted = None
     if reply_to:
-        quoted = Message.objects.filter(room=room, pk=reply_to).first()
+        quoted = (
+            Message.objects.filter(room=room, pk=reply_to)
+            .select_related("author__department")
+            .first()
+        )
         if quoted is None:
             raise ChatError("bad_reply", _("The message you reply to is not in this room."))
     message = Message.objects.create(
@@ -249,11 +253,22 @@ def message_send(
     with files_removed_on_failure() as written:
         _attach(message, files, content_types, written)
         _mention(room, message, author, set(named))
-        member = room_join(room=room, person=author)
-        if member.last_read_id < message.pk:
-            RoomMember.objects.filter(pk=member.pk).update(last_read_id=message.pk)
-    transaction.on_commit(lambda: broadcast.message_created(message.pk))
+        _read_up_to(room, author, message.pk)
+    # The frame is made now, from the message as written: announcing it reads nothing more.
+    frame = message_frame(message)
+    transaction.on_commit(lambda: broadcast.message_created(message.pk, frame=frame))
     return message, True
+
+
+def _read_up_to(room: Room, person: Employee, message_id: int) -> None:
+    """The author has read their room up to their own message (and is a member: one write when
+    they already are)."""
+    behind = RoomMember.objects.filter(room=room, person=person, last_read_id__lt=message_id)
+    if not behind.update(last_read_id=message_id):
+        member = room_join(room=room, person=person)
+        RoomMember.objects.filter(pk=member.pk, last_read_id__lt=message_id).update(
+            last_read_id=message_id
+        )
 
 
 def _attach(message: Message, files, content_types, written: list[str]) -> None:

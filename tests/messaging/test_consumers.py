@@ -146,6 +146,33 @@ class SendAndReceiveTests:
         await alice.disconnect()
         await bob.disconnect()
 
+    async def test_the_frame_announced_is_the_message_as_stored(self, people):
+        """The frame is made while the message is written, not read back after: it is the
+        same as the one a reader gets from the database, reply and mention included."""
+        from messaging.selectors import message_frame
+
+        bob = await connected(room_path(people["incident"]), people["bob"])
+        await bob.send_json_to({"type": "resume", "after": 0})
+        await sync_to_async(_send)(people, "quoted")
+        quoted = await next_message(bob)
+        room = await sync_to_async(services.room_for)(incident=people["incident"])
+        await sync_to_async(services.message_send)(
+            room=room,
+            author=people["alice"],
+            text="see above",
+            client_id=uuid.uuid4(),
+            reply_to=quoted["id"],
+            mentions=[people["bob"].pk],
+        )
+
+        live = await next_message(bob)
+        stored = await sync_to_async(
+            lambda: json.loads(json.dumps(message_frame(Message.objects.get(pk=live["id"]))))
+        )()
+        assert live == stored
+        assert live["reply_to"]["id"] == quoted["id"] and live["mentions"] == [people["bob"].pk]
+        await bob.disconnect()
+
     async def test_ids_only_grow_and_each_knows_the_one_before(self, people):
         alice = await connected(room_path(people["incident"]), people["alice"])
 
@@ -195,7 +222,7 @@ class ResumeTests:
 
         real = broadcast.message_created
         dropped = []
-        monkeypatch.setattr(broadcast, "message_created", lambda mid: dropped.append(mid))
+        monkeypatch.setattr(broadcast, "message_created", lambda mid, **_: dropped.append(mid))
         await sync_to_async(_send)(people, "lost on the wire")
         monkeypatch.setattr(broadcast, "message_created", real)
         await sync_to_async(_send)(people, "announced")
@@ -265,7 +292,7 @@ class ResumeTests:
 
         monkeypatch.setattr(RoomConsumer, "frames_after", counted)
         real, held_back = broadcast.message_created, []
-        monkeypatch.setattr(broadcast, "message_created", held_back.append)
+        monkeypatch.setattr(broadcast, "message_created", lambda mid, **_: held_back.append(mid))
         await sync_to_async(_send)(people, "first")
         await sync_to_async(_send)(people, "second")
 
@@ -288,7 +315,7 @@ class ResumeTests:
         bob = await connected(room_path(people["incident"]), people["bob"])
         await bob.send_json_to({"type": "resume", "after": 0})
         assert await silent(bob) == []
-        monkeypatch.setattr(broadcast, "message_created", lambda message_id: None)
+        monkeypatch.setattr(broadcast, "message_created", lambda message_id, **_: None)
 
         await sync_to_async(_send)(people, "never announced")
 
