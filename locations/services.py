@@ -1,14 +1,14 @@
 """Writes for devices and locations. Every change of place or holder lands in the trail."""
 
-import copy
 from datetime import datetime
+from types import SimpleNamespace
 
 from django.contrib.auth.base_user import AbstractBaseUser as Person
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from config.kit.bulk import history_write
+from config.kit.bulk import history_write, objects_create
 from config.kit.updates import apply_changes, changes_to
 from locations import reasons
 from locations.choices import IMPORT_REASON
@@ -322,7 +322,7 @@ def devices_import(
         device._history_user = getattr(device, "_history_user", None) or by
         if not getattr(device, "_change_reason", None):
             device._change_reason = IMPORT_REASON
-    Device.objects.bulk_create(created, batch_size=1000)
+    objects_create(Device, created)
     history_write(Device, created, "+")
     Device.objects.bulk_update(
         changed, [*DEVICE_DETAIL_FIELDS, "project_key", "location", "holder"], batch_size=1000
@@ -339,15 +339,20 @@ def device_trail_import(
     """Add back-dated entries to devices' trails (the legacy location trail): each (device,
     place, person, when, reason) is a past move, in its place in the trail; the devices stay
     where their newest entry puts them. Whoever took the device is who moved it, else `by`."""
-    rows = []
-    for device, place, person, at, reason in entries:
-        entry = copy.copy(device)
-        entry.location_id = place.pk if place is not None else None
-        entry.holder_id = person.pk if person is not None else None
-        entry._history_date = at
-        entry._history_user = person if person is not None else by
-        entry._change_reason = reason
-        rows.append(entry)
+    rows = [
+        # The device as it stands, but for where it was and who had it then.
+        SimpleNamespace(
+            **{
+                **vars(device),
+                "location_id": place.pk if place is not None else None,
+                "holder_id": person.pk if person is not None else None,
+                "_history_date": at,
+                "_history_user": person if person is not None else by,
+                "_change_reason": reason,
+            }
+        )
+        for device, place, person, at, reason in entries
+    ]
     history_write(Device, rows, "~", progress=progress)
 
 

@@ -1,9 +1,9 @@
 """The one bulk writer: `rows_write` streams rows into a table with COPY on PostgreSQL
 (executemany elsewhere), and `history_write` writes through it the history rows
-django-simple-history's bulk helpers would write (history is most of what an import writes;
-`bulk_history_create` off PostgreSQL), as `objects_write` writes instances the services'
-builders made. Each app's bulk services (devices, custody trail, incidents, locations) write
-their history through it, and seeding at scale its large tables."""
+django-simple-history's bulk helpers would write (history is most of what an import writes),
+as `objects_write` writes instances the services' builders made and `objects_create` new ones,
+keys and all. Each app's bulk services (devices, custody trail, incidents, locations) write
+their rows and history through it, and seeding at scale its large tables."""
 
 from collections.abc import Callable, Iterable, Sequence
 
@@ -11,6 +11,25 @@ from django.db import connection
 from django.utils import timezone
 
 BATCH = 1000
+
+# Fields whose Python values the database driver takes as they are (executemany): every other
+# field's values go through the field's own preparation (dates and times, JSON, decimals...).
+PLAIN_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "IntegerField",
+        "PositiveBigIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+    }
+)
 
 
 def use_copy() -> bool:
@@ -27,14 +46,10 @@ def history_write(
 ) -> None:
     """Write one history row of `model` per instance: `history_type` "+" (created) or "~"
     (changed), dated by each instance's `_history_date` (now when it has none), by
-    `_history_user`, for `_change_reason`. `progress(done, total)` is told every `every` rows
-    and at the end."""
+    `_history_user`, for `_change_reason`; any object with the model's tracked attributes will
+    do (a trail entry need not be a copy of the whole instance). `progress(done, total)` is told
+    every `every` rows and at the end."""
     instances = list(instances)
-    if not use_copy():
-        model.history.bulk_history_create(instances, update=history_type == "~", batch_size=BATCH)
-        if progress:
-            progress(len(instances), len(instances))
-        return
     history = model.history.model
     tracked = [field.attname for field in history.tracked_fields]
     columns = [*tracked, "history_date", "history_change_reason", "history_type"]
@@ -74,6 +89,63 @@ def objects_write(
     return rows_write(model, columns, rows, total=len(objects), progress=progress, every=every)
 
 
+def keys_reserve(model, count: int) -> list[int]:
+    """`count` keys from the table's own sequence (PostgreSQL), for rows written with their
+    keys given: the sequence moves past them, so rows inserted later never collide."""
+    if count == 0:
+        return []
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def objects_create(model, objects: Sequence, *, batch_size: int = BATCH) -> None:
+    """Save new instances made by the services' builders, as `bulk_create` would, keys given
+    back, through `objects_write` (COPY on PostgreSQL, executemany on SQLite). PostgreSQL's
+    keys are reserved from the table's sequence; SQLite's follow the first row's, which the
+    table gives: that insert takes the database's one write lock, held to the end of the
+    transaction, so nobody else takes the keys after it (outside a transaction, and on other
+    databases, `bulk_create`). The instances' related objects saved just before (a device
+    created in the same import) lend them their keys, and each instance is then as a saved one
+    (`_state`). No save(), no signal, no history (`history_write`)."""
+    if not objects:
+        return
+    vendor = connection.vendor
+    if vendor not in ("postgresql", "sqlite") or not connection.in_atomic_block:
+        model.objects.bulk_create(objects, batch_size=batch_size)
+        return
+    for instance in objects:
+        # What bulk_create does first: a related object saved since gives its key, and an
+        # unsaved one refuses the write (ValueError) instead of losing the link.
+        instance._prepare_related_fields_for_save(operation_name="objects_create")
+    rest = objects
+    if vendor == "postgresql":
+        keys = keys_reserve(model, len(objects))
+    else:
+        objects_write(model, objects[:1])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT last_insert_rowid()")
+            first = cursor.fetchone()[0]
+        keys, rest = range(first, first + len(objects)), objects[1:]
+    for instance, key in zip(objects, keys, strict=True):
+        instance.pk = key
+    objects_write(model, rest)
+    for instance in objects:
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+def _internal_type(field) -> str:
+    """A field's type as the database stores it: a foreign key's is its target's."""
+    while field.is_relation and field.many_to_one:
+        field = field.target_field
+    return field.get_internal_type()
+
+
 def rows_write(
     model,
     columns: Sequence[str],
@@ -104,14 +176,31 @@ def rows_write(
             if fields[column].get_internal_type() == "JSONField"
         }
     else:
-        prepare = {n: fields[column] for n, column in enumerate(columns)}
+        # The driver takes text, numbers and booleans as they are; the rest is prepared.
+        prepare = {
+            n: fields[column]
+            for n, column in enumerate(columns)
+            if _internal_type(fields[column]) not in PLAIN_TYPES
+        }
+
+    # Dates and times repeat (an import's legacy dates): each is prepared once.
+    memo = {
+        n: {}
+        for n, field in prepare.items()
+        if field.get_internal_type() in ("DateTimeField", "DateField", "TimeField")
+    }
 
     def prepared(row: Sequence) -> tuple:
         if prepare:
-            row = [
-                prepare[n].get_db_prep_save(value, connection) if n in prepare else value
-                for n, value in enumerate(row)
-            ]
+            row = list(row)
+            for n, field in prepare.items():
+                value, known = row[n], memo.get(n)
+                if known is None:
+                    row[n] = field.get_db_prep_save(value, connection)
+                elif value in known:
+                    row[n] = known[value]
+                else:
+                    row[n] = known[value] = field.get_db_prep_save(value, connection)
         return (*row, *tail)
 
     quote = connection.ops.quote_name

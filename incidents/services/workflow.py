@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import TransitionNotAllowed, has_transition_perm
 
-from config.kit.bulk import history_write
+from config.kit.bulk import history_write, objects_create
 from config.kit.updates import apply_changes, changes_to
 from incidents import reasons, rules, selectors
 from incidents.choices import (
@@ -506,10 +506,10 @@ def incidents_import(
     for group in groups:
         group.full_clean(exclude=["created_at"])
     ProblemGroup.objects.bulk_create(groups)
-    Incident.objects.bulk_create(created, batch_size=1000)
+    objects_create(Incident, created)
     history_write(Incident, created, "+")
-    IncidentEvent.objects.bulk_create(
-        [opening_event_build(incident, by, note=note) for incident in created], batch_size=1000
+    objects_create(
+        IncidentEvent, [opening_event_build(incident, by, note=note) for incident in created]
     )
     for incident, fields in changed:
         incident._history_user = by
