@@ -305,8 +305,15 @@ class RowChecksMixin:
         }
 
     def _moment(self, value, column: str, errors) -> datetime | None:
+        # A workbook writes the same few dates as text on many rows: each is read once.
+        known = self._moments.get(value) if isinstance(value, str) else None
+        if known is not None:
+            return known
         try:
-            return moment(value)
+            result = moment(value)
         except CellError as error:
             errors.append((column, str(error)))
             return None
+        if isinstance(value, str):
+            self._moments[value] = result
+        return result

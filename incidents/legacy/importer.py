@@ -4,10 +4,10 @@ transaction — or nothing. A dry run stops after the plan: it reads, and writes
 On SQLite (the embedded mode) one transaction holds the database's only write lock for as long
 as it lasts (seconds for a large workbook), and every other write of the product — a chat
 message, a scan — would wait that long and then fail. There the checked plan is applied in
-short transactions of at most APPLY_BATCH rows each, so other writes wait a moment between two;
-the plan was checked as a whole before the first is written, and should a batch still fail, the
-import stops there and is started again: keys make it idempotent, so rows already written are
-recognised and only the rest is written.
+short transactions, each holding the lock about HOLD_SECONDS (writing.py), so other writes
+wait a moment between two; the plan was checked as a whole before the first is written, and
+should a batch still fail, the import stops there and is started again: keys make it
+idempotent, so rows already written are recognised and only the rest is written.
 
 Every invalid row of every sheet is reported in one run as `sheet!row: column: what is wrong`.
 Keys (employee number, location code, serial number, problem-group number) make it idempotent:
@@ -21,6 +21,7 @@ through the same domain functions as the screens (`incident_build`, `employee_bu
 """
 
 from collections.abc import Callable, Collection
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -139,3 +140,5 @@ class LegacyImporter(RowChecksMixin, PeoplePlanMixin, PlanMixin, WriteMixin):
         self.planned_employees: set[str] = set()
         self.planned_locations: set[str] = set()
         self.planned_devices: set[str] = set()
+        # Dates written as text, as read (checks.py).
+        self._moments: dict[str, datetime] = {}

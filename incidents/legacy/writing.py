@@ -16,7 +16,10 @@ from locations.services import device_trail_import, devices_import, locations_im
 
 BATCH = 1000
 
-# Rows written per transaction where one transaction would hold the whole database (SQLite).
+# Where one transaction would hold the whole database (SQLite), the plan is written in
+# transactions that each hold the write lock about HOLD_SECONDS: the first of each kind of
+# write takes APPLY_BATCH rows, the next ones as many as the pace so far fits in that time.
+HOLD_SECONDS = 0.5
 APPLY_BATCH = 500
 # The pause after each such transaction: a write waiting for the lock polls for it every 100 ms
 # at most (SQLite's busy handler), and would never find it free if the next batch took it at once.
@@ -24,8 +27,17 @@ BATCH_PAUSE = 0.1
 
 
 def _batches(rows: list) -> Iterator[list]:
-    for start in range(0, len(rows), APPLY_BATCH):
-        yield rows[start : start + APPLY_BATCH]
+    """`rows` a transaction's worth at a time (the caller writes each chunk in one), a pause
+    after each."""
+    start, size = 0, APPLY_BATCH
+    while start < len(rows):
+        chunk = rows[start : start + size]
+        began = time.perf_counter()
+        yield chunk
+        took = time.perf_counter() - began
+        start += len(chunk)
+        # Never more than ten times the last chunk: one fast chunk proves little.
+        size = max(1, min(10 * len(chunk), int(len(chunk) * HOLD_SECONDS / max(took, 0.001))))
         time.sleep(BATCH_PAUSE)
 
 
@@ -55,12 +67,12 @@ class WriteMixin:
         for incident, stage in plan.stage_moves:
             incident_import_stage(incident=incident, stage=stage, by=by)
         self.progress(SheetKind.REGISTER, total, total)
-        entries = self._trail_entries()
-        for start in range(0, len(entries), APPLY_BATCH):
+        entries, done = self._trail_entries(), 0
+        for chunk in _batches(entries):
             with transaction.atomic():
-                device_trail_import(entries=entries[start : start + APPLY_BATCH], by=by)
-            time.sleep(BATCH_PAUSE)
-            self.progress(SheetKind.TRAIL, min(start + APPLY_BATCH, len(entries)), len(entries))
+                device_trail_import(entries=chunk, by=by)
+            done += len(chunk)
+            self.progress(SheetKind.TRAIL, done, len(entries))
 
     # --- writing: the plan, in one transaction -------------------------------------------------
     def _apply_employees(self) -> None:
