@@ -355,6 +355,11 @@ DEADLINES_CHECK_SECONDS = env.int("DEADLINES_CHECK_SECONDS", default=60)
 if not 1 <= DEADLINES_CHECK_SECONDS <= 24 * 3600:
     raise ImproperlyConfigured("DEADLINES_CHECK_SECONDS must be between 1 and 86400 seconds.")
 
+# --- Every page -------------------------------------------------------------------------------
+# Each person's queue sizes and unread counts (the sidebar, the bell) are kept between their pages
+# while the database has not changed (config.kit.kept); off counts them on every page.
+KEPT_FIGURES = env.bool("KEPT_FIGURES", default=True)
+
 # --- Dashboard --------------------------------------------------------------------------------
 # The dashboard's figures are kept this many seconds for everyone who sees the same projects
 # with the same filters, and counted again as soon as any incident, device, place, problem group

@@ -11,6 +11,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.dataclasses import SearchResult
 
+from config.kit.kept import kept_figure
 from config.kit.search import bounded_search, search_cut_message
 from fixtures.demo import demo_data_loaded
 from incidents import access, selectors
@@ -86,7 +87,9 @@ def unread_badge(request: HttpRequest) -> str:
 
 
 def chat_unread_badge(request: HttpRequest) -> str:
-    return _badge(chat_selectors.unread_count(request.user))
+    return _badge(
+        kept_figure(request, "unread messages", lambda: chat_selectors.unread_count(request.user))
+    )
 
 
 def sidebar_navigation(request: HttpRequest) -> list[dict]:

@@ -70,6 +70,15 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def figures_counted_on_every_page(settings):
+    """The sidebar's and the bell's figures are counted on every page: whether a page finds them
+    kept depends on writes anywhere on the PostgreSQL server (the suite's other processes too),
+    and the tests that count a page's queries must count the same page each time;
+    tests/config/test_kept.py tests keeping them."""
+    settings.KEPT_FIGURES = False
+
+
+@pytest.fixture(autouse=True)
 def dashboard_counts_every_view(settings):
     """The dashboard counts its figures on every view, so a test that changes data behind the
     product's back (a bulk update) reads them fresh; tests/incidents/test_dashboard_kept.py

@@ -348,7 +348,7 @@ def home_context(request: HttpRequest) -> dict:
     administrators the import jobs and what is misconfigured."""
     user = request.user
     changelist = reverse("admin:incidents_incident_changelist")
-    counts = selectors.work_queue_counts(user)
+    counts = queues.queue_counts(request)
     mine = [
         {
             "key": queue,

@@ -10,6 +10,7 @@ from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from config.kit.kept import kept_figure
 from incidents import selectors
 
 WORK_PARAM = "work"
@@ -52,9 +53,12 @@ def in_queue_url(url: str, queue: str | None) -> str:
 
 def queue_counts(request: HttpRequest) -> dict[str, int]:
     """The size of each of the person's queues, counted once for the page: the sidebar's
-    badges and the incident list's filter show the same numbers."""
+    badges, the incident list's filter and the dashboard show the same numbers. They are kept
+    between the person's pages while nothing was written (config.kit.kept)."""
     if "_queue_counts" not in request.__dict__:
-        request._queue_counts = selectors.work_queue_counts(request.user)
+        request._queue_counts = kept_figure(
+            request, "queue counts", lambda: selectors.work_queue_counts(request.user)
+        )
     return request._queue_counts
 
 

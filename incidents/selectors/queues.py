@@ -3,6 +3,7 @@ unread notifications."""
 
 from django.db.models import Q, QuerySet
 
+from config.kit.kept import kept_figure
 from incidents.choices import OPEN_STAGES, Step
 from incidents.models import Employee, Incident, Notification, StageOwnership
 
@@ -58,7 +59,10 @@ def unread_notification_count(user: Employee) -> int:
 
 def unread_notifications_of(request) -> int:
     """The unread notifications of the person asking, counted once for the page: the sidebar's
-    badge and the header's bell show the same number."""
+    badge and the header's bell show the same number, kept between the person's pages while
+    nothing was written (config.kit.kept)."""
     if "_unread_notifications" not in request.__dict__:
-        request._unread_notifications = unread_notification_count(request.user)
+        request._unread_notifications = kept_figure(
+            request, "unread notifications", lambda: unread_notification_count(request.user)
+        )
     return request._unread_notifications
