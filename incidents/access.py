@@ -167,6 +167,23 @@ def may_see_subject(subject, user) -> bool:
     return sees_problem_groups(user)
 
 
+def people_seeing_subject(people: QuerySet, subject) -> QuerySet:
+    """`people` (a queryset of employees) without those who may not see `subject`, an incident or
+    a problem group (None: gone): `may_see_subject` asked of many people in one query."""
+    if subject is None:
+        return people.none()
+    permission = (
+        "incidents.view_incident"
+        if isinstance(subject, _incidents())
+        else "incidents.view_problemgroup"
+    )
+    allowed = people.model.objects.with_perm(permission, is_active=True)
+    seeing = people.filter(is_active=True, pk__in=allowed.values("pk"))
+    if isinstance(subject, _incidents()):
+        return people_seeing(seeing, subject.device.project if subject.device_id else "")
+    return seeing
+
+
 def may_read_taken_back(message, reader) -> bool:
     """Whether `reader` reads what a deleted chat message said before (its revisions): its
     author, who took it back from the room, and administrators (the audit trail). Everyone who

@@ -127,7 +127,9 @@ def room_people(request: HttpRequest, kind: str, subject_id: int) -> JsonRespons
     """Whom one can @mention here: active people who may see the room, best matches first."""
     room = _room(request, kind, subject_id, create=False)
     query = (request.GET.get("q") or "").strip()[:50]
-    people = Employee.objects.filter(is_active=True).select_related("department")
+    people = access.people_seeing_subject(
+        Employee.objects.select_related("department"), selectors.room_subject(room)
+    )
     if query:
         people = people.filter(
             Q(display_name__icontains=query)
@@ -135,20 +137,16 @@ def room_people(request: HttpRequest, kind: str, subject_id: int) -> JsonRespons
             | Q(employee_number__istartswith=query)
         )
     members = set(room.members.values_list("person_id", flat=True)) if room.pk else set()
-    found = []
-    for person in people.order_by("display_name")[:200]:
-        if selectors.can_see_room(room, person):
-            found.append(
-                {
-                    "id": person.pk,
-                    "name": person.get_full_name(),
-                    "department": (person.department.localized_name if person.department else ""),
-                    "department_id": person.department_id,
-                    "member": person.pk in members,
-                }
-            )
-        if len(found) == 10:
-            break
+    found = [
+        {
+            "id": person.pk,
+            "name": person.get_full_name(),
+            "department": (person.department.localized_name if person.department else ""),
+            "department_id": person.department_id,
+            "member": person.pk in members,
+        }
+        for person in people.order_by("display_name", "pk")[:10]
+    ]
     found.sort(key=lambda p: not p["member"])
     return JsonResponse({"people": found})
 

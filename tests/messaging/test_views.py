@@ -10,12 +10,15 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
+from incidents import access
 from incidents.choices import WorkflowAction
-from incidents.models import Notification
+from incidents.models import Employee, Notification
 from messaging import services
 from messaging.choices import RevisionKind
 from messaging.models import (
@@ -28,7 +31,9 @@ from messaging.models import (
     RoomMember,
 )
 from messaging.selectors import PAGE_SIZE
+from tests.factories import EmployeeFactory, StaffFactory
 from tests.fingerprint import fingerprint
+from tests.incidents.test_access import restrict
 from tests.incidents.test_records import SVG_NAMING_URLS, huge_png
 from tests.messaging.test_consumers import connected, frames_until, next_message, silent
 from tests.messaging.test_services import (
@@ -635,6 +640,49 @@ class PeopleViewTests:
 
         assert [p["id"] for p in found["people"]] == [chat.xray_supervisor.pk]
         assert found["people"][0]["name"] == "Xavier Supervisor"
+
+    @pytest.mark.parametrize("room", ["incident", "problem group"])
+    @pytest.mark.parametrize("restricted", [False, True], ids=["open", "restricted"])
+    def test_those_offered_are_exactly_those_who_may_see_the_room(self, chat, room, restricted):
+        if restricted:
+            fae = chat.worker.department
+            restrict(chat.incident.device.project, departments=[fae], people=[chat.xray_supervisor])
+        subject = chat.incident if room == "incident" else chat.problem_group
+        url = room_url(
+            "people", subject, kind="incident" if room == "incident" else "problem-group"
+        )
+
+        found = body(browser(chat.worker).get(url))["people"]
+
+        may_see = {
+            person.pk
+            for person in Employee.objects.all()
+            if access.may_see_subject(type(subject).objects.get(pk=subject.pk), person)
+        }
+        assert len(may_see) <= 10
+        assert {person["id"] for person in found} == may_see
+
+    def test_the_first_ten_who_may_see_are_offered_whoever_comes_before_them_by_name(self, chat):
+        EmployeeFactory.create_batch(250, roles=(), display_name="Aaron Nobody")
+
+        found = body(browser(chat.worker).get(room_url("people", chat.incident)))["people"]
+
+        assert len(found) == 7
+        assert chat.outsider.pk not in {person["id"] for person in found}
+
+    def test_many_candidates_cost_the_queries_of_few(self, chat):
+        client = browser(chat.worker)
+        url = room_url("people", chat.incident)
+        client.get(url)
+
+        def queries() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            return len(captured)
+
+        few = queries()
+        StaffFactory.create_batch(30, department=chat.worker.department)
+        assert queries() == few
 
     def test_a_long_or_odd_query_is_answered(self, chat):
         response = browser(chat.worker).get(room_url("people", chat.incident), {"q": "%_'\"" * 100})
