@@ -4,7 +4,7 @@ from django.test import Client
 from django.utils import translation
 
 from config.kit.processes import process_beat
-from tests.browser.servers import drop_template
+from tests.browser.servers import drop_template, seed_in_background
 from tests.factories import AdminFactory, StaffFactory, SupervisorFactory
 from tests.workers import keep_shared_stores_apart
 
@@ -45,6 +45,14 @@ def pytest_collection_modifyitems(items):
         if marker := item.get_closest_marker("postgres"):
             reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
             item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {reason}".rstrip(": ")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def browser_demo_seeded_early(request, tmp_path_factory):
+    """When the run holds browser tests, their servers' demo is seeded from the start, beside
+    the other tests (tests/browser/servers.py, `seed_in_background`)."""
+    if any(item.get_closest_marker("browser") for item in request.session.items):
+        seed_in_background(tmp_path_factory)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -129,6 +130,23 @@ class _Template:
         with (self.root / "seed.log").open("w") as log:
             _seed_commands(env, log)
         ready.touch()
+
+
+def seed_in_background(tmp_path_factory) -> None:
+    """Migrate and seed the run's template now, beside the first tests. The browser tests run
+    last; left to them, the first one to need the template would build it while the other test
+    processes wait on its lock with their cores idle. A build that fails here is tried again by
+    the first browser test, which then says what failed."""
+    template = _Template(shared_root(tmp_path_factory))
+
+    def build() -> None:
+        try:
+            with locked(template.root / "lock"):
+                template.build()
+        except Exception:  # built again, and reported, where it is needed
+            return
+
+    threading.Thread(target=build, name="seed-demo", daemon=True).start()
 
 
 def template_name(run_root: Path) -> str:
