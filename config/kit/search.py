@@ -12,6 +12,13 @@ combine that table's indexes (PostgreSQL trigram indexes on `upper(column)`, the
 Django's `icontains` compares; see the migrations naming `gin_trgm_ops`), and a join never
 multiplies rows, so no DISTINCT is needed.
 
+That union serves a narrow term (a serial number, a name) and not a term most rows match (a
+single letter, a fail item half the incidents carry): gathering nearly every key into a set and
+joining it back cost over a second at 100,000 incidents. Such a term is tested row by row (each
+subquery read once as a hashed set), which a list in an indexed order stops reading once its
+page is full. PostgreSQL's planner chooses: each term is searched in the form it expects to cost
+less (`cheapest_matching`).
+
 Two departures from the admin's own search, both about what an index can answer:
 - a single letter or digit (`matches_from_start`) matches from the start of a value: no
   trigram index holds it, and "3" is somewhere in nearly every serial number, so such a search
@@ -27,11 +34,15 @@ they cut: each word is a condition on every search field, and a search of 1,000 
 process busy for minutes.
 """
 
+import functools
+import json
+import operator
 from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.admin.views.main import SEARCH_VAR
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
+from django.db import connections
 from django.db.models import CharField, Q, TextField
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext as _
@@ -146,13 +157,21 @@ def _spans_many_to_many(model, path: str) -> bool:
     return False
 
 
-def matching(model, fields: list[str], term: str) -> Q:
+# The two forms of a search reaching other tables (see the module's docstring).
+UNION = "union"
+ROW_BY_ROW = "row by row"
+
+
+def matching(model, fields: list[str], term: str, form: str = UNION) -> Q:
     """A condition on `model` true where `term` matches one of `fields` (paths as the admin
     writes them), each related table asked once through a subquery of its own.
 
-    With related tables, the rows are the union of what each part finds (this table's own
-    columns; each foreign key's matches): an OR of a column test and a subquery would make
-    PostgreSQL test every row, while each part of a UNION uses its own index."""
+    With related tables, in the UNION form the rows are the union of what each part finds
+    (this table's own columns; each foreign key's matches): each part uses its own index, where
+    an OR of a column test and a subquery makes PostgreSQL test every row. ROW_BY_ROW is that
+    OR: each row tested against every part (each subquery read once, as a hashed set), which a
+    list in an indexed order stops reading once its page is full; the better for a term most
+    rows match (`cheapest_matching` chooses)."""
     own = Q()
     related: dict[str, list[str]] = defaultdict(list)
     for field in fields:
@@ -163,27 +182,61 @@ def matching(model, fields: list[str], term: str) -> Q:
             related[head].append(prefix + rest)
         elif (condition := _condition(model, path, lookup, term)) is not None:
             own |= condition
+    if not related:
+        return own
     rows = model._base_manager.order_by()
-    parts = [rows.filter(own).values("pk")] if own else []
+    parts = [own] if own else []
     for head, rest in related.items():
         relation = model._meta.get_field(head)
         target = relation.related_model
-        inner = matching(target, rest, term)
+        inner = matching(target, rest, term, form)
         if not inner:
             continue
         found = target._base_manager.order_by().filter(inner)
         if relation.many_to_one:
-            parts.append(rows.filter(**{f"{relation.attname}__in": found.values("pk")}))
+            parts.append(Q(**{f"{relation.attname}__in": found.values("pk")}))
         else:
             # Rows of which any related row matches (a device by its incidents' fail items):
             # an IN, so a row with several matches is still one row.
-            parts.append(rows.filter(pk__in=found.values(relation.field.attname)))
-        parts[-1] = parts[-1].values("pk")
-    if not related:
-        return own
+            parts.append(Q(pk__in=found.values(relation.field.attname)))
     if not parts:
         return Q()
-    return Q(pk__in=parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0])
+    if form == ROW_BY_ROW:
+        return functools.reduce(operator.or_, parts)
+    found = [rows.filter(part).values("pk") for part in parts]
+    return Q(pk__in=found[0].union(*found[1:]) if len(found) > 1 else found[0])
+
+
+def planned_cost(queryset) -> float:
+    """What PostgreSQL's planner expects reading `queryset`'s rows to cost (its own units);
+    nothing for rows known to be none (a filter of no values) without asking."""
+    try:
+        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return 0.0
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return plan[0]["Plan"]["Total Cost"]
+
+
+def cheapest_matching(queryset, fields: list[str], term: str) -> Q:
+    """`matching` for `queryset`'s rows in the form the planner expects to cost less for this
+    term: a narrow term (a serial number, a name) reads few rows through each part's index (the
+    union); a term most rows match is cheaper tested row by row than gathered into a set of
+    nearly every key (a single letter, a fail item half the incidents carry). On PostgreSQL;
+    elsewhere (SQLite's small tables) the union."""
+    union = matching(queryset.model, fields, term)
+    if connections[queryset.db].vendor != "postgresql" or not _reaches_other_tables(fields):
+        return union
+    row_by_row = matching(queryset.model, fields, term, ROW_BY_ROW)
+    return min(union, row_by_row, key=lambda condition: planned_cost(queryset.filter(condition)))
+
+
+def _reaches_other_tables(fields: list[str]) -> bool:
+    return any("__" in _lookup(field)[0] for field in fields)
 
 
 class IndexedSearchMixin(BoundedSearchMixin):
@@ -198,9 +251,11 @@ class IndexedSearchMixin(BoundedSearchMixin):
         # Across a many-to-many relation the admin's own search (and its DISTINCT) is kept.
         if any(_spans_many_to_many(self.model, _lookup(field)[0]) for field in fields):
             return super().get_search_results(request, queryset, search_term)
+        # Each term's form is costed on the rows before any term (one term's condition a plan).
+        rows = queryset
         for bit in smart_split(search_term):
             if _quoted(bit):
                 bit = unescape_string_literal(bit)
-            condition = matching(self.model, fields, bit)
+            condition = cheapest_matching(rows, fields, bit)
             queryset = queryset.filter(condition) if condition else queryset.none()
         return queryset, False

@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config.kit.search import ROW_BY_ROW, UNION, cheapest_matching, matching, planned_cost
 from incidents.models import Incident
 from locations.models import Device
 from tests.factories import (
@@ -179,8 +180,50 @@ def test_the_incident_list_asks_the_device_table_for_its_own_matches(admin_clien
     ]
     sql = str(page.context["cl"].queryset.query)
     assert '"device_id" IN (SELECT' in sql
-    assert " UNION " in sql  # each part through its own index, not one OR over every row
     assert "DISTINCT" not in sql
+
+
+def _fields(model) -> list[str]:
+    return site._registry[model].get_search_fields(RequestFactory().get("/"))
+
+
+def test_a_union_asks_each_table_through_its_own_index_and_row_by_row_is_one_test():
+    fields = _fields(Incident)
+    union = str(Incident.objects.filter(matching(Incident, fields, "gannet", UNION)).query)
+    row_by_row = matching(Incident, fields, "gannet", ROW_BY_ROW)
+    row_by_row = str(Incident.objects.filter(row_by_row).query)
+
+    assert " UNION " in union  # each part through its own index, not one OR over every row
+    assert " UNION " not in row_by_row
+    assert '"device_id" IN (SELECT' in row_by_row  # each table still asked once
+
+
+@pytest.mark.parametrize("model", [Incident, Device])
+@pytest.mark.parametrize(
+    "term", ["g18", "0002", "gannet", "CAM_AF", "zhao", "BUG-2026", "h", "0", "TX", "50%", "none"]
+)
+def test_both_forms_of_a_search_find_the_same_rows(incidents, model, term):
+    fields, rows = _fields(model), model._default_manager.all()
+
+    found = {
+        form: set(rows.filter(matching(model, fields, term, form)).values_list("pk", flat=True))
+        for form in (UNION, ROW_BY_ROW)
+    }
+
+    assert found[UNION] == found[ROW_BY_ROW]
+
+
+@pytest.mark.parametrize("term", ["gannet", "G", "0002"])
+def test_a_term_is_searched_in_the_form_the_planner_expects_to_cost_less(incidents, term):
+    fields, rows = _fields(Incident), Incident.objects.all()
+    costs = {
+        form: planned_cost(rows.filter(matching(Incident, fields, term, form)))
+        for form in (UNION, ROW_BY_ROW)
+    }
+
+    chosen = str(rows.filter(cheapest_matching(rows, fields, term)).query)
+
+    assert (" UNION " in chosen) == (costs[UNION] <= costs[ROW_BY_ROW])
 
 
 # --- bounded searches -----------------------------------------------------------------------------
@@ -240,3 +283,7 @@ def test_every_list_with_a_search_bounds_it():
     ]
 
     assert unbounded == []
+
+
+def test_rows_known_to_be_none_cost_nothing_to_plan():
+    assert planned_cost(Incident.objects.filter(pk__in=[])) == 0
