@@ -169,9 +169,10 @@ class RowChecksMixin:
         self._check_custody(serial, holder, location, errors)
         self._check_confidential(serial, text(values.get("project")), errors)
         group = text(values.get("problem_group"))
-        if group:
+        if group and group not in self._group_numbers:
             try:
                 problem_group_number_validator(group)
+                self._group_numbers.add(group)
             except Exception:
                 errors.append(
                     (

@@ -140,5 +140,7 @@ class LegacyImporter(RowChecksMixin, PeoplePlanMixin, PlanMixin, WriteMixin):
         self.planned_employees: set[str] = set()
         self.planned_locations: set[str] = set()
         self.planned_devices: set[str] = set()
-        # Dates written as text, as read (checks.py).
+        # Dates written as text, as read, and problem-group numbers found well formed: each
+        # checked once per import, not once per row (checks.py).
         self._moments: dict[str, datetime] = {}
+        self._group_numbers: set[str] = set()

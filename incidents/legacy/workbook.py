@@ -152,9 +152,13 @@ def text(value) -> str:
     """A cell as text, stray spaces removed; 10001.0 typed as a number reads as 10001."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return unescape_formula(" ".join(str(value).split()))
+    if type(value) is not str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        value = str(value)
+    value = " ".join(value.split())
+    # Only text exported with a leading apostrophe can be an escaped formula.
+    return unescape_formula(value) if value.startswith("'") else value
 
 
 def moment(value) -> datetime:
