@@ -1,17 +1,19 @@
 """Section `lists`: the pages a supervisor lives in, in headless Chromium, served by uvicorn with
-DEBUG off on a database of the section's own filled by `seed_scale`, at each size of
-BENCH_LIST_SIZES (default 1,000 then 100,000 incidents, the second adding to the first):
+DEBUG off. Two databases of the section's own are filled by `seed_scale`, one with the smaller
+and one with the larger size of BENCH_LIST_SIZES (default 1,000 and 100,000 incidents), each
+served by its own app process; the pages of both are loaded in turn, so that whatever else the
+machine does weighs on both alike:
 
 - the incident list, the review queue, an incident's page and the dashboard: the time to a
   usable page (first contentful paint, and the page's main table or card in the document,
   whichever comes later), median of BENCH_LIST_LOADS loads after a first one; the goal is at
-  most 1.5x the same page at the smallest size, measured in the same run;
-- at the largest size, the HTML bytes a row of the incident and device lists take (a page of
+  most 1.5x the same page at the smaller size;
+- at the larger size, the HTML bytes a row of the incident and device lists take (a page of
   50 and of 200 rows against the same list filtered to one row), in English and in Chinese,
   and the time to a usable page of 50 and 200 rows against the one-row page.
 
-The same person and incident are used at every size (chosen at the first). Seeding 100,000
-incidents takes some minutes: BENCH_LIST_SIZES=1000,20000 measures a smaller world."""
+Each database's person and incident are chosen the same way (`print_world`). Seeding 100,000
+incidents takes some minutes (printed): BENCH_LIST_SIZES=1000,20000 measures a smaller world."""
 
 import json
 import os
@@ -174,23 +176,30 @@ def _pages(incident_id: int) -> dict[str, tuple[str, str]]:
     }
 
 
-def _measure_pages(page, base: str, incident_id: int) -> dict[str, dict]:
-    measured = {}
-    for name, (path, main) in _pages(incident_id).items():
-        _load(page, f"{base}{path}", main)  # the first load fills what the server keeps
-        loads = [_load(page, f"{base}{path}", main) for _ in range(LIST_LOADS)]
-        measured[name] = {
-            "usable": median([load["usable"] for load in loads]),
-            "paint": median([load["paint"] for load in loads]),
-            "rows": loads[0]["rows"],
-            "bytes": loads[0]["bytes"],
-        }
-        result = measured[name]
-        print(
-            f"    {name:<14} usable {result['usable'] * 1000:6.0f} ms  (first paint "
-            f"{result['paint'] * 1000:5.0f} ms)  {result['bytes'] / 1024:6.0f} kB"
-            + (f"  {result['rows']:4} rows" if main == MAIN_TABLE else "")
-        )
+def _measure_pages(sides: dict[int, dict]) -> dict[int, dict[str, dict]]:
+    """Each page at every size, the sizes loaded in turn (one load of each, LIST_LOADS times,
+    after a first one of each)."""
+    measured: dict[int, dict[str, dict]] = {size: {} for size in sides}
+    for name in _pages(0):
+        loads: dict[int, list[dict]] = {size: [] for size in sides}
+        for turn in range(LIST_LOADS + 1):
+            for size, side in sides.items():
+                path, main = _pages(side["world"]["incident"])[name]
+                load = _load(side["pages"]["en"], f"{side['base']}{path}", main)
+                if turn:  # the first load fills what the server keeps
+                    loads[size].append(load)
+        for size in sides:
+            measured[size][name] = result = {
+                "usable": median([load["usable"] for load in loads[size]]),
+                "paint": median([load["paint"] for load in loads[size]]),
+                "rows": loads[size][0]["rows"],
+                "bytes": loads[size][0]["bytes"],
+            }
+            print(
+                f"    {name:<14} at {size:>7,}: usable {result['usable'] * 1000:6.0f} ms  (first "
+                f"paint {result['paint'] * 1000:5.0f} ms)  {result['bytes'] / 1024:6.0f} kB"
+                + (f"  {result['rows']:4} rows" if _pages(0)[name][1] == MAIN_TABLE else "")
+            )
     return measured
 
 
@@ -238,14 +247,49 @@ def _measure_rows(page, base: str, language: str) -> None:
             )
 
 
+def _seed(size: int, folder: Path) -> dict:
+    """A database of its own with `size` incidents, migrated, seeded and vacuumed, and the
+    world of its pages: its URL, its server's environment, the time seeding took."""
+    from scripts.servers import server_environment
+
+    url, execute, drop = _lists_database(folder)
+    env = server_environment(
+        database_url=url, redis_url=settings.REDIS_URL, data_dir=folder, LOG_LEVEL="WARNING"
+    )
+    side = {"size": size, "env": env, "drop": drop, "folder": folder}
+    try:
+        _manage(env, "migrate", "--no-input")
+        started = time.perf_counter()
+        _manage(env, "seed_scale", "--incidents", str(size), "--seed", str(size))
+        side["seconds"] = time.perf_counter() - started
+        # What autovacuum would do to the fresh tables, done before measuring.
+        execute("VACUUM ANALYZE")
+        chosen = subprocess.run(
+            [sys.executable, "-c", "from scripts.bench.lists import print_world as p; p()"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except BaseException:
+        drop()
+        raise
+    side["world"] = json.loads(chosen.stdout.strip().splitlines()[-1])
+    return side
+
+
 def run() -> None:
-    """The supervisor's pages in headless Chromium at each size of BENCH_LIST_SIZES, against
-    the same pages at the smallest, measured in the same run; bytes a row of the lists in both
-    languages at the largest."""
+    """The supervisor's pages in headless Chromium at the larger size of BENCH_LIST_SIZES
+    against the same pages at the smaller, both served at once and loaded in turn; bytes a row
+    of the lists in both languages at the larger."""
     import shutil
     import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
 
-    from scripts.servers import app_servers, server_environment
+    from scripts.servers import app_servers
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     try:
@@ -259,77 +303,72 @@ def run() -> None:
     if connection.vendor != "postgresql":
         print("Lists: measured on PostgreSQL only (seed_scale streams its rows with COPY)")
         return
-    folder = Path(tempfile.mkdtemp(prefix="bench-lists-"))
-    url, execute, drop = _lists_database(folder)
-    env = server_environment(
-        database_url=url, redis_url=settings.REDIS_URL, data_dir=folder, LOG_LEVEL="WARNING"
-    )
+    small, large = LIST_SIZES[0], LIST_SIZES[-1]
+    sizes = sorted({small, large})
     print(
         f"Lists and pages (headless Chromium, uvicorn with DEBUG off, {connection.vendor}, "
-        f"seed_scale data, as a supervisor; median of {LIST_LOADS} loads after a first one; "
-        "usable: first contentful paint and the main table or card present):"
+        f"seed_scale data in a database for each size, one app process each, the sizes loaded "
+        f"in turn; as a supervisor; median of {LIST_LOADS} loads after a first one; usable: "
+        "first contentful paint and the main table or card present):"
     )
-    measured: dict[int, dict[str, dict]] = {}
-    world = None
-    seeded = 0
+    sides: dict[int, dict] = {}
     try:
-        _manage(env, "migrate", "--no-input")
-        with sync_playwright() as playwright:
+        # Both seeded at once: the smaller is done long before the larger.
+        with ThreadPoolExecutor(len(sizes)) as pool:
+            futures = {
+                size: pool.submit(_seed, size, Path(tempfile.mkdtemp(prefix="bench-lists-")))
+                for size in sizes
+            }
+            failed = None
+            for size, future in futures.items():
+                try:
+                    sides[size] = future.result()
+                except Exception as error:  # the other side is kept, to be dropped below
+                    failed = error
+            if failed is not None:
+                raise failed
+        for size, side in sides.items():
+            print(
+                f"  {size:,} incidents seeded in {side['seconds']:.0f} s; as "
+                f"{side['world']['person']}, incident {side['world']['incident']}"
+            )
+        with ExitStack() as stack, sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu"]
             )
-            for size in LIST_SIZES:
-                started = time.perf_counter()
-                _manage(env, "seed_scale", "--incidents", str(size - seeded), "--seed", str(size))
-                seeded = size
-                # What autovacuum would do to the fresh tables, done before measuring.
-                execute("VACUUM ANALYZE")
-                print(f"  at {size:,} incidents (seeded in {time.perf_counter() - started:.0f} s):")
-                if world is None:
-                    chosen = subprocess.run(
-                        [
-                            sys.executable,
-                            "-c",
-                            "from scripts.bench.lists import print_world as p; p()",
-                        ],
-                        cwd=ROOT,
-                        env=env,
-                        check=True,
-                        capture_output=True,
-                        text=True,
-                        timeout=600,
+            for side in sides.values():
+                (server,) = stack.enter_context(
+                    app_servers(
+                        1, env=side["env"], log_dir=side["folder"], extra_args=("--no-access-log",)
                     )
-                    world = json.loads(chosen.stdout.strip().splitlines()[-1])
-                    print(f"    as {world['person']}, incident {world['incident']}")
-                with app_servers(
-                    1, env=env, log_dir=folder, extra_args=("--no-access-log",)
-                ) as servers:
-                    base = servers[0].url
-                    pages = {}
-                    for language in LANGUAGES:
-                        context = browser.new_context(viewport={"width": 1400, "height": 900})
-                        context.add_cookies(
-                            [
-                                {"name": "sessionid", "value": world["session"], "url": base},
-                                {
-                                    "name": settings.LANGUAGE_COOKIE_NAME,
-                                    "value": language,
-                                    "url": base,
-                                },
-                            ]
-                        )
-                        context.add_init_script(_WATCH_MAIN)
-                        pages[language] = context.new_page()
-                    measured[size] = _measure_pages(pages["en"], base, world["incident"])
-                    if size == LIST_SIZES[-1]:
-                        for language in LANGUAGES:
-                            _measure_rows(pages[language], base, language)
-                    for page in pages.values():
-                        page.context.close()
+                )
+                side["base"] = server.url
+                side["pages"] = {}
+                for language in LANGUAGES:
+                    context = browser.new_context(viewport={"width": 1400, "height": 900})
+                    context.add_cookies(
+                        [
+                            {
+                                "name": "sessionid",
+                                "value": side["world"]["session"],
+                                "url": server.url,
+                            },
+                            {
+                                "name": settings.LANGUAGE_COOKIE_NAME,
+                                "value": language,
+                                "url": server.url,
+                            },
+                        ]
+                    )
+                    context.add_init_script(_WATCH_MAIN)
+                    side["pages"][language] = context.new_page()
+            measured = _measure_pages(sides)
+            for language in LANGUAGES:
+                _measure_rows(sides[large]["pages"][language], sides[large]["base"], language)
             browser.close()
     finally:
-        drop()
-    small, large = LIST_SIZES[0], LIST_SIZES[-1]
+        for side in sides.values():
+            side["drop"]()
     if large != small:
         for name, result in measured[large].items():
             base = measured[small][name]
