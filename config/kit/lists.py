@@ -24,6 +24,7 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import lookup_field
 from django.contrib.admin.views.main import PAGE_VAR
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -110,6 +111,30 @@ class SingleCountListMixin(CheckedSelectionMixin):
         return SingleCountChangeList
 
 
+class KeysFirstPaginator(Paginator):
+    """Django's paginator, reading a page far into a list by its keys first.
+
+    A page is cut with OFFSET: the database makes every row before it, with each column of the
+    list. A column read by a subquery (a device's open incident) was computed for every row
+    skipped: the device list's last page took 0.9 s at 80,000 devices against 0.1 s for the
+    first. From `deep_from` rows in, the page's keys are read in the list's order (no column
+    but those it sorts by), then its rows by those keys."""
+
+    deep_from = 1000
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom < self.deep_from or not isinstance(self.object_list, QuerySet):
+            return super().page(number)
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
+        # Still the list's queryset, in its order (a list's order ends with its key).
+        return self._get_page(self.object_list.filter(pk__in=keys), number, self)
+
+
 class LeanListMixin(SingleCountListMixin):
     """For a ModelAdmin: 50 rows a page by default, `?per_page=` choosing 25 to 200, and lean
     rows: the list is `admin/lean_change_list.html`, Unfold's change list whose result list is
@@ -117,6 +142,7 @@ class LeanListMixin(SingleCountListMixin):
     once (SingleCountListMixin)."""
 
     list_per_page = DEFAULT_PAGE_SIZE
+    paginator = KeysFirstPaginator
     # Import and export keep it as the list they add their buttons to.
     change_list_template = "admin/lean_change_list.html"
 

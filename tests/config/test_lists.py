@@ -5,13 +5,18 @@ import re
 
 import pytest
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from unfold.templatetags import unfold_list
 
 from config.kit import inputs, lists
 from config.kit.lists import DEFAULT_PAGE_SIZE
-from tests.factories import DeviceFactory, IncidentFactory, LocationFactory
+from locations.models import Device
+from tests.factories import AdminFactory, DeviceFactory, IncidentFactory, LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -322,3 +327,46 @@ class CraftedSelectionTests:
             for model_admin in admin.site._registry.values()
             if not isinstance(model_admin, inputs.CheckedSelectionMixin)
         ] == []
+
+
+class KeysFirstPageTests:
+    """A page far into a list is read by its keys first, and holds the rows Django's paginator
+    gives that page, in the same order, with their columns."""
+
+    @pytest.fixture
+    def devices(self, rf):
+        """The device list's rows as an administrator sees them (with each device's last fail
+        item, a column read by a subquery)."""
+        for device in DeviceFactory.create_batch(7):
+            IncidentFactory(device=device, fail_item=f"ITEM_{device.pk}")
+        request = rf.get("/")
+        request.user = AdminFactory()
+        return admin.site.get_model_admin(Device).get_queryset(request)
+
+    @pytest.mark.parametrize("ordering", [("serial_number", "-pk"), ("-last_fail_item", "pk")])
+    def test_a_deep_page_holds_the_rows_django_gives_it(self, devices, ordering):
+        rows = devices.order_by(*ordering)
+        paginator = lists.KeysFirstPaginator(rows, 3)
+        paginator.deep_from = 3
+        django = Paginator(rows, 3)
+
+        for number in (2, 3):
+            page = paginator.page(number)
+            assert isinstance(page.object_list, QuerySet)  # as a list's formset needs
+            assert [(d.pk, d.last_fail_item) for d in page] == [
+                (d.pk, d.last_fail_item) for d in django.page(number)
+            ]
+        assert len(paginator.page(3)) == 1
+
+    def test_a_deep_page_computes_its_columns_for_its_own_rows_only(self, devices):
+        rows = devices
+        paginator = lists.KeysFirstPaginator(rows, 3)
+        paginator.deep_from = 3
+        assert paginator.count == 7  # counted apart, as the list does
+
+        with CaptureQueriesContext(connection) as queries:
+            list(paginator.page(2))
+
+        keys, page = (query["sql"] for query in queries.captured_queries)
+        assert "OFFSET 3" in keys and "last_fail_item" not in keys
+        assert "OFFSET" not in page and "last_fail_item" in page
