@@ -14,10 +14,12 @@ no longer see what it shows sends a reason frame and closes, and nothing more go
 """
 
 import asyncio
+import contextlib
 import json
 import re
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
@@ -300,9 +302,11 @@ class RoomConsumer(Guarded):
             # A dropped announcement of the room's latest message has no later one to show the
             # gap behind it: compare with the room's last id now and then.
             if self.last_sent is not None and last_id > self.last_sent:
-                await self.channel_layer.send(
-                    self.channel_name, {"type": "chat.gap", "last_id": last_id}
-                )
+                # A full channel is behind: the next beat compares again; the beat goes on.
+                with contextlib.suppress(ChannelFull):
+                    await self.channel_layer.send(
+                        self.channel_name, {"type": "chat.gap", "last_id": last_id}
+                    )
 
     @database_sync_to_async
     def beat_and_read_last_id(self) -> int:
@@ -436,7 +440,15 @@ class RoomConsumer(Guarded):
 
     async def check_gap_later(self) -> None:
         await asyncio.sleep(GAP_WAIT_SECONDS)
-        await self.channel_layer.send(self.channel_name, {"type": "chat.gap"})
+        # Through the connection's own channel, so that the check runs between deliveries. A
+        # full channel (the connection is behind) is asked again once it may have room: the
+        # check is never dropped, or the messages held would wait for the next beat.
+        while not self.shut:
+            try:
+                await self.channel_layer.send(self.channel_name, {"type": "chat.gap"})
+                return
+            except ChannelFull:
+                await asyncio.sleep(GAP_WAIT_SECONDS)
 
     async def chat_gap(self, event: dict) -> None:
         """Messages held for one that never came, or a room that has more than was sent: read

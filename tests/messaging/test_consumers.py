@@ -232,6 +232,40 @@ class ResumeTests:
         assert dropped and room is None
         await bob.disconnect()
 
+    async def test_a_gap_check_that_finds_the_channel_full_is_asked_again(
+        self, people, monkeypatch
+    ):
+        """A connection that is behind has a full channel: its gap check is not dropped (the
+        messages held would wait for the next beat), it is asked again."""
+        from channels.exceptions import ChannelFull
+        from channels.layers import get_channel_layer
+
+        from messaging import broadcast
+
+        bob = await connected(room_path(people["incident"]), people["bob"])
+        await bob.send_json_to({"type": "resume", "after": 0})
+        assert await silent(bob) == []  # the resume is taken before anything is sent
+        layer = get_channel_layer()
+        real_send, refused = layer.send, []
+
+        async def full_once(channel, message):
+            if message.get("type") == "chat.gap" and not refused:
+                refused.append(channel)
+                raise ChannelFull()
+            return await real_send(channel, message)
+
+        monkeypatch.setattr(layer, "send", full_once)
+        real = broadcast.message_created
+        monkeypatch.setattr(broadcast, "message_created", lambda mid, **_: None)
+        await sync_to_async(_send)(people, "lost on the wire")
+        monkeypatch.setattr(broadcast, "message_created", real)
+        await sync_to_async(_send)(people, "announced")
+
+        got = [await next_message(bob), await next_message(bob)]
+        assert [frame["text"] for frame in got] == ["lost on the wire", "announced"]
+        assert refused
+        await bob.disconnect()
+
     async def test_a_message_that_arrives_before_the_resume_is_not_sent_again(self, people):
         """The socket subscribes before the client's resume frame arrives: whatever comes live
         in between is part of what the client has."""
