@@ -7,7 +7,7 @@ read and write the legacy workbook's sheets."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, FilteredRelation, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 from unfold.contrib.filters.admin import AutocompleteSelectFilter
 from unfold.decorators import action, display
@@ -143,6 +143,14 @@ class DeviceAdmin(DeviceAdminBase):
                 open_stage=Subquery(open_stage.values("stage")[:1]),
                 last_fail_item=Subquery(newest.values("fail_item")[:1]),
             )
+            # The list sorted by the open stage joins the open incident (a device has at most
+            # one, incident_one_open_per_device): one hash join, where ordering by the
+            # subquery ran it for every device (0.5 s at 80,000). Joined only when sorting.
+            .alias(
+                open_incident=FilteredRelation(
+                    "incidents", condition=Q(incidents__stage__in=OPEN_STAGES)
+                )
+            )
         )
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -153,7 +161,7 @@ class DeviceAdmin(DeviceAdminBase):
     def has_correct_serial_permission(self, request, object_id=None) -> bool:
         return rules.may_correct_serial(request.user)
 
-    @display(description=_("open incident"), ordering="open_stage", label=STAGE_COLORS)
+    @display(description=_("open incident"), ordering=F("open_incident__stage"), label=STAGE_COLORS)
     def open_stage(self, device: Device):
         if not device.open_stage:
             return "—"
