@@ -245,6 +245,7 @@ class DryRunTests:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.postgres(reason="waits on row locks with PostgreSQL's lock_timeout")
 class DryRunLocksTests:
     def test_a_device_can_be_scanned_while_a_dry_run_checks(self, tmp_path):
         imported(tmp_path, register=[register_row("SN1", location="L-1")])
