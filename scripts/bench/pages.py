@@ -22,6 +22,11 @@ Baselines, measured in the same run:
   device lists both ways, the device list's last page and the one-letter device autocomplete,
   against the same page unsearched and unsorted (BENCH_SEARCH_LOADS loads each).
 
+Every page counts the sidebar's and the bell's figures (config.kit.kept keeps them only while
+nothing at all is written to the server, which a factory's test stations do all day): a
+person's reload with nothing written, the figures kept, is measured beside it at the largest
+size, for information.
+
 The dashboard keeps its figures while nothing changes (incidents.dashboard.kept): it is measured
 as a manager reloading it, and again counting its figures on every view, as right after a change.
 A period with a start is put together from kept parts (incidents.dashboard.periods): at the
@@ -447,7 +452,7 @@ def run() -> None:
     plain: dict[int, dict[str, dict]] = {}
     counting: dict[int, dict] = {}
     seeded = 0
-    with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"]):
+    with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], KEPT_FIGURES=False):
         for size in SIZES:
             start = time.perf_counter()
             seed_scale(incidents=size - seeded, seed=size)
@@ -480,6 +485,13 @@ def run() -> None:
                 counting[size] = result = _measure(client, "/admin/")
             print(_line("dashboard, counted on every view", result))
             if size == SIZES[-1]:
+                with override_settings(KEPT_FIGURES=True):
+                    kept = {
+                        name: _measure(client, pages[name])
+                        for name in ("incident list", "device list")
+                    }
+                for name, result in kept.items():
+                    print(_line(f"{name}, reloaded, figures kept", result))
                 restricted = _measure_restricted(client, pages)
                 quarters = measure_periods(client)
                 print(f"  searched and sorted, median of {SEARCH_LOADS}:")
@@ -491,6 +503,15 @@ def run() -> None:
                     print(_line(name + ", plain Django admin", result))
     small, large = SIZES[0], SIZES[-1]
     _figures_of_pages(figures, small, large)
+    for name, result in kept.items():
+        figure(
+            "pages",
+            f"{name} at {large:,}, reloaded with the figures kept",
+            result["median"],
+            "ms",
+            figures[large][name]["median"],
+            "figures counted",
+        )
     for name, result in figures[large].items():
         if name in plain[large]:
             figure(
