@@ -13,6 +13,7 @@ from django.urls import reverse
 from config.kit.kept import database_version, kept_figure
 from incidents.choices import Stage
 from incidents.services import incident_assign
+from tests.config.test_query_counts import client_for
 from tests.incidents.test_workflow import build_team, open_incident
 
 pytestmark = pytest.mark.postgres(reason="the database's version is PostgreSQL's")
@@ -26,12 +27,6 @@ def badge(client: Client, queue: str) -> int:
     link = re.search(rf'href="[^"]*\?work={queue}".*?data-badge="(\d+)"', html, re.S)
     assert link, f"no badge for {queue}"
     return int(link.group(1))
-
-
-def client_for(person) -> Client:
-    client = Client()
-    client.force_login(person)
-    return client
 
 
 @pytest.fixture
