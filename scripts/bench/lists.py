@@ -128,17 +128,22 @@ def print_world() -> None:
     )
 
 
-def _manage(env: dict, *command: str) -> str:
+def _python(env: dict, *arguments: str, timeout: float = 3600) -> str:
+    """What a Python child process of the project, run with `env`, printed."""
     done = subprocess.run(
-        [sys.executable, "manage.py", *command],
+        [sys.executable, *arguments],
         cwd=ROOT,
         env=env,
         check=True,
         capture_output=True,
         text=True,
-        timeout=3600,
+        timeout=timeout,
     )
     return done.stdout
+
+
+def _manage(env: dict, *command: str) -> str:
+    return _python(env, "manage.py", *command)
 
 
 def _load(page, url: str, main: str | None = None) -> dict:
@@ -270,19 +275,13 @@ def _seed(size: int, folder: Path) -> dict:
         side["seconds"] = time.perf_counter() - started
         # What autovacuum would do to the fresh tables, done before measuring.
         execute("VACUUM ANALYZE")
-        chosen = subprocess.run(
-            [sys.executable, "-c", "from scripts.bench.lists import print_world as p; p()"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=600,
+        chosen = _python(
+            env, "-c", "from scripts.bench.lists import print_world as p; p()", timeout=600
         )
     except BaseException:
         drop()
         raise
-    side["world"] = json.loads(chosen.stdout.strip().splitlines()[-1])
+    side["world"] = json.loads(chosen.strip().splitlines()[-1])
     return side
 
 
