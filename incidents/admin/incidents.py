@@ -372,10 +372,7 @@ class IncidentAdmin(
         """The page of incidents, each with its number of unread chat messages for the person
         looking (one query for the whole page)."""
         changelist = super().get_changelist_instance(request)
-        page = list(changelist.result_list)
-        unread = contributions.unread_by_incident(request.user, [i.pk for i in page])
-        for incident in page:
-            incident.unread_messages = unread.get(incident.pk, 0)
+        count_unread_messages(request, changelist.result_list)
         return changelist
 
     def get_urls(self):
@@ -585,6 +582,15 @@ def _reported_by(incident: Incident) -> str:
     if line := selectors.incident_reported_by_line(incident):
         return _("Line · %(name)s") % {"name": line}
     return incident.reporter.get_full_name() if incident.reporter else "—"
+
+
+def count_unread_messages(request, incidents) -> None:
+    """Each of `incidents` (a list's page) with its number of unread chat messages for the
+    person looking, as `unread_messages`: one query for the whole page."""
+    page = list(incidents)
+    unread = contributions.unread_by_incident(request.user, [i.pk for i in page])
+    for incident in page:
+        incident.unread_messages = unread.get(incident.pk, 0)
 
 
 class IncidentAddRace(Exception):

@@ -104,13 +104,10 @@ class PlainIncidentRows:
     query; the deadlines come with DeadlineColumnMixin, mixed in as the product does."""
 
     def get_changelist_instance(self, request):
-        from incidents import contributions
+        from incidents.admin.incidents import count_unread_messages
 
         changelist = super().get_changelist_instance(request)
-        page = list(changelist.result_list)
-        unread = contributions.unread_by_incident(request.user, [i.pk for i in page])
-        for incident in page:
-            incident.unread_messages = unread.get(incident.pk, 0)
+        count_unread_messages(request, changelist.result_list)
         return changelist
 
 
