@@ -23,6 +23,9 @@ period's days from the parts: a percentile is the nearest rank of the seconds th
 of a summary, so a period's figures are those the database counts for it at once
 (`figures.every_figure`), which the tests compare for periods across the parts' edges.
 
+Days are kept as their ordinals and times as POSIX timestamps: a part is read back from the
+cache at every view, and a date or an aware time costs some ten times a number to read.
+
 A part is kept under what it depends on and nothing else: the data version (any change the
 figures read makes every part counted again), the project and department chosen, the restricted
 projects hidden from the viewer (a part is shared only by people who see the same projects), the
@@ -33,10 +36,10 @@ import bisect
 import dataclasses
 import datetime
 import hashlib
+import itertools
 from array import array
 from collections import Counter, defaultdict
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, FloatField, OuterRef, Q, TextField
@@ -65,52 +68,147 @@ from incidents.dashboard.figures import (
     projects,
     trend_of,
 )
-from incidents.dashboard.scope import AGE_UNKNOWN, Scope, _date, _day_start, flow_period
+from incidents.dashboard.scope import (
+    AGE_UNKNOWN,
+    Scope,
+    _date,
+    _day_start,
+    _department_stages,
+    flow_period,
+)
 from incidents.dashboard.stations import add_closings, counts_of, false_fail_rows
-from incidents.models import Incident, IncidentEvent
+from incidents.models import DashboardDay, Incident, IncidentEvent
 
 # Part of each part's key: raised when what a part keeps changes shape.
-PARTS_LAYOUT = 3
+PARTS_LAYOUT = 5
+# How long a part is kept: its key changes with any change of what it counts (the stamps of its
+# days), so it is dropped only for room; a period without a start has parts of the day's own.
+PARTS_SECONDS = 2 * 24 * 3600
 OLDEST_SIZE = 10
 
 Part = tuple[datetime.date, datetime.date | None]
 
 
 def counted(scope: Scope, may_see_groups: bool, version: tuple | None) -> Counted:
-    """Every figure of the dashboard for `scope` (figures.every_figure) and when the oldest of
-    them was counted: put together from the kept parts of the period when it has a start and
-    `version` (the data version the cache keys carry) is given; counted at once otherwise."""
-    first = _date(scope.opened_from)
-    if version is None or first is None:
+    """Every figure of the dashboard for `scope` (figures.every_figure), put together from the
+    kept parts of its period when `version` (the data version the cache keys carry) is given;
+    counted at once otherwise. A period without a start runs from the day the first incident
+    was opened, its parts holding only the visits and closings of its figures of flow."""
+    if version is None:
         return Counted(every_figure(scope, may_see_groups), timezone.now())
     today = timezone.localdate()
-    parts = parts_of(first, _date(scope.opened_to), today)
-    keys = {part: _part_key(scope, version, part) for part in parts}
-    found = _cached(cache.get_many, list(keys.values()))
-    kept = {part: found[key] for part, key in keys.items() if key in found}
-    missing = [part for part in parts if part not in kept]
+    first, window = _date(scope.opened_from), None
+    if first is None:
+        first, window = _first_day(today), flow_period(scope)
+    # Single days over the figures of flow, where the open incidents and most changes are: a
+    # change makes its day counted again, not its month.
+    parts = parts_of(first, _date(scope.opened_to), today, window and window[0])
+    # Read before the parts are counted: a part counted after a change that its stamps do not
+    # show yet is newer than its key, never older.
+    stamps = day_stamps(parts[0][0])
+    stages = _department_stages(scope.department) if scope.department else None
+    keys = {part: _part_key(scope, stamps, part, window, stages) for part in parts}
+    blocks = [list(run) for _block, run in itertools.groupby(parts, key=_block_of)]
+    block_keys = [_block_key([keys[part] for part in block]) for block in blocks]
+    found = _cached(cache.get_many, block_keys)
+    missing = [block for block, key in zip(blocks, block_keys, strict=True) if key not in found]
     if missing:
-        new = count_parts(scope, missing)
-        seconds = settings.DASHBOARD_FIGURES_SECONDS
-        _cached(cache.set_many, {keys[part]: new[part] for part in missing}, seconds)
+        values = _blocks_made(scope, missing, keys, window)
+        made = {
+            _block_key([keys[part] for part in block]): value
+            for block, value in zip(missing, values, strict=True)
+        }
+        _cached(cache.set_many, made, PARTS_SECONDS)
+        found.update(made)
+    # The parts are those of the data as it stands: counted now, or kept under the stamps
+    # their days still have.
+    every = [found[key] for key in block_keys]
+    return Counted(figures_of(scope, may_see_groups, every), timezone.now())
+
+
+def _block_of(part: Part) -> tuple:
+    """The block a part is kept in with its neighbours, already added up: whole months by
+    year, single days by week, the days after today alone. A view adds up a few blocks, not
+    hundreds of parts, and a change makes one block added up again from its parts."""
+    start, end = part
+    if end is None:
+        return ("after", start)
+    if start.day == 1 and end == _next_month(start):
+        return ("year", start.year)
+    return ("week", start - datetime.timedelta(days=start.weekday()))
+
+
+def _block_key(part_keys: list[str]) -> str:
+    return "dashboard:block:" + hashlib.sha256(" ".join(part_keys).encode()).hexdigest()
+
+
+def _blocks_made(
+    scope: Scope, blocks: list[list[Part]], keys: dict[Part, str], window
+) -> list[dict]:
+    """Each of `blocks` added up from its parts: those kept, and the others counted (in one
+    count whatever their number) and kept."""
+    wanted = [part for block in blocks for part in block]
+    found = _cached(cache.get_many, [keys[part] for part in wanted])
+    kept = {part: found[keys[part]] for part in wanted if keys[part] in found}
+    missing = [part for part in wanted if part not in kept]
+    if missing:
+        new = count_parts(scope, missing, window)
+        _cached(cache.set_many, {keys[part]: new[part] for part in missing}, PARTS_SECONDS)
         kept.update(new)
-    every = [kept[part] for part in parts]
-    return Counted(
-        figures_of(scope, may_see_groups, every), min(part["counted_at"] for part in every)
-    )
+    return [added_up([kept[part] for part in block]) for block in blocks]
 
 
-def parts_of(first: datetime.date, last: datetime.date | None, today: datetime.date) -> list[Part]:
+def added_up(parts: list[dict]) -> dict:
+    """One part holding what `parts` hold together."""
+    total = {
+        "counted_at": min(part["counted_at"] for part in parts),
+        "open": [],
+        "failures": Counter(),
+        "groups": {},
+        "visits": defaultdict(lambda: array("d")),
+        "closings": Counter(),
+        "ends": defaultdict(lambda: array("d")),
+        "false_fails": Counter(),
+    }
+    for part in parts:
+        total["open"] += part["open"]
+        total["failures"].update(part["failures"])
+        total["closings"].update(part["closings"])
+        total["false_fails"].update(part["false_fails"])
+        for group, (n, still_open) in part["groups"].items():
+            sums = total["groups"].get(group, (0, 0))
+            total["groups"][group] = (sums[0] + n, sums[1] + still_open)
+        for name in ("visits", "ends"):
+            for key, seconds in part[name].items():
+                total[name][key].extend(seconds)
+    for name in ("failures", "visits", "closings", "ends", "false_fails"):
+        total[name] = dict(total[name])
+    return total
+
+
+def _first_day(today: datetime.date) -> datetime.date:
+    """The day the first incident was opened (today when there is none): where a period
+    without a start begins."""
+    first = Incident.objects.order_by("opened_at").values_list("opened_at", flat=True).first()
+    return today if first is None else min(timezone.localdate(first), today)
+
+
+def parts_of(
+    first: datetime.date,
+    last: datetime.date | None,
+    today: datetime.date,
+    days_from: datetime.date | None = None,
+) -> list[Part]:
     """The days from `first` to `last` (both included; None: every day from `first` on) as
-    parts (start, end): whole calendar months where they fit, single days elsewhere, and with
-    no `last` the days after today as one part without an end. Each part's end is the next
-    one's start."""
+    parts (start, end): whole calendar months where they fit, single days elsewhere (and
+    from `days_from` on), and with no `last` the days after today as one part without an end.
+    Each part's end is the next one's start."""
     stop = (last or today) + datetime.timedelta(days=1)
     parts: list[Part] = []
     day = first
     while day < stop:
         following = _next_month(day)
-        if day.day == 1 and following <= stop:
+        if day.day == 1 and following <= stop and (days_from is None or following <= days_from):
             parts.append((day, following))
             day = following
         else:
@@ -125,24 +223,60 @@ def _next_month(day: datetime.date) -> datetime.date:
     return (day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
 
 
-def _part_key(scope: Scope, version: tuple, part: Part) -> str:
+def day_stamps(first: datetime.date) -> tuple[list[datetime.date], list[int]]:
+    """The stamps of the days (in UTC) from the one `first` starts in, sorted by day: those
+    the parts of a period from `first` are kept under (incidents.models.DashboardDay)."""
+    rows = list(
+        DashboardDay.objects.filter(day__gte=_utc_day(_day_start(first)))
+        .order_by("day")
+        .values_list("day", "stamp")
+    )
+    return [day for day, _stamp in rows], [stamp for _day, stamp in rows]
+
+
+def _utc_day(moment: datetime.datetime) -> datetime.date:
+    return moment.astimezone(datetime.UTC).date()
+
+
+def _part_key(
+    scope: Scope,
+    stamps: tuple[list[datetime.date], list[int]],
+    part: Part,
+    window: tuple[datetime.date, datetime.date] | None,
+    stages: list[str] | None,
+) -> str:
+    """What a part is kept under: the stamps of the days (in UTC) its incidents were opened
+    in, which every change of them draws anew, and what else its counts depend on."""
+    days, values = stamps
+    low = bisect.bisect_left(days, _utc_day(_day_start(part[0])))
+    if part[1] is None:
+        high = len(days)
+    else:
+        last = _day_start(part[1]) - datetime.timedelta(microseconds=1)
+        high = bisect.bisect_right(days, _utc_day(last))
     identity = (
         PARTS_LAYOUT,
-        version,
         scope.project,
         scope.department,
+        stages,
         sorted(access.hidden_projects(scope.viewer)),
         timezone.get_current_timezone_name(),
         part[0].isoformat(),
         part[1] and part[1].isoformat(),
+        window and (window[0].isoformat(), window[1].isoformat()),
+        days[low:high],
+        values[low:high],
     )
     return "dashboard:part:" + hashlib.sha256(repr(identity).encode()).hexdigest()
 
 
 # --- counting parts -------------------------------------------------------------------------------
-def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
+def count_parts(
+    scope: Scope, parts: list[Part], window: tuple[datetime.date, datetime.date] | None = None
+) -> dict[Part, dict]:
     """What the incidents opened in each of `parts` contribute to the figures of `scope`'s
-    project, department and viewer, in five queries whatever the number of parts."""
+    project, department and viewer, in five queries whatever the number of parts; with a
+    `window` (first and last day), only the visits entered and the closings in it."""
     now = timezone.now()
     parts = sorted(parts, key=lambda part: part[0])
     found = {
@@ -184,7 +318,8 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
         )
     ):
         if (part := part_of(opened)) is not None:
-            part["open"].append((pk, stage, step, entered if known else None, *place))
+            since = entered.timestamp() if known else None
+            part["open"].append((pk, stage, step, since, *place))
 
     for row in incidents.values("opened", *PARETO_FIELDS).annotate(n=Count("id")).order_by():
         if (part := part_of(row["opened"])) is not None:
@@ -202,8 +337,14 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
 
     # Read from each incident's own timeline (an index of it), not from every visit that ended.
     event = connection.ops.quote_name(IncidentEvent._meta.db_table)
+    ended, closings_in = Q(events__left_at__isnull=False), incidents
+    if window is not None:
+        start, end = _day_start(window[0]), _day_start(window[1] + datetime.timedelta(days=1))
+        # One condition: the same entry of the timeline entered in the window and ended.
+        ended &= Q(events__created_at__gte=start, events__created_at__lt=end)
+        closings_in = incidents.filter(closed_at__gte=start, closed_at__lt=end)
     visits = (
-        incidents.filter(events__left_at__isnull=False)
+        incidents.filter(ended)
         .annotate(
             entered=TruncDate("events__created_at"),
             week=RawSQL(_week_of(f"{event}.left_at"), (), output_field=TextField()),
@@ -217,11 +358,11 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
     )
     for opened, stage, entered, week, seconds in _rows(visits):
         if (part := part_of(opened)) is not None:
-            part["visits"][(stage, entered, week)].append(float(seconds))
+            part["visits"][(stage, entered.toordinal(), week)].append(float(seconds))
 
     incident = connection.ops.quote_name(Incident._meta.db_table)
     closings = (
-        incidents.filter(stage__in=TERMINAL_STAGES, closed_at__isnull=False)
+        closings_in.filter(stage__in=TERMINAL_STAGES, closed_at__isnull=False)
         .annotate(
             closed=TruncDate("closed_at"),
             beyond=Exists(
@@ -247,6 +388,7 @@ def count_parts(scope: Scope, parts: list[Part]) -> dict[Part, dict]:
     for opened, stage, closed, beyond, seconds, known, station, item in _rows(closings):
         if (part := part_of(opened)) is not None:
             nff = stage == Stage.RETURNED and not beyond
+            closed = closed.toordinal()
             part["closings"][(stage, closed, nff)] += 1
             add_closings(part["false_fails"], station, item, closed, stage, nff)
             if stage in (Stage.RETURNED, Stage.SCRAPPED) and known:
@@ -297,7 +439,7 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
     open_rows = [row for part in parts for row in part["open"]]
     in_stages = [row for row in open_rows if row[1] in chosen]
 
-    ageing = aging_counts([row[3] for row in in_stages], now)
+    ageing = aging_counts([_moment(row[3]) for row in in_stages], now)
     devices_at: dict[int, set[int]] = defaultdict(set)
     for _pk, _stage, _step, _entered, device, location in in_stages:
         if location is not None:
@@ -315,7 +457,7 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
             sums[0] += total
             sums[1] += still_open
 
-    first, last = flow_period(scope)
+    first, last = (day.toordinal() for day in flow_period(scope))
     visits: dict[str, list[float]] = defaultdict(list)
     weekly: dict[tuple[str, str], list[float]] = defaultdict(list)
     ends: dict[str, list[float]] = defaultdict(list)
@@ -327,9 +469,9 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
                 weekly[(stage, week)].extend(seconds)
         for (stage, closed, nff), n in part["closings"].items():
             if first <= closed <= last:
-                week = weeks.setdefault(
-                    closed - datetime.timedelta(days=closed.weekday()), Counter()
-                )
+                # The Monday of its week (day one of the ordinals was a Monday).
+                monday = datetime.date.fromordinal(closed - (closed - 1) % 7)
+                week = weeks.setdefault(monday, Counter())
                 week[stage] += n
                 week["nff"] += n if nff else 0
         for (stage, closed), seconds in part["ends"].items():
@@ -370,6 +512,10 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
         else None,
         "projects": projects(scope.viewer),
     }
+
+
+def _moment(timestamp: float | None) -> datetime.datetime | None:
+    return None if timestamp is None else datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
 
 
 def _incidents(pks: list[int]) -> list[Incident]:

@@ -10,7 +10,6 @@ in the chosen dates) and closed in the period of flow. Incidents without a stati
 name no pair. The incident list shows each pair's incidents with the filters `false_fail_params`
 gives (`closed_from`, `closed_to`: incidents.dashboard.scope)."""
 
-import datetime
 from fractions import Fraction
 
 from django.conf import settings
@@ -110,25 +109,24 @@ def false_fail_params(scope: Scope, row: dict) -> dict[str, dict]:
 
 
 def add_closings(
-    counts: dict[tuple[str, str, datetime.date, bool], int],
+    counts: dict[tuple[str, str, int, bool], int],
     station: str,
     item: str,
-    closed: datetime.date,
+    closed: int,
     stage: str,
     nff: bool,
 ) -> None:
     """What one closed incident adds to a part of the period (incidents.dashboard.periods):
-    by (station, item, day closed, no fault found), for the incidents `false_fail_counts`
-    counts."""
+    by (station, item, day closed as its ordinal, no fault found), for the incidents
+    `false_fail_counts` counts."""
     if stage in ENDED and station and item:
         key = (station, item, closed, nff)
         counts[key] = counts.get(key, 0) + 1
 
 
-def counts_of(
-    parts: list[dict], first: datetime.date, last: datetime.date
-) -> dict[Pair, tuple[int, int]]:
-    """`false_fail_counts` from what the parts keep, for the days from `first` to `last`."""
+def counts_of(parts: list[dict], first: int, last: int) -> dict[Pair, tuple[int, int]]:
+    """`false_fail_counts` from what the parts keep, for the days from `first` to `last` (their
+    ordinals)."""
     found: dict[Pair, list[int]] = {}
     for part in parts:
         for (station, item, closed, nff), n in part["false_fails"].items():

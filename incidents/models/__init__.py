@@ -1,5 +1,6 @@
 from incidents.models.access import ProjectAccess
 from incidents.models.audit import ConfigChange
+from incidents.models.dashboard import DashboardDay
 from incidents.models.deadlines import CalendarDay, DeadlineCrossing, WorkCalendar
 from incidents.models.eightd import Discipline, EightD
 from incidents.models.events import IncidentEvent, Notification
@@ -21,6 +22,7 @@ __all__ = [
     "Attachment",
     "CalendarDay",
     "ConfigChange",
+    "DashboardDay",
     "DeadlineCrossing",
     "Department",
     "Discipline",
