@@ -300,16 +300,18 @@ def aging_rows(counts: dict[str, int]) -> list[dict]:
     ]
 
 
-def aging_counts(entered: list[datetime.datetime | None], now: datetime.datetime) -> dict[str, int]:
-    """How many of the incidents in their stage since `entered` each bucket of AGING_BUCKETS
-    counts at `now`, and under AGE_UNKNOWN how many entered at a time nobody knows (None): the
-    conditions `aging_counted` asks of the database."""
+def aging_counts(entered: list, now: datetime.datetime, timestamps: bool = False) -> dict[str, int]:
+    """How many of the incidents in their stage since `entered` (times, or POSIX timestamps
+    with `timestamps`) each bucket of AGING_BUCKETS counts at `now`, and under AGE_UNKNOWN how
+    many entered at a time nobody knows (None): the conditions `aging_counted` asks of the
+    database."""
+
+    def limit(days):
+        moment = now - datetime.timedelta(days=days)
+        return moment.timestamp() if timestamps else moment
+
     limits = [
-        (
-            key,
-            now - datetime.timedelta(days=low),
-            None if high is None else now - datetime.timedelta(days=high),
-        )
+        (key, limit(low), None if high is None else limit(high))
         for key, _label, low, high in AGING_BUCKETS
     ]
     counts = dict.fromkeys((key for key, *_limits in limits), 0)
@@ -507,11 +509,25 @@ def groups_of(counts: dict[int, tuple[int, int]], size: int = 10) -> list[Proble
     """`open_problem_groups` from each group's incidents and open incidents in scope."""
     if not counts:
         return []
-    groups = list(ProblemGroup.objects.filter(pk__in=list(counts), status__in=OPEN_GROUPS))
-    for group in groups:
-        group.incident_count, group.open_count = counts[group.pk]
-    groups.sort(key=lambda group: (-group.open_count, group.created_at, group.pk))
-    return groups[:size]
+    # Ranked from the open groups' keys and ages (a few hundred at most), then the first
+    # `size` read whole.
+    ranked = sorted(
+        (
+            (-counts[pk][1], created_at, pk)
+            for pk, created_at in ProblemGroup.objects.filter(status__in=OPEN_GROUPS)
+            .order_by()
+            .values_list("pk", "created_at")
+            if pk in counts
+        )
+    )[:size]
+    chosen = [pk for _open, _created, pk in ranked]
+    first = {group.pk: group for group in ProblemGroup.objects.filter(pk__in=chosen)}
+    groups = []
+    for pk in chosen:
+        group = first[pk]
+        group.incident_count, group.open_count = counts[pk]
+        groups.append(group)
+    return groups
 
 
 # --- choices for the filters ----------------------------------------------------------------------
