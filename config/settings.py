@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -322,6 +323,9 @@ STORAGES = {
 # picks up an edited file without a restart, DEBUG on or off.
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
 WHITENOISE_AUTOREFRESH = not IS_PRODUCTION
+# Source maps (5 MB of the API pages' scripts) are read only by a browser's developer tools: they
+# are served as they are, not compressed at every deployment (half of collectstatic's time).
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
 
 # --- Operations (config/status.py, config/backup.py) ---------------------------------------------
 # Where `manage.py backup` writes (the status page reports the newest one there).
