@@ -1,11 +1,11 @@
 """A person's work queues (mine, waiting for my review, unassigned in my department) and their
 unread notifications."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from config.kit.kept import kept_figure
 from incidents.choices import OPEN_STAGES, Step
-from incidents.models import Employee, Incident, Notification, StageOwnership
+from incidents.models import Department, Employee, Incident, Notification, StageOwnership
 
 
 def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
@@ -14,25 +14,53 @@ def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
     department owns); only those of projects the person sees."""
     incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
     if queue == "mine":
-        return incidents.filter(assignee=user, step=Step.ASSIGNED)
-    # The person's stages are read first, as a list: inside the incidents' query a subquery over
-    # departments, supervisors and members made PostgreSQL scan every open incident.
-    if queue == "review":
-        stages = StageOwnership.objects.filter(department__supervisors=user)
-        supervised = list(stages.values_list("stage", flat=True))
-        # Not one's own work: nobody approves that themselves, so it would be a dead end here.
-        return incidents.filter(step=Step.SUBMITTED, stage__in=supervised).exclude(assignee=user)
-    if queue == "unassigned":
-        stages = StageOwnership.objects.filter(
-            Q(department__supervisors=user) | Q(department__employees=user)
-        )
-        owned = list(stages.values_list("stage", flat=True).distinct())
-        return incidents.filter(step=Step.UNASSIGNED, stage__in=owned)
-    return incidents.none()
+        return incidents.filter(_mine(user))
+    if queue not in WORK_QUEUES:
+        return incidents.none()
+    return incidents.filter(_queue_conditions(user)[queue])
 
 
 def work_queue_counts(user: Employee) -> dict[str, int]:
-    return {queue: work_queue(user, queue).count() for queue in WORK_QUEUES}
+    """The size of each of the person's queues, counted in one pass over the open incidents
+    the person sees (the sidebar shows them on every page)."""
+    conditions = _queue_conditions(user)
+    incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
+    either = Q()
+    for condition in conditions.values():
+        either |= condition
+    return incidents.filter(either).aggregate(
+        **{queue: Count("pk", filter=condition) for queue, condition in conditions.items()}
+    )
+
+
+def _mine(user: Employee) -> Q:
+    return Q(assignee=user, step=Step.ASSIGNED)
+
+
+def _queue_conditions(user: Employee) -> dict[str, Q]:
+    """What puts an open incident in each of the person's queues. The person's stages are read
+    first, in one query, as lists: inside the incidents' query a subquery over departments,
+    supervisors and members made PostgreSQL scan every open incident."""
+    supervised, owned = set(), set()
+    stages = StageOwnership.objects.filter(
+        Q(department__supervisors=user) | Q(department__employees=user)
+    ).annotate(
+        supervises=Exists(
+            Department.supervisors.through.objects.filter(
+                department_id=OuterRef("department_id"), employee_id=user.pk
+            )
+        )
+    )
+    for stage, supervises in stages.values_list("stage", "supervises"):
+        owned.add(stage)
+        if supervises:
+            supervised.add(stage)
+    return {
+        "mine": _mine(user),
+        # Not one's own work: nobody approves that themselves, so it would be a dead end here.
+        "review": Q(step=Step.SUBMITTED, stage__in=sorted(supervised)) & ~Q(assignee=user),
+        "unassigned": Q(step=Step.UNASSIGNED, stage__in=sorted(owned)),
+    }
 
 
 WORK_QUEUES = ("mine", "review", "unassigned")
