@@ -8,7 +8,17 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from config.kit.search import ROW_BY_ROW, UNION, cheapest_matching, matching, planned_cost
+from config.kit.search import (
+    INDEXED,
+    INDEXED_WEIGHT,
+    ROW_BY_ROW,
+    UNION,
+    character_indexed_columns,
+    cheapest_matching,
+    matches_from_start,
+    matching,
+    planned_cost,
+)
 from incidents.models import Incident
 from locations.models import Device
 from tests.factories import (
@@ -287,3 +297,134 @@ def test_every_list_with_a_search_bounds_it():
 
 def test_rows_known_to_be_none_cost_nothing_to_plan():
     assert planned_cost(Incident.objects.filter(pk__in=[])) == 0
+
+
+# --- short terms through the character indexes (PostgreSQL) ---------------------------------------
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the character indexes are PostgreSQL's"
+)
+
+SHORT_TERMS = [
+    "三",  # one Chinese character
+    "三次",  # a two-character word
+    "次三",  # its characters the other way round: not the word
+    "TX",  # two letters inside a fail item
+    "tx",  # in lower case
+    "黄勇",  # a person's name
+    "黄a",  # Chinese and a Latin letter together
+    "A黄",
+    "，",  # Chinese punctuation
+    "%",  # LIKE's wildcards and escape, matched as themselves
+    "_",
+    "\\",
+    "5%",
+    "é",  # letters with a case beyond ASCII
+    "É",
+    "ß",
+    "-",
+    "\U0001f600",  # outside the Basic Multilingual Plane
+    "Zz",  # nowhere
+]
+
+
+@pytest.fixture
+def worded(db):
+    """Incidents whose descriptions, fail items, devices and people hold short terms in every
+    way the search compares them."""
+    engineer = StaffFactory(display_name="黄勇 Huang Yong")
+    texts = [
+        ("第三次测试掉线，重启后恢复", "WIFI_TX_POWER", "SC01A0001", "Gannet"),
+        ("三号工位 Café 电压低 5% 以下", "BT_RSSI", "SC01A0002", "三星"),
+        ("次三 a_b \\ 黄a test", "CAM_AF", "SC01A0003", "Gannet"),
+        ("RX only, straße, ÉCRAN \U0001f600", "AUDIO-L", "TX-7", "Petrel"),
+        ("", "", "SC01A0005", ""),
+    ]
+    made = []
+    for number, (description, item, serial, project) in enumerate(texts):
+        made.append(
+            IncidentFactory(
+                device=DeviceFactory(serial_number=serial, project=project),
+                description=description,
+                fail_item=item,
+                assignee=engineer if number == 4 else None,
+            )
+        )
+    return made
+
+
+@postgresql_only
+@pytest.mark.parametrize("model", [Incident, Device])
+@pytest.mark.parametrize("term", SHORT_TERMS)
+def test_a_short_term_through_the_character_indexes_finds_the_same_rows(worded, model, term):
+    fields, rows = _fields(model), model._default_manager.all()
+
+    found = {
+        form: set(rows.filter(matching(model, fields, term, form)).values_list("pk", flat=True))
+        for form in (UNION, ROW_BY_ROW, INDEXED)
+    }
+
+    assert found[INDEXED] == found[UNION] == found[ROW_BY_ROW]
+    assert found[INDEXED] == searched(model, term)[1] or matches_from_start(term)
+
+
+@postgresql_only
+def test_the_character_indexes_are_asked_for_a_short_term_only():
+    indexed = str(
+        Incident.objects.filter(matching(Incident, _fields(Incident), "三次", INDEXED)).query
+    )
+    longer = str(
+        Incident.objects.filter(matching(Incident, _fields(Incident), "三次方", INDEXED)).query
+    )
+
+    assert {("incidents_incident", "description"), ("locations_device", "project")} <= set(
+        character_indexed_columns("default")
+    )
+    assert 'string_to_array(UPPER("incidents_incident"."description"::text), NULL)' in indexed
+    assert "= ANY(ARRAY(SELECT" in indexed  # each related table's keys looked up by its index
+    assert "string_to_array" not in longer  # a trigram index serves three characters
+
+
+@postgresql_only
+def test_a_table_with_a_column_without_a_character_index_is_tested_as_before(worded):
+    # The device list searches hardware versions and places too, which have none.
+    sql = str(Device.objects.filter(matching(Device, _fields(Device), "TX", INDEXED)).query)
+
+    assert 'string_to_array(UPPER("locations_device"."serial_number"::text)' not in sql
+    assert 'UPPER("locations_device"."serial_number"::text) LIKE' in sql
+
+
+@postgresql_only
+@pytest.mark.parametrize("term", ["三", "三次", "TX", "黄勇", "SC"])
+def test_a_short_term_is_searched_in_the_form_the_planner_weighs_cheapest(worded, term):
+    fields, rows = _fields(Incident), Incident.objects.all()
+    forms = {form: matching(Incident, fields, term, form) for form in (UNION, ROW_BY_ROW, INDEXED)}
+    costs = {form: planned_cost(rows.filter(condition)) for form, condition in forms.items()}
+    costs[INDEXED] *= INDEXED_WEIGHT
+
+    chosen = str(rows.filter(cheapest_matching(rows, fields, term)).query)
+
+    cheapest = min(costs, key=costs.get)
+    assert chosen == str(rows.filter(forms[cheapest]).query)
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "三",
+        "三次",
+        "TX",
+        "a%00b",  # NUL
+        "%ED%A0%80",  # a lone surrogate, as a browser could send its bytes
+        "%E4%B8" * 3,  # a character cut short
+        "%E4%B8%89" * 5000,  # five thousand "三"
+        "%22%E4%B8%89+%E6%AC%A1%22",  # a quoted phrase of short words
+        "'",
+        "%E4%B8%89+%25",
+        "%F0%9F%98%80",  # outside the Basic Multilingual Plane
+    ],
+)
+def test_a_short_or_hostile_search_answers_without_a_server_error(admin_client, worded, term):
+    for changelist in (INCIDENTS, reverse("admin:locations_device_changelist")):
+        response = admin_client.get(f"{changelist}?q={term}")
+
+        assert response.status_code in (200, 400), (term, response.status_code)
