@@ -14,6 +14,7 @@ from incidents import dashboard, rules, selectors
 from incidents.admin.deadlines import overdue_list_url
 from incidents.choices import OPEN_STAGES, Stage, Step, WorkflowAction
 from incidents.dashboard import AGING_BUCKETS, PARAMS, STEP_ORDER, Scope
+from incidents.dashboard.home import LOAD_SIZE, department_load_and_others
 from incidents.models import Department, Incident, LegacyImport, Notification
 from incidents.selectors.deadlines import incidents_past_deadline
 from locations.models import Location
@@ -376,11 +377,12 @@ def home_context(request: HttpRequest) -> dict:
             "url": reverse("admin:incidents_notification_changelist")
             + f"?action={WorkflowAction.MENTION}&unread=1",
         },
-        "departments": [
-            {"department": department, "load": dashboard.department_load(department, user)}
-            for department in user.supervised_departments.order_by("code")
-        ],
+        "departments": [],
     }
+    for department in user.supervised_departments.order_by("code"):
+        # The most loaded people, and how many more the department has.
+        load, others = department_load_and_others(department, user, LOAD_SIZE)
+        home["departments"].append({"department": department, "load": load, "others": others})
     if rules.may_review_any(user):
         # Open incidents failing alike in no problem group: a group waiting to be made.
         home["ungrouped"] = [

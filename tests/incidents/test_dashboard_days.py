@@ -230,3 +230,33 @@ class HeatMapSizeTests:
         assert [row["count"] for row in under_first] == [15, 14, 13, 12, 11, 10]
         assert all(row["depth"] == 1 for row in under_first)
         assert rows[1 + PLACES_CHILDREN]["location"].code == "B4"
+
+
+class DepartmentLoadSizeTests:
+    def test_a_large_department_lists_its_most_loaded_people_and_how_many_more(self, db):
+        from django.test import Client
+
+        from incidents.dashboard.home import LOAD_SIZE
+        from tests.factories import IncidentFactory, StaffFactory
+
+        fae = Department.objects.get(code="FAE")
+        supervisor = SupervisorFactory(department=fae)
+        fae.supervisors.add(supervisor)
+        people = [StaffFactory(department=fae) for _ in range(LOAD_SIZE + 3)]
+        for n, person in enumerate(people[:3]):
+            for _ in range(n + 1):
+                IncidentFactory(stage=Stage.FAE_RETEST, assignee=person)
+        client = Client()
+        client.force_login(supervisor)
+
+        page = client.get("/admin/")
+
+        entry = next(
+            entry for entry in page.context["home"]["departments"] if entry["department"] == fae
+        )
+        members = fae.employees.filter(is_active=True).count()
+        assert len(entry["load"]) == LOAD_SIZE
+        assert entry["others"] == members - LOAD_SIZE > 0
+        assert [row["count"] for row in entry["load"][:4]] == [3, 2, 1, 0]
+        assert entry["load"][0]["person"] == people[2]
+        assert 'data-testid="department-load-others"' in page.content.decode()
