@@ -142,6 +142,10 @@ class Device(models.Model):
             # The list's project and hardware filters step through the pairs they offer here
             # (`selectors.device_kinds`) instead of reading every device for a distinct.
             models.Index(fields=["project", "hardware_version"], name="device_kinds"),
+            # The list sorted by hardware version either way (the admin adds "-id"): a handful
+            # of versions, each shared by thousands of devices, so the key is in the index too.
+            models.Index(fields=["hardware_version", "-id"], name="device_hardware_order"),
+            models.Index(fields=["-hardware_version", "-id"], name="device_hardware_order_desc"),
         ]
 
     def __str__(self) -> str:

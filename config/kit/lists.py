@@ -23,10 +23,10 @@ from django.contrib.admin.templatetags.admin_list import result_hidden_fields
 from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import lookup_field
 from django.contrib.admin.views.main import PAGE_VAR
-from django.core.exceptions import ObjectDoesNotExist
-from django.core.paginator import Paginator
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import models
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -118,14 +118,22 @@ class KeysFirstPaginator(Paginator):
     list. A column read by a subquery (a device's open incident) was computed for every row
     skipped: the device list's last page took 0.9 s at 80,000 devices against 0.1 s for the
     first. From `deep_from` rows in, the page's keys are read in the list's order (no column
-    but those it sorts by), then its rows by those keys."""
+    but those it sorts by), then its rows by those keys.
+
+    A list sorted by another table's column (an incident's assignee, a device's location) is
+    read so from its first page: the database joins and sorts every row to find a page, and
+    with the list's columns and their tables each row it sorted was some ten times wider
+    (an incident list sorted by its assignee took 2.5 times as long as unsorted at 100,000
+    incidents)."""
 
     deep_from = 1000
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        if bottom < self.deep_from or not isinstance(self.object_list, QuerySet):
+        if not isinstance(self.object_list, QuerySet) or (
+            bottom < self.deep_from and not sorts_through_join(self.object_list)
+        ):
             return super().page(number)
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
@@ -133,6 +141,68 @@ class KeysFirstPaginator(Paginator):
         keys = list(self.object_list.values_list("pk", flat=True)[bottom:top])
         # Still the list's queryset, in its order (a list's order ends with its key).
         return self._get_page(self.object_list.filter(pk__in=keys), number, self)
+
+
+def sorts_through_join(queryset: QuerySet) -> bool:
+    """Whether `queryset` is ordered by a column of another table (a path across a relation,
+    a foreign key ordered by its model's ordering) or by an expression."""
+    model = queryset.model
+    for item in queryset.query.order_by:
+        expression = getattr(item, "expression", item)
+        if isinstance(expression, F):
+            item = expression.name
+        if not isinstance(item, str):
+            return True
+        name = item.lstrip("-")
+        if "__" in name:
+            return True
+        if name in ("pk", "?"):
+            continue
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            # An annotation of the queryset: computed for each row sorted.
+            return True
+        if field.is_relation:
+            return True
+    return False
+
+
+# The furthest a page may start (the database's offsets are 64-bit numbers).
+MAX_OFFSET = 2**62
+
+
+class LookaheadPaginator(Paginator):
+    """A paginator that reads one row past its page instead of counting the rows, for the
+    admin's autocomplete: it answers a page and whether more follow ("more": true), never a
+    total. A one-letter term finds nearly every device, and counting them cost four times
+    reading the page. Asking for the last page by name still counts."""
+
+    def page(self, number):
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        if "count" in self.__dict__:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        if bottom > MAX_OFFSET:  # past any table, and past what the database can be asked
+            raise EmptyPage(self.error_messages["no_results"])
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        # As many rows as are known: one past the page when more follow, so has_next() holds.
+        self.count = bottom + len(rows)
+        return self._get_page(rows[: self.per_page], number, self)
+
+
+def _is_autocomplete(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.url_name == "autocomplete"
 
 
 class LeanListMixin(SingleCountListMixin):
@@ -147,6 +217,8 @@ class LeanListMixin(SingleCountListMixin):
     change_list_template = "admin/lean_change_list.html"
 
     def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        if _is_autocomplete(request) and not orphans:
+            return LookaheadPaginator(queryset, per_page, orphans, allow_empty_first_page)
         paginator = super().get_paginator(
             request, queryset, per_page, orphans, allow_empty_first_page
         )

@@ -260,6 +260,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
                 condition=Q(stage__in=OPEN_STAGES),
                 name="incident_open_by_stage_entry",
             ),
+            # The list sorted by time in stage or by deadline, open and closed incidents alike.
+            models.Index(fields=["stage_entered_at"], name="incident_stage_entry"),
         ]
 
     def __str__(self) -> str:

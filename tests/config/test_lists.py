@@ -3,6 +3,7 @@ its data, not Unfold's utility classes and a hidden copy of the row menu."""
 
 import re
 
+import factory
 import pytest
 from django.contrib import admin
 from django.core.paginator import Paginator
@@ -15,8 +16,16 @@ from unfold.templatetags import unfold_list
 
 from config.kit import inputs, lists
 from config.kit.lists import DEFAULT_PAGE_SIZE
+from incidents.models import Incident
 from locations.models import Device
-from tests.factories import AdminFactory, DeviceFactory, IncidentFactory, LocationFactory
+from tests.factories import (
+    AdminFactory,
+    DeviceFactory,
+    IncidentFactory,
+    LocationFactory,
+    ProblemGroupFactory,
+    StaffFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -370,3 +379,152 @@ class KeysFirstPageTests:
         keys, page = (query["sql"] for query in queries.captured_queries)
         assert "OFFSET 3" in keys and "last_fail_item" not in keys
         assert "OFFSET" not in page and "last_fail_item" in page
+
+
+class SortedThroughJoinTests:
+    """A list sorted by another table's column reads its page's keys first, from its first
+    page; its rows, their order, ties and empty values are those Django's own paginator gives."""
+
+    @pytest.fixture
+    def incidents(self, rf):
+        # Two people of the same name (a tie the key breaks), incidents with nobody assigned
+        # and without a problem group (empty values), times in stage that tie.
+        same = [StaffFactory(display_name="王伟"), StaffFactory(display_name="王伟")]
+        other = StaffFactory(display_name="Ada")
+        groups = [ProblemGroupFactory(number="BUG-2026-0002"), ProblemGroupFactory(number="BUG-1")]
+        people = [*same, other, None]
+        for number in range(9):
+            IncidentFactory(
+                assignee=people[number % 4],
+                problem_group=groups[number % 3] if number % 3 < 2 else None,
+            )
+        request = rf.get("/")
+        request.user = AdminFactory()
+        return admin.site.get_model_admin(Incident).get_queryset(request)
+
+    ORDERINGS = [
+        ("assignee__display_name", "-pk"),
+        ("-assignee__display_name", "-pk"),
+        ("problem_group__number", "-pk"),
+        ("-problem_group__number", "-pk"),
+        ("device", "-pk"),
+    ]
+
+    @pytest.mark.parametrize("ordering", ORDERINGS)
+    def test_each_page_holds_the_rows_django_gives_it_in_its_order(self, incidents, ordering):
+        rows = incidents.order_by(*ordering)
+        paginator, django = lists.KeysFirstPaginator(rows, 4), Paginator(rows, 4)
+
+        pages = [[i.pk for i in paginator.page(n)] for n in (1, 2, 3)]
+
+        assert pages == [[i.pk for i in django.page(n)] for n in (1, 2, 3)]
+        assert isinstance(paginator.page(1).object_list, QuerySet)
+
+    @pytest.mark.parametrize("ordering", ORDERINGS)
+    def test_the_first_page_reads_its_keys_first(self, incidents, ordering):
+        paginator = lists.KeysFirstPaginator(incidents.order_by(*ordering), 4)
+        assert paginator.count == 9
+
+        with CaptureQueriesContext(connection) as queries:
+            list(paginator.page(1))
+
+        keys, page = (query["sql"] for query in queries.captured_queries)
+        assert "LIMIT 4" in keys and "description" not in keys
+        assert "LIMIT" not in page
+
+    @pytest.mark.parametrize("ordering", [("stage_entered_at", "-pk"), ("-opened_at", "-pk")])
+    def test_a_list_sorted_by_its_own_columns_reads_its_first_page_at_once(
+        self, incidents, ordering
+    ):
+        paginator = lists.KeysFirstPaginator(incidents.order_by(*ordering), 4)
+        assert paginator.count == 9
+
+        with CaptureQueriesContext(connection) as queries:
+            list(paginator.page(1))
+
+        assert len(queries) == 1
+
+    @pytest.mark.parametrize("sort", ["5", "-5", "8", "-8", "6", "-6", "7"])
+    def test_the_incident_list_sorted_lists_what_django_orders(self, admin_client, incidents, sort):
+        changelist = admin_client.get(INCIDENTS, {"o": sort}).context["cl"]
+
+        expected = list(changelist.queryset.values_list("pk", flat=True))
+
+        assert [incident.pk for incident in changelist.result_list] == expected
+        assert len(expected) == 9
+
+
+class DeviceSortTests:
+    @pytest.mark.parametrize("sort", ["3", "-3", "5", "-5", "6", "-6", "7", "-7"])
+    def test_the_device_list_sorted_lists_what_django_orders(self, admin_client, sort):
+        places = [LocationFactory(code="B-1"), LocationFactory(code="A-2")]
+        holder = StaffFactory(display_name="Ada")
+        for number in range(7):
+            device = DeviceFactory(
+                hardware_version=["EVT", "DVT", ""][number % 3],
+                location=places[number % 2],
+                holder=holder if number % 2 else None,
+            )
+            if number % 3:
+                IncidentFactory(device=device)
+
+        changelist = admin_client.get(DEVICES, {"o": sort}).context["cl"]
+        expected = list(changelist.queryset.values_list("pk", flat=True))
+
+        assert [device.pk for device in changelist.result_list] == expected
+        assert len(expected) == 7
+
+
+class AutocompleteTests:
+    """The admin's autocomplete reads one row past its page instead of counting every match."""
+
+    URL = reverse("admin:autocomplete")
+
+    def ask(self, client, page: int):
+        query = {
+            "app_label": "incidents",
+            "model_name": "incident",
+            "field_name": "device",
+            "term": "S",
+            "page": page,
+        }
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(self.URL, query)
+        return response, queries
+
+    def test_pages_and_more_are_those_django_gives_without_a_count(self, admin_client):
+        devices = [DeviceFactory(serial_number=f"S{number:03}") for number in range(25)]
+
+        first, queries = self.ask(admin_client, 1)
+        second, _ = self.ask(admin_client, 2)
+        beyond, _ = self.ask(admin_client, 3)
+
+        assert [row["text"] for row in first.json()["results"]] == [
+            d.serial_number for d in devices[:20]
+        ]
+        assert first.json()["pagination"] == {"more": True}
+        assert [row["text"] for row in second.json()["results"]] == [
+            d.serial_number for d in devices[20:]
+        ]
+        assert second.json()["pagination"] == {"more": False}
+        assert beyond.status_code == 404  # as Django answers a page past the end
+        assert not any("COUNT(" in query["sql"] for query in queries.captured_queries)
+
+    def test_a_full_last_page_says_no_more(self, admin_client):
+        DeviceFactory.create_batch(20, serial_number=factory.Sequence(lambda n: f"S{n:03}"))
+
+        response, _ = self.ask(admin_client, 1)
+
+        assert len(response.json()["results"]) == 20
+        assert response.json()["pagination"] == {"more": False}
+
+    @pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "9" * 30])
+    def test_a_page_that_is_no_page_is_not_found(self, admin_client, page):
+        response, _ = self.ask(admin_client, page)
+
+        assert response.status_code == 404
+
+    def test_no_match_is_an_empty_first_page(self, admin_client):
+        response, _ = self.ask(admin_client, 1)
+
+        assert response.json() == {"results": [], "pagination": {"more": False}}

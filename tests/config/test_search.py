@@ -32,6 +32,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 INCIDENTS = reverse("admin:incidents_incident_changelist")
+# The planner's costs and the character indexes are PostgreSQL's (SQLite searches one way).
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's")
 
 
 @pytest.fixture
@@ -223,6 +225,7 @@ def test_both_forms_of_a_search_find_the_same_rows(incidents, model, term):
     assert found[UNION] == found[ROW_BY_ROW]
 
 
+@postgresql_only
 @pytest.mark.parametrize("term", ["gannet", "G", "0002"])
 def test_a_term_is_searched_in_the_form_the_planner_expects_to_cost_less(incidents, term):
     fields, rows = _fields(Incident), Incident.objects.all()
@@ -300,9 +303,6 @@ def test_rows_known_to_be_none_cost_nothing_to_plan():
 
 
 # --- short terms through the character indexes (PostgreSQL) ---------------------------------------
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the character indexes are PostgreSQL's"
-)
 
 SHORT_TERMS = [
     "三",  # one Chinese character
