@@ -300,32 +300,6 @@ def aging_rows(counts: dict[str, int]) -> list[dict]:
     ]
 
 
-def aging_counts(entered: list, now: datetime.datetime, timestamps: bool = False) -> dict[str, int]:
-    """How many of the incidents in their stage since `entered` (times, or POSIX timestamps
-    with `timestamps`) each bucket of AGING_BUCKETS counts at `now`, and under AGE_UNKNOWN how
-    many entered at a time nobody knows (None): the conditions `aging_counted` asks of the
-    database."""
-
-    def limit(days):
-        moment = now - datetime.timedelta(days=days)
-        return moment.timestamp() if timestamps else moment
-
-    limits = [
-        (key, limit(low), None if high is None else limit(high))
-        for key, _label, low, high in AGING_BUCKETS
-    ]
-    counts = dict.fromkeys((key for key, *_limits in limits), 0)
-    counts[AGE_UNKNOWN] = 0
-    for since in entered:
-        if since is None:
-            counts[AGE_UNKNOWN] += 1
-            continue
-        for key, latest, earliest in limits:
-            if since <= latest and (earliest is None or since > earliest):
-                counts[key] += 1
-    return counts
-
-
 def oldest_open(scope: Scope, size: int = 10) -> list[Incident]:
     """The open incidents longest in their stage (those imported without the time they entered
     it are not known to be)."""

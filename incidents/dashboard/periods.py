@@ -55,7 +55,6 @@ from incidents.dashboard.figures import (
     _seconds_between,
     _stage_rows,
     _week_of,
-    aging_counts,
     aging_rows,
     department_rows,
     every_figure,
@@ -70,6 +69,7 @@ from incidents.dashboard.figures import (
 )
 from incidents.dashboard.scope import (
     AGE_UNKNOWN,
+    AGING_BUCKETS,
     Scope,
     _date,
     _day_start,
@@ -80,7 +80,7 @@ from incidents.dashboard.stations import add_closings, counts_of, false_fail_row
 from incidents.models import DashboardDay, Incident, IncidentEvent
 
 # Part of each part's key: raised when what a part keeps changes shape.
-PARTS_LAYOUT = 6
+PARTS_LAYOUT = 7
 # How long a part is kept: its key changes with any change of what it counts (the stamps of its
 # days), so it is dropped only for room; a period without a start has parts of the day's own.
 PARTS_SECONDS = 2 * 24 * 3600
@@ -162,7 +162,7 @@ def added_up(parts: list[dict]) -> dict:
     """One part holding what `parts` hold together."""
     total = {
         "counted_at": min(part["counted_at"] for part in parts),
-        "open": [],
+        "open": open_added_up([part["open"] for part in parts]),
         "failures": Counter(),
         "groups": {},
         "visits": defaultdict(lambda: array("d")),
@@ -171,7 +171,6 @@ def added_up(parts: list[dict]) -> dict:
         "false_fails": Counter(),
     }
     for part in parts:
-        total["open"] += part["open"]
         total["failures"].update(part["failures"])
         total["closings"].update(part["closings"])
         total["false_fails"].update(part["false_fails"])
@@ -398,10 +397,52 @@ def count_parts(
                 part["ends"][(stage, closed)].append(float(seconds))
 
     for part in found.values():
+        part["open"] = open_figures(part["open"])
         # Plain dictionaries keep (a defaultdict's factory is not kept).
         for name in ("failures", "visits", "closings", "ends"):
             part[name] = dict(part[name])
     return found
+
+
+def open_figures(rows: list[tuple]) -> dict:
+    """What the open incidents `rows` (key, stage, step, in stage since as a timestamp or None,
+    device, place) give the open figures, in a form that adds up: by stage and step; per stage
+    the times they entered it, sorted, those entered at a time nobody knows, and the first
+    OLDEST_SIZE (time, key); by stage and place (a device has one open incident at most, so
+    these are devices)."""
+    since: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for pk, stage, _step, entered, _device, _place in rows:
+        if entered is not None:
+            since[stage].append((entered, pk))
+    return {
+        "steps": Counter((row[1], row[2]) for row in rows),
+        "unknown": Counter(row[1] for row in rows if row[3] is None),
+        "places": Counter((row[1], row[5]) for row in rows if row[5] is not None),
+        "since": {
+            stage: array("d", sorted(time for time, _pk in pairs)) for stage, pairs in since.items()
+        },
+        "oldest": {stage: sorted(pairs)[:OLDEST_SIZE] for stage, pairs in since.items()},
+    }
+
+
+def open_added_up(parts: list[dict]) -> dict:
+    """`open_figures` of the open incidents of `parts` (each what `open_figures` gave)."""
+    total = {
+        "steps": Counter(),
+        "unknown": Counter(),
+        "places": Counter(),
+        "since": defaultdict(list),
+        "oldest": defaultdict(list),
+    }
+    for part in parts:
+        for name in ("steps", "unknown", "places"):
+            total[name].update(part[name])
+        for name in ("since", "oldest"):
+            for stage, values in part[name].items():
+                total[name][stage].extend(values)
+    total["since"] = {stage: array("d", sorted(v)) for stage, v in total["since"].items()}
+    total["oldest"] = {stage: sorted(v)[:OLDEST_SIZE] for stage, v in total["oldest"].items()}
+    return total
 
 
 def _rows(queryset) -> list[tuple]:
@@ -439,17 +480,17 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
     stages = scope.stages()
     chosen = set(stages)
     now = timezone.now()
-    open_rows = [row for part in parts for row in part["open"]]
-    in_stages = [row for row in open_rows if row[1] in chosen]
-
-    ageing = aging_counts([row[3] for row in in_stages], now, timestamps=True)
-    devices_at: dict[int, set[int]] = defaultdict(set)
-    for _pk, _stage, _step, _entered, device, location in in_stages:
-        if location is not None:
-            devices_at[location].add(device)
-    aged = [row for row in in_stages if row[3] is not None]
-    oldest = [row[0] for row in sorted(aged, key=lambda row: (row[3], row[0]))]
-    oldest = oldest[:OLDEST_SIZE]
+    opened = open_added_up([part["open"] for part in parts])
+    ageing = _ageing(opened, stages, now)
+    oldest = sorted(pair for stage in stages for pair in opened["oldest"].get(stage, ()))
+    oldest = [pk for _since, pk in oldest[:OLDEST_SIZE]]
+    devices_at: Counter = Counter()
+    for (stage, place), n in opened["places"].items():
+        if stage in chosen:
+            devices_at[place] += n
+    by_stage: Counter = Counter()
+    for (stage, _step), n in opened["steps"].items():
+        by_stage[stage] += n
 
     failures = Counter()
     groups: dict[int, list[int]] = {}
@@ -483,8 +524,8 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
 
     failure_rows = pareto_of(dict(failures), PARETO_FIELDS)
     return {
-        "by_stage_step": dict(Counter((row[1], row[2]) for row in open_rows)),
-        "departments": department_rows(Counter(row[1] for row in open_rows)),
+        "by_stage_step": dict(opened["steps"]),
+        "departments": department_rows(by_stage),
         "cycle": _stage_rows({stage: nearest_rank(s) for stage, s in visits.items()}, stages),
         "trend": trend_of(scope, {key: nearest_rank(s)[1] for key, s in weekly.items()}),
         "end_to_end": _stage_rows(
@@ -509,12 +550,28 @@ def figures_of(scope: Scope, may_see_groups: bool, parts: list[dict]) -> dict:
             )
         ],
         "false_fails": false_fail_rows(counts_of(parts, first, last)),
-        "places": places_of({place: len(devices) for place, devices in devices_at.items()}),
+        "places": places_of(dict(devices_at)),
         "problem_groups": groups_of({pk: tuple(n) for pk, n in groups.items()})
         if may_see_groups
         else None,
         "projects": projects(scope.viewer),
     }
+
+
+def _ageing(opened: dict, stages: list[str], now: datetime.datetime) -> dict[str, int]:
+    """What `figures.aging_counted` counts, for the open incidents of `stages`, from the sorted
+    times they entered their stage: each bucket's count is where its limits fall among them."""
+    counts = {AGE_UNKNOWN: sum(opened["unknown"].get(stage, 0) for stage in stages)}
+    for key, _label, low, high in AGING_BUCKETS:
+        latest = (now - datetime.timedelta(days=low)).timestamp()
+        earliest = None if high is None else (now - datetime.timedelta(days=high)).timestamp()
+        counts[key] = 0
+        for stage in stages:
+            since = opened["since"].get(stage, ())
+            counts[key] += bisect.bisect_right(since, latest) - (
+                0 if earliest is None else bisect.bisect_right(since, earliest)
+            )
+    return counts
 
 
 def _incidents(pks: list[int]) -> list[Incident]:
