@@ -1,15 +1,16 @@
 """A period's figures put together from the figures of its parts, so that a changed date counts
-only the days it adds, and people asking for overlapping periods share what they have in common.
+only the days it adds, a change only the days it touched, and people asking for overlapping
+periods share what they have in common.
 
-When the dashboard's period has a start (opened_from), every figure counts incidents opened in
-it, and an incident belongs to exactly one day: the day it was opened, in the factory's time. So
-the period is cut into parts (whole calendar months, single days at its edges, and when it has
-no end, the days after today as one part), and each part keeps what its incidents contribute,
-in a form that adds up exactly:
+Every figure counts incidents opened in the period, and an incident belongs to exactly one day:
+the day it was opened, in the factory's time. So the period is cut into parts (whole calendar
+months, single days at its edges, and when it has no end, the days after today as one part),
+and each part keeps what its incidents contribute, in a form that adds up exactly:
 
-    open      each open incident (stage, step, in stage since or None when nobody knows, device
-              and its place), from which the open figures, the ageing and those it leaves out,
-              the oldest, the heat map are counted at each view;
+    open      by stage and step; per stage the sorted times its incidents entered it, how many
+              entered it at a time nobody knows, and the ten longest in it; by stage and place
+              (a device has one open incident at most): the open figures, the ageing and those
+              it leaves out, the oldest, the heat map;
     failures  the count of each (fail item, fail station);
     groups    each problem group's incidents and open incidents;
     visits    the seconds of each stage visit that ended, by (stage, day entered, week ended);
@@ -17,6 +18,12 @@ in a form that adds up exactly:
               report to return or scrap by (stage, day closed), but of those imported closed;
               and how many returned or scrapped by (fail station, fail item, day closed, no
               fault found), for the stations that fail good devices.
+
+The dashboard as it opens (no start chosen) is the period from the first incident's day, its
+parts single days over the quarter of the figures of flow (where the open incidents and most
+changes are) and whole months before, each holding only the visits and closings of that
+quarter. Parts are added up a week or a year at a time into blocks, kept too, so that a view
+adds up a few blocks.
 
 The figures of flow (percentiles, outcomes per week) then take the visits and closings of the
 period's days from the parts: a percentile is the nearest rank of the seconds themselves, never
@@ -26,11 +33,13 @@ of a summary, so a period's figures are those the database counts for it at once
 Days are kept as their ordinals and times as POSIX timestamps: a part is read back from the
 cache at every view, and a date or an aware time costs some ten times a number to read.
 
-A part is kept under what it depends on and nothing else: the data version (any change the
-figures read makes every part counted again), the project and department chosen, the restricted
+A part is kept under what it depends on and nothing else: the stamps of the days (in UTC) its
+incidents were opened in (incidents.models.DashboardDay, drawn anew by the database whenever an
+incident, its timeline or its device changes, so a change makes only its day's parts counted
+again), the project and department chosen (and the department's stages), the restricted
 projects hidden from the viewer (a part is shared only by people who see the same projects), the
-factory's time zone and its days. It holds no words, so people of every language share it.
-"""
+factory's time zone and its days, and for the dashboard as it opens the quarter of flow. It
+holds no words, so people of every language share it."""
 
 import bisect
 import dataclasses
