@@ -247,7 +247,7 @@ class SameFiguresTests:
         assert any(row["nff"] for row in seen["false_fails"])
         assert normalised(seen) != normalised(hidden)
 
-    def test_a_period_without_a_start_is_counted_at_once(self, keeping, history):
+    def test_a_period_without_a_start_has_the_figures_counted_at_once(self, keeping, history):
         scope = Scope.from_params({"opened_to": timezone.localdate().isoformat()}, AdminFactory())
 
         assembled = counted(scope, True, ("version", 1))
