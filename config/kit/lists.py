@@ -342,9 +342,12 @@ def _cell_value(cl, result, field_name, empty_value_display) -> tuple:
             return _compact(html), nowrap
         if getattr(attr, "header", False):
             return _compact(display_for_header(value, empty_value_display)), nowrap
-        boolean = getattr(attr, "boolean", False)
-        return display_for_value(value, empty_value_display, boolean), nowrap
+        if getattr(attr, "boolean", False):
+            return boolean_html(value), nowrap
+        return display_for_value(value, empty_value_display), nowrap
     nowrap = isinstance(field, models.DateField | models.TimeField | models.ForeignKey)
+    if isinstance(field, models.BooleanField) and not getattr(field, "flatchoices", None):
+        return boolean_html(value), nowrap
     if isinstance(field.remote_field, models.ManyToOneRel):
         related = getattr(result, field.name)
         return (empty_value_display if related is None else related), nowrap
@@ -389,6 +392,18 @@ def label_html(value, empty_value_display, label) -> SafeString:
             _labels.clear()
         html = _labels[key] = _compact(display_for_label(value, empty_value_display, label))
     return html
+
+
+def boolean_html(value) -> SafeString:
+    """Unfold's yes / no / unknown icon, rendered once per value and language (a list of 50
+    rows with a yes-no column rendered its template 50 times)."""
+    shown = None if value is None or value == "" else bool(value)
+    return _boolean_icons(shown, get_language())
+
+
+@functools.lru_cache(maxsize=16)
+def _boolean_icons(value: bool | None, language: str | None) -> SafeString:
+    return _compact(display_for_value(value, "", boolean=True))
 
 
 def _hashable(value):

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 
 INCIDENTS = reverse("admin:incidents_incident_changelist")
 DEVICES = reverse("admin:locations_device_changelist")
+LOCATIONS = reverse("admin:locations_location_changelist")
 
 
 def rows(response) -> list[str]:
@@ -210,8 +211,10 @@ class RenderedOnceTests:
         self, admin_client, sixty_incidents, language
     ):
         DeviceFactory.create_batch(3)
+        # A yes-no column, both ways.
+        LocationFactory(is_active=False)
 
-        for url in (INCIDENTS, DEVICES):
+        for url in (INCIDENTS, DEVICES, LOCATIONS):
             page = admin_client.get(url, HTTP_ACCEPT_LANGUAGE=language)
             cl = page.context["cl"]
             ours = [
@@ -257,6 +260,27 @@ class RenderedOnceTests:
         checkboxes = [name for name in rendered if name.endswith("/checkbox.html")]
         # The select-all box of the header and, once, the rows'.
         assert 1 <= len(checkboxes) <= 2, checkboxes
+
+    def test_a_yes_no_icon_is_rendered_once_per_value_not_once_per_row(self, admin_client):
+        from django.test.signals import template_rendered
+
+        LocationFactory.create_batch(30)
+        LocationFactory.create_batch(5, is_active=False)
+        lists._boolean_icons.cache_clear()
+        rendered = []
+
+        def count(sender, template, **kwargs):
+            rendered.append(template.name)
+
+        template_rendered.connect(count)
+        try:
+            page = admin_client.get(LOCATIONS)
+        finally:
+            template_rendered.disconnect(count)
+
+        assert len(rows(page)) >= 35
+        # Yes and no: two icons for the whole page.
+        assert rendered.count("unfold/helpers/boolean.html") == 2
 
 
 class TypedFilterTests:
