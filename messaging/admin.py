@@ -32,9 +32,11 @@ def may_search_messages(request) -> bool:
 class CappedCountPaginator(Paginator):
     """Counts no further than `cap` messages: an exact count of a million rows costs more than
     the page it numbers, and nobody pages that far (they search). The list then says "more
-    than 10000 messages" (`capped`), not a number that looks exact."""
+    than 1000 messages" (`capped`), not a number that looks exact. Twenty pages of the newest
+    messages are a browse; past them people search, and the list costs the same at any size
+    (counting to 10,000 made it half as slow again at 100,000 incidents as at 1,000)."""
 
-    cap = 10_000
+    cap = 1_000
 
     @cached_property
     def _counted(self) -> int:
