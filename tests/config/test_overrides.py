@@ -120,6 +120,33 @@ class AdminSiteTests:
         assert change not in before
         assert change in after
 
+    @pytest.mark.django_db
+    def test_a_page_builds_the_app_list_only_where_it_is_shown(self, staff_client, monkeypatch):
+        """Every page's context carries the app list, the sidebar shows the settings'
+        navigation instead: it is built on the pages that show it (an app's index), not on the
+        others."""
+        from django.contrib.admin import AdminSite
+
+        built = []
+        original = AdminSite._build_app_dict
+
+        def counted(site, request, label=None):
+            built.append(label)
+            return original(site, request, label)
+
+        monkeypatch.setattr(AdminSite, "_build_app_dict", counted)
+
+        listed = staff_client.get(reverse("admin:incidents_incident_changelist"))
+        assert listed.status_code == 200
+        assert built == []
+
+        index = staff_client.get(reverse("admin:app_list", args=["incidents"]))
+        assert index.status_code == 200
+        assert reverse("admin:incidents_incident_changelist") in index.content.decode()
+        assert built == ["incidents"]
+        # An app with no list the person may open is not found (the list read as empty).
+        assert staff_client.get(reverse("admin:app_list", args=["auth"])).status_code == 404
+
 
 class OverrideTests:
     def test_unfold_is_pinned_to_the_version_the_overrides_were_made_for(self):
