@@ -251,6 +251,17 @@ def _condition(model, path: str, lookup: str, term: str) -> Q | None:
     return Q(**{f"{path}__exact": value}) if str(value) == number else None
 
 
+@functools.lru_cache(maxsize=256)
+def _one_character(term: str, alias: str) -> bool:
+    """Whether `term` is one character upper-cased as the database upper-cases it (some
+    characters become two, as "ß" may)."""
+    if len(term) != 1:
+        return False
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT LENGTH(UPPER(%s)) = 1", [term])
+        return bool(cursor.fetchone()[0])
+
+
 def _all_character_indexed(model, mine: list[tuple[str, str]], term: str) -> bool:
     """Whether each of `model`'s own searched columns is either a text column with a
     character index or a number compared exactly (a key's index), for a short `term`: a
@@ -357,7 +368,10 @@ def matching(model, fields: list[str], term: str, form: str = UNION) -> Q:
         exact = functools.reduce(operator.or_, parts, Q())
         if not indexed or not exact:
             return exact
-        return functools.reduce(operator.or_, found_by_relations, candidates) & exact
+        found = functools.reduce(operator.or_, found_by_relations, candidates)
+        # A text holds one character exactly when its characters include it: counted from the
+        # indexes alone, without reading a row to test it again.
+        return found if _one_character(term, _SEARCHED_DATABASE.get()) else found & exact
     if not related or not parts:
         return own if not related else Q()
     if form == ROW_BY_ROW:

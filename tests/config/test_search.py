@@ -428,3 +428,14 @@ def test_a_short_or_hostile_search_answers_without_a_server_error(admin_client, 
         response = admin_client.get(f"{changelist}?q={term}")
 
         assert response.status_code in (200, 400), (term, response.status_code)
+
+
+@postgresql_only
+def test_one_character_is_found_by_the_indexes_alone_and_two_are_tested_again():
+    def sql(term: str) -> str:
+        return str(
+            Incident.objects.filter(matching(Incident, _fields(Incident), term, INDEXED)).query
+        )
+
+    assert "STRPOS" not in sql("三")  # holding the character is holding the term
+    assert "STRPOS" in sql("三次")  # holding both characters is not holding the word
