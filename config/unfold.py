@@ -364,7 +364,7 @@ def environment_callback(request: HttpRequest) -> list[str] | None:
     """The badge beside the user menu, only where it tells people something: what they see is
     made-up demo data (not to be mistaken for the factory's). How the product is deployed
     (embedded or production) is nothing a factory user acts on, so it is not shown."""
-    if demo_data_loaded():
+    if kept_figure(request, "demo data", demo_data_loaded):
         return [_("Demo data"), "warning"]
     return None
 

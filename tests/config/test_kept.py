@@ -39,6 +39,22 @@ def figures_kept(settings):
     settings.KEPT_FIGURES = True
 
 
+def test_the_demo_badge_goes_once_the_demo_people_are_gone(admin_user):
+    """The header's "Demo data" is kept between pages too, and goes with the demo's people."""
+    from fixtures.demo import demo_employees
+    from incidents.models import Employee
+
+    row = demo_employees()[0]
+    demo_person = Employee.objects.create(username=row["username"], email=row["email"])
+    client = client_for(admin_user)
+    assert "Demo data" in client.get(DEPARTMENTS).content.decode()
+    assert "Demo data" in client.get(DEPARTMENTS).content.decode()
+
+    demo_person.delete()
+
+    assert "Demo data" not in client.get(DEPARTMENTS).content.decode()
+
+
 class Rollback(Exception):
     pass
 
