@@ -19,11 +19,10 @@ and each part keeps what its incidents contribute, in a form that adds up exactl
               and how many returned or scrapped by (fail station, fail item, day closed, no
               fault found), for the stations that fail good devices.
 
-The dashboard as it opens (no start chosen) is the period from the first incident's day, its
-parts single days over the quarter of the figures of flow (where the open incidents and most
-changes are) and whole months before, each holding only the visits and closings of that
-quarter. Parts are added up a week or a year at a time into blocks, kept too, so that a view
-adds up a few blocks.
+Over the last quarter (where the open incidents and most changes are) parts are single days.
+The dashboard as it opens (no start chosen) is the period from the first incident's day, each
+of its parts holding only the visits and closings of its quarter of flow. Parts are added up a
+week or a year at a time into blocks, kept too, so that a view adds up a few blocks.
 
 The figures of flow (percentiles, outcomes per week) then take the visits and closings of the
 period's days from the parts: a percentile is the nearest rank of the seconds themselves, never
@@ -79,6 +78,7 @@ from incidents.dashboard.figures import (
 from incidents.dashboard.scope import (
     AGE_UNKNOWN,
     AGING_BUCKETS,
+    FLOW_WEEKS,
     Scope,
     _date,
     _day_start,
@@ -109,9 +109,10 @@ def counted(scope: Scope, may_see_groups: bool, version: tuple | None) -> Counte
     first, window = _date(scope.opened_from), None
     if first is None:
         first, window = _first_day(today), flow_period(scope)
-    # Single days over the figures of flow, where the open incidents and most changes are: a
+    # Single days over the last quarter, where the open incidents and most changes are: a
     # change makes its day counted again, not its month.
-    parts = parts_of(first, _date(scope.opened_to), today, window and window[0])
+    recent = today - datetime.timedelta(weeks=FLOW_WEEKS)
+    parts = parts_of(first, _date(scope.opened_to), today, recent)
     # Read before the parts are counted: a part counted after a change that its stamps do not
     # show yet is newer than its key, never older.
     stamps = day_stamps(parts[0][0])
