@@ -11,6 +11,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.dataclasses import SearchResult
 
+from config.kit.badges import badge_text
 from config.kit.kept import kept_figure
 from config.kit.search import bounded_search, search_cut_message
 from fixtures.demo import demo_data_loaded
@@ -67,7 +68,7 @@ def _in_chat_unread(request: HttpRequest) -> bool:
 
 
 def _badge(count: int) -> str:
-    return str(count)
+    return badge_text(count)
 
 
 def mine_badge(request: HttpRequest) -> str:
@@ -88,7 +89,11 @@ def unread_badge(request: HttpRequest) -> str:
 
 def chat_unread_badge(request: HttpRequest) -> str:
     return _badge(
-        kept_figure(request, "unread messages", lambda: chat_selectors.unread_count(request.user))
+        kept_figure(
+            request,
+            "unread messages",
+            lambda: chat_selectors.unread_count(request.user, for_badge=True),
+        )
     )
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.kit import processes
+from config.kit.badges import counted_up_to
 from incidents import access, rules
 from incidents.models import Employee, Incident, ProblemGroup
 from locations.models import project_key
@@ -198,10 +199,13 @@ def _unread(user) -> QuerySet[Message]:
     return readable_messages(unread, user)
 
 
-def unread_count(user) -> int:
+def unread_count(user, *, for_badge: bool = False) -> int:
+    """The messages `user` has not read; for the sidebar's badge, counted no further than its
+    cap."""
     if not (user and user.is_authenticated):
         return 0
-    return _unread(user).count()
+    unread = _unread(user)
+    return counted_up_to(unread) if for_badge else unread.count()
 
 
 def unread_by_incident(user, incident_ids) -> dict[int, int]:

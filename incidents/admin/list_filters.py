@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
 import incidents.admin.queues as queues
+from config.kit.badges import badge_text
 from incidents import contributions, selectors
 from incidents.admin.deadlines import OVERDUE_PARAM, request_deadlines
 
@@ -50,7 +51,10 @@ class MyWorkFilter(IncidentSetFilter):
         if IS_FACETS_VAR in request.GET:
             return [(queue, labels[queue]) for queue in selectors.WORK_QUEUES]
         counts = queues.queue_counts(request)
-        return [(queue, f"{labels[queue]} ({counts[queue]})") for queue in selectors.WORK_QUEUES]
+        return [
+            (queue, f"{labels[queue]} ({badge_text(counts[queue])})")
+            for queue in selectors.WORK_QUEUES
+        ]
 
     def rows(self, request, value: str):
         return selectors.work_queue(request.user, value)

@@ -52,12 +52,13 @@ def in_queue_url(url: str, queue: str | None) -> str:
 
 
 def queue_counts(request: HttpRequest) -> dict[str, int]:
-    """The size of each of the person's queues, counted once for the page: the sidebar's
-    badges, the incident list's filter and the dashboard show the same numbers. They are kept
-    between the person's pages while nothing was written (config.kit.kept)."""
+    """The size of each of the person's queues as every page shows them (the sidebar's
+    badges, the incident list's filter), counted once for the page and no further than a
+    badge's cap (config.kit.badges). They are kept between the person's pages while nothing
+    was written (config.kit.kept)."""
     if "_queue_counts" not in request.__dict__:
         request._queue_counts = kept_figure(
-            request, "queue counts", lambda: selectors.work_queue_counts(request.user)
+            request, "queue counts", lambda: selectors.work_queue_badges(request.user)
         )
     return request._queue_counts
 

@@ -28,6 +28,7 @@ from incidents.selectors.queues import (
     unread_notification_count,
     unread_notifications_of,
     work_queue,
+    work_queue_badges,
     work_queue_counts,
     work_queue_next,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "with_members",
     "with_open_workload",
     "work_queue",
+    "work_queue_badges",
     "work_queue_counts",
     "work_queue_next",
     "workflow_graph",

@@ -3,6 +3,7 @@ unread notifications."""
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from config.kit.badges import counted_up_to, counts_up_to
 from config.kit.kept import kept_figure
 from incidents.choices import OPEN_STAGES, Step
 from incidents.models import Department, Employee, Incident, Notification, StageOwnership
@@ -22,7 +23,7 @@ def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
 
 def work_queue_counts(user: Employee) -> dict[str, int]:
     """The size of each of the person's queues, counted in one pass over the open incidents
-    the person sees (the sidebar shows them on every page)."""
+    the person sees (the dashboard's cards)."""
     conditions = _queue_conditions(user)
     incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
     either = Q()
@@ -31,6 +32,14 @@ def work_queue_counts(user: Employee) -> dict[str, int]:
     return incidents.filter(either).aggregate(
         **{queue: Count("pk", filter=condition) for queue, condition in conditions.items()}
     )
+
+
+def work_queue_badges(user: Employee) -> dict[str, int]:
+    """The size of each of the person's queues as the sidebar shows them on every page:
+    counted no further than a badge's cap (config.kit.badges), in one query."""
+    conditions = _queue_conditions(user)
+    incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
+    return counts_up_to({queue: incidents.filter(c) for queue, c in conditions.items()})
 
 
 def _mine(user: Employee) -> Q:
@@ -80,17 +89,24 @@ def work_queue_next(user: Employee, queue: str, current: Incident) -> Incident |
     return others.filter(below).first() or others.first()
 
 
-def unread_notification_count(user: Employee) -> int:
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
-    return unread.visible_to(user).count()
+def unread_notification_count(user: Employee, *, for_badge: bool = False) -> int:
+    """The person's unread notifications; for a badge, counted no further than its cap."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).visible_to(user)
+    return counted_up_to(unread) if for_badge else unread.count()
 
 
 def unread_notifications_of(request) -> int:
-    """The unread notifications of the person asking, counted once for the page: the sidebar's
-    badge and the header's bell show the same number, kept between the person's pages while
-    nothing was written (config.kit.kept)."""
+    """The unread notifications of the person asking, counted once for the page and no further
+    than a badge's cap (config.kit.badges): the sidebar's badge and the header's bell show the
+    same number, kept between the person's pages while nothing was written (config.kit.kept)."""
     if "_unread_notifications" not in request.__dict__:
         request._unread_notifications = kept_figure(
-            request, "unread notifications", lambda: unread_notification_count(request.user)
+            request,
+            "unread notifications",
+            lambda: counted_up_to(
+                Notification.objects.filter(
+                    recipient=request.user, read_at__isnull=True
+                ).visible_to(request.user)
+            ),
         )
     return request._unread_notifications

@@ -2,6 +2,8 @@
 
 from django import template
 
+from config.kit import badges
+from config.kit.badges import badge_text
 from incidents import selectors
 
 register = template.Library()
@@ -13,4 +15,12 @@ def notification_bell(context) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("incidents.view_notification"):
         return {"shown": False}
-    return {"shown": True, "unread": selectors.unread_notifications_of(request)}
+    unread = selectors.unread_notifications_of(request)
+    return {
+        "shown": True,
+        "unread": unread,
+        # Counted no further than a badge's cap: past it the bell says "99+", and more than 99.
+        "unread_text": badge_text(unread),
+        "past_cap": unread >= badges.BADGE_CAP,
+        "below_cap": badges.BADGE_CAP - 1,
+    }
