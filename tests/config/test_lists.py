@@ -39,6 +39,22 @@ def rows(response) -> list[str]:
     return re.findall(r'<tr class="data-row">.*?</tr>', response.content.decode(), re.S)
 
 
+def templates_rendered(client, url: str) -> tuple[object, list[str]]:
+    """The page at `url`, and the names of the templates rendering it rendered, in order."""
+    from django.test.signals import template_rendered
+
+    rendered = []
+
+    def count(sender, template, **kwargs):
+        rendered.append(template.name)
+
+    template_rendered.connect(count)
+    try:
+        return client.get(url), rendered
+    finally:
+        template_rendered.disconnect(count)
+
+
 @pytest.fixture
 def sixty_incidents(db):
     return IncidentFactory.create_batch(60)
@@ -236,22 +252,11 @@ class RenderedOnceTests:
     def test_a_label_template_is_rendered_once_per_label_not_once_per_row(
         self, admin_client, sixty_incidents
     ):
-        from django.test.signals import template_rendered
-
         from config.kit.lists import _checkbox_html
 
         lists._labels.clear()
         _checkbox_html.cache_clear()
-        rendered = []
-
-        def count(sender, template, **kwargs):
-            rendered.append(template.name)
-
-        template_rendered.connect(count)
-        try:
-            page = admin_client.get(INCIDENTS)
-        finally:
-            template_rendered.disconnect(count)
+        page, rendered = templates_rendered(admin_client, INCIDENTS)
 
         labels = rendered.count("unfold/helpers/display_label.html")
         assert len(rows(page)) == 50
@@ -262,21 +267,11 @@ class RenderedOnceTests:
         assert 1 <= len(checkboxes) <= 2, checkboxes
 
     def test_a_yes_no_icon_is_rendered_once_per_value_not_once_per_row(self, admin_client):
-        from django.test.signals import template_rendered
-
         LocationFactory.create_batch(30)
         LocationFactory.create_batch(5, is_active=False)
         lists._boolean_icons.cache_clear()
-        rendered = []
 
-        def count(sender, template, **kwargs):
-            rendered.append(template.name)
-
-        template_rendered.connect(count)
-        try:
-            page = admin_client.get(LOCATIONS)
-        finally:
-            template_rendered.disconnect(count)
+        page, rendered = templates_rendered(admin_client, LOCATIONS)
 
         assert len(rows(page)) >= 35
         # Yes and no: two icons for the whole page.
