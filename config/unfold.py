@@ -67,28 +67,24 @@ def _in_chat_unread(request: HttpRequest) -> bool:
     )
 
 
-def _badge(count: int) -> str:
-    return badge_text(count)
-
-
 def mine_badge(request: HttpRequest) -> str:
-    return _badge(queues.queue_counts(request)["mine"])
+    return badge_text(queues.queue_counts(request)["mine"])
 
 
 def review_badge(request: HttpRequest) -> str:
-    return _badge(queues.queue_counts(request)["review"])
+    return badge_text(queues.queue_counts(request)["review"])
 
 
 def unassigned_badge(request: HttpRequest) -> str:
-    return _badge(queues.queue_counts(request)["unassigned"])
+    return badge_text(queues.queue_counts(request)["unassigned"])
 
 
 def unread_badge(request: HttpRequest) -> str:
-    return _badge(selectors.unread_notifications_of(request))
+    return badge_text(selectors.unread_notifications_of(request))
 
 
 def chat_unread_badge(request: HttpRequest) -> str:
-    return _badge(
+    return badge_text(
         kept_figure(
             request,
             "unread messages",

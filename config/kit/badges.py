@@ -37,6 +37,16 @@ def counts_up_to(querysets: dict[str, QuerySet], cap: int | None = None) -> dict
     return {name: counts[name] for name in querysets}
 
 
+def past_cap(count: int) -> bool:
+    """Whether a badge's count stopped at its cap: there are at least that many."""
+    return count >= BADGE_CAP
+
+
+def most_shown() -> int:
+    """The largest number a badge shows as it is (99); past it, it says "99+"."""
+    return BADGE_CAP - 1
+
+
 def badge_text(count: int) -> str:
     """A count as its badge shows it: "99+" from the cap on."""
-    return f"{BADGE_CAP - 1}+" if count >= BADGE_CAP else str(count)
+    return f"{most_shown()}+" if past_cap(count) else str(count)

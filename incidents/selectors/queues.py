@@ -13,7 +13,7 @@ def work_queue(user: Employee, queue: str) -> QuerySet[Incident]:
     """Incidents in one of a person's queues: `mine` (assigned to me, in progress), `review`
     (submitted in a stage I supervise, by someone else), `unassigned` (waiting in a stage my
     department owns); only those of projects the person sees."""
-    incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
+    incidents = _open_incidents(user)
     if queue == "mine":
         return incidents.filter(_mine(user))
     if queue not in WORK_QUEUES:
@@ -25,7 +25,7 @@ def work_queue_counts(user: Employee) -> dict[str, int]:
     """The size of each of the person's queues, counted in one pass over the open incidents
     the person sees (the dashboard's cards)."""
     conditions = _queue_conditions(user)
-    incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
+    incidents = _open_incidents(user)
     either = Q()
     for condition in conditions.values():
         either |= condition
@@ -38,8 +38,13 @@ def work_queue_badges(user: Employee) -> dict[str, int]:
     """The size of each of the person's queues as the sidebar shows them on every page:
     counted no further than a badge's cap (config.kit.badges), in one query."""
     conditions = _queue_conditions(user)
-    incidents = Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
+    incidents = _open_incidents(user)
     return counts_up_to({queue: incidents.filter(c) for queue, c in conditions.items()})
+
+
+def _open_incidents(user: Employee) -> QuerySet[Incident]:
+    """The open incidents the person sees, which the queues are made of."""
+    return Incident.objects.filter(stage__in=OPEN_STAGES).visible_to(user)
 
 
 def _mine(user: Employee) -> Q:

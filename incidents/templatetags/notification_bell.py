@@ -2,8 +2,7 @@
 
 from django import template
 
-from config.kit import badges
-from config.kit.badges import badge_text
+from config.kit.badges import badge_text, most_shown, past_cap
 from incidents import selectors
 
 register = template.Library()
@@ -21,6 +20,6 @@ def notification_bell(context) -> dict:
         "unread": unread,
         # Counted no further than a badge's cap: past it the bell says "99+", and more than 99.
         "unread_text": badge_text(unread),
-        "past_cap": unread >= badges.BADGE_CAP,
-        "below_cap": badges.BADGE_CAP - 1,
+        "past_cap": past_cap(unread),
+        "below_cap": most_shown(),
     }
